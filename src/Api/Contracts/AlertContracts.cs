@@ -1,0 +1,34 @@
+using Monitoring.Alerts;
+using Monitoring.Indexing;
+
+namespace Monitoring.Api.Contracts;
+
+public sealed record AlertActionRequest(string? By);
+
+public sealed record SuppressRequest(string? Duration, string? By);
+
+public sealed record AlertSummaryResponse(
+    string Id, string RuleId, string ServerId, string RuleName, string Severity, string Status, string Message, DateTimeOffset? FiredAt, DateTimeOffset UpdatedAt)
+{
+    public static AlertSummaryResponse From(AlertEntry a) => new(
+        a.AlertId, a.RuleId, a.ServerId, a.RuleName, a.Severity.ToString().ToLowerInvariant(), a.Status.ToString().ToLowerInvariant(),
+        a.Message, a.FiredAt, a.UpdatedAt);
+}
+
+public sealed record TransitionResponse(string From, string To, DateTimeOffset At, string Reason);
+
+public sealed record AlertResponse(
+    string Id, string RuleId, string ServerId, string RuleName, string Severity, string Status, string Message, int Episode,
+    DateTimeOffset? PendingSince, DateTimeOffset? FiredAt, DateTimeOffset? ResolvedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy,
+    DateTimeOffset? EscalatedAt, DateTimeOffset? SuppressedUntil, int NotificationCount, DateTimeOffset? LastNotifiedAt,
+    Dictionary<string, double> Values, Dictionary<string, string> Labels, DateTimeOffset UpdatedAt, TransitionResponse[] Transitions)
+{
+    public static AlertResponse From(AlertView a) => new(
+        a.Id, a.RuleId, a.ServerId, a.RuleName, a.Severity.ToString().ToLowerInvariant(), a.Status.ToString().ToLowerInvariant(), a.Message,
+        a.Episode, a.PendingSince, a.FiredAt, a.ResolvedAt, a.AcknowledgedAt, a.AcknowledgedBy, a.EscalatedAt, a.SuppressedUntil,
+        a.NotificationCount, a.LastNotifiedAt, a.Values, a.Labels, a.UpdatedAt,
+        [.. a.Transitions.Select(t => new TransitionResponse(t.From.ToString().ToLowerInvariant(), t.To.ToString().ToLowerInvariant(), t.At, t.Reason))]);
+}
+
+/// <summary>One page of a listing.</summary>
+public sealed record Page<T>(T[] Items, int Total, int Limit, int Offset);

@@ -1,0 +1,58 @@
+using Monitoring.Api.Problems;
+using Monitoring.Servers;
+
+namespace Monitoring.Api.Contracts;
+
+public sealed record TelemetryRecordRequest(string? Method, string? Tool, double? DurationMs, bool? Success, DateTimeOffset? Timestamp);
+
+public sealed record GaugesRequest(double? ActiveConnections, double? CpuUsage, double? MemoryUsage);
+
+public sealed record TelemetryRequest(TelemetryRecordRequest[]? Requests, GaugesRequest? Gauges)
+{
+    private const int MaxReportedErrors = 20;
+    private static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
+
+    public TelemetryBatch? ToBatch(int maxBatch, DateTimeOffset now, RequestErrors errors)
+    {
+        var requests = Requests ?? [];
+        if (Requests is null && Gauges is null)
+        {
+            errors.Add("requests", "send request records, gauges, or both");
+            return null;
+        }
+        if (requests.Length > maxBatch)
+        {
+            errors.Add("requests", $"holds {requests.Length} records; the limit is {maxBatch} per push");
+            return null;
+        }
+        var records = new RequestRecord[requests.Length];
+        var reported = 0;
+        void Report(string field, string message)
+        {
+            if (reported++ < MaxReportedErrors) errors.Add(field, message);
+        }
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var r = requests[i];
+            var at = $"requests[{i}]";
+            if (r is null) { Report(at, "must be an object"); continue; }
+            if (string.IsNullOrWhiteSpace(r.Method) || r.Method.Length > 128) Report($"{at}.method", "is required, at most 128 characters");
+            if (r.Tool is { Length: 0 or > 128 }) Report($"{at}.tool", "must be 1-128 characters when given");
+            if (r.DurationMs is not { } ms || !double.IsFinite(ms) || ms < 0 || ms > 86_400_000) Report($"{at}.durationMs", "is required: milliseconds from 0 to 86400000");
+            if (r.Timestamp > now + FutureTolerance) Report($"{at}.timestamp", "is more than 5 minutes in the future");
+            records[i] = new RequestRecord(r.Method ?? "", r.Tool, r.DurationMs ?? 0, r.Success ?? true, r.Timestamp);
+        }
+        GaugeReading? gauges = null;
+        if (Gauges is { } g)
+        {
+            if (g.ActiveConnections is { } c && !(c >= 0 && c <= 10_000_000)) errors.Add("gauges.activeConnections", "must be from 0 to 10000000");
+            if (g.CpuUsage is { } cpu && !(cpu >= 0 && cpu <= 100)) errors.Add("gauges.cpuUsage", "is a percentage from 0 to 100");
+            if (g.MemoryUsage is { } mem && !(mem >= 0 && mem <= 100)) errors.Add("gauges.memoryUsage", "is a percentage from 0 to 100");
+            gauges = new GaugeReading(g.ActiveConnections, g.CpuUsage, g.MemoryUsage);
+        }
+        if (reported > MaxReportedErrors) errors.Add("requests", $"{reported - MaxReportedErrors} more errors not shown");
+        return errors.Any ? null : new TelemetryBatch(records, gauges);
+    }
+}
+
+public sealed record TelemetryResponse(int Accepted, int Dropped);

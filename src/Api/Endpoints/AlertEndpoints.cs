@@ -1,0 +1,68 @@
+using Monitoring.Alerts;
+using Monitoring.Api.Contracts;
+using Monitoring.Api.Problems;
+using Monitoring.Common;
+using Monitoring.Indexing;
+
+namespace Monitoring.Api.Endpoints;
+
+public static class AlertEndpoints
+{
+    public static void MapAlertEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/alerts").WithTags("Alerts");
+
+        group.MapGet("/", async (IGrainFactory grains, string? status, string? severity, string? serverId, string? ruleId, int? limit, int? offset) =>
+        {
+            var errors = new RequestErrors();
+            var filter = new Dictionary<string, string>();
+            if (status is not null)
+            {
+                if (Enum.TryParse<AlertStatus>(status, true, out var s) && Enum.IsDefined(s) && !int.TryParse(status, out _)) filter["status"] = status;
+                else errors.Add("status", $"'{status}' is not a status; expected one of: {string.Join(", ", Enum.GetNames<AlertStatus>().Select(n => n.ToLowerInvariant()))}");
+            }
+            if (severity is not null)
+            {
+                if (Enum.TryParse<Severity>(severity, true, out var v) && Enum.IsDefined(v) && !int.TryParse(severity, out _)) filter["severity"] = severity;
+                else errors.Add("severity", $"'{severity}' is not a severity; expected one of: info, warning, critical, emergency");
+            }
+            if (serverId is not null) filter["serverId"] = serverId;
+            if (ruleId is not null) filter["ruleId"] = ruleId;
+            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
+
+            var entries = await Listing.QueryAsync<AlertEntry>(grains, AlertEntry.Kind, filter);
+            // Inactive entries are alerts that went pending and cleared; they are listed only when asked for.
+            if (status is null) entries = [.. entries.Where(e => e.Status != AlertStatus.Inactive)];
+            return TypedResults.Ok(Listing.Page(entries, take, skip, AlertSummaryResponse.From));
+        });
+
+        group.MapGet("/{id}", async (string id, IGrainFactory grains) =>
+            AlertIds.TryParse(id, out _, out _) && await grains.GetGrain<IAlertGrain>(id).GetAsync() is { } alert
+                ? TypedResults.Ok(AlertResponse.From(alert))
+                : ProblemResults.NotFound("alert", id));
+
+        group.MapPost("/{id}/ack", (string id, AlertActionRequest? request, IGrainFactory grains) =>
+            ActAsync(id, grains, alert => alert.AcknowledgeAsync(request?.By)));
+
+        group.MapPost("/{id}/resolve", (string id, AlertActionRequest? request, IGrainFactory grains) =>
+            ActAsync(id, grains, alert => alert.ResolveAsync(request?.By)));
+
+        group.MapPost("/{id}/suppress", async (string id, SuppressRequest request, IGrainFactory grains) =>
+        {
+            if (!Durations.TryParse(request.Duration, out var duration, out var error))
+            {
+                return ProblemResults.Invalid([new FieldError("duration", error)]);
+            }
+            return await ActAsync(id, grains, alert => alert.SuppressAsync(duration, request.By));
+        });
+    }
+
+    private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<IAlertGrain, Task<WriteResult>> action)
+    {
+        if (!AlertIds.TryParse(id, out _, out _)) return ProblemResults.NotFound("alert", id);
+        var alert = grains.GetGrain<IAlertGrain>(id);
+        if (ProblemResults.From(await action(alert), "alert", id) is { } problem) return problem;
+        return TypedResults.Ok(AlertResponse.From((await alert.GetAsync())!));
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Options;
+using Monitoring.Api.Contracts;
+using Monitoring.Api.Problems;
+using Monitoring.Hosting;
+using Monitoring.Indexing;
+using Monitoring.Servers;
+
+namespace Monitoring.Api.Endpoints;
+
+public static class ServerEndpoints
+{
+    public static void MapServerEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/servers").WithTags("Servers");
+
+        group.MapPost("/", async (ServerRequest request, IGrainFactory grains) =>
+        {
+            var errors = new RequestErrors();
+            if (request.ToServer(null, errors) is not { } server) return ProblemResults.Invalid(errors.ToArray());
+            var grain = grains.GetGrain<IMcpServerGrain>(server.Id);
+            if (ProblemResults.From(await grain.RegisterAsync(server), "server", server.Id) is { } problem) return problem;
+            return TypedResults.Created($"/api/servers/{server.Id}", ServerResponse.From((await grain.GetAsync())!));
+        });
+
+        group.MapGet("/", async (IGrainFactory grains, int? limit, int? offset) =>
+        {
+            var errors = new RequestErrors();
+            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            var entries = await Listing.QueryAsync<ServerEntry>(grains, ServerEntry.Kind, []);
+            return TypedResults.Ok(Listing.Page(entries, take, skip, e => ServerResponse.From(e.Server)));
+        });
+
+        group.MapGet("/{id}", async (string id, IGrainFactory grains) =>
+            await grains.GetGrain<IMcpServerGrain>(id).GetStatusAsync() is { } status
+                ? TypedResults.Ok(ServerStatusResponse.From(status))
+                : ProblemResults.NotFound("server", id));
+
+        group.MapPut("/{id}", async (string id, ServerRequest request, IGrainFactory grains) =>
+        {
+            var errors = new RequestErrors();
+            if (request.ToServer(id, errors) is not { } server) return ProblemResults.Invalid(errors.ToArray());
+            var grain = grains.GetGrain<IMcpServerGrain>(id);
+            if (ProblemResults.From(await grain.UpdateAsync(server), "server", id) is { } problem) return problem;
+            return TypedResults.Ok(ServerResponse.From((await grain.GetAsync())!));
+        });
+
+        group.MapDelete("/{id}", async (string id, IGrainFactory grains) =>
+            await grains.GetGrain<IMcpServerGrain>(id).DeleteAsync() ? Results.NoContent() : ProblemResults.NotFound("server", id));
+
+        group.MapPost("/{id}/telemetry", async (string id, TelemetryRequest request, IGrainFactory grains, IOptions<MonitoringOptions> options, TimeProvider time) =>
+        {
+            var errors = new RequestErrors();
+            if (request.ToBatch(options.Value.MaxTelemetryBatch, time.GetUtcNow(), errors) is not { } batch) return ProblemResults.Invalid(errors.ToArray());
+            var result = await grains.GetGrain<IMcpServerGrain>(id).IngestAsync(batch);
+            return result.Found
+                ? TypedResults.Accepted($"/api/servers/{id}", new TelemetryResponse(result.Accepted, result.Dropped))
+                : ProblemResults.NotFound("server", id);
+        });
+    }
+}

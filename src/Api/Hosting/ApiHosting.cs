@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Json;
+using Monitoring.Api.Endpoints;
+using Monitoring.Api.Problems;
+using Monitoring.Indexing;
+using Monitoring.Telemetry;
+using Prometheus;
+
+namespace Monitoring.Api.Hosting;
+
+public static class ApiHosting
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    public static IServiceCollection AddMonitoringApi(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // Binding failures throw, so the handler above can say where the body was wrong.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
+        services.AddOpenApi();
+        return services;
+    }
+
+    public static WebApplication UseMonitoringApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseHttpMetrics();
+        app.MapOpenApi();
+        app.MapServerEndpoints();
+        app.MapRuleEndpoints();
+        app.MapChannelEndpoints();
+        app.MapAlertEndpoints();
+        app.MapHealthEndpoints();
+        app.MapMetrics();
+
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
+        {
+            var shards = await Task.WhenAll(IndexShards.AllKeys(AlertEntry.Kind)
+                .Select(key => grains.GetGrain<IIndexGrain<AlertEntry>>(key).CountByAsync("status")));
+            foreach (var status in Enum.GetNames<Alerts.AlertStatus>().Select(s => s.ToLowerInvariant()))
+            {
+                MonitoringMetrics.Alerts.WithLabels(status).Set(shards.Sum(s => s.GetValueOrDefault(status)));
+            }
+        });
+        return app;
+    }
+}

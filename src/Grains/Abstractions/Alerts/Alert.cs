@@ -1,0 +1,93 @@
+using Monitoring.Common;
+using Monitoring.Rules;
+
+namespace Monitoring.Alerts;
+
+/// <summary>Where an alert is in its lifecycle: inactive → pending → firing → resolved.</summary>
+public enum AlertPhase
+{
+    Inactive,
+    Pending,
+    Firing,
+    Resolved,
+}
+
+/// <summary>
+/// What the API shows as an alert's status: the phase, refined while firing by suppression,
+/// acknowledgement and escalation, in that order of precedence.
+/// </summary>
+public enum AlertStatus
+{
+    Inactive,
+    Pending,
+    Firing,
+    Acknowledged,
+    Escalated,
+    Suppressed,
+    Resolved,
+}
+
+/// <summary>The server facts an alert carries into its notifications.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ServerSummary(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Endpoint,
+    [property: Id(3)] Dictionary<string, string> Labels);
+
+/// <summary>One evaluation of a rule on a server, handed to the alert grain.</summary>
+[GenerateSerializer, Immutable]
+public sealed record Observation(
+    [property: Id(0)] AlertRule Rule,
+    [property: Id(1)] ServerSummary Server,
+    [property: Id(2)] bool Holds,
+    [property: Id(3)] Dictionary<string, double> Values);
+
+[GenerateSerializer, Immutable]
+public sealed record AlertTransition(
+    [property: Id(0)] AlertStatus From,
+    [property: Id(1)] AlertStatus To,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] string Reason);
+
+[GenerateSerializer, Immutable]
+public sealed record AlertView(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string RuleId,
+    [property: Id(2)] string ServerId,
+    [property: Id(3)] string RuleName,
+    [property: Id(4)] Severity Severity,
+    [property: Id(5)] AlertStatus Status,
+    [property: Id(6)] string Message,
+    [property: Id(7)] int Episode,
+    [property: Id(8)] DateTimeOffset? PendingSince,
+    [property: Id(9)] DateTimeOffset? FiredAt,
+    [property: Id(10)] DateTimeOffset? ResolvedAt,
+    [property: Id(11)] DateTimeOffset? AcknowledgedAt,
+    [property: Id(12)] string? AcknowledgedBy,
+    [property: Id(13)] DateTimeOffset? EscalatedAt,
+    [property: Id(14)] DateTimeOffset? SuppressedUntil,
+    [property: Id(15)] int NotificationCount,
+    [property: Id(16)] DateTimeOffset? LastNotifiedAt,
+    [property: Id(17)] Dictionary<string, double> Values,
+    [property: Id(18)] Dictionary<string, string> Labels,
+    [property: Id(19)] DateTimeOffset UpdatedAt,
+    [property: Id(20)] AlertTransition[] Transitions);
+
+/// <summary>Alert ids join rule and server: "{ruleId}:{serverId}". Neither part may contain ':'.</summary>
+public static class AlertIds
+{
+    public static string For(string ruleId, string serverId) => $"{ruleId}:{serverId}";
+
+    public static bool TryParse(string alertId, out string ruleId, out string serverId)
+    {
+        var parts = alertId.Split(':');
+        if (parts.Length == 2 && Ids.IsValid(parts[0]) && Ids.IsValid(parts[1]))
+        {
+            (ruleId, serverId) = (parts[0], parts[1]);
+            return true;
+        }
+        (ruleId, serverId) = ("", "");
+        return false;
+    }
+}

@@ -1,0 +1,21 @@
+using Monitoring.Common;
+
+namespace Monitoring.Alerts;
+
+/// <summary>The alert of one rule on one server, keyed "{ruleId}:{serverId}". It owns the lifecycle.</summary>
+public interface IAlertGrain : IGrainWithStringKey
+{
+    /// <summary>Applies one evaluation and answers the phase after it, so the server knows whether to keep calling.</summary>
+    Task<AlertPhase> ObserveAsync(Observation observation);
+
+    Task<AlertView?> GetAsync();
+
+    Task<WriteResult> AcknowledgeAsync(string? by);
+
+    Task<WriteResult> ResolveAsync(string? by);
+
+    Task<WriteResult> SuppressAsync(TimeSpan duration, string? by);
+
+    /// <summary>The rule or the server is gone: resolve what is open, and stop.</summary>
+    Task CloseAsync(string reason);
+}

@@ -1,0 +1,50 @@
+using Monitoring.Alerts;
+using Monitoring.Channels;
+using Monitoring.Common;
+using Monitoring.Servers;
+
+namespace Monitoring.Indexing;
+
+[GenerateSerializer, Immutable]
+public sealed record ServerEntry([property: Id(0)] McpServer Server) : IIndexEntry
+{
+    public const string Kind = "servers";
+    public string Id => Server.Id;
+    public long Version => Server.UpdatedAt.UtcTicks;
+    public string? Field(string name) => name == "enabled" ? (Server.Enabled ? "true" : "false") : Server.Labels.GetValueOrDefault(name);
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ChannelEntry([property: Id(0)] ChannelView Channel) : IIndexEntry
+{
+    public const string Kind = "channels";
+    public string Id => Channel.Id;
+    public long Version => Channel.UpdatedAt.UtcTicks;
+    public string? Field(string name) => name == "type" ? Channel.Type : null;
+}
+
+[GenerateSerializer, Immutable]
+public sealed record AlertEntry(
+    [property: Id(0)] string AlertId,
+    [property: Id(1)] string RuleId,
+    [property: Id(2)] string ServerId,
+    [property: Id(3)] string RuleName,
+    [property: Id(4)] Severity Severity,
+    [property: Id(5)] AlertStatus Status,
+    [property: Id(6)] string Message,
+    [property: Id(7)] DateTimeOffset? FiredAt,
+    [property: Id(8)] DateTimeOffset UpdatedAt,
+    [property: Id(9)] long Sequence) : IIndexEntry
+{
+    public const string Kind = "alerts";
+    public string Id => AlertId;
+    public long Version => Sequence;
+    public string? Field(string name) => name switch
+    {
+        "status" => Status.ToString().ToLowerInvariant(),
+        "severity" => Severity.ToString().ToLowerInvariant(),
+        "serverId" => ServerId,
+        "ruleId" => RuleId,
+        _ => null,
+    };
+}

@@ -1,0 +1,50 @@
+using Monitoring.Rules;
+
+namespace Monitoring.Alerts;
+
+[GenerateSerializer]
+public sealed class AlertState
+{
+    [Id(0)] public AlertRule? Rule { get; set; }
+    [Id(1)] public ServerSummary? Server { get; set; }
+    [Id(2)] public AlertPhase Phase { get; set; }
+    [Id(3)] public int Episode { get; set; }
+    [Id(4)] public DateTimeOffset? PendingSince { get; set; }
+    [Id(5)] public DateTimeOffset? FiredAt { get; set; }
+    [Id(6)] public DateTimeOffset? ResolvedAt { get; set; }
+    [Id(7)] public DateTimeOffset? AcknowledgedAt { get; set; }
+    [Id(8)] public string? AcknowledgedBy { get; set; }
+    [Id(9)] public DateTimeOffset? EscalatedAt { get; set; }
+    [Id(10)] public DateTimeOffset? SuppressedUntil { get; set; }
+    [Id(11)] public DateTimeOffset? LastNotifiedAt { get; set; }
+
+    /// <summary>When a firing (or repeat) message last went out: the cooldown counts from here, across episodes.</summary>
+    [Id(12)] public DateTimeOffset? LastFiringNotifiedAt { get; set; }
+
+    /// <summary>Whether this episode's firing message went out; only then is its resolution announced.</summary>
+    [Id(13)] public bool FiringNotified { get; set; }
+
+    [Id(14)] public bool LastHeld { get; set; }
+    [Id(15)] public DateTimeOffset? LastObservedAt { get; set; }
+    [Id(16)] public int NotificationCount { get; set; }
+    [Id(17)] public int Sequence { get; set; }
+    [Id(18)] public Dictionary<string, double> Values { get; set; } = [];
+    [Id(19)] public List<AlertTransition> Transitions { get; set; } = [];
+    [Id(20)] public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Channels told about this episode, so the resolution reaches every one of them.</summary>
+    [Id(21)] public HashSet<string> NotifiedChannels { get; set; } = new(StringComparer.Ordinal);
+
+    public bool IsOpen => Phase is AlertPhase.Pending or AlertPhase.Firing;
+
+    public AlertStatus StatusAt(DateTimeOffset now) => Phase switch
+    {
+        AlertPhase.Pending => AlertStatus.Pending,
+        AlertPhase.Resolved => AlertStatus.Resolved,
+        AlertPhase.Firing when SuppressedUntil > now => AlertStatus.Suppressed,
+        AlertPhase.Firing when AcknowledgedAt is not null => AlertStatus.Acknowledged,
+        AlertPhase.Firing when EscalatedAt is not null => AlertStatus.Escalated,
+        AlertPhase.Firing => AlertStatus.Firing,
+        _ => AlertStatus.Inactive,
+    };
+}

@@ -1,0 +1,84 @@
+using Monitoring.Hosting;
+
+namespace Monitoring.Indexing;
+
+[GenerateSerializer]
+public sealed class IndexState<TEntry>
+{
+    [Id(0)] public Dictionary<string, TEntry> Entries { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// One shard of a listing index. Entries are projections of their grains, so the shard writes its state
+/// behind (at most once a second) rather than once per update: a storm of alert transitions stays cheap.
+/// </summary>
+public sealed class IndexGrain<TEntry>(
+    [PersistentState("index", StorageNames.Index)] IPersistentState<IndexState<TEntry>> state)
+    : Grain, IIndexGrain<TEntry> where TEntry : IIndexEntry
+{
+    private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
+    private bool _dirty;
+    private IGrainTimer? _flush;
+
+    public Task UpsertAsync(TEntry entry)
+    {
+        var entries = state.State.Entries;
+        if (!entries.TryGetValue(entry.Id, out var existing) || existing.Version <= entry.Version)
+        {
+            entries[entry.Id] = entry;
+            MarkDirty();
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(string id)
+    {
+        if (state.State.Entries.Remove(id))
+        {
+            MarkDirty();
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<TEntry[]> QueryAsync(Dictionary<string, string> filter)
+    {
+        var result = state.State.Entries.Values
+            .Where(e => filter.All(f => string.Equals(e.Field(f.Key), f.Value, StringComparison.OrdinalIgnoreCase)))
+            .OrderBy(e => e.Id, StringComparer.Ordinal)
+            .ToArray();
+        return Task.FromResult(result);
+    }
+
+    public Task<Dictionary<string, int>> CountByAsync(string field)
+    {
+        var counts = state.State.Entries.Values
+            .GroupBy(e => e.Field(field) ?? "")
+            .ToDictionary(g => g.Key, g => g.Count());
+        return Task.FromResult(counts);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
+
+    private void MarkDirty()
+    {
+        if (_dirty)
+        {
+            return;
+        }
+        _dirty = true;
+        _flush ??= this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
+        _flush.Change(WriteBehind, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        _dirty = false;
+        await state.WriteStateAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,89 @@
+using Monitoring.Channels;
+using Monitoring.Common;
+using Monitoring.Hosting;
+using Monitoring.Rules.Conditions;
+
+namespace Monitoring.Rules;
+
+[GenerateSerializer]
+public sealed class AlertRuleState
+{
+    [Id(0)] public AlertRule? Rule { get; set; }
+}
+
+public sealed class AlertRuleGrain(
+    [PersistentState("rule", StorageNames.Rules)] IPersistentState<AlertRuleState> state,
+    ILogger<AlertRuleGrain> logger)
+    : Grain, IAlertRuleGrain
+{
+    private string RuleId => this.GetPrimaryKeyString();
+
+    public async Task<WriteResult> CreateAsync(AlertRule rule)
+    {
+        if (state.State.Rule is not null)
+        {
+            return WriteResult.Duplicate(RuleId);
+        }
+        return await SaveAsync(rule);
+    }
+
+    public async Task<WriteResult> UpdateAsync(AlertRule rule)
+    {
+        if (state.State.Rule is null)
+        {
+            return WriteResult.NotFound;
+        }
+        return await SaveAsync(rule);
+    }
+
+    public async Task<bool> DeleteAsync()
+    {
+        if (state.State.Rule is null)
+        {
+            return false;
+        }
+        await state.ClearStateAsync();
+        await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).RemoveAsync(RuleId);
+        logger.LogInformation("Rule {RuleId} deleted", RuleId);
+        return true;
+    }
+
+    public Task<AlertRule?> GetAsync() => Task.FromResult(state.State.Rule);
+
+    private async Task<WriteResult> SaveAsync(AlertRule rule)
+    {
+        if (rule.Id != RuleId)
+        {
+            return WriteResult.Invalid("id", $"the body's id '{rule.Id}' differs from '{RuleId}'");
+        }
+        var errors = new List<FieldError>();
+        if (!ConditionParser.TryParse(rule.Condition, out _, out var conditionError))
+        {
+            errors.Add(new FieldError("condition", conditionError!.Message));
+        }
+        await CheckChannelsAsync(rule.Channels, "channels", errors);
+        await CheckChannelsAsync(rule.EscalationChannels, "escalationChannels", errors);
+        if (errors.Count > 0)
+        {
+            return WriteResult.Invalid([.. errors]);
+        }
+
+        state.State.Rule = rule;
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).UpsertAsync(rule);
+        logger.LogInformation("Rule {RuleId} saved: {Condition}", RuleId, rule.Condition);
+        return WriteResult.Ok;
+    }
+
+    private async Task CheckChannelsAsync(string[] channelIds, string field, List<FieldError> errors)
+    {
+        var exists = await Task.WhenAll(channelIds.Select(id => GrainFactory.GetGrain<INotificationChannelGrain>(id).ExistsAsync()));
+        for (var i = 0; i < channelIds.Length; i++)
+        {
+            if (!exists[i])
+            {
+                errors.Add(new FieldError($"{field}[{i}]", $"unknown channel '{channelIds[i]}'"));
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Prometheus;
+
+namespace Monitoring.Telemetry;
+
+/// <summary>The product's own Prometheus metrics, shared by grains and the API in a process.</summary>
+public static class MonitoringMetrics
+{
+    public static readonly Counter TelemetryRecordsIngested = Metrics.CreateCounter(
+        "mcp_alerting_telemetry_records_ingested_total",
+        "Request records accepted from telemetry pushes.");
+
+    public static readonly Counter TelemetryRecordsDropped = Metrics.CreateCounter(
+        "mcp_alerting_telemetry_records_dropped_total",
+        "Request records rejected because they fell outside the metric window.");
+
+    public static readonly Counter RuleEvaluations = Metrics.CreateCounter(
+        "mcp_alerting_rule_evaluations_total",
+        "Rule evaluations against a server's metrics, by result.",
+        new CounterConfiguration { LabelNames = ["result"] });
+
+    public static readonly Counter AlertTransitions = Metrics.CreateCounter(
+        "mcp_alerting_alert_transitions_total",
+        "Alert status transitions, by the status entered.",
+        new CounterConfiguration { LabelNames = ["to"] });
+
+    public static readonly Counter Notifications = Metrics.CreateCounter(
+        "mcp_alerting_notifications_total",
+        "Notifications handled by channels, by channel and outcome.",
+        new CounterConfiguration { LabelNames = ["channel", "outcome"] });
+
+    public static readonly Histogram NotificationLatency = Metrics.CreateHistogram(
+        "mcp_alerting_notification_duration_seconds",
+        "Time to deliver one notification to its receiver.",
+        new HistogramConfiguration { LabelNames = ["channel_type"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+
+    public static readonly Gauge Alerts = Metrics.CreateGauge(
+        "mcp_alerting_alerts",
+        "Alerts by status, from the alert index.",
+        new GaugeConfiguration { LabelNames = ["status"] });
+}
