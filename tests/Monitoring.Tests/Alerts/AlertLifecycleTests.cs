@@ -1,0 +1,241 @@
+using Monitoring.Alerts;
+using Monitoring.Rules;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Alerts;
+
+/// <summary>Every lifecycle transition, driven through the server grain as telemetry would, with fake time.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class AlertLifecycleTests(ClusterFixture fixture)
+{
+    private Scenario NewScenario() => new(fixture);
+
+    private void Advance(TimeSpan by) => fixture.Time.Advance(by);
+
+    [Fact]
+    public async Task Fires_at_once_with_for_zero_and_auto_resolves_when_the_condition_clears()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync());
+
+        await s.PushAsync(failures: 1, successes: 0);
+        Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
+        var fired = (await s.WaitForHooksAsync(1)).Single();
+        Assert.Equal("firing", fired.Body.GetProperty("alert").GetProperty("status").GetString());
+        Assert.Equal(s.AlertId, fired.Body.GetProperty("alert").GetProperty("id").GetString());
+
+        await s.PushAsync(failures: 0, successes: 100);
+        Assert.Equal(AlertStatus.Resolved, await s.StatusAsync());
+        var hooks = await s.WaitForHooksAsync(2);
+        Assert.Equal("resolved", hooks[1].Body.GetProperty("alert").GetProperty("status").GetString());
+
+        var view = (await s.Alert.GetAsync())!;
+        Assert.Equal(["inactive->pending", "pending->firing", "firing->resolved"],
+            view.Transitions.Select(t => $"{t.From}->{t.To}".ToLowerInvariant()));
+    }
+
+    [Fact]
+    public async Task Waits_out_for_before_firing_and_fires_on_its_own_timer()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { For = TimeSpan.FromMinutes(2) }));
+
+        await s.PushAsync(failures: 5, successes: 0);
+        Assert.Equal(AlertStatus.Pending, await s.StatusAsync());
+
+        Advance(TimeSpan.FromSeconds(60));
+        await s.Server.EvaluateAsync();
+        Assert.Equal(AlertStatus.Pending, await s.StatusAsync());
+        Assert.Empty(s.Hooks);
+
+        Advance(TimeSpan.FromSeconds(61));
+        await s.WaitForStatusAsync(AlertStatus.Firing);
+        await s.WaitForHooksAsync(1);
+    }
+
+    [Fact]
+    public async Task A_condition_that_clears_before_for_never_fires()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { For = TimeSpan.FromMinutes(5) }));
+
+        await s.PushAsync(failures: 1, successes: 0);
+        Assert.Equal(AlertStatus.Pending, await s.StatusAsync());
+        await s.PushAsync(failures: 0, successes: 100);
+        Assert.Equal(AlertStatus.Inactive, await s.StatusAsync());
+
+        Advance(TimeSpan.FromMinutes(6));
+        await s.Server.EvaluateAsync();
+        Assert.Equal(AlertStatus.Inactive, await s.StatusAsync());
+        await Eventually.StaysFalseAsync(() => s.Hooks.Count > 0, "no webhook for an alert that never fired");
+    }
+
+    [Fact]
+    public async Task Cooldown_holds_back_a_refire_and_repeats_after_it()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { Cooldown = TimeSpan.FromMinutes(30) }));
+
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        await s.PushAsync(failures: 0, successes: 100);
+        await s.WaitForHooksAsync(2); // resolved
+
+        Advance(TimeSpan.FromMinutes(5));
+        await s.PushAsync(failures: 50, successes: 0);
+        Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
+        Assert.Equal(2, (await s.Alert.GetAsync())!.Episode);
+        await Eventually.StaysFalseAsync(() => s.Hooks.Count > 2, "no firing message inside the cooldown");
+
+        Advance(TimeSpan.FromMinutes(26));
+        var hooks = await s.WaitForHooksAsync(3);
+        Assert.Equal("firing", hooks[2].Body.GetProperty("alert").GetProperty("status").GetString());
+        Assert.Equal(2, hooks[2].Body.GetProperty("context").GetProperty("episode").GetInt32());
+    }
+
+    [Fact]
+    public async Task Escalates_when_nobody_acknowledges()
+    {
+        var s = NewScenario();
+        s = await Relabel(await s.SetUpAsync(r => r with { EscalateAfter = TimeSpan.FromMinutes(10), EscalationChannels = [s.EscalationChannelId], Cooldown = TimeSpan.FromHours(4) }));
+
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        await KeepBreachingAsync(s, TimeSpan.FromMinutes(9));
+        Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
+        Assert.Empty(s.EscalationHooks);
+
+        await KeepBreachingAsync(s, TimeSpan.FromMinutes(1));
+        await s.WaitForStatusAsync(AlertStatus.Escalated);
+        var escalation = (await fixture.Webhooks.WaitForAsync(s.EscalationPath, 1)).Single();
+        Assert.Equal("escalated", escalation.Body.GetProperty("alert").GetProperty("status").GetString());
+        Assert.Single(s.Hooks);
+
+        // The resolution reaches every channel that heard of the alert, the escalation channel included.
+        await s.PushAsync(failures: 0, successes: 100);
+        await s.WaitForHooksAsync(2);
+        await fixture.Webhooks.WaitForAsync(s.EscalationPath, 2);
+    }
+
+    [Fact]
+    public async Task Acknowledging_stops_escalation_and_repeats()
+    {
+        var s = NewScenario();
+        s = await Relabel(await s.SetUpAsync(r => r with { EscalateAfter = TimeSpan.FromMinutes(10), EscalationChannels = [s.EscalationChannelId], Cooldown = TimeSpan.FromMinutes(5) }));
+
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        Assert.True((await s.Alert.AcknowledgeAsync("alice")).Succeeded);
+        var view = (await s.Alert.GetAsync())!;
+        Assert.Equal(AlertStatus.Acknowledged, view.Status);
+        Assert.Equal("alice", view.AcknowledgedBy);
+
+        await KeepBreachingAsync(s, TimeSpan.FromMinutes(20));
+        Assert.Equal(AlertStatus.Acknowledged, await s.StatusAsync());
+        await Eventually.StaysFalseAsync(() => s.EscalationHooks.Count > 0 || s.Hooks.Count > 1, "no escalation or repeat after an ack");
+    }
+
+    [Fact]
+    public async Task Acknowledging_an_alert_that_is_not_firing_is_refused()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { For = TimeSpan.FromMinutes(5) }));
+        await s.PushAsync(failures: 1, successes: 0);
+        var result = await s.Alert.AcknowledgeAsync(null);
+        Assert.Equal(Monitoring.Common.WriteOutcome.Conflict, result.Outcome);
+        Assert.Equal(AlertStatus.Pending, await s.StatusAsync());
+    }
+
+    [Fact]
+    public async Task Suppression_holds_notifications_until_it_ends()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { For = TimeSpan.FromMinutes(1) }));
+
+        await s.PushAsync(failures: 1, successes: 0);
+        Assert.True((await s.Alert.SuppressAsync(TimeSpan.FromMinutes(10), "bob")).Succeeded);
+        Advance(TimeSpan.FromMinutes(1));
+        await s.Server.EvaluateAsync();
+        Assert.Equal(AlertStatus.Suppressed, await s.StatusAsync());
+        await Eventually.StaysFalseAsync(() => s.Hooks.Count > 0, "nothing sent while suppressed");
+
+        await KeepBreachingAsync(s, TimeSpan.FromMinutes(9));
+        await s.WaitForHooksAsync(1);
+        Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
+    }
+
+    [Fact]
+    public async Task Without_auto_resolve_an_alert_stays_firing_until_resolved_by_hand()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { AutoResolve = false }));
+
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        await s.PushAsync(failures: 0, successes: 100);
+        Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
+
+        Assert.True((await s.Alert.ResolveAsync("carol")).Succeeded);
+        Assert.Equal(AlertStatus.Resolved, await s.StatusAsync());
+        var hooks = await s.WaitForHooksAsync(2);
+        Assert.Equal("resolved", hooks[1].Body.GetProperty("alert").GetProperty("status").GetString());
+        Assert.Equal(Monitoring.Common.WriteOutcome.Conflict, (await s.Alert.ResolveAsync(null)).Outcome);
+    }
+
+    [Fact]
+    public async Task A_rule_change_reaches_the_server_at_once()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { Condition = "error_rate > 0.5" }));
+        await s.PushAsync(failures: 1, successes: 9);
+        Assert.Equal(AlertStatus.Inactive, await s.StatusAsync());
+
+        var rule = (await fixture.Grains.GetGrain<IAlertRuleGrain>(s.RuleId).GetAsync())!;
+        Assert.True((await fixture.Grains.GetGrain<IAlertRuleGrain>(s.RuleId).UpdateAsync(rule with { Condition = "error_rate > 0.05" })).Succeeded);
+        await s.WaitForStatusAsync(AlertStatus.Firing);
+        await s.WaitForHooksAsync(1);
+    }
+
+    [Fact]
+    public async Task Deleting_the_rule_resolves_its_open_alerts()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync());
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+
+        Assert.True(await fixture.Grains.GetGrain<IAlertRuleGrain>(s.RuleId).DeleteAsync());
+        await s.WaitForStatusAsync(AlertStatus.Resolved);
+        await s.WaitForHooksAsync(2);
+    }
+
+    [Fact]
+    public async Task The_periodic_evaluation_resolves_an_alert_when_its_data_ages_out()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync());
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+
+        // No new telemetry: the 15 s timer re-evaluates, and once the window has slid past the failure, the alert resolves.
+        for (var i = 0; i < 22; i++) Advance(TimeSpan.FromSeconds(15));
+        await s.WaitForStatusAsync(AlertStatus.Resolved);
+        await s.WaitForHooksAsync(2);
+    }
+
+    [Fact]
+    public async Task A_rule_only_touches_servers_its_selector_matches()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync(r => r with { Selector = new() { ["env"] = "staging" } }));
+        await s.PushAsync(failures: 10, successes: 0);
+        Assert.Null(await s.Alert.GetAsync());
+    }
+
+    /// <summary>Lets time pass a minute at a step while the server keeps failing, so the window never empties.</summary>
+    private async Task KeepBreachingAsync(Scenario s, TimeSpan total)
+    {
+        for (var passed = TimeSpan.Zero; passed < total; passed += TimeSpan.FromMinutes(1))
+        {
+            Advance(TimeSpan.FromMinutes(1));
+            await s.PushAsync(failures: 1, successes: 0);
+        }
+    }
+
+    /// <summary>Gives the scenario's server its scenario label, so only its own rule selects it.</summary>
+    private async Task<Scenario> Relabel(Scenario s)
+    {
+        var server = (await s.Server.GetAsync())!;
+        Assert.True((await s.Server.UpdateAsync(server with { Labels = s.Labels })).Succeeded);
+        return s;
+    }
+}

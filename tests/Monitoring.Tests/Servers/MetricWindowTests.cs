@@ -1,0 +1,110 @@
+using Monitoring.Rules.Conditions;
+using Monitoring.Servers;
+
+namespace Monitoring.Tests.Servers;
+
+public sealed class MetricWindowTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Percentiles_of_a_uniform_distribution_are_within_two_percent()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        // 1 ms .. 1000 ms, each once, in shuffled order: p95 = 950 ms, p99 = 990 ms, mean = 500.5 ms.
+        foreach (var ms in Enumerable.Range(1, 1000).OrderBy(i => (i * 7919) % 1000))
+        {
+            Assert.True(window.Record(Start, Start, ms / 1000.0, true, false));
+        }
+        var snapshot = window.Snapshot(Start);
+        Assert.Equal(1000, snapshot.RequestsInWindow);
+        Assert.Equal(0.5005, snapshot.AverageResponseTime, 6);
+        Assert.InRange(snapshot.P95ResponseTime, 0.950 * 0.98, 0.950 * 1.02);
+        Assert.InRange(snapshot.P99ResponseTime, 0.990 * 0.98, 0.990 * 1.02);
+    }
+
+    [Fact]
+    public void Percentiles_of_a_skewed_distribution_find_the_tail()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 960; i++) window.Record(Start, Start, 0.010, true, false);
+        for (var i = 0; i < 40; i++) window.Record(Start, Start, 2.0, true, false);
+        var snapshot = window.Snapshot(Start);
+        Assert.InRange(snapshot.P95ResponseTime, 0.0095, 0.0111);
+        Assert.InRange(snapshot.P99ResponseTime, 1.8, 2.0);
+    }
+
+    [Fact]
+    public void Rates_follow_the_seed()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 300; i++) window.Record(Start, Start, 0.1, success: i % 10 != 0, isToolCall: i % 2 == 0);
+        var metrics = window.Snapshot(Start).ToMetrics();
+        Assert.Equal(1.0, metrics[MetricNames.RequestsPerSecond], 9); // 300 requests over a 300 s window
+        Assert.Equal(0.1, metrics[MetricNames.ErrorRate], 9);
+        Assert.Equal(30.0 / 150, metrics[MetricNames.ToolErrorRate], 9); // every failure is on an even i, a tool call
+    }
+
+    [Fact]
+    public void Data_expires_as_the_window_slides()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        window.Record(Start, Start, 0.2, false, false);
+        window.Record(Start.AddMinutes(3), Start.AddMinutes(3), 0.4, true, false);
+        window.RecordGauges(new GaugeReading(3, 42.5, 61), Start);
+
+        var atFour = window.Snapshot(Start.AddMinutes(4));
+        Assert.Equal(2, atFour.RequestsInWindow);
+        Assert.Equal(0.5, atFour.ErrorRate);
+        Assert.Equal(42.5, atFour.CpuUsage);
+
+        var atSix = window.Snapshot(Start.AddMinutes(6));
+        Assert.Equal(1, atSix.RequestsInWindow);
+        Assert.Equal(0, atSix.ErrorRate);
+        Assert.Equal(0, atSix.CpuUsage); // the gauge reading is older than the window
+
+        var atNine = window.Snapshot(Start.AddMinutes(9));
+        Assert.Equal(0, atNine.RequestsInWindow);
+        Assert.Equal(0, atNine.P99ResponseTime);
+    }
+
+    [Fact]
+    public void Records_older_than_the_window_are_refused_and_future_ones_count_as_now()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        Assert.False(window.Record(Start.AddMinutes(-6), Start, 0.1, true, false));
+        Assert.True(window.Record(Start.AddMinutes(2), Start, 0.1, true, false));
+        Assert.Equal(1, window.Snapshot(Start).RequestsInWindow);
+        Assert.Equal(Start, window.LastRecordedAt);
+    }
+
+    [Fact]
+    public void A_recycled_bucket_forgets_what_it_held()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        for (var minute = 0; minute < 30; minute++)
+        {
+            var at = Start.AddMinutes(minute);
+            window.Record(at, at, minute < 20 ? 5.0 : 0.001, true, false);
+        }
+        var snapshot = window.Snapshot(Start.AddMinutes(29));
+        Assert.Equal(5, snapshot.RequestsInWindow);
+        Assert.True(snapshot.P99ResponseTime < 0.0011, $"p99 {snapshot.P99ResponseTime} still holds expired slow requests");
+    }
+
+    [Fact]
+    public void Memory_stays_bounded_whatever_the_rate()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        var now = Start;
+        for (var i = 0; i < 20; i++) window.Record(now.AddSeconds(i * 15), now.AddSeconds(i * 15), 0.1, true, false);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 200_000; i++)
+        {
+            var at = Start.AddSeconds(285 + i % 15);
+            window.Record(at, at, (i % 1000) / 1000.0, i % 3 != 0, i % 2 == 0);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.InRange(MetricWindow.MaxBytes, 1, 32 * 1024);
+    }
+}

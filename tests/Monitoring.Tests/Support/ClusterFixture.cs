@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Monitoring.Silo;
+using Orleans.TestingHost;
+
+namespace Monitoring.Tests.Support;
+
+/// <summary>
+/// One in-process Orleans cluster for a test collection. Grain time (grain timers and the TimeProvider grains get)
+/// is a FakeTimeProvider the tests advance; the silo's own membership and messaging stay on real time.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public WebhookReceiver Webhooks { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async ValueTask InitializeAsync()
+    {
+        Webhooks = await WebhookReceiver.StartAsync();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Monitoring:EvaluationInterval"] = "00:00:15",
+            ["Monitoring:MetricWindow"] = "00:05:00",
+        }).Build();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.UseInMemoryState().AddMonitoring(configuration);
+            silo.Services.AddSingleton<TimeProvider>(Time);
+            silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await Webhooks.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
