@@ -8,7 +8,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 }
 
 // No configuration needed: the API co-hosts a single silo with in-memory state.
-builder.UseOrleans(silo => silo.UseEmbeddedCluster(builder.Configuration));
+builder.UseOrleans(silo => silo.UseEmbeddedCluster());
 builder.Services.AddMonitoringApi();
 
 var app = builder.Build();

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Monitoring.Hosting;
@@ -20,9 +21,9 @@ public sealed class EmbeddedClusterOptions
 public static class SiloHosting
 {
     /// <summary>The grains and their services, on any silo.</summary>
-    public static ISiloBuilder AddMonitoring(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder AddMonitoring(this ISiloBuilder silo)
     {
-        silo.Services.AddMonitoringGrains(configuration);
+        silo.Services.AddMonitoringGrains();
         return silo;
     }
 
@@ -37,12 +38,26 @@ public static class SiloHosting
     }
 
     /// <summary>One silo on localhost, in-memory state: the no-configuration development mode.</summary>
-    public static ISiloBuilder UseEmbeddedCluster(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder UseEmbeddedCluster(this ISiloBuilder silo)
     {
-        var options = configuration.GetSection(EmbeddedClusterOptions.Section).Get<EmbeddedClusterOptions>() ?? new EmbeddedClusterOptions();
-        return silo
-            .UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId)
-            .UseInMemoryState()
-            .AddMonitoring(configuration);
+        silo.UseLocalhostClustering();
+        // Read through options rather than at build time, so a host (or a test) can set ports after this call.
+        static EmbeddedClusterOptions Read(IConfiguration c) =>
+            c.GetSection(EmbeddedClusterOptions.Section).Get<EmbeddedClusterOptions>() ?? new EmbeddedClusterOptions();
+        silo.Services.AddOptions<EndpointOptions>().Configure<IConfiguration>((o, c) =>
+        {
+            var options = Read(c);
+            o.SiloPort = options.SiloPort;
+            o.GatewayPort = options.GatewayPort;
+        });
+        silo.Services.AddOptions<DevelopmentClusterMembershipOptions>().Configure<IConfiguration>((o, c) =>
+            o.PrimarySiloEndpoint = new IPEndPoint(IPAddress.Loopback, Read(c).SiloPort));
+        silo.Services.AddOptions<ClusterOptions>().Configure<IConfiguration>((o, c) =>
+        {
+            var options = Read(c);
+            o.ServiceId = options.ServiceId;
+            o.ClusterId = options.ClusterId;
+        });
+        return silo.UseInMemoryState().AddMonitoring();
     }
 }

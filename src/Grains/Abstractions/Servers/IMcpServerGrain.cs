@@ -21,7 +21,9 @@ public interface IMcpServerGrain : IGrainWithStringKey
     /// <summary>Re-evaluates every rule that selects this server now. The periodic timer calls it too.</summary>
     Task EvaluateAsync();
 
-    /// <summary>The rule catalog pushes every change here, so rule edits apply without a restart.</summary>
-    [OneWay]
+    /// <summary>
+    /// The rule catalog pushes every change here, so rule edits apply without a restart. Awaited by the catalog,
+    /// so a rule write returns only once every server holds the new rules.
+    /// </summary>
     Task RulesChangedAsync(RuleSet rules);
 }

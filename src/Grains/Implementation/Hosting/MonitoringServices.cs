@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Channels;
@@ -9,10 +8,10 @@ namespace Monitoring.Hosting;
 public static class MonitoringServices
 {
     /// <summary>Everything the grains need from the container, whichever way the silo is hosted.</summary>
-    public static IServiceCollection AddMonitoringGrains(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddMonitoringGrains(this IServiceCollection services)
     {
         services.AddOptions<MonitoringOptions>()
-            .Bind(configuration.GetSection(MonitoringOptions.Section))
+            .BindConfiguration(MonitoringOptions.Section)
             .Validate(o => o.MetricWindow >= TimeSpan.FromSeconds(20), "Monitoring:MetricWindow must be at least 20s")
             .Validate(o => o.EvaluationInterval >= TimeSpan.FromSeconds(1), "Monitoring:EvaluationInterval must be at least 1s")
             .Validate(o => o.MaxTelemetryBatch is > 0 and <= 1_000_000, "Monitoring:MaxTelemetryBatch must be 1..1000000")

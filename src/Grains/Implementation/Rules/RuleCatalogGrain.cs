@@ -47,12 +47,8 @@ public sealed class RuleCatalogGrain(
         // Every server learns of every change: a selector edit may drop a server that has an open alert to close.
         var shards = IndexShards.AllKeys(ServerEntry.Kind).Select(key => GrainFactory.GetGrain<IIndexGrain<ServerEntry>>(key));
         var servers = await Task.WhenAll(shards.Select(shard => shard.QueryAsync([])));
-        var count = 0;
-        foreach (var entry in servers.SelectMany(s => s))
-        {
-            _ = GrainFactory.GetGrain<IMcpServerGrain>(entry.Id).RulesChangedAsync(rules);
-            count++;
-        }
-        logger.LogInformation("Rule catalog at version {Version} pushed to {ServerCount} servers", rules.Version, count);
+        var ids = servers.SelectMany(s => s).Select(e => e.Id).ToList();
+        await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IMcpServerGrain>(id).RulesChangedAsync(rules)));
+        logger.LogInformation("Rule catalog at version {Version} pushed to {ServerCount} servers", rules.Version, ids.Count);
     }
 }
