@@ -110,7 +110,7 @@ public sealed class MetricWindow
 
     /// <summary>Bytes this window holds when every bucket has data: the bound on a server's telemetry memory.</summary>
     public static int MaxBytes =>
-        BucketsPerWindow * (Bucket.ObjectBytes + 24 + LatencyHistogram.BucketCount * sizeof(long)) + 3 * 24 + 64;
+        BucketsPerWindow * (Bucket.ObjectBytes + 24 + LatencyHistogram.BucketCount * sizeof(int)) + 3 * 24 + 64;
 
     private long EpochOf(DateTimeOffset at) => at.UtcTicks / _bucketTicks;
 
@@ -132,7 +132,7 @@ public sealed class MetricWindow
         public long ToolErrors;
         public double SumSeconds;
         public double MaxSeconds;
-        public long[]? Histogram;
+        public int[]? Histogram; // int: overflow needs over 2^31 requests in one bucket
 
         public void Reset(long epoch)
         {
@@ -144,7 +144,7 @@ public sealed class MetricWindow
 
         public void Add(double seconds, bool success, bool isToolCall)
         {
-            Histogram ??= new long[LatencyHistogram.BucketCount];
+            Histogram ??= new int[LatencyHistogram.BucketCount];
             Count++;
             SumSeconds += seconds;
             MaxSeconds = Math.Max(MaxSeconds, seconds);

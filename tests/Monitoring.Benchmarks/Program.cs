@@ -1,0 +1,171 @@
+// Breach-to-webhook latency on the embedded run, and the memory one monitored server costs.
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks [-- --alerts 1000]
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Monitoring.Servers;
+
+var alerts = args.SkipWhile(a => a != "--alerts").Skip(1).Select(int.Parse).DefaultIfEmpty(1000).First();
+var root = FindRepoRoot();
+const string apiUrl = "http://127.0.0.1:5391";
+
+// 1. A loopback webhook receiver that stamps each alert's arrival.
+var arrivals = new ConcurrentDictionary<string, long>();
+var receiverBuilder = WebApplication.CreateSlimBuilder();
+receiverBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+receiverBuilder.Logging.ClearProviders();
+var receiver = receiverBuilder.Build();
+receiver.MapPost("/hook", async (HttpContext context) =>
+{
+    var now = Stopwatch.GetTimestamp();
+    using var body = await JsonDocument.ParseAsync(context.Request.Body);
+    var alert = body.RootElement.GetProperty("alert");
+    if (alert.GetProperty("status").GetString() == "firing")
+    {
+        arrivals.TryAdd(alert.GetProperty("id").GetString()!, now);
+    }
+    return Results.Ok();
+});
+await receiver.StartAsync();
+var hookUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook";
+
+// 2. The product exactly as a user starts it, in Release, on its own ports.
+var api = Process.Start(new ProcessStartInfo("dotnet",
+    $"run -c Release --project {Path.Combine(root, "src", "Api")} -- --urls {apiUrl} --Orleans:SiloPort=21111 --Orleans:GatewayPort=40111 --Logging:LogLevel:Default=Warning")
+{
+    RedirectStandardOutput = true,
+    RedirectStandardError = true,
+})!;
+api.OutputDataReceived += (_, _) => { };
+api.ErrorDataReceived += (_, _) => { };
+api.BeginOutputReadLine();
+api.BeginErrorReadLine();
+using var http = new HttpClient { BaseAddress = new Uri(apiUrl), Timeout = TimeSpan.FromSeconds(30) };
+try
+{
+    await WaitForHealthAsync(http);
+    Console.WriteLine($"API up (pid {api.Id}); {alerts} servers, one alert each");
+    var rssBefore = Rss(api);
+
+    await Post(http, "/api/channels", new { id = "bench", type = "webhook", config = new { url = hookUrl } });
+    await Post(http, "/api/rules", new
+    {
+        id = "bench-errors", name = "Bench errors", condition = "error_rate > 0.05", @for = "0s", severity = "critical",
+        channels = new[] { "bench" }, escalateAfter = "off", selector = new Dictionary<string, string> { ["bench"] = "1" },
+    });
+    await Parallel.ForEachAsync(Enumerable.Range(0, alerts), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        await Post(http, "/api/servers", new { id = $"srv-{i}", name = $"Server {i}", endpoint = $"http://127.0.0.1:1/{i}", labels = new Dictionary<string, string> { ["bench"] = "1" } }));
+
+    // Healthy traffic first, so every server has a full window, then measure.
+    var healthy = JsonContent.Create(new { requests = Enumerable.Range(0, 200).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = true }) });
+    await healthy.LoadIntoBufferAsync();
+    await Parallel.ForEachAsync(Enumerable.Range(0, alerts), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        (await http.PostAsync($"/api/servers/srv-{i}/telemetry", healthy)).EnsureSuccessStatusCode());
+    var rssAfter = Rss(api);
+
+    // 3a. One breach at a time: latency with the cluster otherwise idle.
+    var sequential = await MeasureAsync(http, arrivals, Enumerable.Range(0, alerts / 2).ToArray(), parallelism: 1);
+    // 3b. A burst: the rest of the servers breach together, 64 pushes in flight.
+    var burst = await MeasureAsync(http, arrivals, Enumerable.Range(alerts / 2, alerts - alerts / 2).ToArray(), parallelism: 64);
+
+    Report("sequential (1 in flight)", sequential.Latencies, sequential.Elapsed);
+    Report("burst (64 in flight)", burst.Latencies, burst.Elapsed);
+    var all = sequential.Latencies.Concat(burst.Latencies).ToArray();
+    Report($"all {all.Length} alerts", all, sequential.Elapsed + burst.Elapsed);
+
+    Console.WriteLine();
+    Console.WriteLine($"metric window, full (every bucket holding data): {MeasureWindowBytes():N0} bytes per server (computed bound {MetricWindow.MaxBytes:N0})");
+    Console.WriteLine($"API process RSS growth for {alerts} servers with full windows: {(rssAfter - rssBefore) / (double)alerts:N0} bytes per server");
+}
+finally
+{
+    api.Kill(entireProcessTree: true);
+    await receiver.StopAsync();
+}
+
+static async Task<(double[] Latencies, TimeSpan Elapsed)> MeasureAsync(HttpClient http, ConcurrentDictionary<string, long> arrivals, int[] servers, int parallelism)
+{
+    var sent = new ConcurrentDictionary<string, long>();
+    var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 50).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
+    await breach.LoadIntoBufferAsync();
+    var started = Stopwatch.GetTimestamp();
+    await Parallel.ForEachAsync(servers, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (i, _) =>
+    {
+        sent[$"bench-errors:srv-{i}"] = Stopwatch.GetTimestamp();
+        (await http.PostAsync($"/api/servers/srv-{i}/telemetry", breach)).EnsureSuccessStatusCode();
+    });
+    var deadline = DateTime.UtcNow.AddSeconds(60);
+    while (sent.Keys.Any(k => !arrivals.ContainsKey(k)) && DateTime.UtcNow < deadline) await Task.Delay(5);
+    var elapsed = Stopwatch.GetElapsedTime(started);
+    var missing = sent.Keys.Count(k => !arrivals.ContainsKey(k));
+    if (missing > 0) Console.WriteLine($"!! {missing} alerts never reached the webhook");
+    return ([.. sent.Where(s => arrivals.ContainsKey(s.Key)).Select(s => Stopwatch.GetElapsedTime(s.Value, arrivals[s.Key]).TotalMilliseconds)], elapsed);
+}
+
+static void Report(string name, double[] latencies, TimeSpan elapsed)
+{
+    Array.Sort(latencies);
+    double P(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(q * latencies.Length) - 1)];
+    Console.WriteLine($"{name,-26} n={latencies.Length,5}  breach->webhook p50 {P(0.50),7:F2} ms  p99 {P(0.99),7:F2} ms  max {P(1),7:F2} ms  ({latencies.Length / elapsed.TotalSeconds:N0} alerts/s)");
+}
+
+static long MeasureWindowBytes()
+{
+    const int count = 1000;
+    var start = DateTimeOffset.UtcNow;
+    var windows = new MetricWindow[count];
+    var before = GC.GetTotalMemory(forceFullCollection: true);
+    for (var w = 0; w < count; w++)
+    {
+        windows[w] = new MetricWindow(TimeSpan.FromMinutes(5));
+        for (var b = 0; b < MetricWindow.BucketsPerWindow; b++)
+        {
+            var at = start.AddSeconds(b * 15);
+            windows[w].Record(at, start.AddMinutes(5), 0.1, true, true);
+        }
+        windows[w].RecordGauges(new GaugeReading(1, 1, 1), start);
+    }
+    var after = GC.GetTotalMemory(forceFullCollection: true);
+    GC.KeepAlive(windows);
+    return (after - before) / count;
+}
+
+static long Rss(Process process)
+{
+    // The API runs as a child of `dotnet run`; measure the largest process in the tree.
+    var pids = new[] { process.Id }.Concat(Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)!).Where(p => int.TryParse(p, out _)).Select(p => int.Parse(p))
+        .Where(pid => File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/cmdline").Contains("Monitoring.Api")));
+    return pids.Distinct().Select(pid =>
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:"));
+        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }).Max();
+}
+
+static async Task Post(HttpClient http, string url, object body)
+{
+    var response = await http.PostAsJsonAsync(url, body);
+    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+}
+
+static async Task WaitForHealthAsync(HttpClient http)
+{
+    var deadline = DateTime.UtcNow.AddMinutes(3);
+    while (DateTime.UtcNow < deadline)
+    {
+        try { if ((await http.GetAsync("/health")).IsSuccessStatusCode) return; } catch (HttpRequestException) { }
+        await Task.Delay(200);
+    }
+    throw new TimeoutException("the API did not come up");
+}
+
+static string FindRepoRoot()
+{
+    var dir = AppContext.BaseDirectory;
+    while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
+    return dir ?? throw new InvalidOperationException("run from inside the repository");
+}
