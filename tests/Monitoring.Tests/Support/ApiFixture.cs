@@ -47,7 +47,14 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
 
     public override async ValueTask DisposeAsync()
     {
-        await base.DisposeAsync();
+        // Shutdown waits on the host's default TimeProvider, which is this fake clock: let it run while the host stops.
+        var stopping = base.DisposeAsync().AsTask();
+        while (!stopping.IsCompleted)
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAny(stopping, Task.Delay(10));
+        }
+        await stopping;
         await Webhooks.DisposeAsync();
     }
 
