@@ -5,39 +5,167 @@ using Monitoring.Servers;
 
 namespace Monitoring.Api.Contracts;
 
-public sealed record ServerRequest(string? Id, string? Name, string? Endpoint, Dictionary<string, string>? Labels, bool? Enabled)
+/// <summary>How the cluster watches a server. Durations are Prometheus-style; headers are write-only.</summary>
+public sealed partial record ProbeRequest(bool? Enabled, string? Interval, string? Timeout, Dictionary<string, string>? Headers, string[]? ExpectedTools)
 {
+    public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan MaxInterval = TimeSpan.FromHours(1);
+    public const int MaxHeaders = 16;
+    public const int MaxExpectedTools = 256;
+
+    public ProbeSettings ToSettings(RequestErrors errors)
+    {
+        var interval = ProbeSettings.DefaultInterval;
+        var timeout = ProbeSettings.DefaultTimeout;
+        if (Interval is not null)
+        {
+            if (!Durations.TryParse(Interval, out interval, out var error)) errors.Add("probe.interval", error);
+            else if (interval < MinInterval || interval > MaxInterval) errors.Add("probe.interval", "must be between 1s and 1h");
+        }
+        if (Timeout is not null)
+        {
+            if (!Durations.TryParse(Timeout, out timeout, out var error)) errors.Add("probe.timeout", error);
+            else if (timeout < TimeSpan.FromMilliseconds(100) || timeout > TimeSpan.FromMinutes(2)) errors.Add("probe.timeout", "must be between 100ms and 2m");
+        }
+        if (timeout > interval && Interval is not null && Timeout is not null)
+        {
+            errors.Add("probe.timeout", "must not be longer than probe.interval");
+        }
+        else if (timeout > interval)
+        {
+            timeout = interval;
+        }
+        CheckHeaders(Headers, errors);
+        var expected = ExpectedTools ?? [];
+        if (expected.Length > MaxExpectedTools) errors.Add("probe.expectedTools", $"at most {MaxExpectedTools} tool names");
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(expected[i]) || expected[i].Length > 256) errors.Add($"probe.expectedTools[{i}]", "tool names are 1-256 characters");
+        }
+        return new ProbeSettings(Enabled ?? true, interval, timeout, Headers ?? [], [.. expected.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]);
+    }
+
+    private static void CheckHeaders(Dictionary<string, string>? headers, RequestErrors errors)
+    {
+        if (headers is null) return;
+        if (headers.Count > MaxHeaders) errors.Add("probe.headers", $"at most {MaxHeaders} headers");
+        foreach (var (name, value) in headers)
+        {
+            // Never echo a header's value: it is a secret.
+            if (!HeaderName().IsMatch(name)) errors.Add($"probe.headers.{Truncate(name)}", "is not a valid HTTP header name");
+            else if (value is null || value.Length > 8192 || value.Any(c => c is '\r' or '\n' || char.IsControl(c) && c != '\t'))
+            {
+                errors.Add($"probe.headers.{name}", "the value must be at most 8192 characters, without line breaks or control characters");
+            }
+            else if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("Mcp-", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"probe.headers.{name}", "is set by the prober and cannot be configured");
+            }
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= 64 ? text : text[..64] + "...";
+
+    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")]
+    private static partial Regex HeaderName();
+}
+
+public sealed record ServerRequest(
+    string? Id, string? Name, string? Endpoint, Dictionary<string, string>? Labels, bool? Enabled,
+    string? MetricsUrl = null, string? HealthUrl = null, ProbeRequest? Probe = null)
+{
+    /// <summary>True when the request leaves the probe headers out, so an update keeps the stored ones.</summary>
+    public bool KeepsProbeHeaders => Probe?.Headers is null;
+
     public McpServer? ToServer(string? routeId, RequestErrors errors)
     {
         var id = Id ?? routeId;
         if (!Ids.IsValid(id)) errors.Add("id", $"is required: {Ids.Describe}");
         if (routeId is not null && Id is not null && Id != routeId) errors.Add("id", $"'{Id}' differs from the id in the path, '{routeId}'");
         if (string.IsNullOrWhiteSpace(Name) || Name.Length > 200) errors.Add("name", "is required, at most 200 characters");
-        if (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+        if (!IsHttpUrl(Endpoint))
         {
             errors.Add("endpoint", "is required: the absolute http(s) URL of the server's MCP endpoint");
         }
+        if (MetricsUrl is not null && !IsHttpUrl(MetricsUrl)) errors.Add("metricsUrl", "must be an absolute http(s) URL of a Prometheus text endpoint");
+        if (HealthUrl is not null && !IsHttpUrl(HealthUrl)) errors.Add("healthUrl", "must be an absolute http(s) URL answering with a health report");
         LabelRules.Check(Labels, "labels", errors);
-        return errors.Any ? null : new McpServer(id!, Name!, Endpoint!, Labels ?? [], Enabled ?? true, default, default);
+        var probe = (Probe ?? new ProbeRequest(null, null, null, null, null)).ToSettings(errors);
+        return errors.Any
+            ? null
+            : new McpServer(id!, Name!, Endpoint!, Labels ?? [], Enabled ?? true, default, default)
+            {
+                Probe = probe,
+                MetricsUrl = MetricsUrl,
+                HealthUrl = HealthUrl,
+            };
     }
+
+    private static bool IsHttpUrl(string? text) =>
+        text is { Length: <= 2048 } && Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+}
+
+/// <summary>The probe settings as the API shows them: header names only, never values.</summary>
+public sealed record ProbeResponse(bool Enabled, string Interval, string Timeout, string[] HeaderNames, string[] ExpectedTools)
+{
+    public static ProbeResponse From(ProbeSettings p) => new(
+        p.Enabled, Durations.Format(p.Interval), Durations.Format(p.Timeout), [.. p.Headers.Keys.Order(StringComparer.OrdinalIgnoreCase)], p.ExpectedTools);
 }
 
 public sealed record ServerResponse(
-    string Id, string Name, string Endpoint, Dictionary<string, string> Labels, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    string Id, string Name, string Endpoint, Dictionary<string, string> Labels, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    string? MetricsUrl, string? HealthUrl, ProbeResponse Probe)
 {
-    public static ServerResponse From(McpServer s) => new(s.Id, s.Name, s.Endpoint, s.Labels, s.Enabled, s.CreatedAt, s.UpdatedAt);
+    public static ServerResponse From(McpServer s) =>
+        new(s.Id, s.Name, s.Endpoint, s.Labels, s.Enabled, s.CreatedAt, s.UpdatedAt, s.MetricsUrl, s.HealthUrl, ProbeResponse.From(s.Probe));
+}
+
+public sealed record HealthResponse(string Status, string[] Reasons);
+
+public sealed record ProbeResultResponse(
+    DateTimeOffset At, string Outcome, double LatencySeconds, string? ProtocolVersion, string? LivenessMethod, string? ServerName,
+    string? ServerVersion, int? ToolCount, int? HttpStatus, string? Error, bool SessionReused)
+{
+    public static ProbeResultResponse? From(ProbeResult? p) => p is null ? null : new(
+        p.At, Outcomes.Name(p.Outcome), p.LatencySeconds, p.ProtocolVersion, p.LivenessMethod, p.ServerName, p.ServerVersion,
+        p.Tools?.Length, p.HttpStatus, p.Error, p.SessionReused);
+}
+
+public sealed record ScrapeResultResponse(DateTimeOffset At, string Outcome, double DurationSeconds, int Samples, int? HttpStatus, string? Error, string? DurationFamily)
+{
+    public static ScrapeResultResponse? From(ScrapeResult? s) => s is null ? null : new(
+        s.At, Outcomes.Name(s.Outcome), s.DurationSeconds, s.Samples, s.HttpStatus, s.Error, s.Counters?.DurationFamily);
+}
+
+public sealed record HealthReportResponse(DateTimeOffset At, string Outcome, string Reported, string[] FailingChecks, int? HttpStatus, string? Error)
+{
+    public static HealthReportResponse? From(HealthReportResult? h) => h is null ? null : new(
+        h.At, Outcomes.Name(h.Outcome), h.Reported.ToString().ToLowerInvariant(), h.FailingChecks, h.HttpStatus, h.Error);
 }
 
 public sealed record ServerStatusResponse(
     string Id, string Name, string Endpoint, Dictionary<string, string> Labels, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    Dictionary<string, double> Metrics, DateTimeOffset? LastTelemetryAt, long RequestsInWindow, string[] OpenAlerts)
+    string? MetricsUrl, string? HealthUrl, ProbeResponse Probe,
+    HealthResponse Health, Dictionary<string, double> Metrics, DateTimeOffset? LastTelemetryAt, long RequestsInWindow, string[] OpenAlerts,
+    ProbeResultResponse? LastProbe, ScrapeResultResponse? LastScrape, HealthReportResponse? LastHealthReport, string[] Tools,
+    ToolSetChange? LastToolSetChange)
 {
     public static ServerStatusResponse From(ServerStatus status)
     {
         var s = status.Server;
-        return new(s.Id, s.Name, s.Endpoint, s.Labels, s.Enabled, s.CreatedAt, s.UpdatedAt,
-            status.Metrics, status.LastTelemetryAt, status.RequestsInWindow, status.OpenAlerts);
+        return new(s.Id, s.Name, s.Endpoint, s.Labels, s.Enabled, s.CreatedAt, s.UpdatedAt, s.MetricsUrl, s.HealthUrl, ProbeResponse.From(s.Probe),
+            new HealthResponse(status.Health.State.ToString().ToLowerInvariant(), status.Health.Reasons),
+            status.Metrics, status.LastTelemetryAt, status.RequestsInWindow, status.OpenAlerts,
+            ProbeResultResponse.From(status.LastProbe), ScrapeResultResponse.From(status.LastScrape),
+            HealthReportResponse.From(status.LastHealthReport), status.Tools, status.LastToolSetChange);
     }
+}
+
+/// <summary>Outcome names as the API, logs and metrics spell them.</summary>
+public static class Outcomes
+{
+    public static string Name(CheckOutcome outcome) => Monitoring.Probing.ServerChecks.Label(outcome);
 }
 
 public static partial class LabelRules

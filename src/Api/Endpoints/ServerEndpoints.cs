@@ -35,12 +35,18 @@ public static class ServerEndpoints
                 ? TypedResults.Ok(ServerStatusResponse.From(status))
                 : ProblemResults.NotFound("server", id));
 
+        // Runs the probe, scrape and health read now ("test connection") and answers with the status that follows.
+        group.MapPost("/{id}/check", async (string id, IGrainFactory grains) =>
+            await grains.GetGrain<IMcpServerGrain>(id).CheckNowAsync() is { } status
+                ? TypedResults.Ok(ServerStatusResponse.From(status))
+                : ProblemResults.NotFound("server", id));
+
         group.MapPut("/{id}", async (string id, ServerRequest request, IGrainFactory grains) =>
         {
             var errors = new RequestErrors();
             if (request.ToServer(id, errors) is not { } server) return ProblemResults.Invalid(errors.ToArray());
             var grain = grains.GetGrain<IMcpServerGrain>(id);
-            if (ProblemResults.From(await grain.UpdateAsync(server), "server", id) is { } problem) return problem;
+            if (ProblemResults.From(await grain.UpdateAsync(server, request.KeepsProbeHeaders), "server", id) is { } problem) return problem;
             return TypedResults.Ok(ServerResponse.From((await grain.GetAsync())!));
         });
 

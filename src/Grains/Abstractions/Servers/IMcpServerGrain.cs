@@ -3,12 +3,16 @@ using Monitoring.Rules;
 
 namespace Monitoring.Servers;
 
-/// <summary>One monitored MCP server: its registration, its metric window, and the evaluation of the rules that select it.</summary>
+/// <summary>One monitored MCP server: registration, probes, scrapes, telemetry, and the evaluation of the rules that select it.</summary>
 public interface IMcpServerGrain : IGrainWithStringKey
 {
     Task<WriteResult> RegisterAsync(McpServer server);
 
-    Task<WriteResult> UpdateAsync(McpServer server);
+    /// <summary>
+    /// Replaces the registration. Probe headers are write-only secrets: with <paramref name="keepProbeHeaders"/> the
+    /// stored ones stay, so a client that never saw them can still edit the rest.
+    /// </summary>
+    Task<WriteResult> UpdateAsync(McpServer server, bool keepProbeHeaders = false);
 
     Task<bool> DeleteAsync();
 
@@ -26,4 +30,14 @@ public interface IMcpServerGrain : IGrainWithStringKey
     /// so a rule write returns only once every server holds the new rules.
     /// </summary>
     Task RulesChangedAsync(RuleSet rules);
+
+    /// <summary>
+    /// Runs the active checks now (or joins the round in flight) and answers with the status that follows.
+    /// Interleaves: waiting on a slow server never blocks the grain's other calls.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<ServerStatus?> CheckNowAsync();
+
+    /// <summary>Where a round of active checks reports back. The checks run off the grain's turn; this applies what they found.</summary>
+    Task ApplyChecksAsync(ActiveCheckResult result);
 }

@@ -9,7 +9,35 @@ public sealed record McpServer(
     [property: Id(3)] Dictionary<string, string> Labels,
     [property: Id(4)] bool Enabled,
     [property: Id(5)] DateTimeOffset CreatedAt,
-    [property: Id(6)] DateTimeOffset UpdatedAt);
+    [property: Id(6)] DateTimeOffset UpdatedAt)
+{
+    /// <summary>How the cluster watches the server over MCP itself.</summary>
+    [Id(7)] public ProbeSettings Probe { get; init; } = ProbeSettings.Default;
+
+    /// <summary>Optional Prometheus endpoint with the seed's metric families.</summary>
+    [Id(8)] public string? MetricsUrl { get; init; }
+
+    /// <summary>Optional endpoint answering with the seed's health report.</summary>
+    [Id(9)] public string? HealthUrl { get; init; }
+}
+
+/// <summary>
+/// The active checks of one server. <see cref="Headers"/> carry secrets (bearer tokens): they are sent with probes only,
+/// never returned by the API and never logged.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ProbeSettings(
+    [property: Id(0)] bool Enabled,
+    [property: Id(1)] TimeSpan Interval,
+    [property: Id(2)] TimeSpan Timeout,
+    [property: Id(3)] Dictionary<string, string> Headers,
+    [property: Id(4)] string[] ExpectedTools)
+{
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    public static readonly ProbeSettings Default = new(true, DefaultInterval, DefaultTimeout, [], []);
+}
 
 /// <summary>One request an MCP server handled, as pushed to the telemetry endpoint.</summary>
 [GenerateSerializer, Immutable]
@@ -37,11 +65,19 @@ public sealed record IngestResult(
     [property: Id(1)] int Accepted,
     [property: Id(2)] int Dropped);
 
-/// <summary>A server with what is known of it now: its current metrics and the alerts open on it.</summary>
+/// <summary>A server with what is known of it now: checks, current metrics, the health verdict and the alerts open on it.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ServerStatus(
     [property: Id(0)] McpServer Server,
     [property: Id(1)] Dictionary<string, double> Metrics,
     [property: Id(2)] DateTimeOffset? LastTelemetryAt,
     [property: Id(3)] long RequestsInWindow,
-    [property: Id(4)] string[] OpenAlerts);
+    [property: Id(4)] string[] OpenAlerts)
+{
+    [Id(5)] public HealthVerdict Health { get; init; } = HealthVerdict.Unknown("no data yet");
+    [Id(6)] public ProbeResult? LastProbe { get; init; }
+    [Id(7)] public ScrapeResult? LastScrape { get; init; }
+    [Id(8)] public HealthReportResult? LastHealthReport { get; init; }
+    [Id(9)] public string[] Tools { get; init; } = [];
+    [Id(10)] public ToolSetChange? LastToolSetChange { get; init; }
+}

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Channels;
 using Monitoring.Channels.Webhook;
+using Monitoring.Probing;
 
 namespace Monitoring.Hosting;
 
@@ -25,7 +26,35 @@ public static class MonitoringServices
                 MaxConnectionsPerServer = 64,
             });
         services.AddSingleton<IChannelSender, WebhookSender>();
+        services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();
         return services;
+    }
+
+    /// <summary>Probing, scraping and health reads: bounded concurrency, size-limited replies, no redirects followed.</summary>
+    private static void AddActiveChecks(this IServiceCollection services)
+    {
+        services.AddOptions<ProbingOptions>()
+            .BindConfiguration(ProbingOptions.Section)
+            .Validate(o => o.MaxConcurrentChecks is > 0 and <= 100_000, "Probing:MaxConcurrentChecks must be 1..100000")
+            .Validate(o => o.MaxResponseBytes >= 1024, "Probing:MaxResponseBytes must be at least 1024")
+            .Validate(o => o.StaleAfterIntervals >= 1, "Probing:StaleAfterIntervals must be at least 1")
+            .ValidateOnStart();
+        foreach (var name in new[] { McpProber.HttpClientName, MetricsScraper.HttpClientName })
+        {
+            services.AddHttpClient(name, client => client.Timeout = Timeout.InfiniteTimeSpan)
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+                {
+                    AllowAutoRedirect = false,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                    ConnectTimeout = TimeSpan.FromSeconds(10),
+                })
+                .AddHttpMessageHandler(provider =>
+                    new ResponseSizeLimitHandler(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProbingOptions>>().Value.MaxResponseBytes));
+        }
+        services.AddSingleton<McpProber>();
+        services.AddSingleton<MetricsScraper>();
+        services.AddSingleton<HealthReportReader>();
+        services.AddSingleton<ServerChecks>();
     }
 }

@@ -3,6 +3,7 @@ using Monitoring.Alerts;
 using Monitoring.Common;
 using Monitoring.Hosting;
 using Monitoring.Indexing;
+using Monitoring.Probing;
 using Monitoring.Rules;
 using Monitoring.Rules.Conditions;
 using Monitoring.Telemetry;
@@ -16,6 +17,11 @@ public sealed class McpServerState
 
     /// <summary>Rules with an alert in pending or firing on this server: evaluated even when the condition is false, so they can clear.</summary>
     [Id(1)] public HashSet<string> OpenAlertRules { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The tool list of the last successful probe, kept so a change is noticed across restarts.</summary>
+    [Id(2)] public string[]? KnownTools { get; set; }
+
+    [Id(3)] public ToolSetChange? LastToolSetChange { get; set; }
 }
 
 /// <summary>
@@ -25,24 +31,45 @@ public sealed class McpServerState
 public sealed class McpServerGrain(
     [PersistentState("server", StorageNames.Servers)] IPersistentState<McpServerState> state,
     IOptions<MonitoringOptions> options,
+    IOptions<ProbingOptions> probing,
+    ServerChecks checks,
     TimeProvider time,
     ILogger<McpServerGrain> logger)
     : Grain, IMcpServerGrain, IRemindable
 {
     private const string KeepAliveReminder = "keep-alive";
     private readonly MetricWindow _window = new(options.Value.MetricWindow);
+    private readonly ScrapeSeries _scrapes = new(options.Value.MetricWindow);
+    private readonly Queue<DateTimeOffset> _toolSetChanges = new();
+    private readonly ProbeSession _session = new();
+    private readonly CancellationTokenSource _deactivating = new();
     private RuleSet _rules = RuleSet.Empty;
     private IGrainTimer? _evaluationTimer;
+    private IGrainTimer? _checkTimer;
+    private TimeSpan _checkInterval;
+    private Task? _checksInFlight;
+    private ProbeResult? _lastProbe;
+    private ScrapeResult? _lastScrape;
+    private HealthReportResult? _lastReport;
+    private DateTimeOffset _activatedAt;
 
     private string ServerId => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _activatedAt = time.GetUtcNow();
         if (state.State.Server is not null)
         {
             _rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
             StartEvaluationTimer();
+            ScheduleChecks();
         }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await _deactivating.CancelAsync();
+        await _session.DisposeAsync();
     }
 
     public async Task<WriteResult> RegisterAsync(McpServer server)
@@ -56,17 +83,35 @@ public sealed class McpServerGrain(
         _rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
         await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
         StartEvaluationTimer();
+        ScheduleChecks();
         logger.LogInformation("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
         return WriteResult.Ok;
     }
 
-    public async Task<WriteResult> UpdateAsync(McpServer server)
+    public async Task<WriteResult> UpdateAsync(McpServer server, bool keepProbeHeaders = false)
     {
         if (state.State.Server is not { } existing)
         {
             return WriteResult.NotFound;
         }
+        if (keepProbeHeaders)
+        {
+            server = server with { Probe = server.Probe with { Headers = existing.Probe.Headers } };
+        }
         await SaveAsync(server with { CreatedAt = existing.CreatedAt, UpdatedAt = time.GetUtcNow() });
+        if (existing.MetricsUrl != server.MetricsUrl)
+        {
+            _lastScrape = null;
+        }
+        if (existing.HealthUrl != server.HealthUrl)
+        {
+            _lastReport = null;
+        }
+        if (!server.Probe.Enabled)
+        {
+            _lastProbe = null;
+        }
+        ScheduleChecks();
         await EvaluateAsync();
         return WriteResult.Ok;
     }
@@ -88,6 +133,7 @@ public sealed class McpServerGrain(
         }
         _evaluationTimer?.Dispose();
         _evaluationTimer = null;
+        ScheduleChecks();
         logger.LogInformation("Server {ServerId} deleted", ServerId);
         DeactivateOnIdle();
         return true;
@@ -95,15 +141,67 @@ public sealed class McpServerGrain(
 
     public Task<McpServer?> GetAsync() => Task.FromResult(state.State.Server);
 
-    public Task<ServerStatus?> GetStatusAsync()
+    public Task<ServerStatus?> GetStatusAsync() => Task.FromResult(Status());
+
+    public async Task<ServerStatus?> CheckNowAsync()
+    {
+        if (state.State.Server is null)
+        {
+            return null;
+        }
+        await StartChecks(force: true);
+        return Status();
+    }
+
+    public async Task ApplyChecksAsync(ActiveCheckResult result)
     {
         if (state.State.Server is not { } server)
         {
-            return Task.FromResult<ServerStatus?>(null);
+            return;
         }
-        var snapshot = _window.Snapshot(time.GetUtcNow());
-        return Task.FromResult<ServerStatus?>(new ServerStatus(
-            server, snapshot.ToMetrics(), _window.LastRecordedAt, snapshot.RequestsInWindow, [.. state.State.OpenAlertRules.Select(r => AlertIds.For(r, ServerId))]));
+        if (result.Probe is { } probe && server.Probe.Enabled)
+        {
+            _lastProbe = probe;
+            if (probe.Outcome == CheckOutcome.Ok && probe.Tools is { } tools)
+            {
+                await NoteToolsAsync(tools, probe.At);
+            }
+        }
+        if (result.Scrape is { } scrape && server.MetricsUrl is not null)
+        {
+            _lastScrape = scrape;
+            if (scrape.Counters is { } counters)
+            {
+                _scrapes.Add(scrape.At, counters);
+            }
+        }
+        if (result.Health is { } report && server.HealthUrl is not null)
+        {
+            _lastReport = report;
+        }
+        await EvaluateAsync();
+    }
+
+    private ServerStatus? Status()
+    {
+        if (state.State.Server is not { } server)
+        {
+            return null;
+        }
+        var now = time.GetUtcNow();
+        var snapshot = _window.Snapshot(now);
+        var verdict = Verdict(server, now);
+        return new ServerStatus(
+            server, CurrentMetrics(server, now, snapshot, verdict), _window.LastRecordedAt, snapshot.RequestsInWindow,
+            [.. state.State.OpenAlertRules.Select(r => AlertIds.For(r, ServerId))])
+        {
+            Health = verdict,
+            LastProbe = _lastProbe,
+            LastScrape = _lastScrape,
+            LastHealthReport = _lastReport,
+            Tools = state.State.KnownTools ?? [],
+            LastToolSetChange = state.State.LastToolSetChange,
+        };
     }
 
     public async Task<IngestResult> IngestAsync(TelemetryBatch batch)
@@ -138,7 +236,8 @@ public sealed class McpServerGrain(
         {
             return;
         }
-        var metrics = _window.Snapshot(time.GetUtcNow()).ToMetrics();
+        var now = time.GetUtcNow();
+        var metrics = CurrentMetrics(server, now, _window.Snapshot(now), Verdict(server, now));
         var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels);
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
@@ -194,6 +293,147 @@ public sealed class McpServerGrain(
     {
         // The reminder only brings the grain back after a silo restart; activation restarts evaluation.
         return Task.CompletedTask;
+    }
+
+    private HealthVerdict Verdict(McpServer server, DateTimeOffset now) => HealthVerdicts.Combine(new HealthInputs(
+        server, now, server.Probe.Interval * probing.Value.StaleAfterIntervals, options.Value.MetricWindow,
+        _lastProbe, _lastScrape, _lastReport, _window.LastRecordedAt));
+
+    /// <summary>
+    /// The metrics rules see. Pushed telemetry wins for the metrics it provides; a scraped server fills in the rest.
+    /// Active checks add <c>up</c>, probe latency, the tool count and changes, health and the age of the newest data.
+    /// </summary>
+    private Dictionary<string, double> CurrentMetrics(McpServer server, DateTimeOffset now, WindowSnapshot snapshot, HealthVerdict verdict)
+    {
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        _scrapes.AddMetrics(now, metrics);
+        var pushing = _window.LastRecordedAt is { } pushedAt && pushedAt > now - options.Value.MetricWindow;
+        if (pushing || metrics.Count == 0)
+        {
+            foreach (var (name, value) in snapshot.ToMetrics())
+            {
+                metrics[name] = value;
+            }
+        }
+
+        if (_lastProbe is { } probe)
+        {
+            metrics[MetricNames.Up] = probe.Up ? 1 : 0;
+            if (probe.Up)
+            {
+                metrics[MetricNames.ProbeLatencySeconds] = probe.LatencySeconds;
+            }
+        }
+        else if (!server.Probe.Enabled && _lastScrape is { } scrape)
+        {
+            metrics[MetricNames.Up] = scrape.Outcome == CheckOutcome.Ok ? 1 : 0;
+        }
+        if (state.State.KnownTools is { } tools)
+        {
+            metrics[MetricNames.ToolCount] = tools.Length;
+        }
+        while (_toolSetChanges.TryPeek(out var changedAt) && changedAt <= now - options.Value.MetricWindow)
+        {
+            _toolSetChanges.Dequeue();
+        }
+        metrics[MetricNames.ToolSetChanges] = _toolSetChanges.Count;
+        if (HealthVerdicts.AsMetric(verdict.State) is { } health)
+        {
+            metrics[MetricNames.Health] = health;
+        }
+        var newest = new[]
+        {
+            _lastProbe is { Outcome: CheckOutcome.Ok } p ? p.At : (DateTimeOffset?)null,
+            _lastScrape is { Outcome: CheckOutcome.Ok } s ? s.At : null,
+            _lastReport is { Outcome: CheckOutcome.Ok } r ? r.At : null,
+            _window.LastRecordedAt,
+        }.Max() ?? (server.CreatedAt > _activatedAt ? server.CreatedAt : _activatedAt);
+        metrics[MetricNames.DataAgeSeconds] = Math.Max(0, (now - newest).TotalSeconds);
+        return metrics;
+    }
+
+    private async Task NoteToolsAsync(string[] tools, DateTimeOffset at)
+    {
+        var known = state.State.KnownTools;
+        if (known is not null && known.AsSpan().SequenceEqual(tools))
+        {
+            return;
+        }
+        state.State.KnownTools = tools;
+        if (known is not null)
+        {
+            var change = new ToolSetChange(at, [.. tools.Except(known, StringComparer.Ordinal)], [.. known.Except(tools, StringComparer.Ordinal)]);
+            state.State.LastToolSetChange = change;
+            _toolSetChanges.Enqueue(at);
+            logger.LogInformation(
+                "Server {ServerId} tool set changed: added {Added}, removed {Removed}",
+                ServerId, string.Join(",", change.Added), string.Join(",", change.Removed));
+        }
+        await state.WriteStateAsync();
+    }
+
+    /// <summary>Starts, restarts or stops the jittered check timer to match the registration.</summary>
+    private void ScheduleChecks()
+    {
+        var server = state.State.Server;
+        var wanted = server is { Enabled: true } && (server.Probe.Enabled || server.MetricsUrl is not null || server.HealthUrl is not null);
+        if (!wanted)
+        {
+            _checkTimer?.Dispose();
+            _checkTimer = null;
+            return;
+        }
+        var interval = server!.Probe.Interval;
+        if (_checkTimer is not null && _checkInterval == interval)
+        {
+            return;
+        }
+        _checkTimer?.Dispose();
+        _checkInterval = interval;
+        // Jitter spreads 10,000 servers over the interval instead of probing them all in the same second.
+        var jitter = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * interval.Ticks));
+        _checkTimer = this.RegisterGrainTimer(
+            _ => StartChecks(force: false),
+            new GrainTimerCreationOptions(jitter, interval) { KeepAlive = true });
+    }
+
+    /// <summary>
+    /// Starts a round of checks off the grain's turn: the network waits happen on the thread pool, and the result comes
+    /// back as an ordinary call to <see cref="ApplyChecksAsync"/>. At most one round per server is in flight; a timer tick
+    /// that finds one running is skipped, a forced check joins it.
+    /// </summary>
+    private Task StartChecks(bool force)
+    {
+        if (_checksInFlight is { IsCompleted: false } running)
+        {
+            if (!force) MonitoringMetrics.ChecksSkipped.Inc();
+            return force ? running : Task.CompletedTask;
+        }
+        if (state.State.Server is not { } server)
+        {
+            return Task.CompletedTask;
+        }
+        var self = this.AsReference<IMcpServerGrain>();
+        var session = _session;
+        var stopping = _deactivating.Token;
+        var serverId = ServerId;
+        _checksInFlight = Task.Run(async () =>
+        {
+            try
+            {
+                var result = await checks.RunAsync(server, session, stopping);
+                await self.ApplyChecksAsync(result);
+            }
+            catch (Exception e) when (stopping.IsCancellationRequested || e is OperationCanceledException)
+            {
+                // The grain is deactivating; the next activation checks again.
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Checks of server {ServerId} could not be applied", serverId);
+            }
+        }, CancellationToken.None);
+        return force ? _checksInFlight : Task.CompletedTask;
     }
 
     private IAlertGrain Alert(string ruleId) => GrainFactory.GetGrain<IAlertGrain>(AlertIds.For(ruleId, ServerId));

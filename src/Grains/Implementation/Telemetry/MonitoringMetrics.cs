@@ -37,4 +37,28 @@ public static class MonitoringMetrics
         "mcp_alerting_alerts",
         "Alerts by status, from the alert index.",
         new GaugeConfiguration { LabelNames = ["status"] });
+
+    public static readonly Counter Probes = Metrics.CreateCounter(
+        "mcp_alerting_probes_total",
+        "MCP protocol probes, by outcome.",
+        new CounterConfiguration { LabelNames = ["outcome"] });
+
+    public static readonly Histogram ProbeLatency = Metrics.CreateHistogram(
+        "mcp_alerting_probe_duration_seconds",
+        "Latency of the liveness call (ping or server/discover) of an MCP probe.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+
+    public static readonly Counter Scrapes = Metrics.CreateCounter(
+        "mcp_alerting_scrapes_total",
+        "Prometheus scrapes of monitored servers, by outcome.",
+        new CounterConfiguration { LabelNames = ["outcome"] });
+
+    public static readonly Counter HealthReads = Metrics.CreateCounter(
+        "mcp_alerting_health_reports_total",
+        "Reads of monitored servers' own health endpoints, by outcome.",
+        new CounterConfiguration { LabelNames = ["outcome"] });
+
+    public static readonly Counter ChecksSkipped = Metrics.CreateCounter(
+        "mcp_alerting_check_rounds_skipped_total",
+        "Check rounds not started because the previous round of the same server was still running.");
 }
