@@ -32,7 +32,7 @@ public static class MonitoringServices
     }
 
     /// <summary>Probing, scraping and health reads: bounded concurrency, size-limited replies, no redirects followed.</summary>
-    private static void AddActiveChecks(this IServiceCollection services)
+    public static IServiceCollection AddActiveChecks(this IServiceCollection services)
     {
         services.AddOptions<ProbingOptions>()
             .BindConfiguration(ProbingOptions.Section)
@@ -56,5 +56,6 @@ public static class MonitoringServices
         services.AddSingleton<MetricsScraper>();
         services.AddSingleton<HealthReportReader>();
         services.AddSingleton<ServerChecks>();
+        return services;
     }
 }
