@@ -132,9 +132,11 @@ public sealed class ScrapeSeries(TimeSpan window)
         /// <summary>Adds what happened since the previous scrape; a counter below its previous value restarted at zero.</summary>
         public Point Advance(DateTimeOffset at, ScrapedCounters previous, ScrapedCounters raw)
         {
-            var layoutChanged = !Bounds.AsSpan().SequenceEqual(raw.BucketBounds);
+            // A histogram appearing for the first time (no observations before) counts from zero; a different layout is a redeploy.
+            var appeared = Bounds.Length == 0 && raw.BucketBounds.Length > 0;
+            var layoutChanged = !appeared && !Bounds.AsSpan().SequenceEqual(raw.BucketBounds);
             double[] buckets;
-            if (layoutChanged)
+            if (layoutChanged || appeared)
             {
                 buckets = [.. raw.BucketCounts];
             }
