@@ -1,5 +1,7 @@
 // Breach-to-webhook latency on the embedded run, and the memory one monitored server costs.
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks [-- --alerts 1000]
+// How many servers one silo can probe at a 15 s interval:
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
@@ -8,6 +10,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Monitoring.Servers;
+
+if (args.Contains("--probes"))
+{
+    await ProbeCapacity.RunAsync(args);
+    return;
+}
 
 var alerts = args.SkipWhile(a => a != "--alerts").Skip(1).Select(int.Parse).DefaultIfEmpty(1000).First();
 var root = FindRepoRoot();

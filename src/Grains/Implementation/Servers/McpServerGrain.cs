@@ -241,7 +241,7 @@ public sealed class McpServerGrain(
         var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels);
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
-        var observed = new List<(string RuleId, Task<AlertPhase> Phase)>();
+        var observed = new List<(string RuleId, Task<AlertPhase?> Phase)>();
 
         foreach (var rule in _rules.Rules)
         {
@@ -254,24 +254,26 @@ public sealed class McpServerGrain(
             MonitoringMetrics.RuleEvaluations.WithLabels(holds ? "true" : "false").Inc();
             if (holds || open.Contains(rule.Id))
             {
-                observed.Add((rule.Id, Alert(rule.Id).ObserveAsync(new Observation(rule, summary, holds, metrics))));
+                observed.Add((rule.Id, ObserveAsync(rule.Id, new Observation(rule, summary, holds, metrics))));
             }
         }
 
         // Open alerts whose rule was deleted, disabled or no longer selects this server are closed, not left firing.
         var orphaned = open.Where(ruleId => !selected.Contains(ruleId)).ToList();
-        var closing = orphaned.Select(ruleId => Alert(ruleId).CloseAsync("rule no longer applies to this server"));
+        var closing = orphaned.Select(ruleId => (RuleId: ruleId, Closed: CloseAsync(ruleId))).ToList();
 
-        await Task.WhenAll(observed.Select(o => (Task)o.Phase).Concat(closing));
+        await Task.WhenAll(observed.Select(o => (Task)o.Phase).Concat(closing.Select(c => c.Closed)));
 
+        // An alert that could not be reached keeps its place in the open set, so the next evaluation tries it again.
         var changed = false;
-        foreach (var ruleId in orphaned)
+        foreach (var (ruleId, closed) in closing)
         {
-            changed |= open.Remove(ruleId);
+            changed |= closed.Result && open.Remove(ruleId);
         }
         foreach (var (ruleId, phase) in observed)
         {
-            changed |= phase.Result is AlertPhase.Pending or AlertPhase.Firing ? open.Add(ruleId) : open.Remove(ruleId);
+            if (phase.Result is not { } reached) continue;
+            changed |= reached is AlertPhase.Pending or AlertPhase.Firing ? open.Add(ruleId) : open.Remove(ruleId);
         }
         if (changed)
         {
@@ -434,6 +436,34 @@ public sealed class McpServerGrain(
             }
         }, CancellationToken.None);
         return force ? _checksInFlight : Task.CompletedTask;
+    }
+
+    /// <summary>One alert failing (its silo dying mid-call) must not fail the push, the probe or the other rules.</summary>
+    private async Task<AlertPhase?> ObserveAsync(string ruleId, Observation observation)
+    {
+        try
+        {
+            return await Alert(ruleId).ObserveAsync(observation);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Alert {AlertId} could not take an observation; the next evaluation retries", AlertIds.For(ruleId, ServerId));
+            return null;
+        }
+    }
+
+    private async Task<bool> CloseAsync(string ruleId)
+    {
+        try
+        {
+            await Alert(ruleId).CloseAsync("rule no longer applies to this server");
+            return true;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Alert {AlertId} could not be closed; the next evaluation retries", AlertIds.For(ruleId, ServerId));
+            return false;
+        }
     }
 
     private IAlertGrain Alert(string ruleId) => GrainFactory.GetGrain<IAlertGrain>(AlertIds.For(ruleId, ServerId));
