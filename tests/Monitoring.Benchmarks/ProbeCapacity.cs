@@ -23,21 +23,11 @@ public static class ProbeCapacity
         var measureSeconds = Option(args, "--seconds", 30);
         await using var legacy = await StartMcpServerAsync(legacy: true);
         await using var modern = await StartMcpServerAsync(legacy: false);
-        var root = FindRepoRoot();
-        var api = Process.Start(new ProcessStartInfo("dotnet",
-            $"run -c Release --project {Path.Combine(root, "src", "Api")} -- --urls {ApiUrl} --Orleans:SiloPort=21112 --Orleans:GatewayPort=40112 --Logging:LogLevel:Default=Warning")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        api.OutputDataReceived += (_, _) => { };
-        api.ErrorDataReceived += (_, _) => { };
-        api.BeginOutputReadLine();
-        api.BeginErrorReadLine();
+        var api = BenchHost.StartApi(ApiUrl, 21112, 40112);
         using var http = new HttpClient { BaseAddress = new Uri(ApiUrl), Timeout = TimeSpan.FromSeconds(60) };
         try
         {
-            await WaitForHealthAsync(http);
+            await BenchHost.WaitForHealthAsync(http);
             Console.WriteLine($"servers  needed/s  probes/s  ok%    skipped/s  probe p50   probe p99");
             var registered = 0;
             for (var target = step; target <= max; target += step)
@@ -116,22 +106,4 @@ public static class ProbeCapacity
 
     private static int Option(string[] args, string name, int fallback) =>
         args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
-
-    private static async Task WaitForHealthAsync(HttpClient http)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < deadline)
-        {
-            try { if ((await http.GetAsync("/health")).IsSuccessStatusCode) return; } catch (HttpRequestException) { }
-            await Task.Delay(200);
-        }
-        throw new TimeoutException("the API did not come up");
-    }
-
-    private static string FindRepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new InvalidOperationException("run from inside the repository");
-    }
 }

@@ -18,7 +18,6 @@ if (args.Contains("--probes"))
 }
 
 var alerts = args.SkipWhile(a => a != "--alerts").Skip(1).Select(int.Parse).DefaultIfEmpty(1000).First();
-var root = FindRepoRoot();
 const string apiUrl = "http://127.0.0.1:5391";
 
 // 1. A loopback webhook receiver that stamps each alert's arrival.
@@ -42,20 +41,11 @@ await receiver.StartAsync();
 var hookUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook";
 
 // 2. The product exactly as a user starts it, in Release, on its own ports.
-var api = Process.Start(new ProcessStartInfo("dotnet",
-    $"run -c Release --project {Path.Combine(root, "src", "Api")} -- --urls {apiUrl} --Orleans:SiloPort=21111 --Orleans:GatewayPort=40111 --Logging:LogLevel:Default=Warning")
-{
-    RedirectStandardOutput = true,
-    RedirectStandardError = true,
-})!;
-api.OutputDataReceived += (_, _) => { };
-api.ErrorDataReceived += (_, _) => { };
-api.BeginOutputReadLine();
-api.BeginErrorReadLine();
+var api = BenchHost.StartApi(apiUrl, 21111, 40111);
 using var http = new HttpClient { BaseAddress = new Uri(apiUrl), Timeout = TimeSpan.FromSeconds(30) };
 try
 {
-    await WaitForHealthAsync(http);
+    await BenchHost.WaitForHealthAsync(http);
     Console.WriteLine($"API up (pid {api.Id}); {alerts} servers, one alert each");
     var rssBefore = Rss(api);
 
@@ -158,22 +148,4 @@ static async Task Post(HttpClient http, string url, object body)
 {
     var response = await http.PostAsJsonAsync(url, body);
     if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-}
-
-static async Task WaitForHealthAsync(HttpClient http)
-{
-    var deadline = DateTime.UtcNow.AddMinutes(3);
-    while (DateTime.UtcNow < deadline)
-    {
-        try { if ((await http.GetAsync("/health")).IsSuccessStatusCode) return; } catch (HttpRequestException) { }
-        await Task.Delay(200);
-    }
-    throw new TimeoutException("the API did not come up");
-}
-
-static string FindRepoRoot()
-{
-    var dir = AppContext.BaseDirectory;
-    while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
-    return dir ?? throw new InvalidOperationException("run from inside the repository");
 }
