@@ -21,13 +21,15 @@ public sealed record AlertResponse(
     string Id, string RuleId, string ServerId, string RuleName, string Severity, string Status, string Message, int Episode,
     DateTimeOffset? PendingSince, DateTimeOffset? FiredAt, DateTimeOffset? ResolvedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy,
     DateTimeOffset? EscalatedAt, DateTimeOffset? SuppressedUntil, int NotificationCount, DateTimeOffset? LastNotifiedAt,
-    Dictionary<string, double> Values, Dictionary<string, string> Labels, DateTimeOffset UpdatedAt, TransitionResponse[] Transitions)
+    Dictionary<string, double> Values, Dictionary<string, string> Labels, DateTimeOffset UpdatedAt, TransitionResponse[] Transitions,
+    string? SilencedBy, DateTimeOffset? SilencedUntil, string? EscalationPolicy, int EscalationLevel, DateTimeOffset? NextEscalationAt)
 {
     public static AlertResponse From(AlertView a) => new(
         a.Id, a.RuleId, a.ServerId, a.RuleName, a.Severity.ToString().ToLowerInvariant(), a.Status.ToString().ToLowerInvariant(), a.Message,
         a.Episode, a.PendingSince, a.FiredAt, a.ResolvedAt, a.AcknowledgedAt, a.AcknowledgedBy, a.EscalatedAt, a.SuppressedUntil,
         a.NotificationCount, a.LastNotifiedAt, a.Values, a.Labels, a.UpdatedAt,
-        [.. a.Transitions.Select(t => new TransitionResponse(t.From.ToString().ToLowerInvariant(), t.To.ToString().ToLowerInvariant(), t.At, t.Reason))]);
+        [.. a.Transitions.Select(t => new TransitionResponse(t.From.ToString().ToLowerInvariant(), t.To.ToString().ToLowerInvariant(), t.At, t.Reason))],
+        a.SilencedBy, a.SilencedUntil, a.EscalationPolicy, a.EscalationLevel, a.NextEscalationAt);
 }
 
 /// <summary>One page of a listing.</summary>

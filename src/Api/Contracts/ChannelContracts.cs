@@ -22,13 +22,23 @@ public sealed record ChannelRequest(string? Id, string? Type, JsonElement? Confi
     }
 }
 
-public sealed record ChannelResponse(string Id, string Type, bool Enabled, JsonNode? Config, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+public sealed record ChannelResponse(
+    string Id, string Type, bool Enabled, JsonNode? Config, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Pending, int Held, long HeldTotal)
 {
-    public static ChannelResponse From(ChannelView c) => new(c.Id, c.Type, c.Enabled, JsonNode.Parse(c.RedactedConfig), c.CreatedAt, c.UpdatedAt);
+    public static ChannelResponse From(ChannelView c) =>
+        new(c.Id, c.Type, c.Enabled, JsonNode.Parse(c.RedactedConfig), c.CreatedAt, c.UpdatedAt, c.Pending, c.Held, c.HeldTotal);
 }
 
-public sealed record DeliveryResponse(string IdempotencyKey, string AlertId, string Kind, string Outcome, DateTimeOffset At, string? Error)
+public sealed record DeliveryResponse(
+    string IdempotencyKey, string AlertId, string ChannelId, string Kind, string Status, int Attempts, DateTimeOffset RecordedAt,
+    DateTimeOffset UpdatedAt, string? LastError)
 {
     public static DeliveryResponse From(DeliveryRecord d) => new(
-        d.IdempotencyKey, d.AlertId, d.Kind.ToString().ToLowerInvariant(), d.Outcome.ToString().ToLowerInvariant(), d.At, d.Error);
+        d.IdempotencyKey, d.AlertId, d.ChannelId, d.Kind.ToString().ToLowerInvariant(), d.State.ToString().ToLowerInvariant(), d.Attempts,
+        d.RecordedAt, d.UpdatedAt, d.LastError);
+}
+
+public sealed record TestDeliveryResponse(bool Delivered, string? Error, double DurationMs, string IdempotencyKey)
+{
+    public static TestDeliveryResponse From(TestDelivery t) => new(t.Delivered, t.Error, Math.Round(t.Duration.TotalMilliseconds, 1), t.IdempotencyKey);
 }

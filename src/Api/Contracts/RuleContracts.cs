@@ -1,4 +1,6 @@
 using Monitoring.Api.Problems;
+using Monitoring.Channels;
+using Monitoring.Channels.Templates;
 using Monitoring.Common;
 using Monitoring.Rules;
 using Monitoring.Rules.Conditions;
@@ -19,7 +21,10 @@ public sealed record RuleRequest(
     string[]? EscalationChannels,
     bool? AutoResolve,
     bool? Enabled,
-    Dictionary<string, string>? Selector)
+    Dictionary<string, string>? Selector,
+    string? SubjectTemplate = null,
+    string? BodyTemplate = null,
+    string? EscalationPolicy = null)
 {
     // The seed's defaults: cooldown 60 minutes, escalation after 30 minutes, auto-resolve on.
     public const string DefaultCooldown = "60m";
@@ -36,7 +41,9 @@ public sealed record RuleRequest(
 
         var pendingFor = Duration(For ?? "0s", "for", errors);
         var cooldown = Duration(Cooldown ?? DefaultCooldown, "cooldown", errors);
-        TimeSpan? escalateAfter = EscalateAfter == NoEscalation ? null : Duration(EscalateAfter ?? DefaultEscalateAfter, "escalateAfter", errors);
+        // A policy replaces the simple escalation, unless the rule asks for both.
+        var escalateDefault = EscalationPolicy is null ? DefaultEscalateAfter : NoEscalation;
+        TimeSpan? escalateAfter = (EscalateAfter ?? escalateDefault) == NoEscalation ? null : Duration(EscalateAfter ?? escalateDefault, "escalateAfter", errors);
         if (escalateAfter == TimeSpan.Zero) errors.Add("escalateAfter", $"must be more than 0s; write \"{NoEscalation}\" for no escalation");
 
         var severity = Common.Severity.Warning;
@@ -48,11 +55,18 @@ public sealed record RuleRequest(
         CheckChannelIds(EscalationChannels, "escalationChannels", errors);
         if (Message is { Length: > 4096 }) errors.Add("message", "is at most 4096 characters");
         LabelRules.Check(Selector, "selector", errors);
+        if (MessageRenderer.Check(SubjectTemplate) is { } subjectError) errors.Add("subjectTemplate", subjectError);
+        if (MessageRenderer.Check(BodyTemplate) is { } bodyError) errors.Add("bodyTemplate", bodyError);
+        if (EscalationPolicy is not null && !Ids.IsValid(EscalationPolicy)) errors.Add("escalationPolicy", $"'{EscalationPolicy}' is not a policy id");
 
         return errors.Any
             ? null
             : new AlertRule(id!, Name!, Condition!, pendingFor, severity, Channels ?? [], Message ?? Name!, cooldown, escalateAfter,
-                EscalationChannels ?? [], AutoResolve ?? true, Enabled ?? true, Selector ?? [], now);
+                EscalationChannels ?? [], AutoResolve ?? true, Enabled ?? true, Selector ?? [], now)
+            {
+                Templates = new MessageTemplates(SubjectTemplate, BodyTemplate),
+                EscalationPolicy = EscalationPolicy,
+            };
     }
 
     private static TimeSpan Duration(string text, string field, RequestErrors errors)
@@ -75,10 +89,11 @@ public sealed record RuleRequest(
 
 public sealed record RuleResponse(
     string Id, string Name, string Condition, string For, string Severity, string[] Channels, string Message, string Cooldown,
-    string EscalateAfter, string[] EscalationChannels, bool AutoResolve, bool Enabled, Dictionary<string, string> Selector, DateTimeOffset UpdatedAt)
+    string EscalateAfter, string[] EscalationChannels, bool AutoResolve, bool Enabled, Dictionary<string, string> Selector, DateTimeOffset UpdatedAt,
+    string? SubjectTemplate, string? BodyTemplate, string? EscalationPolicy)
 {
     public static RuleResponse From(AlertRule r) => new(
         r.Id, r.Name, r.Condition, Durations.Format(r.For), r.Severity.ToString().ToLowerInvariant(), r.Channels, r.Message,
         Durations.Format(r.Cooldown), r.EscalateAfter is { } e ? Durations.Format(e) : RuleRequest.NoEscalation,
-        r.EscalationChannels, r.AutoResolve, r.Enabled, r.Selector, r.UpdatedAt);
+        r.EscalationChannels, r.AutoResolve, r.Enabled, r.Selector, r.UpdatedAt, r.Templates.Subject, r.Templates.Body, r.EscalationPolicy);
 }

@@ -42,6 +42,14 @@ public static class AlertEndpoints
                 ? TypedResults.Ok(AlertResponse.From(alert))
                 : ProblemResults.NotFound("alert", id));
 
+        group.MapGet("/{id}/notifications", async (string id, IGrainFactory grains) =>
+        {
+            if (!AlertIds.TryParse(id, out _, out _)) return ProblemResults.NotFound("alert", id);
+            var alert = grains.GetGrain<IAlertGrain>(id);
+            if (await alert.GetAsync() is null) return ProblemResults.NotFound("alert", id);
+            return TypedResults.Ok((await alert.GetNotificationsAsync()).Select(DeliveryResponse.From).ToArray());
+        });
+
         group.MapPost("/{id}/ack", (string id, AlertActionRequest? request, IGrainFactory grains) =>
             ActAsync(id, grains, alert => alert.AcknowledgeAsync(request?.By)));
 

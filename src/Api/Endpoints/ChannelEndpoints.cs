@@ -50,8 +50,17 @@ public static class ChannelEndpoints
         {
             var grain = grains.GetGrain<INotificationChannelGrain>(id);
             if (!await grain.ExistsAsync()) return ProblemResults.NotFound("channel", id);
+            if (limit is < 1 or > 1000) return ProblemResults.Invalid([new Common.FieldError("limit", "must be from 1 to 1000")]);
             var deliveries = await grain.GetDeliveriesAsync(limit ?? 100);
             return TypedResults.Ok(deliveries.Select(DeliveryResponse.From).ToArray());
+        });
+
+        // Sends one test message now, past the outbox and the rate limit, and answers what the receiver said.
+        group.MapPost("/{id}/test", async (string id, IGrainFactory grains) =>
+        {
+            var grain = grains.GetGrain<INotificationChannelGrain>(id);
+            if (!await grain.ExistsAsync()) return ProblemResults.NotFound("channel", id);
+            return TypedResults.Ok(TestDeliveryResponse.From(await grain.SendTestAsync()));
         });
     }
 }

@@ -39,6 +39,8 @@ public static class ApiHosting
         app.MapRuleEndpoints();
         app.MapChannelEndpoints();
         app.MapAlertEndpoints();
+        app.MapEscalationPolicyEndpoints();
+        app.MapSilenceEndpoints();
         app.MapHealthEndpoints();
         app.MapMetrics();
 

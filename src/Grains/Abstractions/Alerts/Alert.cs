@@ -13,7 +13,7 @@ public enum AlertPhase
 }
 
 /// <summary>
-/// What the API shows as an alert's status: the phase, refined while firing by suppression,
+/// What the API shows as an alert's status: the phase, refined while firing by suppression, a silence,
 /// acknowledgement and escalation, in that order of precedence.
 /// </summary>
 public enum AlertStatus
@@ -25,6 +25,7 @@ public enum AlertStatus
     Escalated,
     Suppressed,
     Resolved,
+    Silenced,
 }
 
 /// <summary>The server facts an alert carries into its notifications.</summary>
@@ -72,7 +73,20 @@ public sealed record AlertView(
     [property: Id(17)] Dictionary<string, double> Values,
     [property: Id(18)] Dictionary<string, string> Labels,
     [property: Id(19)] DateTimeOffset UpdatedAt,
-    [property: Id(20)] AlertTransition[] Transitions);
+    [property: Id(20)] AlertTransition[] Transitions)
+{
+    /// <summary>The silence that mutes this alert's notifications, while one does.</summary>
+    [Id(21)] public string? SilencedBy { get; init; }
+
+    [Id(22)] public DateTimeOffset? SilencedUntil { get; init; }
+
+    [Id(23)] public string? EscalationPolicy { get; init; }
+
+    /// <summary>The highest policy level told so far in this episode (1-based), 0 before the first.</summary>
+    [Id(24)] public int EscalationLevel { get; init; }
+
+    [Id(25)] public DateTimeOffset? NextEscalationAt { get; init; }
+}
 
 /// <summary>Alert ids join rule and server: "{ruleId}:{serverId}". Neither part may contain ':'.</summary>
 public static class AlertIds

@@ -1,3 +1,4 @@
+using Monitoring.Channels;
 using Monitoring.Common;
 
 namespace Monitoring.Alerts;
@@ -18,4 +19,11 @@ public interface IAlertGrain : IGrainWithStringKey
 
     /// <summary>The rule or the server is gone: resolve what is open, and stop.</summary>
     Task CloseAsync(string reason);
+
+    /// <summary>A channel's news about one of this alert's notifications.</summary>
+    [OneWay]
+    Task ReportDeliveryAsync(DeliveryRecord record);
+
+    /// <summary>This alert's notifications, newest first, with their delivery status.</summary>
+    Task<DeliveryRecord[]> GetNotificationsAsync();
 }

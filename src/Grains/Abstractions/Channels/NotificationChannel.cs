@@ -12,7 +12,7 @@ public sealed record NotificationChannel(
     [property: Id(4)] DateTimeOffset CreatedAt,
     [property: Id(5)] DateTimeOffset UpdatedAt);
 
-/// <summary>A channel as shown to users: its config with every secret replaced.</summary>
+/// <summary>A channel as shown to users: its config with every secret replaced, and its queue.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ChannelView(
     [property: Id(0)] string Id,
@@ -20,7 +20,17 @@ public sealed record ChannelView(
     [property: Id(2)] bool Enabled,
     [property: Id(3)] string RedactedConfig,
     [property: Id(4)] DateTimeOffset CreatedAt,
-    [property: Id(5)] DateTimeOffset UpdatedAt);
+    [property: Id(5)] DateTimeOffset UpdatedAt)
+{
+    /// <summary>Notifications recorded and not yet delivered or given up on (being tried or waiting to retry).</summary>
+    [Id(6)] public int Pending { get; init; }
+
+    /// <summary>Of those, how many wait for the rate limit.</summary>
+    [Id(7)] public int Held { get; init; }
+
+    /// <summary>How many notifications were ever held back by a rate limit (each was sent later, none dropped).</summary>
+    [Id(8)] public long HeldTotal { get; init; }
+}
 
 /// <summary>Why a notification is sent.</summary>
 public enum NotificationKind
@@ -30,6 +40,13 @@ public enum NotificationKind
     Escalation,
     Resolved,
     Test,
+}
+
+/// <summary>Subject and body templates (Liquid); null means "use the next one down": rule, then channel, then the default.</summary>
+[GenerateSerializer, Immutable]
+public sealed record MessageTemplates([property: Id(0)] string? Subject, [property: Id(1)] string? Body)
+{
+    public static readonly MessageTemplates None = new(null, null);
 }
 
 /// <summary>One message about one alert transition, for one channel.</summary>
@@ -52,23 +69,70 @@ public sealed record Notification(
     [property: Id(14)] string Condition,
     [property: Id(15)] int Sequence)
 {
+    /// <summary>The rule's own templates, which win over the channel's.</summary>
+    [Id(16)] public MessageTemplates Templates { get; init; } = MessageTemplates.None;
+
+    /// <summary>The escalation-policy level (1-based) this message is for, or 0 when it is not from a policy.</summary>
+    [Id(17)] public int EscalationLevel { get; init; }
+
     /// <summary>The same for every attempt at this message, so receivers can drop duplicates.</summary>
     public string IdempotencyKey => $"{AlertId}/{Episode}/{Kind.ToString().ToLowerInvariant()}/{Sequence}";
+
+    /// <summary>Messages of one alert episode share this, so chat threads and mail threads can group them.</summary>
+    public string ThreadKey => $"{AlertId}/{Episode}";
 }
 
-public enum DeliveryOutcome
+/// <summary>Where one notification is on its way to one channel.</summary>
+public enum DeliveryState
 {
+    /// <summary>Recorded durably; being attempted, or waiting for its next retry.</summary>
+    Pending,
+
+    /// <summary>Recorded; waiting for the channel's or the cluster's rate limit. Sent when allowed.</summary>
+    Held,
+
     Delivered,
+
+    /// <summary>Given up: a permanent error, or retries ran past the maximum age.</summary>
     Failed,
-    RateLimited,
+
+    /// <summary>Not sent: the channel is disabled.</summary>
     Disabled,
+
+    /// <summary>Not sent: a silence matched the alert.</summary>
+    Silenced,
 }
 
+/// <summary>One notification's delivery to one channel: status, attempts and the last error.</summary>
 [GenerateSerializer, Immutable]
 public sealed record DeliveryRecord(
     [property: Id(0)] string IdempotencyKey,
     [property: Id(1)] string AlertId,
-    [property: Id(2)] NotificationKind Kind,
-    [property: Id(3)] DeliveryOutcome Outcome,
-    [property: Id(4)] DateTimeOffset At,
-    [property: Id(5)] string? Error);
+    [property: Id(2)] string ChannelId,
+    [property: Id(3)] NotificationKind Kind,
+    [property: Id(4)] DeliveryState State,
+    [property: Id(5)] int Attempts,
+    [property: Id(6)] DateTimeOffset RecordedAt,
+    [property: Id(7)] DateTimeOffset UpdatedAt,
+    [property: Id(8)] string? LastError)
+{
+    public bool IsFinal => State is DeliveryState.Delivered or DeliveryState.Failed or DeliveryState.Disabled or DeliveryState.Silenced;
+}
+
+public enum EnqueueOutcome
+{
+    Recorded,
+
+    /// <summary>The channel already holds this idempotency key; nothing new was recorded.</summary>
+    Duplicate,
+
+    UnknownChannel,
+}
+
+/// <summary>The answer to a test message: whether the receiver took it, and how long it took.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TestDelivery(
+    [property: Id(0)] bool Delivered,
+    [property: Id(1)] string? Error,
+    [property: Id(2)] TimeSpan Duration,
+    [property: Id(3)] string IdempotencyKey);

@@ -24,6 +24,15 @@ public sealed record ChannelEntry([property: Id(0)] ChannelView Channel) : IInde
 }
 
 [GenerateSerializer, Immutable]
+public sealed record PolicyEntry([property: Id(0)] Escalation.EscalationPolicy Policy) : IIndexEntry
+{
+    public const string Kind = "escalation-policies";
+    public string Id => Policy.Id;
+    public long Version => Policy.UpdatedAt.UtcTicks;
+    public string? Field(string name) => null;
+}
+
+[GenerateSerializer, Immutable]
 public sealed record AlertEntry(
     [property: Id(0)] string AlertId,
     [property: Id(1)] string RuleId,

@@ -20,6 +20,12 @@ public sealed record AlertRule(
     [property: Id(12)] Dictionary<string, string> Selector,
     [property: Id(13)] DateTimeOffset UpdatedAt)
 {
+    /// <summary>Liquid templates for this rule's messages; they win over the channel's.</summary>
+    [Id(14)] public Monitoring.Channels.MessageTemplates Templates { get; init; } = Monitoring.Channels.MessageTemplates.None;
+
+    /// <summary>The escalation policy that runs while an alert of this rule is unacknowledged, if any.</summary>
+    [Id(15)] public string? EscalationPolicy { get; init; }
+
     /// <summary>Label equality matchers; an empty selector selects every server.</summary>
     public bool Selects(IReadOnlyDictionary<string, string> labels)
     {

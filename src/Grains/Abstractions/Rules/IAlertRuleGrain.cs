@@ -31,4 +31,6 @@ public interface IRuleCatalogGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<string[]> RulesUsingChannelAsync(string channelId);
+
+    Task<string[]> RulesUsingPolicyAsync(string policyId);
 }

@@ -1,28 +1,36 @@
 using Monitoring.Channels;
 using Monitoring.Common;
+using Monitoring.Escalation;
 using Monitoring.Hosting;
 using Monitoring.Indexing;
+using Monitoring.Silences;
 using Monitoring.Telemetry;
 
 namespace Monitoring.Alerts;
 
 /// <summary>
 /// The alert of one rule on one server. Inactive → pending (condition holds, waiting out <c>for</c>) → firing →
-/// resolved; while firing it may be acknowledged, suppressed and escalated. A grain timer wakes it when something
-/// is due (<c>for</c> elapsed, escalation, repeat after cooldown, end of suppression); a reminder brings it back
-/// after a silo restart while such work is pending.
+/// resolved; while firing it may be acknowledged, suppressed, silenced and escalated. A grain timer wakes it when
+/// something is due (<c>for</c> elapsed, an escalation step, a repeat after cooldown, the end of a suppression or a
+/// silence); a reminder brings it back after a silo restart while such work is pending.
+/// Notifications are recorded in this grain's state first and then handed to their channels, which record them
+/// again before sending; a hand-over that fails is retried, and channels drop the duplicates by idempotency key.
 /// </summary>
 public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
+    SilenceCache silences,
     TimeProvider time,
     ILogger<AlertGrain> logger)
     : Grain, IAlertGrain, IRemindable
 {
     private const int MaxTransitions = 100;
+    private const int MaxDeliveries = 100;
     private const string LifecycleReminder = "lifecycle";
     private static readonly TimeSpan MaxSuppression = TimeSpan.FromDays(30);
+    private static readonly TimeSpan HandOffRetry = TimeSpan.FromSeconds(30);
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
+    private Silence[] _silences = [];
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
 
@@ -37,9 +45,13 @@ public sealed class AlertGrain(
     public async Task<AlertPhase> ObserveAsync(Observation observation)
     {
         var now = time.GetUtcNow();
-        var before = S.StatusAt(now);
         S.Rule = observation.Rule;
         S.Server = observation.Server;
+        if (observation.Holds || S.IsOpen)
+        {
+            await RefreshSilenceAsync(now);
+        }
+        var before = S.StatusAt(now);
         S.LastHeld = observation.Holds;
         S.LastObservedAt = now;
         if (observation.Holds || S.IsOpen)
@@ -54,7 +66,6 @@ public sealed class AlertGrain(
                 S.Phase = AlertPhase.Pending;
                 S.PendingSince = now;
                 Record(before, now, "condition holds");
-                before = S.StatusAt(now);
             }
         }
         else if (S.Phase == AlertPhase.Pending)
@@ -79,10 +90,20 @@ public sealed class AlertGrain(
             return Task.FromResult<AlertView?>(null);
         }
         var now = time.GetUtcNow();
+        var silenced = S.Phase == AlertPhase.Firing && S.IsSilencedAt(now);
         return Task.FromResult<AlertView?>(new AlertView(
             AlertId, S.Rule.Id, S.Server.Id, S.Rule.Name, S.Rule.Severity, S.StatusAt(now), S.Rule.Message, S.Episode,
             S.PendingSince, S.FiredAt, S.ResolvedAt, S.AcknowledgedAt, S.AcknowledgedBy, S.EscalatedAt, S.SuppressedUntil,
-            S.NotificationCount, S.LastNotifiedAt, S.Values, S.Server.Labels, S.UpdatedAt, [.. S.Transitions]));
+            S.NotificationCount, S.LastNotifiedAt, S.Values, S.Server.Labels, S.UpdatedAt, [.. S.Transitions])
+        {
+            SilencedBy = silenced ? S.SilencedBy : null,
+            SilencedUntil = silenced ? S.SilencedUntil : null,
+            EscalationPolicy = S.Policy?.Id ?? S.Rule.EscalationPolicy,
+            EscalationLevel = S.Policy is { } policy && S.PolicyStep > 0 ? (S.PolicyStep - 1) % policy.Levels.Length + 1 : 0,
+            NextEscalationAt = S.Phase == AlertPhase.Firing && S.AcknowledgedAt is null && S.Policy is { } p && S.PolicyStep < p.TotalSteps
+                ? S.NextPolicyStepAt
+                : null,
+        });
     }
 
     public async Task<WriteResult> AcknowledgeAsync(string? by)
@@ -113,6 +134,7 @@ public sealed class AlertGrain(
         {
             return WriteResult.Conflict($"only a pending or firing alert can be resolved; this one is {S.StatusAt(now).ToString().ToLowerInvariant()}");
         }
+        await RefreshSilenceAsync(now);
         Resolve(now, by is null ? "resolved by hand" : $"resolved by {by}");
         await AdvanceAsync(now);
         return WriteResult.Ok;
@@ -140,6 +162,7 @@ public sealed class AlertGrain(
             return;
         }
         var now = time.GetUtcNow();
+        await RefreshSilenceAsync(now);
         var before = S.StatusAt(now);
         if (S.Phase == AlertPhase.Pending)
         {
@@ -154,11 +177,73 @@ public sealed class AlertGrain(
         await AdvanceAsync(now);
     }
 
+    public async Task ReportDeliveryAsync(DeliveryRecord record)
+    {
+        var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == record.IdempotencyKey);
+        if (index < 0)
+        {
+            return; // aged out of the list
+        }
+        var known = S.Deliveries[index];
+        // One-way reports may arrive out of order: a final state is never replaced by an earlier one.
+        if (known.IsFinal && !record.IsFinal || record.UpdatedAt < known.UpdatedAt)
+        {
+            return;
+        }
+        S.Deliveries[index] = record;
+        await state.WriteStateAsync();
+    }
+
+    public Task<DeliveryRecord[]> GetNotificationsAsync() => Task.FromResult(S.Deliveries.ToArray());
+
     public Task ReceiveReminder(string reminderName, TickStatus status) => TickAsync();
 
-    private Task TickAsync() => S.Rule is null ? Task.CompletedTask : AdvanceAsync(time.GetUtcNow());
+    private async Task TickAsync()
+    {
+        if (S.Rule is null)
+        {
+            return;
+        }
+        var now = time.GetUtcNow();
+        if (S.IsOpen)
+        {
+            await RefreshSilenceAsync(now);
+        }
+        await AdvanceAsync(now);
+    }
 
-    /// <summary>Does whatever time has made due, then saves, updates the index and re-arms the timer.</summary>
+    /// <summary>Looks up the silences matching this alert now, and records the alert entering or leaving one.</summary>
+    private async Task RefreshSilenceAsync(DateTimeOffset now)
+    {
+        if (S.Rule is not { } rule || S.Server is not { } server)
+        {
+            return;
+        }
+        try
+        {
+            _silences = await silences.MatchingAsync(GrainFactory, AlertLabels.Of(AlertId, rule.Id, rule.Name, server.Id, rule.Severity, server.Labels), now);
+        }
+        catch (Exception e)
+        {
+            // Without the catalog, keep what was known: a silence stays in force rather than letting a flood through.
+            logger.LogWarning(e, "Alert {AlertId} could not read the silences; keeping the last known", AlertId);
+            return;
+        }
+        var before = S.StatusAt(now);
+        var silence = _silences.FirstOrDefault();
+        S.SilencedUntil = silence?.EndsAt;
+        S.SilencedBy = silence?.Id;
+        if (silence is not null)
+        {
+            Record(before, now, $"silenced by {silence.Id} until {silence.EndsAt:u}");
+        }
+        else if (before == AlertStatus.Silenced)
+        {
+            Record(before, now, "silence ended");
+        }
+    }
+
+    /// <summary>Does whatever time has made due, then saves, hands notifications over, updates the index and re-arms the timer.</summary>
     private async Task AdvanceAsync(DateTimeOffset now)
     {
         var rule = S.Rule!;
@@ -173,40 +258,96 @@ public sealed class AlertGrain(
             S.AcknowledgedBy = null;
             S.EscalatedAt = null;
             S.FiringNotified = false;
+            S.FiringSilenced = false;
             S.NotifiedChannels.Clear();
+            await StartPolicyAsync(rule, now);
             Record(before, now, $"condition held for {Durations.Format(rule.For)}");
         }
 
         if (S.Phase == AlertPhase.Firing && !(S.SuppressedUntil > now))
         {
+            var silenced = S.IsSilencedAt(now);
             var cooledDown = S.LastFiringNotifiedAt is null || now - S.LastFiringNotifiedAt >= rule.Cooldown;
             if (!S.FiringNotified && cooledDown)
             {
-                Notify(NotificationKind.Firing, rule.Channels, now);
-                S.FiringNotified = true;
-                S.LastFiringNotifiedAt = now;
+                if (!silenced)
+                {
+                    Notify(NotificationKind.Firing, rule.Channels, now);
+                    S.FiringNotified = true;
+                    S.LastFiringNotifiedAt = now;
+                }
+                else if (!S.FiringSilenced)
+                {
+                    Withhold(NotificationKind.Firing, rule.Channels, now);
+                    S.FiringSilenced = true;
+                }
             }
-            else if (S.FiringNotified && rule.Cooldown > TimeSpan.Zero && cooledDown && S.AcknowledgedAt is null)
+            else if (S.FiringNotified && rule.Cooldown > TimeSpan.Zero && cooledDown && S.AcknowledgedAt is null && !silenced)
             {
                 Notify(NotificationKind.Repeat, rule.Channels, now);
                 S.LastFiringNotifiedAt = now;
             }
 
-            if (rule.EscalateAfter is { } after && S.AcknowledgedAt is null && S.EscalatedAt is null && now - S.FiredAt >= after)
+            if (S.Policy is null && rule.EscalateAfter is { } after && S.AcknowledgedAt is null && S.EscalatedAt is null && now - S.FiredAt >= after)
             {
                 var before = S.StatusAt(now);
                 S.EscalatedAt = now;
                 Record(before, now, $"unacknowledged for {Durations.Format(after)}");
-                Notify(NotificationKind.Escalation, rule.EscalationChannels.Length > 0 ? rule.EscalationChannels : rule.Channels, now);
+                var channels = rule.EscalationChannels.Length > 0 ? rule.EscalationChannels : rule.Channels;
+                if (silenced) Withhold(NotificationKind.Escalation, channels, now);
+                else Notify(NotificationKind.Escalation, channels, now);
             }
+            RunPolicy(now, silenced);
         }
 
         S.UpdatedAt = now;
         await state.WriteStateAsync();
+        await HandOffAsync(now);
         await GrainFactory.GetGrain<IIndexGrain<AlertEntry>>(IndexShards.KeyFor(AlertEntry.Kind, AlertId)).UpsertAsync(new AlertEntry(
             AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, S.StatusAt(now), rule.Message, S.FiredAt, now, S.Sequence));
         await SyncReminderAsync(now);
         ArmTimer(now);
+    }
+
+    /// <summary>Takes this episode's copy of the rule's policy; level 1 is due its delay after firing.</summary>
+    private async Task StartPolicyAsync(Rules.AlertRule rule, DateTimeOffset now)
+    {
+        S.Policy = null;
+        S.PolicyStep = 0;
+        S.NextPolicyStepAt = null;
+        if (rule.EscalationPolicy is not { } policyId)
+        {
+            return;
+        }
+        S.Policy = await GrainFactory.GetGrain<IEscalationPolicyGrain>(policyId).GetAsync();
+        if (S.Policy is not { Levels.Length: > 0 } policy)
+        {
+            logger.LogWarning("Alert {AlertId}: escalation policy {PolicyId} does not exist; only the rule's channels are told", AlertId, policyId);
+            S.Policy = null;
+            return;
+        }
+        S.NextPolicyStepAt = now + policy.DelayBefore(0);
+    }
+
+    /// <summary>Tells every policy level whose time has come, unless the alert is acknowledged.</summary>
+    private void RunPolicy(DateTimeOffset now, bool silenced)
+    {
+        while (S.Policy is { } policy && S.AcknowledgedAt is null && S.PolicyStep < policy.TotalSteps && S.NextPolicyStepAt <= now)
+        {
+            var step = S.PolicyStep;
+            var level = step % policy.Levels.Length + 1;
+            if (step > 0)
+            {
+                var before = S.StatusAt(now);
+                S.EscalatedAt ??= now;
+                Record(before, now, $"escalated to level {level} of {policy.Id}");
+            }
+            var channels = policy.LevelOf(step).Channels;
+            if (silenced) Withhold(NotificationKind.Escalation, channels, now, level);
+            else Notify(NotificationKind.Escalation, channels, now, level);
+            S.PolicyStep++;
+            S.NextPolicyStepAt = S.PolicyStep < policy.TotalSteps ? S.NextPolicyStepAt + policy.DelayBefore(S.PolicyStep) : null;
+        }
     }
 
     private void Resolve(DateTimeOffset now, string reason)
@@ -217,34 +358,117 @@ public sealed class AlertGrain(
         S.ResolvedAt = now;
         S.PendingSince = null;
         Record(before, now, reason);
-        if (wasFiring && S.FiringNotified && !(S.SuppressedUntil > now))
+        if (!wasFiring || S.SuppressedUntil > now)
+        {
+            return;
+        }
+        if (S.IsSilencedAt(now))
+        {
+            // A silence sends nothing, unless it opted in to the resolved message; then everyone who was or would
+            // have been told hears it.
+            var channels = S.NotifiedChannels.Concat(S.FiringSilenced ? S.Rule!.Channels : []).Distinct().ToArray();
+            if (_silences.Any(s => s.SendResolved)) Notify(NotificationKind.Resolved, channels, now);
+            else Withhold(NotificationKind.Resolved, channels, now);
+        }
+        else if (S.FiringNotified || S.NotifiedChannels.Count > 0)
         {
             Notify(NotificationKind.Resolved, [.. S.NotifiedChannels], now);
         }
     }
 
-    private void Notify(NotificationKind kind, string[] channels, DateTimeOffset now)
+    private Notification Compose(NotificationKind kind, string channelId, DateTimeOffset now, int level)
     {
         var rule = S.Rule!;
         var server = S.Server!;
         var status = kind switch
         {
             NotificationKind.Resolved => "resolved",
-            NotificationKind.Escalation => "escalated",
+            NotificationKind.Escalation when S.EscalatedAt is not null => "escalated",
             _ => "firing",
         };
+        S.Sequence++;
+        return new Notification(
+            AlertId, rule.Id, rule.Name, server.Id, server.Name, rule.Severity, kind, status, rule.Message, S.Episode,
+            S.FiredAt ?? now, now, S.Values, server.Labels, rule.Condition, S.Sequence)
+        {
+            Templates = rule.Templates,
+            EscalationLevel = level,
+        };
+    }
+
+    private void Notify(NotificationKind kind, string[] channels, DateTimeOffset now, int level = 0)
+    {
         foreach (var channelId in channels)
         {
-            S.Sequence++;
-            var notification = new Notification(
-                AlertId, rule.Id, rule.Name, server.Id, server.Name, rule.Severity, kind, status, rule.Message, S.Episode,
-                S.FiredAt ?? now, now, S.Values, server.Labels, rule.Condition, S.Sequence);
-            _ = GrainFactory.GetGrain<INotificationChannelGrain>(channelId).NotifyAsync(notification);
+            var notification = Compose(kind, channelId, now, level);
+            S.Outbox.Add(new HandOff(channelId, notification));
+            Track(new DeliveryRecord(notification.IdempotencyKey, AlertId, channelId, kind, DeliveryState.Pending, 0, now, now, null));
             S.NotifiedChannels.Add(channelId);
             S.NotificationCount++;
             S.LastNotifiedAt = now;
         }
-        logger.LogInformation("Alert {AlertId} episode {Episode}: {Kind} sent to {ChannelCount} channels", AlertId, S.Episode, kind, channels.Length);
+        logger.LogInformation("Alert {AlertId} episode {Episode}: {Kind} recorded for {ChannelCount} channels", AlertId, S.Episode, kind, channels.Length);
+    }
+
+    /// <summary>A message a silence holds back: listed as silenced, never sent.</summary>
+    private void Withhold(NotificationKind kind, string[] channels, DateTimeOffset now, int level = 0)
+    {
+        foreach (var channelId in channels)
+        {
+            var notification = Compose(kind, channelId, now, level);
+            Track(new DeliveryRecord(notification.IdempotencyKey, AlertId, channelId, kind, DeliveryState.Silenced, 0, now, now, $"silenced by {S.SilencedBy}"));
+        }
+        MonitoringMetrics.Notifications.WithLabels("any", "silenced").Inc(channels.Length);
+    }
+
+    private void Track(DeliveryRecord record)
+    {
+        S.Deliveries.Insert(0, record);
+        if (S.Deliveries.Count > MaxDeliveries)
+        {
+            S.Deliveries.RemoveRange(MaxDeliveries, S.Deliveries.Count - MaxDeliveries);
+        }
+    }
+
+    /// <summary>Gives each recorded notification to its channel. What a channel could not take stays for the next try.</summary>
+    private async Task HandOffAsync(DateTimeOffset now)
+    {
+        if (S.Outbox.Count == 0)
+        {
+            S.HandOffRetryAt = null;
+            return;
+        }
+        var pending = S.Outbox.ToList();
+        var outcomes = await Task.WhenAll(pending.Select(async handOff =>
+        {
+            var (channelId, notification) = handOff;
+            try
+            {
+                return await GrainFactory.GetGrain<INotificationChannelGrain>(channelId).EnqueueAsync(notification);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Alert {AlertId}: channel {ChannelId} did not take {IdempotencyKey}; will try again", AlertId, channelId, notification.IdempotencyKey);
+                return (EnqueueOutcome?)null;
+            }
+        }));
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (outcomes[i] is not { } outcome) continue;
+            S.Outbox.Remove(pending[i]);
+            if (outcome == EnqueueOutcome.UnknownChannel)
+            {
+                var key = pending[i].Notification.IdempotencyKey;
+                var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == key);
+                if (index >= 0)
+                {
+                    S.Deliveries[index] = S.Deliveries[index] with { State = DeliveryState.Failed, UpdatedAt = now, LastError = "the channel does not exist" };
+                }
+                logger.LogWarning("Alert {AlertId}: notification {IdempotencyKey} is for a channel that does not exist", AlertId, key);
+            }
+        }
+        S.HandOffRetryAt = S.Outbox.Count > 0 ? now + HandOffRetry : null;
+        await state.WriteStateAsync();
     }
 
     private void Record(AlertStatus before, DateTimeOffset now, string reason)
@@ -270,12 +494,20 @@ public sealed class AlertGrain(
         var rule = S.Rule;
         if (rule is null) return null;
         var candidates = new List<DateTimeOffset>();
+        if (S.HandOffRetryAt is { } retry)
+        {
+            candidates.Add(retry);
+        }
         if (S.Phase == AlertPhase.Pending && S.LastHeld && S.PendingSince is { } since)
         {
             candidates.Add(since + rule.For);
         }
         if (S.Phase == AlertPhase.Firing)
         {
+            if (S.SilencedUntil is { } silencedUntil && silencedUntil > now)
+            {
+                candidates.Add(silencedUntil);
+            }
             if (S.SuppressedUntil is { } until && until > now)
             {
                 candidates.Add(until);
@@ -290,9 +522,13 @@ public sealed class AlertGrain(
                 {
                     candidates.Add(sent + rule.Cooldown);
                 }
-                if (rule.EscalateAfter is { } after && S.AcknowledgedAt is null && S.EscalatedAt is null && S.FiredAt is { } fired)
+                if (S.Policy is null && rule.EscalateAfter is { } after && S.AcknowledgedAt is null && S.EscalatedAt is null && S.FiredAt is { } fired)
                 {
                     candidates.Add(fired + after);
+                }
+                if (S.Policy is not null && S.AcknowledgedAt is null && S.NextPolicyStepAt is { } step)
+                {
+                    candidates.Add(step);
                 }
             }
         }
@@ -313,8 +549,8 @@ public sealed class AlertGrain(
         _timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Only a firing alert with work waiting on time needs to survive a silo restart.</summary>
-    private bool WantsReminder(DateTimeOffset now) => S.Phase == AlertPhase.Firing && NextDue(now) is not null;
+    /// <summary>Work waiting on time (a firing alert's next step, a notification not yet handed over) must survive a silo restart.</summary>
+    private bool WantsReminder(DateTimeOffset now) => (S.Phase == AlertPhase.Firing || S.Outbox.Count > 0) && NextDue(now) is not null;
 
     /// <summary>A reminder survives silo restarts: it brings the grain back to re-arm its timer.</summary>
     private async Task SyncReminderAsync(DateTimeOffset now)

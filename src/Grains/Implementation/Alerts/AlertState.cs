@@ -1,3 +1,5 @@
+using Monitoring.Channels;
+using Monitoring.Escalation;
 using Monitoring.Rules;
 
 namespace Monitoring.Alerts;
@@ -35,16 +37,46 @@ public sealed class AlertState
     /// <summary>Channels told about this episode, so the resolution reaches every one of them.</summary>
     [Id(21)] public HashSet<string> NotifiedChannels { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>This episode's copy of the rule's escalation policy, taken when it fired.</summary>
+    [Id(22)] public EscalationPolicy? Policy { get; set; }
+
+    /// <summary>The next policy step to run (level index plus levels times round).</summary>
+    [Id(23)] public int PolicyStep { get; set; }
+
+    [Id(24)] public DateTimeOffset? NextPolicyStepAt { get; set; }
+
+    /// <summary>Notifications recorded here and not yet taken by their channel; handed over again until they are.</summary>
+    [Id(25)] public List<HandOff> Outbox { get; set; } = [];
+
+    /// <summary>This alert's notifications and their delivery status, newest first.</summary>
+    [Id(26)] public List<DeliveryRecord> Deliveries { get; set; } = [];
+
+    /// <summary>While a silence matches: when the last matching one ends, and which one that is.</summary>
+    [Id(27)] public DateTimeOffset? SilencedUntil { get; set; }
+    [Id(28)] public string? SilencedBy { get; set; }
+
+    /// <summary>This episode's firing message was withheld by a silence.</summary>
+    [Id(29)] public bool FiringSilenced { get; set; }
+
+    [Id(30)] public DateTimeOffset? HandOffRetryAt { get; set; }
+
     public bool IsOpen => Phase is AlertPhase.Pending or AlertPhase.Firing;
+
+    public bool IsSilencedAt(DateTimeOffset now) => SilencedUntil > now;
 
     public AlertStatus StatusAt(DateTimeOffset now) => Phase switch
     {
         AlertPhase.Pending => AlertStatus.Pending,
         AlertPhase.Resolved => AlertStatus.Resolved,
         AlertPhase.Firing when SuppressedUntil > now => AlertStatus.Suppressed,
+        AlertPhase.Firing when SilencedUntil > now => AlertStatus.Silenced,
         AlertPhase.Firing when AcknowledgedAt is not null => AlertStatus.Acknowledged,
         AlertPhase.Firing when EscalatedAt is not null => AlertStatus.Escalated,
         AlertPhase.Firing => AlertStatus.Firing,
         _ => AlertStatus.Inactive,
     };
 }
+
+/// <summary>A notification on its way from the alert to one channel.</summary>
+[GenerateSerializer, Immutable]
+public sealed record HandOff([property: Id(0)] string ChannelId, [property: Id(1)] Notification Notification);

@@ -1,11 +1,13 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Monitoring.Common;
 
 namespace Monitoring.Channels;
 
-/// <summary>The channel types this silo can deliver to, by type name.</summary>
+/// <summary>The channel types this silo can deliver to, by type name, and what they share: validation and secrets.</summary>
 public sealed class ChannelSenders(IEnumerable<IChannelSender> senders)
 {
+    public const string Redacted = "<redacted>";
     private readonly Dictionary<string, IChannelSender> _byType = senders.ToDictionary(s => s.Type, StringComparer.Ordinal);
 
     public IReadOnlyCollection<string> Types => _byType.Keys;
@@ -22,11 +24,67 @@ public sealed class ChannelSenders(IEnumerable<IChannelSender> senders)
         try
         {
             using var document = JsonDocument.Parse(channel.Config);
-            return [.. sender.Validate(document.RootElement)];
+            var errors = new List<FieldError>(sender.Validate(document.RootElement));
+            ChannelSettings.Read(document.RootElement, errors);
+            return [.. errors];
         }
         catch (JsonException)
         {
             return [new FieldError("config", "is not valid JSON")];
         }
+    }
+
+    /// <summary>The config as users may see it: every secret replaced by "&lt;redacted&gt;" (an object's values one by one).</summary>
+    public string Redact(NotificationChannel channel)
+    {
+        var node = JsonNode.Parse(channel.Config)!.AsObject();
+        foreach (var field in Find(channel.Type)?.SecretFields ?? [])
+        {
+            switch (node[field])
+            {
+                case JsonObject values:
+                    foreach (var name in values.Select(v => v.Key).ToList()) values[name] = Redacted;
+                    break;
+                case JsonNode:
+                    node[field] = Redacted;
+                    break;
+            }
+        }
+        return node.ToJsonString();
+    }
+
+    /// <summary>
+    /// A secret missing from an update, or sent back as "&lt;redacted&gt;", keeps its stored value, so a user can PUT
+    /// back what a GET showed without wiping the password.
+    /// </summary>
+    public NotificationChannel KeepSecrets(NotificationChannel update, NotificationChannel stored)
+    {
+        if (update.Type != stored.Type || Find(update.Type) is not { } sender) return update;
+        var next = JsonNode.Parse(update.Config)!.AsObject();
+        var previous = JsonNode.Parse(stored.Config)!.AsObject();
+        foreach (var field in sender.SecretFields)
+        {
+            var old = previous[field];
+            if (old is null) continue;
+            switch (next[field])
+            {
+                case null:
+                    if (!next.ContainsKey(field)) next[field] = old.DeepClone();
+                    break;
+                case JsonValue value when value.TryGetValue<string>(out var text) && text == Redacted:
+                    next[field] = old.DeepClone();
+                    break;
+                case JsonObject values when old is JsonObject oldValues:
+                    foreach (var (name, value) in values.ToList())
+                    {
+                        if (value is JsonValue v && v.TryGetValue<string>(out var t) && t == Redacted && oldValues[name] is { } kept)
+                        {
+                            values[name] = kept.DeepClone();
+                        }
+                    }
+                    break;
+            }
+        }
+        return update with { Config = next.ToJsonString() };
     }
 }

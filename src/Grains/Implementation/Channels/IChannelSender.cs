@@ -1,55 +1,56 @@
 using System.Text.Json;
+using Monitoring.Channels.Templates;
 using Monitoring.Common;
 
 namespace Monitoring.Channels;
 
 /// <summary>
-/// One kind of channel (webhook now; email and Slack drop in beside it). It validates and redacts its own
-/// config, and prepares a ready-to-send delivery from it.
+/// One kind of channel: webhook, Slack or email. It validates its own config, names the fields that hold secrets,
+/// and prepares a ready-to-send delivery from the config.
 /// </summary>
 public interface IChannelSender
 {
     string Type { get; }
 
-    /// <summary>Problems with the config, with paths under "config".</summary>
-    IReadOnlyList<FieldError> Validate(JsonElement config);
+    /// <summary>Top-level config fields that hold secrets: write-only through the API, redacted in every view.</summary>
+    IReadOnlyList<string> SecretFields { get; }
 
-    /// <summary>The config as users may see it: every secret replaced.</summary>
-    string Redact(JsonElement config);
+    /// <summary>Problems with the type's own fields, with paths under "config".</summary>
+    IReadOnlyList<FieldError> Validate(JsonElement config);
 
     IPreparedChannel Prepare(string channelId, JsonElement config);
 }
 
 public interface IPreparedChannel
 {
-    Task<DeliveryAttempt> SendAsync(Notification notification, CancellationToken cancellationToken);
+    /// <summary>One attempt. Never throws for a receiver's failure: it answers what went wrong and whether to retry.</summary>
+    Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken);
 }
 
-public sealed record DeliveryAttempt(bool Delivered, string? Error)
-{
-    public static readonly DeliveryAttempt Success = new(true, null);
-    public static DeliveryAttempt Failure(string error) => new(false, error);
-}
+/// <summary>What a channel sends for one attempt: the notification, its rendered text, and the thread it belongs to.</summary>
+public sealed record OutgoingMessage(Notification Notification, RenderedMessage Rendered, string ChannelId, string? ThreadRef, int Attempt);
 
-/// <summary>Settings every channel type shares, read from the same config object.</summary>
-public sealed record CommonChannelSettings(TimeSpan RateLimit)
+/// <summary>
+/// The outcome of one attempt. <see cref="Retryable"/> is false for errors a retry cannot fix (a 4xx, a refused login);
+/// <see cref="RetryAfter"/> is the receiver's own wait (a 429's Retry-After); <see cref="ThreadRef"/> identifies the
+/// sent message for later replies (Slack's ts).
+/// </summary>
+public sealed record SendResult(bool Delivered, string? Error, bool Retryable = true, TimeSpan? RetryAfter = null, string? ThreadRef = null)
 {
-    public const string RateLimitField = "rateLimitMinutes";
+    public static SendResult Success(string? threadRef = null) => new(true, null, ThreadRef: threadRef);
+    public static SendResult Failure(string error, bool retryable = true, TimeSpan? retryAfter = null) => new(false, error, retryable, retryAfter);
 
-    public static CommonChannelSettings Read(JsonElement config, List<FieldError>? errors = null)
+    /// <summary>The usual reading of an HTTP status: 408, 429 and 5xx are worth another try, other 4xx are not.</summary>
+    public static SendResult FromStatus(System.Net.HttpStatusCode status, string? reason, TimeSpan? retryAfter)
     {
-        var rateLimit = TimeSpan.Zero;
-        if (config.ValueKind == JsonValueKind.Object && config.TryGetProperty(RateLimitField, out var value))
-        {
-            if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var minutes) || minutes < 0 || minutes > 1440)
-            {
-                errors?.Add(new FieldError($"config.{RateLimitField}", "must be a number of minutes from 0 to 1440"));
-            }
-            else
-            {
-                rateLimit = TimeSpan.FromMinutes(minutes);
-            }
-        }
-        return new CommonChannelSettings(rateLimit);
+        var code = (int)status;
+        return Failure($"receiver answered {code} {reason}".TrimEnd(), code is 408 or 429 or >= 500, retryAfter);
     }
+
+    public static TimeSpan? RetryAfterOf(HttpResponseMessage response, DateTimeOffset now) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date > now ? date - now : TimeSpan.Zero,
+        _ => null,
+    };
 }

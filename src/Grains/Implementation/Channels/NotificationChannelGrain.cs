@@ -1,10 +1,17 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Monitoring.Alerts;
+using Monitoring.Channels.Delivery;
+using Monitoring.Channels.Templates;
 using Monitoring.Common;
+using Monitoring.Escalation;
 using Monitoring.Hosting;
 using Monitoring.Indexing;
 using Monitoring.Rules;
 using Monitoring.Telemetry;
+using Polly;
+using Polly.Retry;
 
 namespace Monitoring.Channels;
 
@@ -12,53 +19,108 @@ namespace Monitoring.Channels;
 public sealed class ChannelState
 {
     [Id(0)] public NotificationChannel? Channel { get; set; }
+
+    /// <summary>Recorded, not yet finished: the durable outbox. A silo that dies leaves it for the next activation.</summary>
+    [Id(1)] public List<OutboxEntry> Outbox { get; set; } = [];
+
+    /// <summary>Finished deliveries, newest first.</summary>
+    [Id(2)] public List<DeliveryRecord> Log { get; set; } = [];
+
+    /// <summary>The receiver's reference of each episode's first message (Slack's ts), for replies in its thread.</summary>
+    [Id(3)] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(4)] public long HeldTotal { get; set; }
 }
 
+[GenerateSerializer]
+public sealed class OutboxEntry
+{
+    [Id(0)] public Notification Notification { get; set; } = null!;
+    [Id(1)] public DateTimeOffset RecordedAt { get; set; }
+    [Id(2)] public int Attempts { get; set; }
+    [Id(3)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(4)] public string? LastError { get; set; }
+    [Id(5)] public bool Held { get; set; }
+
+    public DeliveryRecord Record(string channelId, DeliveryState? final = null, string? error = null) => new(
+        Notification.IdempotencyKey, Notification.AlertId, channelId, Notification.Kind,
+        final ?? (Held ? DeliveryState.Held : DeliveryState.Pending), Attempts, RecordedAt, UpdatedAt, error ?? LastError);
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ThreadRef([property: Id(0)] string Ref, [property: Id(1)] DateTimeOffset At);
+
 /// <summary>
-/// One notification channel. Reentrant, so deliveries to a slow receiver overlap instead of queueing one
-/// behind another; the rate limit and the delivery log are only touched between awaits.
+/// One notification channel and its durable outbox. A notification is written to grain state before the first
+/// attempt; attempts retry with exponential backoff and jitter (Polly) until the channel's maximum age; the outcome
+/// goes to the delivery log and back to the alert. A per-channel token bucket and the cluster's share hold
+/// notifications back, in order, and never drop them. Reentrant, so a slow receiver does not queue other work; state
+/// is touched only between awaits, and writes are chained so they never overlap.
 /// </summary>
 [Reentrant]
 public sealed class NotificationChannelGrain(
     [PersistentState("channel", StorageNames.Channels)] IPersistentState<ChannelState> state,
     ChannelSenders senders,
+    MessageRenderer renderer,
+    ClusterDeliveryLimiter clusterLimit,
+    IOptions<NotificationOptions> options,
     TimeProvider time,
     ILogger<NotificationChannelGrain> logger)
-    : Grain, INotificationChannelGrain
+    : Grain, INotificationChannelGrain, IRemindable
 {
-    private const int DeliveryLogSize = 200;
-    private readonly LinkedList<DeliveryRecord> _deliveries = new();
-    private readonly Queue<Notification> _held = new();
+    private const string OutboxReminder = "outbox";
+    private const int MaxThreads = 1000;
+    private static readonly ResiliencePropertyKey<DateTimeOffset> RecordedAtKey = new("recorded-at");
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
+    private readonly HashSet<string> _sending = new(StringComparer.Ordinal);
     private IPreparedChannel? _prepared;
-    private CommonChannelSettings _settings = new(TimeSpan.Zero);
-    private DateTimeOffset? _lastSentAt;
-    private IGrainTimer? _releaseTimer;
+    private ChannelSettings _settings = new(null, RetrySettings.Default, MessageTemplates.None);
+    private TokenBucket? _bucket;
+    private ResiliencePipeline<SendResult> _pipeline = ResiliencePipeline<SendResult>.Empty;
+    private IGrainTimer? _pumpTimer;
+    private Task _writes = Task.CompletedTask;
+    private bool _reminderRegistered;
 
     private string ChannelId => this.GetPrimaryKeyString();
+    private ChannelState S => state.State;
+    private string ChannelType => S.Channel?.Type ?? "unknown";
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         Prepare();
+        // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on here.
+        Pump();
         return Task.CompletedTask;
     }
 
     public Task<WriteResult> CreateAsync(NotificationChannel channel) =>
-        state.State.Channel is not null ? Task.FromResult(WriteResult.Duplicate(ChannelId)) : SaveAsync(channel, channel.CreatedAt);
+        S.Channel is not null ? Task.FromResult(WriteResult.Duplicate(ChannelId)) : SaveAsync(channel);
 
     public Task<WriteResult> UpdateAsync(NotificationChannel channel) =>
-        state.State.Channel is not { } existing ? Task.FromResult(WriteResult.NotFound) : SaveAsync(channel, existing.CreatedAt);
+        S.Channel is not { } existing ? Task.FromResult(WriteResult.NotFound) : SaveAsync(senders.KeepSecrets(channel, existing));
 
     public async Task<WriteResult> DeleteAsync()
     {
-        if (state.State.Channel is null)
+        if (S.Channel is null)
         {
             return WriteResult.NotFound;
         }
-        var users = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).RulesUsingChannelAsync(ChannelId);
-        if (users.Length > 0)
+        var rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).RulesUsingChannelAsync(ChannelId);
+        if (rules.Length > 0)
         {
-            return WriteResult.Conflict($"channel '{ChannelId}' is used by rules: {string.Join(", ", users)}; change those rules first");
+            return WriteResult.Conflict($"channel '{ChannelId}' is used by rules: {string.Join(", ", rules)}; change those rules first");
         }
+        var policies = await PoliciesUsingAsync();
+        if (policies.Length > 0)
+        {
+            return WriteResult.Conflict($"channel '{ChannelId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
+        }
+        // Nothing is dropped silently: what was still pending is reported failed to its alert.
+        foreach (var entry in S.Outbox.ToList())
+        {
+            Finish(entry, DeliveryState.Failed, "the channel was deleted");
+        }
+        await _writes;
         await state.ClearStateAsync();
         state.State = new ChannelState();
         _prepared = null;
@@ -67,91 +129,283 @@ public sealed class NotificationChannelGrain(
         return WriteResult.Ok;
     }
 
-    public Task<ChannelView?> GetAsync() => Task.FromResult(state.State.Channel is { } channel ? View(channel) : null);
+    public Task<ChannelView?> GetAsync() => Task.FromResult(S.Channel is { } channel ? View(channel) : null);
 
-    public Task<bool> ExistsAsync() => Task.FromResult(state.State.Channel is not null);
+    public Task<bool> ExistsAsync() => Task.FromResult(S.Channel is not null);
 
-    public Task NotifyAsync(Notification notification)
+    public async Task<EnqueueOutcome> EnqueueAsync(Notification notification)
     {
-        var channel = state.State.Channel;
-        if (channel is null || _prepared is null)
+        if (S.Channel is null || _prepared is null)
         {
-            logger.LogWarning("Notification {IdempotencyKey} for missing channel {ChannelId} dropped", notification.IdempotencyKey, ChannelId);
-            MonitoringMetrics.Notifications.WithLabels(ChannelId, "missing_channel").Inc();
-            return Task.CompletedTask;
+            return EnqueueOutcome.UnknownChannel;
         }
-        if (!channel.Enabled)
+        var key = notification.IdempotencyKey;
+        if (S.Outbox.Any(e => e.Notification.IdempotencyKey == key) || S.Log.Any(r => r.IdempotencyKey == key))
         {
-            Log(notification, DeliveryOutcome.Disabled, "channel is disabled");
-            return Task.CompletedTask;
+            return EnqueueOutcome.Duplicate;
         }
         var now = time.GetUtcNow();
-        if (_settings.RateLimit > TimeSpan.Zero && (_held.Count > 0 || now - _lastSentAt < _settings.RateLimit))
-        {
-            // Held back, never dropped: released one per rate-limit interval.
-            _held.Enqueue(notification);
-            MonitoringMetrics.Notifications.WithLabels(ChannelId, "held").Inc();
-            ScheduleRelease(now);
-            return Task.CompletedTask;
-        }
-        return DeliverAsync(notification, now);
+        S.Outbox.Add(new OutboxEntry { Notification = notification, RecordedAt = now, UpdatedAt = now });
+        await PersistAsync();
+        await EnsureReminderAsync();
+        Pump();
+        return EnqueueOutcome.Recorded;
     }
 
-    public Task<DeliveryRecord[]> GetDeliveriesAsync(int limit) =>
-        Task.FromResult(_deliveries.Take(Math.Clamp(limit, 1, DeliveryLogSize)).ToArray());
+    public Task<DeliveryRecord[]> GetDeliveriesAsync(int limit) => Task.FromResult(
+        S.Outbox.OrderByDescending(e => e.RecordedAt).Select(e => e.Record(ChannelId)).Concat(S.Log)
+            .Take(Math.Clamp(limit, 1, options.Value.DeliveryLogSize)).ToArray());
 
-    private async Task DeliverAsync(Notification notification, DateTimeOffset now)
+    public async Task<TestDelivery> SendTestAsync()
     {
-        _lastSentAt = now;
+        if (S.Channel is null || _prepared is null)
+        {
+            return new TestDelivery(false, "the channel does not exist", TimeSpan.Zero, "");
+        }
+        var now = time.GetUtcNow();
+        var notification = new Notification(
+            $"test-{Guid.NewGuid():N}", "test", "Test message", "test", "Test server", Severity.Info, NotificationKind.Test, "test",
+            $"A test message for channel '{ChannelId}' from MCP Alerting. If you can read this, the channel works.", 0, now, now,
+            [], new() { ["channel"] = ChannelId }, "test", 0);
         var started = Stopwatch.GetTimestamp();
-        var attempt = await _prepared!.SendAsync(notification, CancellationToken.None);
-        MonitoringMetrics.NotificationLatency.WithLabels(state.State.Channel?.Type ?? "unknown").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        Log(notification, attempt.Delivered ? DeliveryOutcome.Delivered : DeliveryOutcome.Failed, attempt.Error);
+        var result = await AttemptAsync(notification, attempt: 1);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        AddToLog(new DeliveryRecord(notification.IdempotencyKey, notification.AlertId, ChannelId, NotificationKind.Test,
+            result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, 1, now, time.GetUtcNow(), result.Error));
+        await PersistAsync();
+        return new TestDelivery(result.Delivered, result.Error, elapsed, notification.IdempotencyKey);
     }
 
-    private void ScheduleRelease(DateTimeOffset now)
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        var due = (_lastSentAt ?? now) + _settings.RateLimit - now;
-        _releaseTimer ??= this.RegisterGrainTimer(ReleaseAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
-        _releaseTimer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        if (S.Outbox.Count > 0)
+        {
+            Pump();
+            return;
+        }
+        if (await this.GetReminder(OutboxReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+        _reminderRegistered = false;
     }
 
-    private async Task ReleaseAsync(CancellationToken cancellationToken)
+    /// <summary>Starts every outbox entry that is not already on its way, in order, as far as the rate limits allow.</summary>
+    private void Pump()
     {
+        if (S.Channel is not { } channel || _prepared is null || S.Outbox.Count == 0)
+        {
+            return;
+        }
+        // Retries may run up to the maximum age; the activation must outlive them.
+        DelayDeactivation(_settings.Retry.MaxAge + TimeSpan.FromMinutes(5));
         var now = time.GetUtcNow();
-        if (_held.Count == 0 || _prepared is null)
+        var changed = false;
+        foreach (var entry in S.Outbox.ToList())
         {
-            return;
+            if (_sending.Contains(entry.Notification.IdempotencyKey))
+            {
+                continue;
+            }
+            if (!channel.Enabled)
+            {
+                Finish(entry, DeliveryState.Disabled, "the channel is disabled");
+                continue;
+            }
+            if (!TryTakeToken(now, out var wait, out var limit))
+            {
+                if (!entry.Held)
+                {
+                    entry.Held = true;
+                    entry.UpdatedAt = now;
+                    S.HeldTotal++;
+                    changed = true;
+                    MonitoringMetrics.NotificationsHeld.WithLabels(ChannelType, limit).Inc();
+                    Report(entry.Record(ChannelId));
+                }
+                ArmPump(wait);
+                break; // later entries wait behind this one
+            }
+            if (entry.Held)
+            {
+                entry.Held = false;
+                changed = true;
+            }
+            _sending.Add(entry.Notification.IdempotencyKey);
+            _ = RunAsync(entry);
         }
-        if (now - _lastSentAt < _settings.RateLimit)
+        if (changed)
         {
-            ScheduleRelease(now);
-            return;
+            _ = PersistAsync();
         }
-        var next = _held.Dequeue();
-        if (_held.Count > 0)
-        {
-            _lastSentAt = now;
-            ScheduleRelease(now);
-        }
-        await DeliverAsync(next, now);
     }
 
-    private void Log(Notification notification, DeliveryOutcome outcome, string? error)
+    private bool TryTakeToken(DateTimeOffset now, out TimeSpan wait, out string limit)
     {
-        _deliveries.AddFirst(new DeliveryRecord(notification.IdempotencyKey, notification.AlertId, notification.Kind, outcome, time.GetUtcNow(), error));
-        if (_deliveries.Count > DeliveryLogSize)
+        limit = "channel";
+        wait = _bucket?.WaitFor(now) ?? TimeSpan.Zero;
+        if (wait > TimeSpan.Zero)
         {
-            _deliveries.RemoveLast();
+            return false;
         }
-        MonitoringMetrics.Notifications.WithLabels(ChannelId, outcome.ToString().ToLowerInvariant()).Inc();
-        if (outcome == DeliveryOutcome.Failed)
+        limit = "cluster";
+        if (!clusterLimit.TryAcquire(out wait))
         {
-            logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId} failed: {Error}", notification.IdempotencyKey, ChannelId, error);
+            return false;
+        }
+        _bucket?.TryTake(now);
+        return true;
+    }
+
+    /// <summary>Attempts one entry until it is delivered, fails for good, or runs out of age; then finishes it.</summary>
+    private async Task RunAsync(OutboxEntry entry)
+    {
+        var notification = entry.Notification;
+        var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: true);
+        context.Properties.Set(RecordedAtKey, entry.RecordedAt);
+        SendResult result;
+        try
+        {
+            result = await _pipeline.ExecuteAsync(async _ =>
+            {
+                entry.Attempts++;
+                entry.UpdatedAt = time.GetUtcNow();
+                var attempt = await AttemptAsync(notification, entry.Attempts);
+                entry.UpdatedAt = time.GetUtcNow();
+                if (!attempt.Delivered)
+                {
+                    entry.LastError = attempt.Error;
+                    Report(entry.Record(ChannelId));
+                    await PersistAsync();
+                }
+                return attempt;
+            }, context);
+        }
+        catch (Exception e)
+        {
+            result = SendResult.Failure($"delivery stopped: {e.GetType().Name}", retryable: false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+            _sending.Remove(notification.IdempotencyKey);
+        }
+        if (S.Channel is null)
+        {
+            return; // deleted meanwhile; DeleteAsync reported it
+        }
+        if (result.Delivered && result.ThreadRef is { } reference && !S.Threads.ContainsKey(notification.ThreadKey))
+        {
+            S.Threads[notification.ThreadKey] = new ThreadRef(reference, time.GetUtcNow());
+            if (S.Threads.Count > MaxThreads)
+            {
+                foreach (var old in S.Threads.OrderBy(t => t.Value.At).Take(S.Threads.Count - MaxThreads).ToList()) S.Threads.Remove(old.Key);
+            }
+        }
+        Finish(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
+        await PersistAsync();
+    }
+
+    /// <summary>One attempt at one notification; a sender that throws counts as a failed attempt.</summary>
+    private async Task<SendResult> AttemptAsync(Notification notification, int attempt)
+    {
+        var started = Stopwatch.GetTimestamp();
+        SendResult result;
+        try
+        {
+            var rendered = renderer.Render(notification, _settings.Templates);
+            var thread = S.Threads.GetValueOrDefault(notification.ThreadKey)?.Ref;
+            result = await _prepared!.SendAsync(new OutgoingMessage(notification, rendered, ChannelId, thread, attempt), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Channel {ChannelId} threw while sending {IdempotencyKey}", ChannelId, notification.IdempotencyKey);
+            result = SendResult.Failure($"the sender failed: {e.GetType().Name}");
+        }
+        MonitoringMetrics.NotificationLatency.WithLabels(ChannelType).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (!result.Delivered)
+        {
+            MonitoringMetrics.DeliveryAttemptsFailed.WithLabels(ChannelType, result.RetryAfter is null ? (result.Retryable ? "transient" : "permanent") : "rate_limited").Inc();
+            logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId}, attempt {Attempt}, failed: {Error}",
+                notification.IdempotencyKey, ChannelId, attempt, result.Error);
+        }
+        return result;
+    }
+
+    private void Finish(OutboxEntry entry, DeliveryState final, string? error)
+    {
+        S.Outbox.Remove(entry);
+        entry.UpdatedAt = time.GetUtcNow();
+        var record = entry.Record(ChannelId, final, final == DeliveryState.Delivered ? null : error);
+        AddToLog(record);
+        MonitoringMetrics.Notifications.WithLabels(ChannelType, final.ToString().ToLowerInvariant()).Inc();
+        if (final == DeliveryState.Failed)
+        {
+            logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId} failed after {Attempts} attempts: {Error}",
+                record.IdempotencyKey, ChannelId, record.Attempts, error);
+        }
+        Report(record);
+    }
+
+    private void AddToLog(DeliveryRecord record)
+    {
+        S.Log.Insert(0, record);
+        if (S.Log.Count > options.Value.DeliveryLogSize)
+        {
+            S.Log.RemoveRange(options.Value.DeliveryLogSize, S.Log.Count - options.Value.DeliveryLogSize);
         }
     }
 
-    private async Task<WriteResult> SaveAsync(NotificationChannel channel, DateTimeOffset createdAt)
+    private void Report(DeliveryRecord record)
+    {
+        if (record.Kind != NotificationKind.Test)
+        {
+            _ = GrainFactory.GetGrain<IAlertGrain>(record.AlertId).ReportDeliveryAsync(record);
+        }
+    }
+
+    private void ArmPump(TimeSpan wait)
+    {
+        if (wait > TimeSpan.FromHours(1)) wait = TimeSpan.FromHours(1);
+        _pumpTimer ??= this.RegisterGrainTimer(_ =>
+        {
+            Pump();
+            return Task.CompletedTask;
+        }, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
+        _pumpTimer.Change(wait, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        if (_reminderRegistered)
+        {
+            return;
+        }
+        _reminderRegistered = true;
+        await this.RegisterOrUpdateReminder(OutboxReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>
+    private Task PersistAsync()
+    {
+        _writes = WriteAfterAsync(_writes);
+        return _writes;
+    }
+
+    private async Task WriteAfterAsync(Task previous)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "An earlier state write of channel {ChannelId} failed; writing again", ChannelId);
+        }
+        await state.WriteStateAsync();
+    }
+
+    private async Task<WriteResult> SaveAsync(NotificationChannel channel)
     {
         if (channel.Id != ChannelId)
         {
@@ -163,31 +417,60 @@ public sealed class NotificationChannelGrain(
             return WriteResult.Invalid(errors);
         }
         var now = time.GetUtcNow();
-        state.State.Channel = channel with { CreatedAt = state.State.Channel is null ? now : createdAt, UpdatedAt = now };
-        await state.WriteStateAsync();
+        S.Channel = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
+        await PersistAsync();
         Prepare();
-        await Index.UpsertAsync(new ChannelEntry(View(state.State.Channel)));
+        await Index.UpsertAsync(new ChannelEntry(View(S.Channel)));
         logger.LogInformation("Channel {ChannelId} of type {ChannelType} saved", ChannelId, channel.Type);
+        Pump();
         return WriteResult.Ok;
     }
 
     private void Prepare()
     {
-        if (state.State.Channel is not { } channel || senders.Find(channel.Type) is not { } sender)
+        if (S.Channel is not { } channel || senders.Find(channel.Type) is not { } sender)
         {
             _prepared = null;
             return;
         }
         using var document = JsonDocument.Parse(channel.Config);
         _prepared = sender.Prepare(channel.Id, document.RootElement);
-        _settings = CommonChannelSettings.Read(document.RootElement);
+        _settings = ChannelSettings.Read(document.RootElement);
+        _bucket = _settings.RateLimit is { } rate ? new TokenBucket(rate.PerSecond, rate.Burst) : null;
+        var retry = _settings.Retry;
+        _pipeline = new ResiliencePipelineBuilder<SendResult> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<SendResult>
+            {
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = retry.InitialDelay,
+                MaxDelay = retry.MaxDelay,
+                // Retry what a retry can fix, while the notification is younger than the maximum age.
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Result is { Delivered: false, Retryable: true }
+                    && time.GetUtcNow() - args.Context.Properties.GetValue(RecordedAtKey, time.GetUtcNow()) < retry.MaxAge),
+                // A receiver's own Retry-After wins over the backoff.
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.RetryAfter is { } after
+                    ? (TimeSpan?)(after > MaxRetryAfter ? MaxRetryAfter : after)
+                    : null),
+            })
+            .Build();
     }
 
-    private ChannelView View(NotificationChannel channel)
+    private ChannelView View(NotificationChannel channel) =>
+        new(channel.Id, channel.Type, channel.Enabled, senders.Redact(channel), channel.CreatedAt, channel.UpdatedAt)
+        {
+            Pending = S.Outbox.Count,
+            Held = S.Outbox.Count(e => e.Held),
+            HeldTotal = S.HeldTotal,
+        };
+
+    private async Task<string[]> PoliciesUsingAsync()
     {
-        using var document = JsonDocument.Parse(channel.Config);
-        var redacted = senders.Find(channel.Type)?.Redact(document.RootElement) ?? "{}";
-        return new ChannelView(channel.Id, channel.Type, channel.Enabled, redacted, channel.CreatedAt, channel.UpdatedAt);
+        var shards = await Task.WhenAll(IndexShards.AllKeys(PolicyEntry.Kind)
+            .Select(key => GrainFactory.GetGrain<IIndexGrain<PolicyEntry>>(key).QueryAsync([])));
+        return [.. shards.SelectMany(s => s).Where(e => e.Policy.AllChannels.Contains(ChannelId)).Select(e => e.Id)];
     }
 
     private IIndexGrain<ChannelEntry> Index => GrainFactory.GetGrain<IIndexGrain<ChannelEntry>>(IndexShards.KeyFor(ChannelEntry.Kind, ChannelId));

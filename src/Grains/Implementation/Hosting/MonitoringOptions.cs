@@ -13,9 +13,6 @@ public sealed class MonitoringOptions
 
     /// <summary>The most request records one telemetry push may carry.</summary>
     public int MaxTelemetryBatch { get; set; } = 10_000;
-
-    /// <summary>Timeout of one webhook delivery when the channel does not set its own.</summary>
-    public TimeSpan DefaultDeliveryTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>The named grain storage providers. Embedded mode backs them with memory; production with PostgreSQL.</summary>
@@ -28,4 +25,22 @@ public static class StorageNames
     public const string Index = "index";
 
     public static readonly IReadOnlyList<string> All = [Servers, Rules, Alerts, Channels, Index];
+}
+
+/// <summary>Delivery of notifications, bound from the "Notifications" configuration section.</summary>
+public sealed class NotificationOptions
+{
+    public const string Section = "Notifications";
+
+    /// <summary>The most notifications the whole cluster sends a second, over every channel; 0 turns the cap off.</summary>
+    public double ClusterRatePerSecond { get; set; } = 50;
+
+    /// <summary>How many seconds of the rate a silo may send at once after a quiet spell.</summary>
+    public double ClusterBurstSeconds { get; set; } = 2;
+
+    /// <summary>This product's address as people reach it: Alertmanager payloads link to alerts through it.</summary>
+    public string ExternalUrl { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>Finished deliveries each channel keeps in its log.</summary>
+    public int DeliveryLogSize { get; set; } = 200;
 }

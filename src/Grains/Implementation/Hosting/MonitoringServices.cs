@@ -1,7 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Channels;
+using Monitoring.Channels.Delivery;
+using Monitoring.Channels.Email;
+using Monitoring.Channels.Slack;
+using Monitoring.Channels.Templates;
 using Monitoring.Channels.Webhook;
+using Monitoring.Silences;
 using Monitoring.Probing;
 
 namespace Monitoring.Hosting;
@@ -18,14 +23,30 @@ public static class MonitoringServices
             .Validate(o => o.MaxTelemetryBatch is > 0 and <= 1_000_000, "Monitoring:MaxTelemetryBatch must be 1..1000000")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHttpClient(WebhookSender.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                MaxConnectionsPerServer = 64,
-            });
+        services.AddOptions<NotificationOptions>()
+            .BindConfiguration(NotificationOptions.Section)
+            .Validate(o => o.ClusterRatePerSecond >= 0, "Notifications:ClusterRatePerSecond must be 0 (no cap) or more")
+            .Validate(o => o.ClusterBurstSeconds > 0, "Notifications:ClusterBurstSeconds must be more than 0")
+            .Validate(o => Uri.TryCreate(o.ExternalUrl, UriKind.Absolute, out _), "Notifications:ExternalUrl must be an absolute URL")
+            .Validate(o => o.DeliveryLogSize is >= 10 and <= 10_000, "Notifications:DeliveryLogSize must be 10..10000")
+            .ValidateOnStart();
+        foreach (var name in new[] { WebhookSender.HttpClientName, SlackSender.HttpClientName })
+        {
+            services.AddHttpClient(name, client => client.Timeout = Timeout.InfiniteTimeSpan)
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+                {
+                    AllowAutoRedirect = false,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                    ConnectTimeout = TimeSpan.FromSeconds(10),
+                    MaxConnectionsPerServer = 64,
+                });
+        }
         services.AddSingleton<IChannelSender, WebhookSender>();
+        services.AddSingleton<IChannelSender, SlackSender>();
+        services.AddSingleton<IChannelSender, EmailSender>();
+        services.AddSingleton<MessageRenderer>();
+        services.AddSingleton<ClusterDeliveryLimiter>();
+        services.AddSingleton<SilenceCache>();
         services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();
         return services;

@@ -63,6 +63,10 @@ public sealed class AlertRuleGrain(
         }
         await CheckChannelsAsync(rule.Channels, "channels", errors);
         await CheckChannelsAsync(rule.EscalationChannels, "escalationChannels", errors);
+        if (rule.EscalationPolicy is { } policyId && await GrainFactory.GetGrain<Escalation.IEscalationPolicyGrain>(policyId).GetAsync() is null)
+        {
+            errors.Add(new FieldError("escalationPolicy", $"unknown escalation policy '{policyId}'"));
+        }
         if (errors.Count > 0)
         {
             return WriteResult.Invalid([.. errors]);

@@ -39,6 +39,9 @@ public sealed class RuleCatalogGrain(
             .Select(r => r.Id)
             .ToArray());
 
+    public Task<string[]> RulesUsingPolicyAsync(string policyId) => Task.FromResult(
+        state.State.Rules.Rules.Where(r => r.EscalationPolicy == policyId).Select(r => r.Id).ToArray());
+
     private async Task PublishAsync(RuleSet rules)
     {
         state.State.Rules = rules;

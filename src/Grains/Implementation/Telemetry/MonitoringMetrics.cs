@@ -25,8 +25,18 @@ public static class MonitoringMetrics
 
     public static readonly Counter Notifications = Metrics.CreateCounter(
         "mcp_alerting_notifications_total",
-        "Notifications handled by channels, by channel and outcome.",
-        new CounterConfiguration { LabelNames = ["channel", "outcome"] });
+        "Notifications that reached a final state (delivered, failed, disabled, silenced), by channel type.",
+        new CounterConfiguration { LabelNames = ["channel_type", "outcome"] });
+
+    public static readonly Counter DeliveryAttemptsFailed = Metrics.CreateCounter(
+        "mcp_alerting_notification_attempts_failed_total",
+        "Failed delivery attempts (each may be retried), by channel type and reason.",
+        new CounterConfiguration { LabelNames = ["channel_type", "reason"] });
+
+    public static readonly Counter NotificationsHeld = Metrics.CreateCounter(
+        "mcp_alerting_notifications_held_total",
+        "Notifications held back by a rate limit (and sent later), by the limit that held them.",
+        new CounterConfiguration { LabelNames = ["channel_type", "limit"] });
 
     public static readonly Histogram NotificationLatency = Metrics.CreateHistogram(
         "mcp_alerting_notification_duration_seconds",

@@ -13,7 +13,9 @@ public sealed record WebhookPayload(WebhookAlert Alert, WebhookContext Context, 
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static WebhookPayload From(Notification n) => new(
+    public static WebhookPayload From(OutgoingMessage m) => From(m.Notification, m.Rendered);
+
+    private static WebhookPayload From(Notification n, Templates.RenderedMessage rendered) => new(
         new WebhookAlert(
             n.AlertId,
             n.RuleName,
@@ -32,7 +34,10 @@ public sealed record WebhookPayload(WebhookAlert Alert, WebhookContext Context, 
             n.Episode,
             n.IdempotencyKey,
             n.Condition,
-            new WebhookServer(n.ServerId, n.ServerName, n.Labels)),
+            new WebhookServer(n.ServerId, n.ServerName, n.Labels),
+            rendered.Subject,
+            rendered.Body,
+            n.EscalationLevel),
         n.At);
 }
 
@@ -50,7 +55,10 @@ public sealed record WebhookContext(
     int Episode,
     string IdempotencyKey,
     string Condition,
-    WebhookServer Server);
+    WebhookServer Server,
+    string Subject,
+    string Body,
+    int EscalationLevel);
 
 public sealed record WebhookServer(
     string Id,

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Monitoring.Api.Problems;
+using Monitoring.Common;
+using Monitoring.Silences;
+
+namespace Monitoring.Api.Contracts;
+
+/// <summary>
+/// A silence as users write it. Matchers are Alertmanager's objects ({"name","value","isRegex","isEqual"}) or the
+/// short text form ("severity=critical", "server_id=~prod-.*"). Give "endsAt" or "duration"; "startsAt" defaults to now.
+/// </summary>
+public sealed partial record SilenceRequest(
+    JsonElement? Matchers, DateTimeOffset? StartsAt, DateTimeOffset? EndsAt, string? Duration, string? CreatedBy, string? Comment, bool? SendResolved)
+{
+    public const int MaxMatchers = 32;
+    public static readonly TimeSpan MaxLength = TimeSpan.FromDays(365);
+
+    [GeneratedRegex("""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*$""")]
+    private static partial Regex TextMatcher();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex LabelName();
+
+    public Silence? ToSilence(string id, DateTimeOffset now, RequestErrors errors)
+    {
+        var matchers = ReadMatchers(errors);
+        var startsAt = StartsAt ?? now;
+        DateTimeOffset? endsAt = EndsAt;
+        if (Duration is not null)
+        {
+            if (EndsAt is not null) errors.Add("duration", "give either \"endsAt\" or \"duration\", not both");
+            else if (!Durations.TryParse(Duration, out var length, out var error)) errors.Add("duration", error);
+            else endsAt = startsAt + length;
+        }
+        if (endsAt is null) errors.Add("endsAt", "is required (or \"duration\"): when the silence ends");
+        else if (endsAt <= startsAt) errors.Add("endsAt", "must be after startsAt");
+        else if (endsAt <= now) errors.Add("endsAt", "is in the past: the silence would never be active");
+        else if (endsAt - startsAt > MaxLength) errors.Add("endsAt", "is more than 365 days after startsAt");
+        if (string.IsNullOrWhiteSpace(CreatedBy) || CreatedBy.Length > 200) errors.Add("createdBy", "is required: who silences, at most 200 characters");
+        if (string.IsNullOrWhiteSpace(Comment) || Comment.Length > 2000) errors.Add("comment", "is required: why, at most 2000 characters");
+        return errors.Any ? null : new Silence(id, [.. matchers], startsAt, endsAt!.Value, CreatedBy!, Comment!, SendResolved ?? false, now);
+    }
+
+    private List<Matcher> ReadMatchers(RequestErrors errors)
+    {
+        var matchers = new List<Matcher>();
+        if (Matchers is not { ValueKind: JsonValueKind.Array } list || list.GetArrayLength() == 0 || list.GetArrayLength() > MaxMatchers)
+        {
+            errors.Add("matchers", $"is required: 1 to {MaxMatchers} label matchers, e.g. \"severity=critical\" or {{\"name\":\"server_id\",\"value\":\"prod-.*\",\"isRegex\":true}}");
+            return matchers;
+        }
+        var i = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            var field = $"matchers[{i++}]";
+            if (ReadMatcher(item, field, errors) is { } matcher) matchers.Add(matcher);
+        }
+        if (errors.Any) return matchers;
+        // As Alertmanager requires: a silence that matches every alert is refused.
+        var empty = new Dictionary<string, string>();
+        if (matchers.All(m => m.Matches(empty))) errors.Add("matchers", "match an alert with no labels at all; at least one matcher must need a non-empty value");
+        return matchers;
+    }
+
+    private static Matcher? ReadMatcher(JsonElement item, string field, RequestErrors errors)
+    {
+        string? name, value;
+        MatchOperator op;
+        if (item.ValueKind == JsonValueKind.String)
+        {
+            var match = TextMatcher().Match(item.GetString()!);
+            if (!match.Success)
+            {
+                errors.Add(field, $"'{item.GetString()}' is not a matcher; write name=value, name!=value, name=~regex or name!~regex");
+                return null;
+            }
+            name = match.Groups[1].Value;
+            op = match.Groups[2].Value switch { "=" => MatchOperator.Equal, "!=" => MatchOperator.NotEqual, "=~" => MatchOperator.Regex, _ => MatchOperator.NotRegex };
+            value = match.Groups[3].Success ? Regex.Unescape(match.Groups[3].Value) : match.Groups[4].Value;
+        }
+        else if (item.ValueKind == JsonValueKind.Object)
+        {
+            name = item.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            value = item.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            var isRegex = item.TryGetProperty("isRegex", out var r) && r.ValueKind == JsonValueKind.True;
+            var isEqual = !item.TryGetProperty("isEqual", out var e) || e.ValueKind != JsonValueKind.False;
+            op = (isRegex, isEqual) switch
+            {
+                (false, true) => MatchOperator.Equal,
+                (false, false) => MatchOperator.NotEqual,
+                (true, true) => MatchOperator.Regex,
+                _ => MatchOperator.NotRegex,
+            };
+            if (value is null) errors.Add($"{field}.value", "is required: a string");
+        }
+        else
+        {
+            errors.Add(field, "must be a matcher string or an object with name, value, isRegex and isEqual");
+            return null;
+        }
+        if (name is null || !LabelName().IsMatch(name)) errors.Add($"{field}.name", $"'{name}' is not a label name");
+        if (value is { Length: > 1024 }) errors.Add($"{field}.value", "is longer than 1024 characters");
+        if (op is MatchOperator.Regex or MatchOperator.NotRegex && value is not null)
+        {
+            try
+            {
+                _ = new Regex($"^(?:{value})$", RegexOptions.None, Matcher.RegexTimeout);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{field}.value", $"is not a valid regular expression: {e.Message}");
+            }
+        }
+        return name is null || value is null ? null : new Matcher(name, op, value);
+    }
+}
+
+public sealed record MatcherResponse(string Name, string Value, bool IsRegex, bool IsEqual, string Text);
+
+public sealed record SilenceResponse(
+    string Id, string Status, MatcherResponse[] Matchers, DateTimeOffset StartsAt, DateTimeOffset EndsAt, string CreatedBy, string Comment,
+    bool SendResolved, DateTimeOffset UpdatedAt)
+{
+    public static SilenceResponse From(Silence s, DateTimeOffset now) => new(
+        s.Id, s.StateAt(now).ToString().ToLowerInvariant(),
+        [.. s.Matchers.Select(m => new MatcherResponse(m.Name, m.Value, m.Operator is MatchOperator.Regex or MatchOperator.NotRegex,
+            m.Operator is MatchOperator.Equal or MatchOperator.Regex, m.ToString()))],
+        s.StartsAt, s.EndsAt, s.CreatedBy, s.Comment, s.SendResolved, s.UpdatedAt);
+}

@@ -1,0 +1,48 @@
+using Monitoring.Common;
+
+namespace Monitoring.Escalation;
+
+/// <summary>
+/// Who hears about an unacknowledged alert, and when. Level 1 is told <see cref="EscalationLevel.Delay"/> after
+/// the alert fires, each next level its own delay after the one before. When the last level has been told and
+/// <see cref="Repeat"/> rounds remain, the policy starts again at level 1, <see cref="RepeatInterval"/> later.
+/// An acknowledgement stops it; the resolution reaches every channel that was told.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record EscalationPolicy(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] EscalationLevel[] Levels,
+    [property: Id(3)] int Repeat,
+    [property: Id(4)] TimeSpan RepeatInterval,
+    [property: Id(5)] DateTimeOffset UpdatedAt)
+{
+    public const int MaxLevels = 10;
+    public const int MaxRepeat = 20;
+
+    /// <summary>Levels told in all, over every round.</summary>
+    public int TotalSteps => Levels.Length * (Repeat + 1);
+
+    public EscalationLevel LevelOf(int step) => Levels[step % Levels.Length];
+
+    /// <summary>The wait before <paramref name="step"/>, counted from the step before it (or from firing for step 0).</summary>
+    public TimeSpan DelayBefore(int step) => step > 0 && step % Levels.Length == 0 ? RepeatInterval : LevelOf(step).Delay;
+
+    public IEnumerable<string> AllChannels => Levels.SelectMany(l => l.Channels).Distinct();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record EscalationLevel([property: Id(0)] TimeSpan Delay, [property: Id(1)] string[] Channels);
+
+public interface IEscalationPolicyGrain : IGrainWithStringKey
+{
+    Task<WriteResult> CreateAsync(EscalationPolicy policy);
+
+    Task<WriteResult> UpdateAsync(EscalationPolicy policy);
+
+    /// <summary>Refused while a rule references the policy.</summary>
+    Task<WriteResult> DeleteAsync();
+
+    [AlwaysInterleave]
+    Task<EscalationPolicy?> GetAsync();
+}

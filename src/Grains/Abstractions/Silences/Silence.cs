@@ -1,0 +1,106 @@
+using System.Text.RegularExpressions;
+using Monitoring.Common;
+
+namespace Monitoring.Silences;
+
+public enum MatchOperator
+{
+    Equal,
+    NotEqual,
+    Regex,
+    NotRegex,
+}
+
+/// <summary>One label matcher, as Alertmanager has them. Regexes are anchored at both ends, as in Prometheus.</summary>
+[GenerateSerializer, Immutable]
+public sealed record Matcher([property: Id(0)] string Name, [property: Id(1)] MatchOperator Operator, [property: Id(2)] string Value)
+{
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
+
+    public static string Symbol(MatchOperator op) => op switch
+    {
+        MatchOperator.Equal => "=",
+        MatchOperator.NotEqual => "!=",
+        MatchOperator.Regex => "=~",
+        _ => "!~",
+    };
+
+    /// <summary>A missing label matches as the empty string, as in Alertmanager.</summary>
+    public bool Matches(IReadOnlyDictionary<string, string> labels)
+    {
+        var actual = labels.GetValueOrDefault(Name) ?? "";
+        return Operator switch
+        {
+            MatchOperator.Equal => actual == Value,
+            MatchOperator.NotEqual => actual != Value,
+            MatchOperator.Regex => IsMatch(actual),
+            _ => !IsMatch(actual),
+        };
+    }
+
+    private bool IsMatch(string actual)
+    {
+        try
+        {
+            return Regex.IsMatch(actual, $"^(?:{Value})$", RegexOptions.CultureInvariant, RegexTimeout);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public override string ToString() => $"{Name}{Symbol(Operator)}\"{Value}\"";
+}
+
+/// <summary>Mutes notifications of every alert whose labels match all matchers, from <see cref="StartsAt"/> to <see cref="EndsAt"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record Silence(
+    [property: Id(0)] string Id,
+    [property: Id(1)] Matcher[] Matchers,
+    [property: Id(2)] DateTimeOffset StartsAt,
+    [property: Id(3)] DateTimeOffset EndsAt,
+    [property: Id(4)] string CreatedBy,
+    [property: Id(5)] string Comment,
+    [property: Id(6)] bool SendResolved,
+    [property: Id(7)] DateTimeOffset UpdatedAt)
+{
+    public bool IsActiveAt(DateTimeOffset now) => StartsAt <= now && now < EndsAt;
+
+    public SilenceState StateAt(DateTimeOffset now) =>
+        now < StartsAt ? SilenceState.Pending : now < EndsAt ? SilenceState.Active : SilenceState.Expired;
+
+    public bool Matches(IReadOnlyDictionary<string, string> labels) => Matchers.All(m => m.Matches(labels));
+}
+
+public enum SilenceState
+{
+    Pending,
+    Active,
+    Expired,
+}
+
+/// <summary>Every silence at one version. Silos cache it and ask only whether the version moved.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SilenceSet([property: Id(0)] long Version, [property: Id(1)] Silence[] Silences)
+{
+    public static readonly SilenceSet Empty = new(0, []);
+}
+
+/// <summary>The cluster's silences. Small (silences are few) and read through a per-silo cache.</summary>
+public interface ISilenceCatalogGrain : IGrainWithStringKey
+{
+    public const string Key = "all";
+
+    Task<WriteResult> CreateAsync(Silence silence);
+
+    /// <summary>Replaces a silence that has not expired.</summary>
+    Task<WriteResult> UpdateAsync(Silence silence);
+
+    /// <summary>Ends a silence now. An expired silence stays listed until it ages out.</summary>
+    Task<WriteResult> ExpireAsync(string id);
+
+    /// <summary>The set, or null when the caller's version is current.</summary>
+    [AlwaysInterleave]
+    Task<SilenceSet?> GetIfChangedAsync(long knownVersion);
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using Monitoring.Common;
+
+namespace Monitoring.Channels.Email;
+
+/// <summary>The HTML part, in the seed's shape: a header coloured by severity, the message, the context and the server.</summary>
+public static class EmailHtml
+{
+    public static string ColourOf(Notification n) => n.Kind == NotificationKind.Resolved ? "#28a745" : n.Severity switch
+    {
+        Severity.Info => "#17a2b8",
+        Severity.Warning => "#ffc107",
+        Severity.Critical => "#dc3545",
+        _ => "#721c24",
+    };
+
+    public static string Render(OutgoingMessage message)
+    {
+        var n = message.Notification;
+        static string E(string text) => WebUtility.HtmlEncode(text);
+        var values = string.Concat(n.Values.OrderBy(v => v.Key, StringComparer.Ordinal)
+            .Select(v => $"<tr><td>{E(v.Key)}</td><td>{v.Value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}</td></tr>"));
+        var labels = string.Concat(n.Labels.OrderBy(l => l.Key, StringComparer.Ordinal)
+            .Select(l => $"<tr><td>{E(l.Key)}</td><td>{E(l.Value)}</td></tr>"));
+        return $"""
+            <!DOCTYPE html>
+            <html>
+            <head><meta charset="utf-8"><style>
+              body {"{"} font-family: Arial, sans-serif; margin: 20px; {"}"}
+              .alert-header {"{"} background-color: {ColourOf(n)}; color: white; padding: 15px; border-radius: 5px; {"}"}
+              .context {"{"} background-color: #f8f9fa; padding: 15px; border-radius: 5px; font-family: monospace; {"}"}
+              .footer {"{"} margin-top: 30px; font-size: 12px; color: #6c757d; {"}"}
+            </style></head>
+            <body>
+              <div class="alert-header"><h2>{E(message.Rendered.Subject)}</h2>
+                <p><strong>{E(n.RuleName)}</strong> - {n.Severity.ToString().ToUpperInvariant()} - {E(n.Status)}</p></div>
+              <div class="alert-content">
+                <pre style="white-space: pre-wrap">{message.Rendered.HtmlBody}</pre>
+                <h3>Context</h3>
+                <table class="context"><tr><td>alert</td><td>{E(n.AlertId)}</td></tr><tr><td>condition</td><td>{E(n.Condition)}</td></tr>{values}</table>
+                <h3>Server</h3>
+                <table class="context"><tr><td>id</td><td>{E(n.ServerId)}</td></tr><tr><td>name</td><td>{E(n.ServerName)}</td></tr>{labels}</table>
+              </div>
+              <div class="footer"><p>Sent by MCP Alerting. Idempotency key {E(n.IdempotencyKey)}.</p></div>
+            </body>
+            </html>
+            """;
+    }
+}

@@ -1,0 +1,121 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Monitoring.Common;
+
+namespace Monitoring.Channels.Slack;
+
+/// <summary>Config of a Slack channel: an incoming webhook, or a bot token with a channel. Both secrets are write-only.</summary>
+public sealed record SlackConfig(Uri? WebhookUrl, string? Token, string? Channel, Uri ApiBaseUrl, TimeSpan Timeout);
+
+/// <summary>
+/// Talks to Slack's HTTP APIs with typed payloads (SlackNet is not available here). With a bot token, a resolved
+/// message is posted as a reply in the thread of the firing one. A 429 is retried after its Retry-After.
+/// </summary>
+public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider time) : IChannelSender
+{
+    public const string HttpClientName = "slack";
+    public static readonly Uri DefaultApiBaseUrl = new("https://slack.com/api/");
+
+    // Web API errors that a later attempt may not meet again; every other error is permanent.
+    private static readonly HashSet<string> TransientErrors = ["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+
+    public string Type => "slack";
+    public IReadOnlyList<string> SecretFields { get; } = ["webhookUrl", "token"];
+
+    public IReadOnlyList<FieldError> Validate(JsonElement config)
+    {
+        var errors = new List<FieldError>();
+        Read(config, errors);
+        return errors;
+    }
+
+    public IPreparedChannel Prepare(string channelId, JsonElement config) =>
+        new Prepared(Read(config, []) ?? throw new InvalidOperationException($"channel {channelId} has an invalid Slack config"), this);
+
+    private static SlackConfig? Read(JsonElement config, List<FieldError> errors)
+    {
+        var reader = new ConfigReader(config, errors);
+        var webhookUrl = reader.HttpUrl("webhookUrl");
+        var token = reader.String("token", maxLength: 512);
+        var channel = reader.String("channel", maxLength: 256);
+        var apiBase = reader.HttpUrl("apiBaseUrl") ?? DefaultApiBaseUrl;
+        var timeout = reader.Number("timeoutSeconds", 0.1, 120, "seconds") ?? 10;
+        var hasWebhook = reader.Has("webhookUrl");
+        var hasToken = reader.Has("token");
+        if (hasWebhook == hasToken)
+        {
+            reader.Fail(hasWebhook ? "token" : "webhookUrl",
+                "give either \"webhookUrl\" (an incoming webhook) or \"token\" (a bot token, xoxb-…) with \"channel\", not both");
+        }
+        if (hasToken && token is not null && !token.StartsWith("xox", StringComparison.Ordinal))
+        {
+            reader.Fail("token", "must be a Slack token (xoxb-…)");
+        }
+        if (hasToken && channel is null && !reader.Has("channel"))
+        {
+            reader.Fail("channel", "is required with a token: the channel to post to, e.g. \"#oncall\" or a channel id");
+        }
+        if (errors.Count > 0) return null;
+        // A base without a trailing slash would lose its last segment when "chat.postMessage" is resolved against it.
+        var baseUrl = apiBase.AbsoluteUri.EndsWith('/') ? apiBase : new Uri(apiBase.AbsoluteUri + "/");
+        return new SlackConfig(webhookUrl, token, channel, baseUrl, TimeSpan.FromSeconds(timeout));
+    }
+
+    private HttpClient Client() => httpClients.CreateClient(HttpClientName);
+
+    private DateTimeOffset Now => time.GetUtcNow();
+
+    private sealed class Prepared(SlackConfig config, SlackSender sender) : IPreparedChannel
+    {
+        public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(config.Timeout);
+            var threadTs = message.Notification.Kind is NotificationKind.Firing or NotificationKind.Test ? null : message.ThreadRef;
+            var payload = SlackMessage.From(message, config.Token is null ? null : config.Channel, config.Token is null ? null : threadTs);
+            using var request = new HttpRequestMessage(HttpMethod.Post, config.WebhookUrl ?? new Uri(config.ApiBaseUrl, "chat.postMessage"))
+            {
+                Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload, SlackMessage.JsonOptions))
+                {
+                    Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } },
+                },
+            };
+            if (config.Token is { } token)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+            try
+            {
+                using var response = await sender.Client().SendAsync(request, timeout.Token);
+                if (!response.IsSuccessStatusCode)
+                {
+                    return SendResult.FromStatus(response.StatusCode, response.ReasonPhrase, SendResult.RetryAfterOf(response, sender.Now));
+                }
+                if (config.Token is null)
+                {
+                    return SendResult.Success(); // an incoming webhook answers a plain "ok"
+                }
+                var answer = await response.Content.ReadFromJsonAsync<SlackApiResponse>(timeout.Token);
+                return answer switch
+                {
+                    { Ok: true } => SendResult.Success(answer.Ts ?? message.ThreadRef),
+                    { Error: { } error } => SendResult.Failure($"Slack answered {error}", TransientErrors.Contains(error)),
+                    _ => SendResult.Failure("Slack answered without \"ok\""),
+                };
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return SendResult.Failure($"no answer within {config.Timeout.TotalSeconds:0.#}s");
+            }
+            catch (HttpRequestException e)
+            {
+                return SendResult.Failure(e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}");
+            }
+            catch (JsonException)
+            {
+                return SendResult.Failure("Slack's answer was not the JSON of the Web API");
+            }
+        }
+    }
+}

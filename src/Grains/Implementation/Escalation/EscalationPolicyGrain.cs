@@ -1,0 +1,78 @@
+using Monitoring.Channels;
+using Monitoring.Common;
+using Monitoring.Hosting;
+using Monitoring.Indexing;
+using Monitoring.Rules;
+
+namespace Monitoring.Escalation;
+
+[GenerateSerializer]
+public sealed class EscalationPolicyState
+{
+    [Id(0)] public EscalationPolicy? Policy { get; set; }
+}
+
+/// <summary>One escalation policy. Alerts take a copy when they fire, so an edit applies to the next episode.</summary>
+public sealed class EscalationPolicyGrain(
+    [PersistentState("policy", StorageNames.Rules)] IPersistentState<EscalationPolicyState> state,
+    TimeProvider time,
+    ILogger<EscalationPolicyGrain> logger)
+    : Grain, IEscalationPolicyGrain
+{
+    private string PolicyId => this.GetPrimaryKeyString();
+
+    public Task<WriteResult> CreateAsync(EscalationPolicy policy) =>
+        state.State.Policy is not null ? Task.FromResult(WriteResult.Duplicate(PolicyId)) : SaveAsync(policy);
+
+    public Task<WriteResult> UpdateAsync(EscalationPolicy policy) =>
+        state.State.Policy is null ? Task.FromResult(WriteResult.NotFound) : SaveAsync(policy);
+
+    public async Task<WriteResult> DeleteAsync()
+    {
+        if (state.State.Policy is null)
+        {
+            return WriteResult.NotFound;
+        }
+        var rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).RulesUsingPolicyAsync(PolicyId);
+        if (rules.Length > 0)
+        {
+            return WriteResult.Conflict($"escalation policy '{PolicyId}' is used by rules: {string.Join(", ", rules)}; change those rules first");
+        }
+        await state.ClearStateAsync();
+        state.State = new EscalationPolicyState();
+        await Index.RemoveAsync(PolicyId);
+        logger.LogInformation("Escalation policy {PolicyId} deleted", PolicyId);
+        return WriteResult.Ok;
+    }
+
+    public Task<EscalationPolicy?> GetAsync() => Task.FromResult(state.State.Policy);
+
+    private async Task<WriteResult> SaveAsync(EscalationPolicy policy)
+    {
+        if (policy.Id != PolicyId)
+        {
+            return WriteResult.Invalid("id", $"the body's id '{policy.Id}' differs from '{PolicyId}'");
+        }
+        var errors = new List<FieldError>();
+        for (var level = 0; level < policy.Levels.Length; level++)
+        {
+            var channels = policy.Levels[level].Channels;
+            var exists = await Task.WhenAll(channels.Select(id => GrainFactory.GetGrain<INotificationChannelGrain>(id).ExistsAsync()));
+            for (var i = 0; i < channels.Length; i++)
+            {
+                if (!exists[i]) errors.Add(new FieldError($"levels[{level}].channels[{i}]", $"unknown channel '{channels[i]}'"));
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return WriteResult.Invalid([.. errors]);
+        }
+        state.State.Policy = policy with { UpdatedAt = time.GetUtcNow() };
+        await state.WriteStateAsync();
+        await Index.UpsertAsync(new PolicyEntry(state.State.Policy));
+        logger.LogInformation("Escalation policy {PolicyId} saved with {LevelCount} levels", PolicyId, policy.Levels.Length);
+        return WriteResult.Ok;
+    }
+
+    private IIndexGrain<PolicyEntry> Index => GrainFactory.GetGrain<IIndexGrain<PolicyEntry>>(IndexShards.KeyFor(PolicyEntry.Kind, PolicyId));
+}
