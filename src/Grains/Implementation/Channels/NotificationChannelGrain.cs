@@ -201,6 +201,7 @@ public sealed class NotificationChannelGrain(
         DelayDeactivation(_settings.Retry.MaxAge + TimeSpan.FromMinutes(5));
         var now = time.GetUtcNow();
         var changed = false;
+        var limitedBy = (string?)null;
         foreach (var entry in S.Outbox.ToList())
         {
             if (_sending.Contains(entry.Notification.IdempotencyKey))
@@ -212,19 +213,24 @@ public sealed class NotificationChannelGrain(
                 Finish(entry, DeliveryState.Disabled, "the channel is disabled");
                 continue;
             }
-            if (!TryTakeToken(now, out var wait, out var limit))
+            if (limitedBy is null && !TryTakeToken(now, out var wait, out var limit))
             {
+                limitedBy = limit;
+                ArmPump(wait);
+            }
+            if (limitedBy is not null)
+            {
+                // Held in order: this one and every later one wait for the next token.
                 if (!entry.Held)
                 {
                     entry.Held = true;
                     entry.UpdatedAt = now;
                     S.HeldTotal++;
                     changed = true;
-                    MonitoringMetrics.NotificationsHeld.WithLabels(ChannelType, limit).Inc();
+                    MonitoringMetrics.NotificationsHeld.WithLabels(ChannelType, limitedBy).Inc();
                     Report(entry.Record(ChannelId));
                 }
-                ArmPump(wait);
-                break; // later entries wait behind this one
+                continue;
             }
             if (entry.Held)
             {
