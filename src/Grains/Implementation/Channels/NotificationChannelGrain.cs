@@ -202,9 +202,12 @@ public sealed class NotificationChannelGrain(
         var now = time.GetUtcNow();
         var changed = false;
         var limitedBy = (string?)null;
+        // One message of an alert episode at a time, in order: a resolution never overtakes its firing message,
+        // and a reply finds the thread of the message before it.
+        var busyThreads = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in S.Outbox.ToList())
         {
-            if (_sending.Contains(entry.Notification.IdempotencyKey))
+            if (!busyThreads.Add(entry.Notification.ThreadKey) || _sending.Contains(entry.Notification.IdempotencyKey))
             {
                 continue;
             }
@@ -310,6 +313,7 @@ public sealed class NotificationChannelGrain(
         }
         Finish(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
         await PersistAsync();
+        Pump();
     }
 
     /// <summary>One attempt at one notification; a sender that throws counts as a failed attempt.</summary>
