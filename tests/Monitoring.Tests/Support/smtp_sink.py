@@ -22,11 +22,13 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         name = uuid.uuid4().hex
         temporary = os.path.join(self.directory, name + ".tmp")
-        user = session.auth_data.login.decode() if session.authenticated and session.auth_data else ""
+        login = session.login_data if session.authenticated else None
+        user = login.decode() if isinstance(login, bytes) else (login or "")
+        tls = bool(session.ssl) or server.transport.get_extra_info("ssl_object") is not None
         head = (
             f"X-Sink-Mail-From: {envelope.mail_from}\r\n"
             f"X-Sink-Rcpt-To: {', '.join(envelope.rcpt_tos)}\r\n"
-            f"X-Sink-Tls: {'yes' if session.ssl else 'no'}\r\n"
+            f"X-Sink-Tls: {'yes' if tls else 'no'}\r\n"
             f"X-Sink-Auth-User: {user}\r\n"
         )
         with open(temporary, "wb") as f:
@@ -59,7 +61,8 @@ def main():
     if args.user:
         def authenticate(server, session, envelope, mechanism, auth_data):
             ok = auth_data.login.decode() == args.user and auth_data.password.decode() == args.password
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd then answers 535 itself; its default would leave the client waiting.
+            return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
         kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=args.mode != "plain")
 

@@ -59,7 +59,7 @@ public sealed class EmailSender : IChannelSender
         var from = Address(reader, "from", reader.String("from", required: true, hint: "the sender's address"));
         var to = reader.Strings("to", required: true, hint: "a list of recipient addresses", maxCount: 100)?
             .Select((text, i) => Address(reader, $"to[{i}]", text)).ToArray();
-        var timeout = reader.Number("timeoutSeconds", 0.1, 300, "seconds") ?? 30;
+        var timeout = reader.Number("timeoutSeconds", 0.1, 25, "seconds") ?? 20;
         X509Certificate2? ca = null;
         if (reader.String("caCertificate", maxLength: 16384) is { } pem)
         {
