@@ -230,6 +230,10 @@ public sealed class AlertGrain(
             return;
         }
         var before = S.StatusAt(now);
+        if (S.SilencedBy is not null && before == AlertStatus.Firing)
+        {
+            before = AlertStatus.Silenced; // the silence ran out on its own just now
+        }
         var silence = _silences.FirstOrDefault();
         S.SilencedUntil = silence?.EndsAt;
         S.SilencedBy = silence?.Id;
