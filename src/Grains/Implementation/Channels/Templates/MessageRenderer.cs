@@ -13,7 +13,7 @@ public sealed record RenderedMessage(string Subject, string Body, string HtmlBod
 /// the default. Templates see flat, snake_case fields: id, status, kind, severity, message, rule_id, rule_name,
 /// condition, server_id, server_name, episode, fired_at, at, escalation_level, labels.*, values.*.
 /// </summary>
-public sealed class MessageRenderer(ILogger<MessageRenderer> logger)
+public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
 {
     public const int MaxTemplateLength = 8192;
 
@@ -30,10 +30,11 @@ public sealed class MessageRenderer(ILogger<MessageRenderer> logger)
         Severity: {{ severity }}
         Fired at: {{ fired_at }}{% if escalation_level > 0 %}
         Escalation level: {{ escalation_level }}{% endif %}{% for value in values %}
-        {{ value[0] }} = {{ value[1] }}{% endfor %}
+        {{ value[0] }} = {{ value[1] | round: 4 }}{% endfor %}
         """;
 
     private const int CacheLimit = 1024;
+    private const int MaxRange = 1000;
     private static readonly FluidParser Parser = new();
     private static readonly TemplateOptions Options = new() { MaxSteps = 10_000, MaxRecursion = 10 };
     private readonly ConcurrentDictionary<string, IFluidTemplate> _cache = new(StringComparer.Ordinal);
@@ -43,31 +44,44 @@ public sealed class MessageRenderer(ILogger<MessageRenderer> logger)
     {
         if (template is null) return null;
         if (template.Length > MaxTemplateLength) return $"is longer than {MaxTemplateLength} characters";
-        return Parser.TryParse(template, out _, out var error) ? null : $"is not a valid Liquid template: {error}";
+        if (!Parser.TryParse(template, out _, out var error)) return $"is not a valid Liquid template: {error}";
+        // Fluid builds a range's whole array before a loop starts, so (1..values.memory_usage_bytes) could
+        // allocate billions of items; only small literal ranges are allowed.
+        foreach (System.Text.RegularExpressions.Match range in RangePattern().Matches(template))
+        {
+            if (!int.TryParse(range.Groups[1].Value.Trim(), out var from) || !int.TryParse(range.Groups[2].Value.Trim(), out var to)
+                || Math.Abs(from) > MaxRange || Math.Abs(to) > MaxRange)
+            {
+                return $"has the range '{range.Value}'; ranges need whole-number bounds from -{MaxRange} to {MaxRange}";
+            }
+        }
+        return null;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\(([^()]*?)\.\.([^()]*?)\)")]
+    private static partial System.Text.RegularExpressions.Regex RangePattern();
 
     public RenderedMessage Render(Notification notification, MessageTemplates channelTemplates)
     {
         var subject = notification.Templates.Subject ?? channelTemplates.Subject ?? DefaultSubject;
         var body = notification.Templates.Body ?? channelTemplates.Body ?? DefaultBody;
-        var context = Context(notification);
         return new RenderedMessage(
-            RenderOne(subject, DefaultSubject, context, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
-            RenderOne(body, DefaultBody, context, NullEncoder.Default).Trim(),
-            RenderOne(body, DefaultBody, context, HtmlEncoder.Default).Trim());
+            RenderOne(subject, DefaultSubject, notification, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
+            RenderOne(body, DefaultBody, notification, NullEncoder.Default).Trim(),
+            RenderOne(body, DefaultBody, notification, HtmlEncoder.Default).Trim());
     }
 
-    private string RenderOne(string source, string fallback, TemplateContext context, TextEncoder encoder)
+    private string RenderOne(string source, string fallback, Notification notification, TextEncoder encoder)
     {
         try
         {
-            return Parse(source).Render(context, encoder);
+            return Parse(source).Render(Context(notification), encoder);
         }
         catch (Exception e) when (source != fallback)
         {
-            // A template that parsed can still fail at render time (a step limit); the default always renders.
+            // A template that parsed can still fail at render time (the step limit); the default always renders.
             logger.LogWarning("A message template failed to render ({Error}); the default was used", e.Message);
-            return Parse(fallback).Render(context, encoder);
+            return Parse(fallback).Render(Context(notification), encoder);
         }
     }
 
@@ -101,8 +115,7 @@ public sealed class MessageRenderer(ILogger<MessageRenderer> logger)
         context.SetValue("at", n.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
         context.SetValue("escalation_level", n.EscalationLevel);
         context.SetValue("labels", new SortedDictionary<string, string>(n.Labels, StringComparer.Ordinal));
-        context.SetValue("values", new SortedDictionary<string, string>(
-            n.Values.ToDictionary(v => v.Key, v => v.Value.ToString("0.####", CultureInfo.InvariantCulture)), StringComparer.Ordinal));
+        context.SetValue("values", new SortedDictionary<string, double>(n.Values, StringComparer.Ordinal));
         return context;
     }
 }

@@ -1,0 +1,144 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Monitoring.Channels;
+using Monitoring.Channels.Delivery;
+using Monitoring.Channels.Templates;
+using Monitoring.Common;
+using Monitoring.Hosting;
+using Monitoring.Tests.Api;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Notifications;
+
+/// <summary>The parts of delivery that need no cluster: token buckets, the cluster share, and Liquid templates.</summary>
+public sealed class DeliveryPartsTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void A_token_bucket_allows_its_burst_then_one_token_per_interval()
+    {
+        var bucket = new TokenBucket(perSecond: 0.5, burst: 3);
+        Assert.True(bucket.TryTake(T0));
+        Assert.True(bucket.TryTake(T0));
+        Assert.True(bucket.TryTake(T0));
+        Assert.False(bucket.TryTake(T0));
+        Assert.InRange(bucket.WaitFor(T0), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2.01));
+        Assert.False(bucket.TryTake(T0.AddSeconds(1.9)));
+        Assert.True(bucket.TryTake(T0.AddSeconds(2)));
+        // A long quiet spell refills only up to the burst.
+        var later = T0.AddHours(1);
+        Assert.Equal(3, Enumerable.Range(0, 10).Count(_ => bucket.TryTake(later)));
+    }
+
+    [Fact]
+    public void The_cluster_cap_is_shared_equally_by_the_active_silos()
+    {
+        var time = new FakeTimeProvider(T0);
+        var options = Options.Create(new NotificationOptions { ClusterRatePerSecond = 10, ClusterBurstSeconds = 1 });
+        var silos = 2;
+        var limiter = new ClusterDeliveryLimiter(options, time, Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(new Microsoft.Extensions.DependencyInjection.ServiceCollection()))
+        {
+            ActiveSilos = () => silos,
+        };
+
+        // Two silos: this one may send 5 a second.
+        Assert.Equal(5, Enumerable.Range(0, 20).Count(_ => limiter.TryAcquire(out TimeSpan _)));
+        Assert.False(limiter.TryAcquire(out var wait));
+        Assert.InRange(wait, TimeSpan.FromMilliseconds(199), TimeSpan.FromMilliseconds(202));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(5, Enumerable.Range(0, 20).Count(_ => limiter.TryAcquire(out TimeSpan _)));
+
+        // The other silo died: this one takes the whole cap.
+        silos = 1;
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(10, Enumerable.Range(0, 20).Count(_ => limiter.TryAcquire(out TimeSpan _)));
+
+        options.Value.ClusterRatePerSecond = 0; // no cap
+        Assert.True(Enumerable.Range(0, 1000).All(_ => limiter.TryAcquire(out TimeSpan _)));
+    }
+
+    private static Notification Sample(MessageTemplates? rule = null, NotificationKind kind = NotificationKind.Firing) =>
+        new("r1:s1", "r1", "High <error> rate", "s1", "Search", Severity.Warning, kind, kind == NotificationKind.Resolved ? "resolved" : "firing",
+            "Error rate exceeded 5%", 2, T0, T0.AddMinutes(1), new() { ["error_rate"] = 0.123456, ["p95_response_time"] = 1.5 },
+            new() { ["env"] = "prod" }, "error_rate > 0.05", 7)
+        { Templates = rule ?? MessageTemplates.None };
+
+    [Fact]
+    public void Default_templates_give_the_severity_subject_and_the_context()
+    {
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance);
+        var message = renderer.Render(Sample(), MessageTemplates.None);
+        Assert.Equal("[WARNING] High <error> rate on Search", message.Subject);
+        Assert.Equal(
+            """
+            Error rate exceeded 5%
+
+            Alert: r1:s1 (firing)
+            Rule: High <error> rate (error_rate > 0.05)
+            Server: Search (s1)
+            Severity: warning
+            Fired at: 2026-11-23 12:00:00 UTC
+            error_rate = 0.1235
+            p95_response_time = 1.5
+            """.ReplaceLineEndings("\n"), message.Body.ReplaceLineEndings("\n"));
+        Assert.Contains("High &lt;error&gt; rate", message.HtmlBody);
+        Assert.Equal("[WARNING] RESOLVED: High <error> rate on Search", renderer.Render(Sample(kind: NotificationKind.Resolved), MessageTemplates.None).Subject);
+    }
+
+    [Fact]
+    public void The_rules_template_wins_over_the_channels_and_the_channels_over_the_default()
+    {
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance);
+        var channel = new MessageTemplates("{{ labels.env | upcase }}: {{ rule_name }}", "channel body");
+        var rule = new MessageTemplates("{{ severity }}/{{ values.error_rate | times: 100 | round: 1 }}%", null);
+
+        Assert.Equal("PROD: High <error> rate", renderer.Render(Sample(), channel).Subject);
+        var both = renderer.Render(Sample(rule), channel);
+        Assert.Equal("warning/12.3%", both.Subject);
+        Assert.Equal("channel body", both.Body);
+    }
+
+    [Theory]
+    [InlineData("{{ x | ")]
+    [InlineData("{% if %}")]
+    [InlineData("{% for a in b %}no end")]
+    [InlineData("{% for i in (1..100000000) %}x{% endfor %}")]
+    [InlineData("{% for i in (1..values.memory_usage_bytes) %}x{% endfor %}")]
+    public void Bad_templates_are_found_before_they_are_stored(string template) =>
+        Assert.StartsWith("is ", MessageRenderer.Check(template)?.Replace("has the range", "is a range"));
+
+    [Fact]
+    public void A_template_that_runs_too_long_falls_back_to_the_default()
+    {
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance);
+        var runaway = new MessageTemplates(null, "{% for i in (1..1000) %}{% for j in (1..1000) %}{% for k in (1..1000) %}x{% endfor %}{% endfor %}{% endfor %}");
+        Assert.Null(MessageRenderer.Check(runaway.Body));
+        var message = renderer.Render(Sample(runaway), MessageTemplates.None);
+        Assert.StartsWith("Error rate exceeded 5%", message.Body);
+    }
+}
+
+[Collection(ApiCollection.Name)]
+public sealed class RuleTemplateTests(ApiFixture api)
+{
+    [Fact]
+    public async Task A_rules_templates_shape_its_messages_and_bad_ones_are_refused()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"c-{s.Id}", "hook", ""","subjectTemplate":"channel subject" """);
+        await s.ServerAndRuleAsync($$$""" "channels":["c-{{{s.Id}}}"],"subjectTemplate":"{{ server_name }} is failing ({{ values.error_rate | times: 100 }}%)","bodyTemplate":"env={{ labels.env }}" """);
+
+        await s.FireAsync();
+        var context = (await s.WaitForHooksAsync("hook", 1)).Single().Body.GetProperty("context");
+        Assert.Equal("Search is failing (100%)", context.GetProperty("subject").GetString());
+        Assert.Equal("env=prod", context.GetProperty("body").GetString());
+        var rule = await (await s.Http.GetAsync($"/api/rules/{s.RuleId}")).JsonAsync();
+        Assert.Equal("env={{ labels.env }}", rule.GetProperty("bodyTemplate").GetString());
+
+        var bad = await s.Http.PostJsonAsync("/api/rules", """{"id":"r-bad-template","name":"R","condition":"error_rate > 0.5","channels":[],"subjectTemplate":"{{ oops "}""");
+        Assert.Contains("subjectTemplate: is not a valid Liquid template", await bad.AssertProblemAsync(400));
+        await (await s.Http.GetAsync("/api/rules/r-bad-template")).AssertProblemAsync(404);
+    }
+}
