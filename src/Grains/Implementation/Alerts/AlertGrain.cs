@@ -13,8 +13,8 @@ namespace Monitoring.Alerts;
 /// resolved; while firing it may be acknowledged, suppressed, silenced and escalated. A grain timer wakes it when
 /// something is due (<c>for</c> elapsed, an escalation step, a repeat after cooldown, the end of a suppression or a
 /// silence); a reminder brings it back after a silo restart while such work is pending.
-/// Notifications are recorded in this grain's state first and then handed to their channels, which record them
-/// again before sending; a hand-over that fails is retried, and channels drop the duplicates by idempotency key.
+/// Notifications are handed to their channels, which record them durably before sending; what a channel could not
+/// take stays in this grain's state and is handed over again, and channels drop duplicates by idempotency key.
 /// </summary>
 public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
@@ -31,6 +31,8 @@ public sealed class AlertGrain(
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
     private Silence[] _silences = [];
+    private bool _reportsDirty;
+    private IGrainTimer? _reportTimer;
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
 
@@ -191,8 +193,24 @@ public sealed class AlertGrain(
             return;
         }
         S.Deliveries[index] = record;
+        // Written behind: the channel's outbox is the durable truth of a delivery; this is the alert's view of it.
+        if (!_reportsDirty)
+        {
+            _reportsDirty = true;
+            _reportTimer ??= this.RegisterGrainTimer(_ => FlushReportsAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
+            _reportTimer.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        }
+        await Task.CompletedTask;
+    }
+
+    private async Task FlushReportsAsync()
+    {
+        if (!_reportsDirty) return;
+        _reportsDirty = false;
         await state.WriteStateAsync();
     }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushReportsAsync();
 
     public Task<DeliveryRecord[]> GetNotificationsAsync() => Task.FromResult(S.Deliveries.ToArray());
 
@@ -304,9 +322,12 @@ public sealed class AlertGrain(
             RunPolicy(now, silenced);
         }
 
-        S.UpdatedAt = now;
-        await state.WriteStateAsync();
+        // The channels record what they take before they send it; this grain's one write then keeps what they
+        // did not take, for the next try.
         await HandOffAsync(now);
+        S.UpdatedAt = now;
+        _reportsDirty = false;
+        await state.WriteStateAsync();
         await GrainFactory.GetGrain<IIndexGrain<AlertEntry>>(IndexShards.KeyFor(AlertEntry.Kind, AlertId)).UpsertAsync(new AlertEntry(
             AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, S.StatusAt(now), rule.Message, S.FiredAt, now, S.Sequence));
         await SyncReminderAsync(now);
@@ -472,7 +493,6 @@ public sealed class AlertGrain(
             }
         }
         S.HandOffRetryAt = S.Outbox.Count > 0 ? now + HandOffRetry : null;
-        await state.WriteStateAsync();
     }
 
     private void Record(AlertStatus before, DateTimeOffset now, string reason)

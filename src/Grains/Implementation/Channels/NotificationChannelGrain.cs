@@ -15,6 +15,7 @@ using Polly.Retry;
 
 namespace Monitoring.Channels;
 
+/// <summary>What must be durable before a send: the channel and its outbox. Kept small, as every send writes it.</summary>
 [GenerateSerializer]
 public sealed class ChannelState
 {
@@ -23,13 +24,18 @@ public sealed class ChannelState
     /// <summary>Recorded, not yet finished: the durable outbox. A silo that dies leaves it for the next activation.</summary>
     [Id(1)] public List<OutboxEntry> Outbox { get; set; } = [];
 
+    [Id(4)] public long HeldTotal { get; set; }
+}
+
+/// <summary>What a channel remembers of finished work: written behind, at most once a second, and on deactivation.</summary>
+[GenerateSerializer]
+public sealed class ChannelLogState
+{
     /// <summary>Finished deliveries, newest first.</summary>
-    [Id(2)] public List<DeliveryRecord> Log { get; set; } = [];
+    [Id(0)] public List<DeliveryRecord> Log { get; set; } = [];
 
     /// <summary>The receiver's reference of each episode's first message (Slack's ts), for replies in its thread.</summary>
-    [Id(3)] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
-
-    [Id(4)] public long HeldTotal { get; set; }
+    [Id(1)] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
 }
 
 [GenerateSerializer]
@@ -60,6 +66,7 @@ public sealed record ThreadRef([property: Id(0)] string Ref, [property: Id(1)] D
 [Reentrant]
 public sealed class NotificationChannelGrain(
     [PersistentState("channel", StorageNames.Channels)] IPersistentState<ChannelState> state,
+    [PersistentState("deliveries", StorageNames.Channels)] IPersistentState<ChannelLogState> logState,
     ChannelSenders senders,
     MessageRenderer renderer,
     ClusterDeliveryLimiter clusterLimit,
@@ -80,9 +87,12 @@ public sealed class NotificationChannelGrain(
     private IGrainTimer? _pumpTimer;
     private Task _writes = Task.CompletedTask;
     private bool _reminderRegistered;
+    private bool _logDirty;
+    private IGrainTimer? _logTimer;
 
     private string ChannelId => this.GetPrimaryKeyString();
     private ChannelState S => state.State;
+    private ChannelLogState L => logState.State;
     private string ChannelType => S.Channel?.Type ?? "unknown";
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -123,6 +133,9 @@ public sealed class NotificationChannelGrain(
         await _writes;
         await state.ClearStateAsync();
         state.State = new ChannelState();
+        _logDirty = false;
+        await logState.ClearStateAsync();
+        logState.State = new ChannelLogState();
         _prepared = null;
         await Index.RemoveAsync(ChannelId);
         logger.LogInformation("Channel {ChannelId} deleted", ChannelId);
@@ -140,7 +153,7 @@ public sealed class NotificationChannelGrain(
             return EnqueueOutcome.UnknownChannel;
         }
         var key = notification.IdempotencyKey;
-        if (S.Outbox.Any(e => e.Notification.IdempotencyKey == key) || S.Log.Any(r => r.IdempotencyKey == key))
+        if (S.Outbox.Any(e => e.Notification.IdempotencyKey == key) || L.Log.Any(r => r.IdempotencyKey == key))
         {
             return EnqueueOutcome.Duplicate;
         }
@@ -153,7 +166,7 @@ public sealed class NotificationChannelGrain(
     }
 
     public Task<DeliveryRecord[]> GetDeliveriesAsync(int limit) => Task.FromResult(
-        S.Outbox.OrderByDescending(e => e.RecordedAt).Select(e => e.Record(ChannelId)).Concat(S.Log)
+        S.Outbox.OrderByDescending(e => e.RecordedAt).Select(e => e.Record(ChannelId)).Concat(L.Log)
             .Take(Math.Clamp(limit, 1, options.Value.DeliveryLogSize)).ToArray());
 
     public async Task<TestDelivery> SendTestAsync()
@@ -303,12 +316,13 @@ public sealed class NotificationChannelGrain(
         {
             return; // deleted meanwhile; DeleteAsync reported it
         }
-        if (result.Delivered && result.ThreadRef is { } reference && !S.Threads.ContainsKey(notification.ThreadKey))
+        if (result.Delivered && result.ThreadRef is { } reference && !L.Threads.ContainsKey(notification.ThreadKey))
         {
-            S.Threads[notification.ThreadKey] = new ThreadRef(reference, time.GetUtcNow());
-            if (S.Threads.Count > MaxThreads)
+            L.Threads[notification.ThreadKey] = new ThreadRef(reference, time.GetUtcNow());
+            MarkLogDirty();
+            if (L.Threads.Count > MaxThreads)
             {
-                foreach (var old in S.Threads.OrderBy(t => t.Value.At).Take(S.Threads.Count - MaxThreads).ToList()) S.Threads.Remove(old.Key);
+                foreach (var old in L.Threads.OrderBy(t => t.Value.At).Take(L.Threads.Count - MaxThreads).ToList()) L.Threads.Remove(old.Key);
             }
         }
         Finish(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
@@ -324,7 +338,7 @@ public sealed class NotificationChannelGrain(
         try
         {
             var rendered = renderer.Render(notification, _settings.Templates);
-            var thread = S.Threads.GetValueOrDefault(notification.ThreadKey)?.Ref;
+            var thread = L.Threads.GetValueOrDefault(notification.ThreadKey)?.Ref;
             result = await _prepared!.SendAsync(new OutgoingMessage(notification, rendered, ChannelId, thread, attempt), CancellationToken.None);
         }
         catch (Exception e)
@@ -359,11 +373,33 @@ public sealed class NotificationChannelGrain(
 
     private void AddToLog(DeliveryRecord record)
     {
-        S.Log.Insert(0, record);
-        if (S.Log.Count > options.Value.DeliveryLogSize)
+        L.Log.Insert(0, record);
+        if (L.Log.Count > options.Value.DeliveryLogSize)
         {
-            S.Log.RemoveRange(options.Value.DeliveryLogSize, S.Log.Count - options.Value.DeliveryLogSize);
+            L.Log.RemoveRange(options.Value.DeliveryLogSize, L.Log.Count - options.Value.DeliveryLogSize);
         }
+        MarkLogDirty();
+    }
+
+    private void MarkLogDirty()
+    {
+        if (_logDirty) return;
+        _logDirty = true;
+        _logTimer ??= this.RegisterGrainTimer(_ => FlushLogAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _logTimer.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task FlushLogAsync()
+    {
+        if (!_logDirty) return;
+        _logDirty = false;
+        await logState.WriteStateAsync();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await _writes;
+        await FlushLogAsync();
     }
 
     private void Report(DeliveryRecord record)

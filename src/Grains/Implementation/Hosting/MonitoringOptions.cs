@@ -33,7 +33,7 @@ public sealed class NotificationOptions
     public const string Section = "Notifications";
 
     /// <summary>The most notifications the whole cluster sends a second, over every channel; 0 turns the cap off.</summary>
-    public double ClusterRatePerSecond { get; set; } = 50;
+    public double ClusterRatePerSecond { get; set; } = 500;
 
     /// <summary>How many seconds of the rate a silo may send at once after a quiet spell.</summary>
     public double ClusterBurstSeconds { get; set; } = 2;

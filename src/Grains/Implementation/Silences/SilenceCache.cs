@@ -1,23 +1,40 @@
+using System.Diagnostics;
+
 namespace Monitoring.Silences;
 
 /// <summary>
-/// This silo's copy of the silences. Each lookup asks the catalog whether its version moved (an interleaved call that
-/// answers null when nothing changed) and matches locally, so a new or expired silence counts from the next
-/// notification on, in every silo.
+/// This silo's copy of the silences. A lookup asks the catalog whether its version moved (an interleaved call that
+/// answers null when nothing changed) at most once per <see cref="RefreshInterval"/>, and matches locally. A write
+/// through the catalog grain invalidates the copy of the silo it runs on at once; other silos see it within the
+/// interval.
 /// </summary>
 public sealed class SilenceCache
 {
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
     private SilenceSet _set = SilenceSet.Empty;
+    private long _checkedAt = long.MinValue;
+
+    public void Invalidate() => Volatile.Write(ref _checkedAt, long.MinValue);
 
     /// <summary>The active silences matching these labels, latest-ending first.</summary>
     public async Task<Silence[]> MatchingAsync(IGrainFactory grains, IReadOnlyDictionary<string, string> labels, DateTimeOffset now)
     {
         var known = Volatile.Read(ref _set);
-        if (await grains.GetGrain<ISilenceCatalogGrain>(ISilenceCatalogGrain.Key).GetIfChangedAsync(known.Version) is { } fresh
-            && fresh.Version > known.Version)
+        var checkedAt = Volatile.Read(ref _checkedAt);
+        if (checkedAt == long.MinValue || Stopwatch.GetElapsedTime(checkedAt) >= RefreshInterval)
         {
-            Interlocked.CompareExchange(ref _set, fresh, known);
-            known = fresh;
+            var started = Stopwatch.GetTimestamp();
+            if (await grains.GetGrain<ISilenceCatalogGrain>(ISilenceCatalogGrain.Key).GetIfChangedAsync(known.Version) is { } fresh
+                && fresh.Version > known.Version)
+            {
+                Interlocked.CompareExchange(ref _set, fresh, known);
+                known = fresh;
+            }
+            Interlocked.CompareExchange(ref _checkedAt, started, checkedAt);
+        }
+        if (known.Silences.Length == 0)
+        {
+            return [];
         }
         return [.. known.Silences.Where(s => s.IsActiveAt(now) && s.Matches(labels)).OrderByDescending(s => s.EndsAt)];
     }

@@ -16,6 +16,7 @@ public sealed class SilenceCatalogState
 /// </summary>
 public sealed class SilenceCatalogGrain(
     [PersistentState("silences", StorageNames.Rules)] IPersistentState<SilenceCatalogState> state,
+    SilenceCache cache,
     TimeProvider time,
     ILogger<SilenceCatalogGrain> logger)
     : Grain, ISilenceCatalogGrain
@@ -88,5 +89,6 @@ public sealed class SilenceCatalogGrain(
     {
         state.State.Set = new SilenceSet(state.State.Set.Version + 1, [.. silences.OrderBy(s => s.StartsAt).ThenBy(s => s.Id, StringComparer.Ordinal)]);
         await state.WriteStateAsync();
+        cache.Invalidate();
     }
 }
