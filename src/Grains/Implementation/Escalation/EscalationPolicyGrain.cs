@@ -56,12 +56,7 @@ public sealed class EscalationPolicyGrain(
         var errors = new List<FieldError>();
         for (var level = 0; level < policy.Levels.Length; level++)
         {
-            var channels = policy.Levels[level].Channels;
-            var exists = await Task.WhenAll(channels.Select(id => GrainFactory.GetGrain<INotificationChannelGrain>(id).ExistsAsync()));
-            for (var i = 0; i < channels.Length; i++)
-            {
-                if (!exists[i]) errors.Add(new FieldError($"levels[{level}].channels[{i}]", $"unknown channel '{channels[i]}'"));
-            }
+            await ChannelLookup.AddUnknownAsync(GrainFactory, policy.Levels[level].Channels, $"levels[{level}].channels", errors);
         }
         if (errors.Count > 0)
         {

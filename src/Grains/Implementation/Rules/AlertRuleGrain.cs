@@ -79,15 +79,6 @@ public sealed class AlertRuleGrain(
         return WriteResult.Ok;
     }
 
-    private async Task CheckChannelsAsync(string[] channelIds, string field, List<FieldError> errors)
-    {
-        var exists = await Task.WhenAll(channelIds.Select(id => GrainFactory.GetGrain<INotificationChannelGrain>(id).ExistsAsync()));
-        for (var i = 0; i < channelIds.Length; i++)
-        {
-            if (!exists[i])
-            {
-                errors.Add(new FieldError($"{field}[{i}]", $"unknown channel '{channelIds[i]}'"));
-            }
-        }
-    }
+    private Task CheckChannelsAsync(string[] channelIds, string field, List<FieldError> errors) =>
+        ChannelLookup.AddUnknownAsync(GrainFactory, channelIds, field, errors);
 }
