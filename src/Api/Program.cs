@@ -7,14 +7,27 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
     builder.WebHost.UseUrls(ApiHosting.DefaultUrl);
 }
 
-// No configuration needed: the API co-hosts a single silo with in-memory state.
-builder.UseOrleans(silo => silo.UseEmbeddedCluster());
+// With Redis and PostgreSQL configured, the API is a client of the production cluster. With neither, it needs no
+// configuration at all: it co-hosts a single silo with in-memory state.
+var production = ClusterSettings.IsConfigured(builder.Configuration);
+if (production)
+{
+    var settings = ClusterSettings.ReadOrExit(builder.Configuration, "api");
+    builder.UseOrleansClient(client => client.UseProductionClient(settings));
+}
+else
+{
+    builder.UseOrleans(silo => silo.UseEmbeddedCluster());
+}
 builder.Services.AddMonitoringApi();
 
 var app = builder.Build();
 app.UseMonitoringApi();
-app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
-    "Embedded mode: one process with a co-hosted silo, localhost clustering and in-memory state. Nothing is kept across restarts."));
+if (!production)
+{
+    app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
+        "Embedded mode: one process with a co-hosted silo, localhost clustering and in-memory state. Nothing is kept across restarts."));
+}
 app.Run();
 
 public partial class Program;

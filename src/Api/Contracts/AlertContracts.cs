@@ -34,3 +34,11 @@ public sealed record AlertResponse(
 
 /// <summary>One page of a listing.</summary>
 public sealed record Page<T>(T[] Items, int Total, int Limit, int Offset);
+
+/// <summary>One transition from the history.</summary>
+public sealed record HistoryResponse(
+    string AlertId, string RuleId, string ServerId, string Severity, string From, string To, string Reason, int Episode, int Sequence, DateTimeOffset At)
+{
+    public static HistoryResponse Of(Persistence.TransitionRow r) =>
+        new(r.AlertId, r.RuleId, r.ServerId, r.Severity, r.From, r.To, r.Reason, r.Episode, r.Sequence, r.At);
+}

@@ -37,6 +37,26 @@ public static class AlertEndpoints
             return TypedResults.Ok(Listing.Page(entries, take, skip, AlertSummaryResponse.From));
         });
 
+        // Served by the history store (SQL in production), not by grains: every transition ever, filtered and paged.
+        group.MapGet("/history", async (Persistence.IAlertHistory history, string? serverId, string? ruleId, string? severity, string? status,
+            DateTimeOffset? from, DateTimeOffset? to, int? limit, int? offset) =>
+        {
+            var errors = new RequestErrors();
+            if (severity is not null && !(Enum.TryParse<Severity>(severity, true, out var v) && Enum.IsDefined(v) && !int.TryParse(severity, out _)))
+            {
+                errors.Add("severity", $"'{severity}' is not a severity; expected one of: info, warning, critical, emergency");
+            }
+            if (status is not null && !(Enum.TryParse<AlertStatus>(status, true, out var s) && Enum.IsDefined(s) && !int.TryParse(status, out _)))
+            {
+                errors.Add("status", $"'{status}' is not a status; expected one of: {string.Join(", ", Enum.GetNames<AlertStatus>().Select(n => n.ToLowerInvariant()))}");
+            }
+            if (from is not null && to is not null && from >= to) errors.Add("from", "must be before 'to'");
+            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip) || errors.Any) return ProblemResults.Invalid(errors.ToArray());
+            var (rows, total) = await history.QueryAsync(new Persistence.HistoryQuery(
+                serverId, ruleId, severity?.ToLowerInvariant(), status?.ToLowerInvariant(), from, to, take, skip));
+            return TypedResults.Ok(new Page<HistoryResponse>([.. rows.Select(HistoryResponse.Of)], (int)total, take, skip));
+        });
+
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>
             AlertIds.TryParse(id, out _, out _) && await grains.GetGrain<IAlertGrain>(id).GetAsync() is { } alert
                 ? TypedResults.Ok(AlertResponse.From(alert))

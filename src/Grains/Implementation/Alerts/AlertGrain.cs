@@ -19,6 +19,8 @@ namespace Monitoring.Alerts;
 public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
     SilenceCache silences,
+    Persistence.IAlertHistory history,
+    Microsoft.Extensions.Options.IOptions<MonitoringOptions> options,
     TimeProvider time,
     ILogger<AlertGrain> logger)
     : Grain, IAlertGrain, IRemindable
@@ -31,6 +33,7 @@ public sealed class AlertGrain(
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
     private Silence[] _silences = [];
+    private readonly List<Persistence.TransitionRow> _history = [];
     private bool _reportsDirty;
     private IGrainTimer? _reportTimer;
     private AlertState S => state.State;
@@ -328,10 +331,29 @@ public sealed class AlertGrain(
         S.UpdatedAt = now;
         _reportsDirty = false;
         await state.WriteStateAsync();
+        await AppendHistoryAsync();
         await GrainFactory.GetGrain<IIndexGrain<AlertEntry>>(IndexShards.KeyFor(AlertEntry.Kind, AlertId)).UpsertAsync(new AlertEntry(
             AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, S.StatusAt(now), rule.Message, S.FiredAt, now, S.Sequence));
         await SyncReminderAsync(now);
         ArmTimer(now);
+    }
+
+    /// <summary>
+    /// Appends the transitions recorded since the last append to the history, after the state that holds them is
+    /// written. A failed append is kept and tried again with the next write; the history skips what it has.
+    /// </summary>
+    private async Task AppendHistoryAsync()
+    {
+        if (_history.Count == 0) return;
+        try
+        {
+            await history.AppendTransitionsAsync(_history);
+            _history.Clear();
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Alert {AlertId}: {Count} transitions not yet in the history; will try again", AlertId, _history.Count);
+        }
     }
 
     /// <summary>Takes this episode's copy of the rule's policy; level 1 is due its delay after firing.</summary>
@@ -508,6 +530,8 @@ public sealed class AlertGrain(
         {
             S.Transitions.RemoveRange(0, S.Transitions.Count - MaxTransitions);
         }
+        _history.Add(new Persistence.TransitionRow(AlertId, S.Rule!.Id, S.Server!.Id, S.Rule.Severity.ToString().ToLowerInvariant(),
+            before.ToString().ToLowerInvariant(), after.ToString().ToLowerInvariant(), reason, S.Episode, S.Sequence, now));
         MonitoringMetrics.AlertTransitions.WithLabels(after.ToString().ToLowerInvariant()).Inc();
         logger.LogInformation("Alert {AlertId} {From} -> {To}: {Reason}", AlertId, before, after, reason);
     }
@@ -586,7 +610,7 @@ public sealed class AlertGrain(
         }
         if (wanted)
         {
-            await this.RegisterOrUpdateReminder(LifecycleReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            await this.RegisterOrUpdateReminder(LifecycleReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         }
         else if (await this.GetReminder(LifecycleReminder) is { } reminder)
         {

@@ -70,7 +70,9 @@ public sealed class NotificationChannelGrain(
     ChannelSenders senders,
     MessageRenderer renderer,
     ClusterDeliveryLimiter clusterLimit,
+    Persistence.IAlertHistory history,
     IOptions<NotificationOptions> options,
+    IOptions<MonitoringOptions> monitoring,
     TimeProvider time,
     ILogger<NotificationChannelGrain> logger)
     : Grain, INotificationChannelGrain, IRemindable
@@ -347,6 +349,15 @@ public sealed class NotificationChannelGrain(
             result = SendResult.Failure($"the sender failed: {e.GetType().Name}");
         }
         MonitoringMetrics.NotificationLatency.WithLabels(ChannelType).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        try
+        {
+            await history.AppendDeliveryAsync(new Persistence.DeliveryRow(notification.IdempotencyKey, notification.AlertId, ChannelId,
+                notification.Kind.ToString().ToLowerInvariant(), result.Delivered ? "delivered" : "failed", attempt, result.Error, time.GetUtcNow()));
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Channel {ChannelId}: attempt {Attempt} of {IdempotencyKey} not written to the history", ChannelId, attempt, notification.IdempotencyKey);
+        }
         if (!result.Delivered)
         {
             MonitoringMetrics.DeliveryAttemptsFailed.WithLabels(ChannelType, result.RetryAfter is null ? (result.Retryable ? "transient" : "permanent") : "rate_limited").Inc();
@@ -428,7 +439,7 @@ public sealed class NotificationChannelGrain(
             return;
         }
         _reminderRegistered = true;
-        await this.RegisterOrUpdateReminder(OutboxReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        await this.RegisterOrUpdateReminder(OutboxReminder, monitoring.Value.ReminderPeriod, monitoring.Value.ReminderPeriod);
     }
 
     /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>

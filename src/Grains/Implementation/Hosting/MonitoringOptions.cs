@@ -11,6 +11,12 @@ public sealed class MonitoringOptions
     /// <summary>How often each server re-evaluates its rules without new telemetry.</summary>
     public TimeSpan EvaluationInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How often a reminder brings back an alert or a channel with work waiting (servers: five times this). It bounds
+    /// how long pending work waits after its silo dies. Orleans' own minimum is 1 minute unless the host lowers it.
+    /// </summary>
+    public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The most request records one telemetry push may carry.</summary>
     public int MaxTelemetryBatch { get; set; } = 10_000;
 }

@@ -21,6 +21,7 @@ public static class MonitoringServices
             .Validate(o => o.MetricWindow >= TimeSpan.FromSeconds(20), "Monitoring:MetricWindow must be at least 20s")
             .Validate(o => o.EvaluationInterval >= TimeSpan.FromSeconds(1), "Monitoring:EvaluationInterval must be at least 1s")
             .Validate(o => o.MaxTelemetryBatch is > 0 and <= 1_000_000, "Monitoring:MaxTelemetryBatch must be 1..1000000")
+            .Validate(o => o.ReminderPeriod >= TimeSpan.FromSeconds(1), "Monitoring:ReminderPeriod must be at least 1s")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<NotificationOptions>()
@@ -47,6 +48,7 @@ public static class MonitoringServices
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.AddSingleton<SilenceCache>();
+        services.TryAddSingleton<Persistence.IAlertHistory, Persistence.InMemoryAlertHistory>();
         services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();
         return services;

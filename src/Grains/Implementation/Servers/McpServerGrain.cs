@@ -81,7 +81,7 @@ public sealed class McpServerGrain(
         var now = time.GetUtcNow();
         await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
         _rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
-        await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
+        await this.RegisterOrUpdateReminder(KeepAliveReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod * 5);
         StartEvaluationTimer();
         ScheduleChecks();
         logger.LogInformation("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
