@@ -126,6 +126,10 @@ public static class ProductionHosting
             o.NumMissedProbesLimit = settings.MissedProbesLimit;
             o.NumVotesForDeathDeclaration = 2;
             o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+            // A silo writes "I am alive" every 5 s; an entry silent for two of those is stale. After a full stop, the
+            // new silos then neither wait on the old entries to join nor need votes from them.
+            o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+            o.NumMissedTableIAmAliveLimit = 2;
         });
         silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = settings.ReminderPeriod < o.MinimumReminderPeriod ? settings.ReminderPeriod : o.MinimumReminderPeriod);
         silo.Configure<MonitoringOptions>(o => o.ReminderPeriod = settings.ReminderPeriod);

@@ -41,6 +41,7 @@ public static class ApiHosting
         app.MapAlertEndpoints();
         app.MapEscalationPolicyEndpoints();
         app.MapSilenceEndpoints();
+        app.MapClusterEndpoints();
         app.MapHealthEndpoints();
         app.MapMetrics();
 

@@ -20,24 +20,30 @@ public sealed class IndexGrain<TEntry>(
     private bool _dirty;
     private IGrainTimer? _flush;
 
-    public Task UpsertAsync(TEntry entry)
+    public async Task UpsertAsync(TEntry entry)
     {
         var entries = state.State.Entries;
-        if (!entries.TryGetValue(entry.Id, out var existing) || existing.Version <= entry.Version)
+        var known = entries.TryGetValue(entry.Id, out var existing);
+        if (!known || existing!.Version <= entry.Version)
         {
             entries[entry.Id] = entry;
-            MarkDirty();
+            if (known)
+            {
+                MarkDirty(); // a change of a listed entry: written behind, and its grain upserts again when it next acts
+            }
+            else
+            {
+                await FlushAsync(CancellationToken.None); // a new entry is written through: a crash must not unlist a grain
+            }
         }
-        return Task.CompletedTask;
     }
 
-    public Task RemoveAsync(string id)
+    public async Task RemoveAsync(string id)
     {
         if (state.State.Entries.Remove(id))
         {
-            MarkDirty();
+            await FlushAsync(CancellationToken.None);
         }
-        return Task.CompletedTask;
     }
 
     public Task<TEntry[]> QueryAsync(Dictionary<string, string> filter)

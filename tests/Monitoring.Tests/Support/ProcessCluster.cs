@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Monitoring.Tests.Support;
+
+/// <summary>
+/// The production shape on loopback, as real processes: silos (src/Silo) and the API (src/Api) as an Orleans client,
+/// sharing a Redis and a PostgreSQL that the fixture starts. Built by `dotnet test Monitoring.sln`, run with
+/// `dotnet &lt;dll&gt;`. Each run gets its own ServiceId, ClusterId and schema.
+/// Membership is the product's tuned default (1 s probe timeout, 2 missed probes); the tests lower the reminder
+/// period to 5 s (Monitoring:ReminderPeriod) so work left by a dead silo resumes within seconds.
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    private readonly List<ClusterProcess> _silos = [];
+    private readonly RedisServer _redis;
+    private readonly PostgresServer _postgres;
+    private ClusterProcess? _api;
+
+    private ProcessCluster(RedisServer redis, PostgresServer postgres)
+    {
+        _redis = redis;
+        _postgres = postgres;
+    }
+
+    public string ServiceId { get; } = "svc-" + Guid.NewGuid().ToString("N")[..8];
+    public string ClusterId { get; } = "cl-" + Guid.NewGuid().ToString("N")[..8];
+    public string Schema { get; } = "s_" + Guid.NewGuid().ToString("N")[..10];
+    public HttpClient Http { get; private set; } = null!;
+    public IReadOnlyList<ClusterProcess> Silos => _silos;
+
+    public static async Task<ProcessCluster> StartAsync(int silos)
+    {
+        var redis = await RedisServer.StartAsync();
+        var postgres = await PostgresServer.StartAsync();
+        var cluster = new ProcessCluster(redis, postgres);
+        await cluster.StartProcessesAsync(silos);
+        return cluster;
+    }
+
+    public async Task StartProcessesAsync(int silos)
+    {
+        _silos.Clear();
+        for (var i = 0; i < silos; i++) _silos.Add(StartSilo(i));
+        var port = LocalPorts.Free();
+        _api = ClusterProcess.Start("api", Dll("Api"), Environment(), "--urls", $"http://127.0.0.1:{port}");
+        Http?.Dispose();
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        await WaitForActiveSilosAsync(TimeSpan.FromSeconds(90));
+    }
+
+    public ClusterProcess StartSilo(int index)
+    {
+        var siloPort = LocalPorts.Free();
+        var gatewayPort = LocalPorts.Free();
+        return ClusterProcess.Start($"silo{index}", Dll("Silo"), Environment(("Orleans__SiloPort", siloPort.ToString()), ("Orleans__GatewayPort", gatewayPort.ToString())))
+            with { SiloPort = siloPort };
+    }
+
+    /// <summary>Waits until the API answers and every silo this cluster started last is active in the membership.</summary>
+    public Task WaitForActiveSilosAsync(TimeSpan timeout) =>
+        WaitForMembershipAsync(silos => _silos.All(p => silos.Any(s => s.Port == p.SiloPort && s.Status == "active")), "every silo active", timeout);
+
+    /// <summary>Waits until the membership says this silo is dead.</summary>
+    public Task WaitForDeadAsync(ClusterProcess silo, TimeSpan timeout) =>
+        WaitForMembershipAsync(silos => silos.Any(s => s.Port == silo.SiloPort && s.Status == "dead"), $"{silo.Name} declared dead", timeout);
+
+    private async Task WaitForMembershipAsync(Func<(int Port, string Status)[], bool> condition, string what, TimeSpan timeout)
+    {
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                try
+                {
+                    var body = await Http.GetFromJsonAsync<JsonElement>("/api/cluster");
+                    return condition([.. body.GetProperty("silos").EnumerateArray().Select(s =>
+                        (int.Parse(s.GetProperty("address").GetString()!.Split(':')[1]), s.GetProperty("status").GetString()!))]);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+                {
+                    return false;
+                }
+            }, what, timeout);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(e.Message + Diagnostics(), e);
+        }
+    }
+
+    public string Diagnostics() => string.Concat(_silos.Append(_api).OfType<ClusterProcess>().Select(p => $"\n--- {p.Name} (exited: {p.Process.HasExited}):\n{p.Tail()}"));
+
+    /// <summary>Stops every process at once, as a power cut would (kill -9), keeping Redis and PostgreSQL.</summary>
+    public async Task KillAllAsync()
+    {
+        foreach (var process in _silos.Append(_api).OfType<ClusterProcess>()) process.Kill();
+        foreach (var process in _silos.Append(_api).OfType<ClusterProcess>()) await process.Process.WaitForExitAsync();
+    }
+
+    private (string, string)[] Environment(params (string, string)[] extra) =>
+    [
+        ("ConnectionStrings__Redis", _redis.ConnectionString),
+        ("ConnectionStrings__Postgres", _postgres.ConnectionString()),
+        ("Postgres__Schema", Schema),
+        ("Orleans__ServiceId", ServiceId),
+        ("Orleans__ClusterId", ClusterId),
+        ("Monitoring__ReminderPeriod", "00:00:05"),
+        ("Logging__LogLevel__Default", "Warning"),
+        .. extra,
+    ];
+
+    private static string Dll(string project)
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var path = Path.Combine(RepoRoot(), "src", project, "bin", configuration, "net10.0", $"Monitoring.{project}.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"build the solution first (dotnet build Monitoring.sln): {path} is missing");
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
+        return dir ?? throw new InvalidOperationException("the tests run from inside the repository");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAllAsync();
+        Http?.Dispose();
+        await _redis.DisposeAsync();
+        await _postgres.DisposeAsync();
+    }
+}
+
+/// <summary>One silo or API process, with the last lines it wrote, for diagnostics.</summary>
+public sealed record ClusterProcess(string Name, Process Process, ConcurrentQueue<string> Output)
+{
+    public int SiloPort { get; init; }
+
+    public static ClusterProcess Start(string name, string dll, (string Name, string Value)[] environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{name} did not start");
+        var output = new ConcurrentQueue<string>();
+        void Keep(string? line)
+        {
+            if (line is null) return;
+            output.Enqueue(line);
+            while (output.Count > 200) output.TryDequeue(out _);
+        }
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new ClusterProcess(name, process, output);
+    }
+
+    public string Tail() => string.Join('\n', Output.TakeLast(30));
+
+    /// <summary>kill -9: no shutdown, no hand-off.</summary>
+    public void Kill()
+    {
+        try
+        {
+            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+}
