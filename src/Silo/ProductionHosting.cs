@@ -125,6 +125,8 @@ public static class ProductionHosting
             o.ProbeTimeout = settings.ProbeTimeout;
             o.NumMissedProbesLimit = settings.MissedProbesLimit;
             o.NumVotesForDeathDeclaration = 2;
+            // Keep the probe timeout as set even when this silo rates its own health as degraded (busy nodes do).
+            o.ExtendProbeTimeoutDuringDegradation = false;
             o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
             // A silo writes "I am alive" every 5 s; an entry silent for two of those is stale. After a full stop, the
             // new silos then neither wait on the old entries to join nor need votes from them.
