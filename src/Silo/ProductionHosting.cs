@@ -142,6 +142,7 @@ public static class ProductionHosting
             silo.Services.AddGrainStorage(name, (sp, n) => new PostgresGrainStorage(n, sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         }
         silo.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        silo.Services.AddSingleton<Indexing.IListingStore>(sp => new Indexing.PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new SchemaMigrator(
             sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<ILogger<SchemaMigrator>>()));
         return silo.AddMonitoring();
@@ -160,6 +161,7 @@ public static class ProductionHosting
         client.Services.TryAddSingleton(TimeProvider.System);
         client.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
         client.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        client.Services.AddSingleton<Indexing.IListingStore>(sp => new Indexing.PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         return client;
     }
 }

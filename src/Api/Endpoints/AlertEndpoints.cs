@@ -12,18 +12,18 @@ public static class AlertEndpoints
     {
         var group = app.MapGroup("/api/alerts").WithTags("Alerts");
 
-        group.MapGet("/", async (IGrainFactory grains, string? status, string? severity, string? serverId, string? ruleId, int? limit, int? offset) =>
+        group.MapGet("/", async (IListingStore listings, string? status, string? severity, string? serverId, string? ruleId, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
             var filter = new Dictionary<string, string>();
             if (status is not null)
             {
-                if (Enum.TryParse<AlertStatus>(status, true, out var s) && Enum.IsDefined(s) && !int.TryParse(status, out _)) filter["status"] = status;
+                if (Enum.TryParse<AlertStatus>(status, true, out var s) && Enum.IsDefined(s) && !int.TryParse(status, out _)) filter["status"] = s.ToString().ToLowerInvariant();
                 else errors.Add("status", $"'{status}' is not a status; expected one of: {string.Join(", ", Enum.GetNames<AlertStatus>().Select(n => n.ToLowerInvariant()))}");
             }
             if (severity is not null)
             {
-                if (Enum.TryParse<Severity>(severity, true, out var v) && Enum.IsDefined(v) && !int.TryParse(severity, out _)) filter["severity"] = severity;
+                if (Enum.TryParse<Severity>(severity, true, out var v) && Enum.IsDefined(v) && !int.TryParse(severity, out _)) filter["severity"] = v.ToString().ToLowerInvariant();
                 else errors.Add("severity", $"'{severity}' is not a severity; expected one of: info, warning, critical, emergency");
             }
             if (serverId is not null) filter["serverId"] = serverId;
@@ -31,10 +31,10 @@ public static class AlertEndpoints
             if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
             if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
 
-            var entries = await Listing.QueryAsync<AlertEntry>(grains, AlertEntry.Kind, filter);
             // Inactive entries are alerts that went pending and cleared; they are listed only when asked for.
-            if (status is null) entries = [.. entries.Where(e => e.Status != AlertStatus.Inactive)];
-            return TypedResults.Ok(Listing.Page(entries, take, skip, AlertSummaryResponse.From));
+            var exclude = status is null ? new Dictionary<string, string> { ["status"] = "inactive" } : null;
+            var (items, total) = await listings.QueryAsync<AlertEntry>(filter, take, skip, exclude);
+            return TypedResults.Ok(new Page<AlertSummaryResponse>([.. items.Select(AlertSummaryResponse.From)], total, take, skip));
         });
 
         // Served by the history store (SQL in production), not by grains: every transition ever, filtered and paged.

@@ -20,13 +20,12 @@ public static class ChannelEndpoints
             return TypedResults.Created($"/api/channels/{channel.Id}", ChannelResponse.From((await grain.GetAsync())!));
         });
 
-        group.MapGet("/", async (IGrainFactory grains, string? type, int? limit, int? offset) =>
+        group.MapGet("/", async (IListingStore listings, string? type, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
             if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
             var filter = type is null ? new Dictionary<string, string>() : new() { ["type"] = type };
-            var entries = await Listing.QueryAsync<ChannelEntry>(grains, ChannelEntry.Kind, filter);
-            return TypedResults.Ok(Listing.Page(entries, take, skip, e => ChannelResponse.From(e.Channel)));
+            return TypedResults.Ok(await Listing.PageAsync<ChannelEntry, ChannelResponse>(listings, filter, take, skip, e => ChannelResponse.From(e.Channel)));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -20,12 +20,11 @@ public static class EscalationPolicyEndpoints
             return TypedResults.Created($"/api/escalation-policies/{policy.Id}", EscalationPolicyResponse.From((await grain.GetAsync())!));
         });
 
-        group.MapGet("/", async (IGrainFactory grains, int? limit, int? offset) =>
+        group.MapGet("/", async (IListingStore listings, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
             if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
-            var entries = await Listing.QueryAsync<PolicyEntry>(grains, PolicyEntry.Kind, []);
-            return TypedResults.Ok(Listing.Page(entries, take, skip, e => EscalationPolicyResponse.From(e.Policy)));
+            return TypedResults.Ok(await Listing.PageAsync<PolicyEntry, EscalationPolicyResponse>(listings, [], take, skip, e => EscalationPolicyResponse.From(e.Policy)));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -4,18 +4,12 @@ using Monitoring.Indexing;
 
 namespace Monitoring.Api.Endpoints;
 
-/// <summary>Listings read the sharded index: a fixed number of shard calls, whatever the number of grains.</summary>
+/// <summary>Listings read the listing store: a fixed number of shard calls embedded, one indexed query in production.</summary>
 public static class Listing
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
 
-    public static async Task<TEntry[]> QueryAsync<TEntry>(IGrainFactory grains, string kind, Dictionary<string, string> filter)
-        where TEntry : IIndexEntry
-    {
-        var shards = await Task.WhenAll(IndexShards.AllKeys(kind).Select(key => grains.GetGrain<IIndexGrain<TEntry>>(key).QueryAsync(filter)));
-        return [.. shards.SelectMany(s => s).OrderBy(e => e.Id, StringComparer.Ordinal)];
-    }
 
     public static bool TryPage(int? limit, int? offset, RequestErrors errors, out int take, out int skip)
     {
@@ -26,6 +20,11 @@ public static class Listing
         return !errors.Any;
     }
 
-    public static Page<TOut> Page<TIn, TOut>(TIn[] entries, int take, int skip, Func<TIn, TOut> map) =>
-        new([.. entries.Skip(skip).Take(take).Select(map)], entries.Length, take, skip);
+    /// <summary>One page from the listing store (index grains embedded, PostgreSQL in production).</summary>
+    public static async Task<Page<TOut>> PageAsync<TEntry, TOut>(IListingStore listings, Dictionary<string, string> filter, int take, int skip, Func<TEntry, TOut> map)
+        where TEntry : IIndexEntry
+    {
+        var (items, total) = await listings.QueryAsync<TEntry>(filter, take, skip);
+        return new Page<TOut>([.. items.Select(map)], total, take, skip);
+    }
 }

@@ -24,7 +24,7 @@ public static class RuleEndpoints
             var errors = new RequestErrors();
             if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
             var rules = await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
-            return TypedResults.Ok(Listing.Page(rules.Rules, take, skip, RuleResponse.From));
+            return TypedResults.Ok(new Page<RuleResponse>([.. rules.Rules.Skip(skip).Take(take).Select(RuleResponse.From)], rules.Rules.Length, take, skip));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -22,12 +22,11 @@ public static class ServerEndpoints
             return TypedResults.Created($"/api/servers/{server.Id}", ServerResponse.From((await grain.GetAsync())!));
         });
 
-        group.MapGet("/", async (IGrainFactory grains, int? limit, int? offset) =>
+        group.MapGet("/", async (IListingStore listings, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
             if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
-            var entries = await Listing.QueryAsync<ServerEntry>(grains, ServerEntry.Kind, []);
-            return TypedResults.Ok(Listing.Page(entries, take, skip, e => ServerResponse.From(e.Server)));
+            return TypedResults.Ok(await Listing.PageAsync<ServerEntry, ServerResponse>(listings, [], take, skip, e => ServerResponse.From(e.Server)));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -45,14 +45,13 @@ public static class ApiHosting
         app.MapHealthEndpoints();
         app.MapMetrics();
 
-        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var listings = app.Services.GetRequiredService<IListingStore>();
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
-            var shards = await Task.WhenAll(IndexShards.AllKeys(AlertEntry.Kind)
-                .Select(key => grains.GetGrain<IIndexGrain<AlertEntry>>(key).CountByAsync("status")));
+            var counts = await listings.CountByAsync<AlertEntry>("status");
             foreach (var status in Enum.GetNames<Alerts.AlertStatus>().Select(s => s.ToLowerInvariant()))
             {
-                MonitoringMetrics.Alerts.WithLabels(status).Set(shards.Sum(s => s.GetValueOrDefault(status)));
+                MonitoringMetrics.Alerts.WithLabels(status).Set(counts.GetValueOrDefault(status));
             }
         });
         return app;

@@ -12,6 +12,7 @@ public sealed record ServerEntry([property: Id(0)] McpServer Server) : IIndexEnt
     public string Id => Server.Id;
     public long Version => Server.UpdatedAt.UtcTicks;
     public string? Field(string name) => name == "enabled" ? (Server.Enabled ? "true" : "false") : Server.Labels.GetValueOrDefault(name);
+    public Dictionary<string, string> Fields() => new(Server.Labels) { ["enabled"] = Server.Enabled ? "true" : "false" };
 }
 
 [GenerateSerializer, Immutable]
@@ -21,6 +22,7 @@ public sealed record ChannelEntry([property: Id(0)] ChannelView Channel) : IInde
     public string Id => Channel.Id;
     public long Version => Channel.UpdatedAt.UtcTicks;
     public string? Field(string name) => name == "type" ? Channel.Type : null;
+    public Dictionary<string, string> Fields() => new() { ["type"] = Channel.Type };
 }
 
 [GenerateSerializer, Immutable]
@@ -30,6 +32,7 @@ public sealed record PolicyEntry([property: Id(0)] Escalation.EscalationPolicy P
     public string Id => Policy.Id;
     public long Version => Policy.UpdatedAt.UtcTicks;
     public string? Field(string name) => null;
+    public Dictionary<string, string> Fields() => [];
 }
 
 [GenerateSerializer, Immutable]
@@ -55,5 +58,12 @@ public sealed record AlertEntry(
         "serverId" => ServerId,
         "ruleId" => RuleId,
         _ => null,
+    };
+    public Dictionary<string, string> Fields() => new()
+    {
+        ["status"] = Status.ToString().ToLowerInvariant(),
+        ["severity"] = Severity.ToString().ToLowerInvariant(),
+        ["serverId"] = ServerId,
+        ["ruleId"] = RuleId,
     };
 }

@@ -8,6 +8,9 @@ public interface IIndexEntry
     long Version { get; }
 
     string? Field(string name);
+
+    /// <summary>Every field a listing can filter on, for stores that index them (PostgreSQL).</summary>
+    Dictionary<string, string> Fields();
 }
 
 /// <summary>

@@ -20,6 +20,7 @@ public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
     SilenceCache silences,
     Persistence.IAlertHistory history,
+    IListingStore listings,
     Microsoft.Extensions.Options.IOptions<MonitoringOptions> options,
     TimeProvider time,
     ILogger<AlertGrain> logger)
@@ -35,6 +36,7 @@ public sealed class AlertGrain(
     private Silence[] _silences = [];
     private readonly List<Persistence.TransitionRow> _history = [];
     private bool _reportsDirty;
+    private (int Sequence, AlertStatus Status)? _listed;
     private IGrainTimer? _reportTimer;
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
@@ -332,8 +334,13 @@ public sealed class AlertGrain(
         _reportsDirty = false;
         await state.WriteStateAsync();
         await AppendHistoryAsync();
-        await GrainFactory.GetGrain<IIndexGrain<AlertEntry>>(IndexShards.KeyFor(AlertEntry.Kind, AlertId)).UpsertAsync(new AlertEntry(
-            AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, S.StatusAt(now), rule.Message, S.FiredAt, now, S.Sequence));
+        // The listing changes only with the sequence or the status; an evaluation that changed neither writes nothing.
+        var listed = (S.Sequence, S.StatusAt(now));
+        if (_listed != listed)
+        {
+            await listings.UpsertAsync(new AlertEntry(AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, listed.Item2, rule.Message, S.FiredAt, now, S.Sequence));
+            _listed = listed;
+        }
         await SyncReminderAsync(now);
         ArmTimer(now);
     }

@@ -71,6 +71,7 @@ public sealed class NotificationChannelGrain(
     MessageRenderer renderer,
     ClusterDeliveryLimiter clusterLimit,
     Persistence.IAlertHistory history,
+    IListingStore listings,
     IOptions<NotificationOptions> options,
     IOptions<MonitoringOptions> monitoring,
     TimeProvider time,
@@ -139,7 +140,7 @@ public sealed class NotificationChannelGrain(
         await logState.ClearStateAsync();
         logState.State = new ChannelLogState();
         _prepared = null;
-        await Index.RemoveAsync(ChannelId);
+        await listings.RemoveAsync<ChannelEntry>(ChannelId);
         logger.LogInformation("Channel {ChannelId} deleted", ChannelId);
         return WriteResult.Ok;
     }
@@ -477,7 +478,7 @@ public sealed class NotificationChannelGrain(
         S.Channel = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
         await PersistAsync();
         Prepare();
-        await Index.UpsertAsync(new ChannelEntry(View(S.Channel)));
+        await listings.UpsertAsync(new ChannelEntry(View(S.Channel)));
         logger.LogInformation("Channel {ChannelId} of type {ChannelType} saved", ChannelId, channel.Type);
         Pump();
         return WriteResult.Ok;
@@ -525,10 +526,8 @@ public sealed class NotificationChannelGrain(
 
     private async Task<string[]> PoliciesUsingAsync()
     {
-        var shards = await Task.WhenAll(IndexShards.AllKeys(PolicyEntry.Kind)
-            .Select(key => GrainFactory.GetGrain<IIndexGrain<PolicyEntry>>(key).QueryAsync([])));
-        return [.. shards.SelectMany(s => s).Where(e => e.Policy.AllChannels.Contains(ChannelId)).Select(e => e.Id)];
+        var (policies, _) = await listings.QueryAsync<PolicyEntry>([], int.MaxValue, 0);
+        return [.. policies.Where(e => e.Policy.AllChannels.Contains(ChannelId)).Select(e => e.Id)];
     }
 
-    private IIndexGrain<ChannelEntry> Index => GrainFactory.GetGrain<IIndexGrain<ChannelEntry>>(IndexShards.KeyFor(ChannelEntry.Kind, ChannelId));
 }

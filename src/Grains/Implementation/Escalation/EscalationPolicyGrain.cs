@@ -15,6 +15,7 @@ public sealed class EscalationPolicyState
 /// <summary>One escalation policy. Alerts take a copy when they fire, so an edit applies to the next episode.</summary>
 public sealed class EscalationPolicyGrain(
     [PersistentState("policy", StorageNames.Rules)] IPersistentState<EscalationPolicyState> state,
+    IListingStore listings,
     TimeProvider time,
     ILogger<EscalationPolicyGrain> logger)
     : Grain, IEscalationPolicyGrain
@@ -40,7 +41,7 @@ public sealed class EscalationPolicyGrain(
         }
         await state.ClearStateAsync();
         state.State = new EscalationPolicyState();
-        await Index.RemoveAsync(PolicyId);
+        await listings.RemoveAsync<PolicyEntry>(PolicyId);
         logger.LogInformation("Escalation policy {PolicyId} deleted", PolicyId);
         return WriteResult.Ok;
     }
@@ -64,10 +65,9 @@ public sealed class EscalationPolicyGrain(
         }
         state.State.Policy = policy with { UpdatedAt = time.GetUtcNow() };
         await state.WriteStateAsync();
-        await Index.UpsertAsync(new PolicyEntry(state.State.Policy));
+        await listings.UpsertAsync(new PolicyEntry(state.State.Policy));
         logger.LogInformation("Escalation policy {PolicyId} saved with {LevelCount} levels", PolicyId, policy.Levels.Length);
         return WriteResult.Ok;
     }
 
-    private IIndexGrain<PolicyEntry> Index => GrainFactory.GetGrain<IIndexGrain<PolicyEntry>>(IndexShards.KeyFor(PolicyEntry.Kind, PolicyId));
 }

@@ -55,6 +55,19 @@ public static class Schema
             );
             CREATE INDEX notification_history_alert ON notification_history (alert_id, at DESC);
             """),
+        (2, "listings projected from the grains",
+            """
+            CREATE TABLE listing (
+                kind        text        NOT NULL,
+                id          text        NOT NULL,
+                version     bigint      NOT NULL,
+                fields      jsonb       NOT NULL,
+                payload     jsonb       NOT NULL,
+                updated_at  timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (kind, id)
+            );
+            CREATE INDEX listing_fields ON listing USING gin (fields jsonb_path_ops);
+            """),
     ];
 
     /// <summary>Applies the migrations not yet applied; answers how many it applied.</summary>

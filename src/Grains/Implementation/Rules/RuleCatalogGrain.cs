@@ -13,6 +13,7 @@ public sealed class RuleCatalogState
 /// <summary>Holds every rule at a version and pushes each new version to every registered server.</summary>
 public sealed class RuleCatalogGrain(
     [PersistentState("catalog", StorageNames.Rules)] IPersistentState<RuleCatalogState> state,
+    IListingStore listings,
     ILogger<RuleCatalogGrain> logger)
     : Grain, IRuleCatalogGrain
 {
@@ -48,9 +49,8 @@ public sealed class RuleCatalogGrain(
         await state.WriteStateAsync();
 
         // Every server learns of every change: a selector edit may drop a server that has an open alert to close.
-        var shards = IndexShards.AllKeys(ServerEntry.Kind).Select(key => GrainFactory.GetGrain<IIndexGrain<ServerEntry>>(key));
-        var servers = await Task.WhenAll(shards.Select(shard => shard.QueryAsync([])));
-        var ids = servers.SelectMany(s => s).Select(e => e.Id).ToList();
+        var (servers, _) = await listings.QueryAsync<ServerEntry>([], int.MaxValue, 0);
+        var ids = servers.Select(e => e.Id).ToList();
         await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IMcpServerGrain>(id).RulesChangedAsync(rules)));
         logger.LogInformation("Rule catalog at version {Version} pushed to {ServerCount} servers", rules.Version, ids.Count);
     }

@@ -33,6 +33,7 @@ public sealed class McpServerGrain(
     IOptions<MonitoringOptions> options,
     IOptions<ProbingOptions> probing,
     ServerChecks checks,
+    IListingStore listings,
     TimeProvider time,
     ILogger<McpServerGrain> logger)
     : Grain, IMcpServerGrain, IRemindable
@@ -125,7 +126,7 @@ public sealed class McpServerGrain(
         await Task.WhenAll(state.State.OpenAlertRules.Select(ruleId => Alert(ruleId).CloseAsync("server deleted")));
         await state.ClearStateAsync();
         state.State = new McpServerState();
-        await GrainFactory.GetGrain<IIndexGrain<ServerEntry>>(IndexShards.KeyFor(ServerEntry.Kind, ServerId)).RemoveAsync(ServerId);
+        await listings.RemoveAsync<ServerEntry>(ServerId);
         var reminder = await this.GetReminder(KeepAliveReminder);
         if (reminder is not null)
         {
@@ -472,7 +473,7 @@ public sealed class McpServerGrain(
     {
         state.State.Server = server;
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IIndexGrain<ServerEntry>>(IndexShards.KeyFor(ServerEntry.Kind, ServerId)).UpsertAsync(new ServerEntry(server));
+        await listings.UpsertAsync(new ServerEntry(server));
     }
 
     private void StartEvaluationTimer()

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Monitoring.Persistence;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Monitoring.Indexing;
+
+/// <summary>
+/// Where listings come from. Grains write their entry when it changes; the API lists, filters and pages. The
+/// embedded mode keeps entries in sharded index grains; production keeps them in a PostgreSQL table (a projection
+/// of the grains), so a listing is one indexed query whatever the number of grains.
+/// </summary>
+public interface IListingStore
+{
+    Task UpsertAsync<TEntry>(TEntry entry) where TEntry : IIndexEntry;
+
+    Task RemoveAsync<TEntry>(string id) where TEntry : IIndexEntry;
+
+    /// <summary>
+    /// Entries whose fields equal every filter value and none of the excluded ones, sorted by id, one page; and how
+    /// many match in all.
+    /// </summary>
+    Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(Dictionary<string, string> filter, int take, int skip, Dictionary<string, string>? exclude = null)
+        where TEntry : IIndexEntry;
+
+    Task<Dictionary<string, int>> CountByAsync<TEntry>(string field) where TEntry : IIndexEntry;
+}
+
+public static class ListingKinds
+{
+    public static string Of<TEntry>() => typeof(TEntry).Name switch
+    {
+        nameof(ServerEntry) => ServerEntry.Kind,
+        nameof(ChannelEntry) => ChannelEntry.Kind,
+        nameof(AlertEntry) => AlertEntry.Kind,
+        nameof(PolicyEntry) => PolicyEntry.Kind,
+        var other => throw new ArgumentException($"{other} is not a listed entry"),
+    };
+}
+
+/// <summary>The embedded mode's listings: 16 index grains per kind, by a stable hash of the id.</summary>
+public sealed class GrainListingStore(IGrainFactory grains) : IListingStore
+{
+    public Task UpsertAsync<TEntry>(TEntry entry) where TEntry : IIndexEntry =>
+        grains.GetGrain<IIndexGrain<TEntry>>(IndexShards.KeyFor(ListingKinds.Of<TEntry>(), entry.Id)).UpsertAsync(entry);
+
+    public Task RemoveAsync<TEntry>(string id) where TEntry : IIndexEntry =>
+        grains.GetGrain<IIndexGrain<TEntry>>(IndexShards.KeyFor(ListingKinds.Of<TEntry>(), id)).RemoveAsync(id);
+
+    public async Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(Dictionary<string, string> filter, int take, int skip, Dictionary<string, string>? exclude = null)
+        where TEntry : IIndexEntry
+    {
+        var shards = await Task.WhenAll(IndexShards.AllKeys(ListingKinds.Of<TEntry>()).Select(key => grains.GetGrain<IIndexGrain<TEntry>>(key).QueryAsync(filter)));
+        var all = shards.SelectMany(s => s)
+            .Where(e => exclude is null || !exclude.Any(x => string.Equals(e.Field(x.Key), x.Value, StringComparison.OrdinalIgnoreCase)))
+            .OrderBy(e => e.Id, StringComparer.Ordinal).ToArray();
+        return ([.. all.Skip(skip).Take(take)], all.Length);
+    }
+
+    public async Task<Dictionary<string, int>> CountByAsync<TEntry>(string field) where TEntry : IIndexEntry
+    {
+        var shards = await Task.WhenAll(IndexShards.AllKeys(ListingKinds.Of<TEntry>()).Select(key => grains.GetGrain<IIndexGrain<TEntry>>(key).CountByAsync(field)));
+        return shards.SelectMany(s => s).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+    }
+}
+
+/// <summary>
+/// Production's listings: one row per entry in the listing table, its filter fields in a JSONB column with a GIN
+/// index, and a version so a late write never replaces a newer one.
+/// </summary>
+public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string schema) : IListingStore
+{
+    private readonly string _table = $"{Schema.Quote(schema)}.listing";
+
+    public async Task UpsertAsync<TEntry>(TEntry entry) where TEntry : IIndexEntry
+    {
+        await using var command = dataSource.CreateCommand(
+            $"INSERT INTO {_table} (kind, id, version, fields, payload) VALUES ($1, $2, $3, $4, $5) " +
+            $"ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version, fields = EXCLUDED.fields, payload = EXCLUDED.payload, updated_at = now() " +
+            $"WHERE {_table}.version <= EXCLUDED.version");
+        command.Parameters.Add(new NpgsqlParameter { Value = ListingKinds.Of<TEntry>() });
+        command.Parameters.Add(new NpgsqlParameter { Value = entry.Id });
+        command.Parameters.Add(new NpgsqlParameter { Value = entry.Version });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(entry.Fields()) });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(entry, PostgresGrainStorage.Json) });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task RemoveAsync<TEntry>(string id) where TEntry : IIndexEntry
+    {
+        await using var command = dataSource.CreateCommand($"DELETE FROM {_table} WHERE kind = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = ListingKinds.Of<TEntry>() });
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(Dictionary<string, string> filter, int take, int skip, Dictionary<string, string>? exclude = null)
+        where TEntry : IIndexEntry
+    {
+        var where = "kind = $1 AND fields @> $2" + string.Concat((exclude ?? []).Select((_, i) => $" AND NOT fields @> ${5 + i}"));
+        await using var command = dataSource.CreateCommand(
+            $"SELECT payload, count(*) OVER () FROM {_table} WHERE {where} ORDER BY id COLLATE \"C\" LIMIT $3 OFFSET $4");
+        command.Parameters.Add(new NpgsqlParameter { Value = ListingKinds.Of<TEntry>() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(filter) });
+        command.Parameters.Add(new NpgsqlParameter { Value = take });
+        command.Parameters.Add(new NpgsqlParameter { Value = skip });
+        foreach (var (field, value) in exclude ?? [])
+        {
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(new Dictionary<string, string> { [field] = value }) });
+        }
+        var items = new List<TEntry>();
+        var total = 0;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                items.Add(JsonSerializer.Deserialize<TEntry>(reader.GetString(0), PostgresGrainStorage.Json)!);
+                total = (int)reader.GetInt64(1);
+            }
+        }
+        if (items.Count == 0 && skip > 0)
+        {
+            // The page is past the end: count without it.
+            var (_, all) = await QueryAsync<TEntry>(filter, int.MaxValue, 0, exclude);
+            return ([], all);
+        }
+        return ([.. items], total);
+    }
+
+    public async Task<Dictionary<string, int>> CountByAsync<TEntry>(string field) where TEntry : IIndexEntry
+    {
+        await using var command = dataSource.CreateCommand($"SELECT coalesce(fields ->> $2, ''), count(*) FROM {_table} WHERE kind = $1 GROUP BY 1");
+        command.Parameters.Add(new NpgsqlParameter { Value = ListingKinds.Of<TEntry>() });
+        command.Parameters.Add(new NpgsqlParameter { Value = field });
+        var counts = new Dictionary<string, int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) counts[reader.GetString(0)] = (int)reader.GetInt64(1);
+        return counts;
+    }
+}
