@@ -84,7 +84,7 @@ export Orleans__ServiceId=mcp-alerting Orleans__ClusterId=local
 dotnet src/Silo/bin/Release/net10.0/Monitoring.Silo.dll migrate
 for i in $(seq 0 $((silos - 1))); do
   Orleans__SiloPort=$((11111 + i)) Orleans__GatewayPort=$((30000 + i)) \
-    dotnet src/Silo/bin/Release/net10.0/Monitoring.Silo.dll >"$work/logs/silo$i.log" 2>&1 &
+    dotnet src/Silo/bin/Release/net10.0/Monitoring.Silo.dll --urls "http://127.0.0.1:$((8081 + i))" >"$work/logs/silo$i.log" 2>&1 &
   app_pids+=($!)
 done
 dotnet src/Api/bin/Release/net10.0/Monitoring.Api.dll --urls "http://127.0.0.1:$api_port" >"$work/logs/api.log" 2>&1 &
@@ -95,7 +95,7 @@ for _ in $(seq 120); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null 
 cat <<INFO
 
   API          http://127.0.0.1:$api_port   (cluster: curl http://127.0.0.1:$api_port/api/cluster)
-  silos        $silos, ports 11111..$((11110 + silos)), gateways 30000..$((29999 + silos))
+  silos        $silos, ports 11111..$((11110 + silos)), gateways 30000..$((29999 + silos)), /metrics and /health on 8081..$((8080 + silos))
   Redis        127.0.0.1:$redis_port   (membership, reminders; AOF in $work/redis)
   PostgreSQL   127.0.0.1:$pg_port user postgres, schema mcp_alerting   (data in $work/pg)
   logs         $work/logs/

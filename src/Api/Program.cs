@@ -1,6 +1,7 @@
 using Monitoring.Api.Hosting;
 using Monitoring.Silo;
 
+Monitoring.Telemetry.MonitoringMetrics.ConfigureExport();
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
@@ -14,6 +15,7 @@ if (production)
 {
     var settings = ClusterSettings.ReadOrExit(builder.Configuration, "api");
     builder.UseOrleansClient(client => client.UseProductionClient(settings));
+    builder.Services.AddProductionReadiness(settings, silo: false);
 }
 else
 {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using Monitoring.Rules;
+using Monitoring.Silo;
 
 namespace Monitoring.Api.Endpoints;
 
@@ -14,9 +15,10 @@ public static class HealthEndpoints
     {
         var started = Stopwatch.GetTimestamp();
 
-        app.MapGet("/health", async (bool? detailed, IGrainFactory grains, TimeProvider time, CancellationToken cancellationToken) =>
+        app.MapGet("/health", async (bool? detailed, IGrainFactory grains, IEnumerable<IReadinessCheck> readiness, TimeProvider time, CancellationToken cancellationToken) =>
         {
-            var checks = new Dictionary<string, CheckResult> { ["grains"] = await CheckGrainsAsync(grains, cancellationToken) };
+            var (_, dependencies) = await ReadinessServices.RunAsync(readiness, cancellationToken);
+            var checks = new Dictionary<string, CheckResult>(dependencies) { ["grains"] = await CheckGrainsAsync(grains, cancellationToken) };
             var status = checks.Values.Any(c => c.Status == "unhealthy") ? "unhealthy"
                 : checks.Values.Any(c => c.Status == "degraded") ? "degraded" : "healthy";
             var report = new Dictionary<string, object?>
@@ -37,11 +39,14 @@ public static class HealthEndpoints
 
         app.MapGet("/health/live", () => Results.Json(new { status = "healthy" })).WithTags("Health");
 
-        app.MapGet("/health/ready", async (IGrainFactory grains, CancellationToken cancellationToken) =>
+        // Ready: the dependencies of this mode (production: Redis, PostgreSQL and a gateway) and a grain call answer.
+        app.MapGet("/health/ready", async (IGrainFactory grains, IEnumerable<IReadinessCheck> readiness, CancellationToken cancellationToken) =>
         {
-            var check = await CheckGrainsAsync(grains, cancellationToken);
-            return Results.Json(new { status = check.Status, message = check.Message },
-                statusCode: check.Status == "healthy" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+            var (_, checks) = await ReadinessServices.RunAsync(readiness, cancellationToken);
+            checks["grains"] = await CheckGrainsAsync(grains, cancellationToken);
+            var ready = checks.Values.All(c => c.Status == "healthy");
+            return Results.Json(new { status = ready ? "healthy" : "unhealthy", checks },
+                statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         }).WithTags("Health");
     }
 
@@ -61,5 +66,4 @@ public static class HealthEndpoints
         }
     }
 
-    public sealed record CheckResult(string Status, string Message, double Duration, Dictionary<string, object> Metadata, string? Error);
 }

@@ -125,6 +125,9 @@ public sealed class WalkthroughTests(ApiFixture api)
         {
             Assert.Contains(name, metrics);
         }
+        Assert.Contains("microsoft_orleans_", metrics); // the Orleans meter
+        var (lint, lintOutput) = await Promtool.CheckMetricsAsync(metrics);
+        Assert.True(lint == 0, lintOutput);
 
         var openApi = await (await Http.GetAsync("/openapi/v1.json")).JsonAsync();
         var paths = openApi.GetProperty("paths");

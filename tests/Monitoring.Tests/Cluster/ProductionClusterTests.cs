@@ -52,7 +52,7 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
         var id = Guid.NewGuid().ToString("N")[..6];
         // Level 1's receiver refuses every first attempt, so its notifications wait in the channel's outbox to retry.
         hooks.FailNext($"/{id}/l1", Servers);
-        await SetUpAsync(http, hooks, id, level2Delay: "10s", level1Extra: ""","retry":{"initialDelay":"5s","maxDelay":"10s"}""");
+        await SetUpAsync(http, hooks, id, level2Delay: "10s", level1Extra: ""","retry":{"initialDelay":"15s","maxDelay":"20s"}""");
         await hooks.WaitForAsync($"/{id}/l1", Servers, TimeSpan.FromSeconds(30));
 
         // Kill the silo that holds level 1's channel, with its outbox full and level 2 still pending.
@@ -107,6 +107,24 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
                 .OrderBy(h => h.GetProperty("sequence").GetInt32()).Select(h => $"{h.GetProperty("from").GetString()}->{h.GetProperty("to").GetString()}").ToArray();
             Assert.Equal(["inactive->pending", "pending->firing", "firing->escalated"], steps);
         }
+
+        // Every surviving process is ready, and its metrics pass Prometheus' linter.
+        foreach (var silo in cluster.Silos.Where(s => s != victim))
+        {
+            using var silos = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{silo.HttpPort}") };
+            var ready = await silos.GetFromJsonAsync<JsonElement>("/health/ready");
+            Assert.Equal(["membership", "postgres", "redis"], ready.GetProperty("checks").EnumerateObject().Select(c => c.Name).Order());
+            Assert.All(ready.GetProperty("checks").EnumerateObject(), c => Assert.Equal("healthy", c.Value.GetProperty("status").GetString()));
+            var siloMetrics = await silos.GetStringAsync("/metrics");
+            Assert.Contains("mcp_alerting_rule_evaluations_total", siloMetrics);
+            Assert.Contains("microsoft_orleans_", siloMetrics);
+            var (siloLint, siloLintOutput) = await Promtool.CheckMetricsAsync(siloMetrics);
+            Assert.True(siloLint == 0, siloLintOutput);
+        }
+        var apiReady = await http.GetFromJsonAsync<JsonElement>("/health/ready");
+        Assert.Equal(["cluster", "grains", "postgres", "redis"], apiReady.GetProperty("checks").EnumerateObject().Select(c => c.Name).Order());
+        var (apiLint, apiLintOutput) = await Promtool.CheckMetricsAsync(await http.GetStringAsync("/metrics"));
+        Assert.True(apiLint == 0, apiLintOutput);
     }
 
     [Fact]

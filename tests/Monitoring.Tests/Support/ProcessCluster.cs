@@ -55,8 +55,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         var siloPort = LocalPorts.Free();
         var gatewayPort = LocalPorts.Free();
-        return ClusterProcess.Start($"silo{index}", Dll("Silo"), Environment(("Orleans__SiloPort", siloPort.ToString()), ("Orleans__GatewayPort", gatewayPort.ToString())))
-            with { SiloPort = siloPort };
+        var httpPort = LocalPorts.Free();
+        return ClusterProcess.Start($"silo{index}", Dll("Silo"), Environment(("Orleans__SiloPort", siloPort.ToString()), ("Orleans__GatewayPort", gatewayPort.ToString())),
+            "--urls", $"http://127.0.0.1:{httpPort}") with { SiloPort = siloPort, HttpPort = httpPort };
     }
 
     /// <summary>Waits until the API answers and every silo this cluster started last is active in the membership.</summary>
@@ -139,6 +140,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 public sealed record ClusterProcess(string Name, Process Process, ConcurrentQueue<string> Output)
 {
     public int SiloPort { get; init; }
+
+    /// <summary>Where a silo serves /metrics and /health.</summary>
+    public int HttpPort { get; init; }
 
     public static ClusterProcess Start(string name, string dll, (string Name, string Value)[] environment, params string[] args)
     {

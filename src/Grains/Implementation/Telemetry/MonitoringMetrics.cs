@@ -5,6 +5,25 @@ namespace Monitoring.Telemetry;
 /// <summary>The product's own Prometheus metrics, shared by grains and the API in a process.</summary>
 public static class MonitoringMetrics
 {
+    private static int _configured;
+    private static readonly string[] ExportedMeters = ["Microsoft.Orleans", "Npgsql", "Polly", "System.Net.Http", "Microsoft.AspNetCore"];
+
+    /// <summary>
+    /// What /metrics exports besides the product's own metrics: prometheus-net's process and .NET collectors, and
+    /// the System.Diagnostics.Metrics meters below (Orleans' among them). Instruments whose names would break
+    /// Prometheus' conventions (a gauge called …count, as System.Runtime and Npgsql have) are left out, as are
+    /// EventCounters, so `promtool check metrics` passes. Called once per process by the API and by the silo.
+    /// </summary>
+    public static void ConfigureExport()
+    {
+        if (Interlocked.Exchange(ref _configured, 1) == 1) return;
+        static bool Exported(System.Diagnostics.Metrics.Instrument instrument) =>
+            ExportedMeters.Any(prefix => instrument.Meter.Name.StartsWith(prefix, StringComparison.Ordinal))
+            && !(instrument.Name.EndsWith("count", StringComparison.Ordinal) && instrument.GetType().Name is not ("Counter`1" or "ObservableCounter`1"));
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true });
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = Exported);
+    }
+
     public static readonly Counter TelemetryRecordsIngested = Metrics.CreateCounter(
         "mcp_alerting_telemetry_records_ingested_total",
         "Request records accepted from telemetry pushes.");
