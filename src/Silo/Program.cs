@@ -14,6 +14,9 @@ namespace Monitoring.Silo;
 /// <summary>The silo process: production with connection strings, development mode without; `migrate` applies the schema.</summary>
 public static class SiloProgram
 {
+    /// <summary>How long a silo has to hand its grains off after SIGTERM; k8s/ gives the pod longer than this.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+
     public static async Task<int> Main(string[] args)
     {
         Monitoring.Telemetry.MonitoringMetrics.ConfigureExport();
@@ -34,6 +37,7 @@ public static class SiloProgram
         {
             builder.WebHost.UseUrls("http://127.0.0.1:8080");
         }
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         var production = ClusterSettings.IsConfigured(builder.Configuration);
         ClusterSettings? cluster = null;
         if (production)
