@@ -48,10 +48,18 @@ public static class ApiHosting
         var listings = app.Services.GetRequiredService<IListingStore>();
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
-            var counts = await listings.CountByAsync<AlertEntry>("status");
+            var alerts = await listings.CountByAsync<AlertEntry>("status", "severity");
             foreach (var status in Enum.GetNames<Alerts.AlertStatus>().Select(s => s.ToLowerInvariant()))
             {
-                MonitoringMetrics.Alerts.WithLabels(status).Set(counts.GetValueOrDefault(status));
+                foreach (var severity in Enum.GetNames<Common.Severity>().Select(s => s.ToLowerInvariant()))
+                {
+                    MonitoringMetrics.Alerts.WithLabels(status, severity).Set(alerts.GetValueOrDefault($"{status}|{severity}"));
+                }
+            }
+            var servers = await listings.CountByAsync<ServerEntry>("health");
+            foreach (var health in Enum.GetNames<Servers.HealthState>().Select(s => s.ToLowerInvariant()))
+            {
+                MonitoringMetrics.Servers.WithLabels(health).Set(servers.GetValueOrDefault(health));
             }
         });
         return app;

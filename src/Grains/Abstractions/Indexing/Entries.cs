@@ -9,10 +9,19 @@ namespace Monitoring.Indexing;
 public sealed record ServerEntry([property: Id(0)] McpServer Server) : IIndexEntry
 {
     public const string Kind = "servers";
+
+    /// <summary>The server's health verdict when it was last listed: healthy, degraded, unhealthy or unknown.</summary>
+    [Id(1)] public string Health { get; init; } = "unknown";
+
     public string Id => Server.Id;
     public long Version => Server.UpdatedAt.UtcTicks;
-    public string? Field(string name) => name == "enabled" ? (Server.Enabled ? "true" : "false") : Server.Labels.GetValueOrDefault(name);
-    public Dictionary<string, string> Fields() => new(Server.Labels) { ["enabled"] = Server.Enabled ? "true" : "false" };
+    public string? Field(string name) => name switch
+    {
+        "enabled" => Server.Enabled ? "true" : "false",
+        "health" => Health,
+        _ => Server.Labels.GetValueOrDefault(name),
+    };
+    public Dictionary<string, string> Fields() => new(Server.Labels) { ["enabled"] = Server.Enabled ? "true" : "false", ["health"] = Health };
 }
 
 [GenerateSerializer, Immutable]

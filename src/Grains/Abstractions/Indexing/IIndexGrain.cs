@@ -27,8 +27,9 @@ public interface IIndexGrain<TEntry> : IGrainWithStringKey where TEntry : IIndex
     [AlwaysInterleave]
     Task<TEntry[]> QueryAsync(Dictionary<string, string> filter);
 
+    /// <summary>Entry counts by the values of these fields, keyed by the values joined with '|'.</summary>
     [AlwaysInterleave]
-    Task<Dictionary<string, int>> CountByAsync(string field);
+    Task<Dictionary<string, int>> CountByAsync(string[] fields);
 }
 
 public static class IndexShards

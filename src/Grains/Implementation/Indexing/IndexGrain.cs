@@ -55,10 +55,10 @@ public sealed class IndexGrain<TEntry>(
         return Task.FromResult(result);
     }
 
-    public Task<Dictionary<string, int>> CountByAsync(string field)
+    public Task<Dictionary<string, int>> CountByAsync(string[] fields)
     {
         var counts = state.State.Entries.Values
-            .GroupBy(e => e.Field(field) ?? "")
+            .GroupBy(e => string.Join('|', fields.Select(f => e.Field(f) ?? "")))
             .ToDictionary(g => g.Key, g => g.Count());
         return Task.FromResult(counts);
     }

@@ -23,7 +23,8 @@ public interface IListingStore
     Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(Dictionary<string, string> filter, int take, int skip, Dictionary<string, string>? exclude = null)
         where TEntry : IIndexEntry;
 
-    Task<Dictionary<string, int>> CountByAsync<TEntry>(string field) where TEntry : IIndexEntry;
+    /// <summary>Entry counts by the values of these fields, keyed by the values joined with '|'.</summary>
+    Task<Dictionary<string, int>> CountByAsync<TEntry>(params string[] fields) where TEntry : IIndexEntry;
 }
 
 public static class ListingKinds
@@ -57,9 +58,9 @@ public sealed class GrainListingStore(IGrainFactory grains) : IListingStore
         return ([.. all.Skip(skip).Take(take)], all.Length);
     }
 
-    public async Task<Dictionary<string, int>> CountByAsync<TEntry>(string field) where TEntry : IIndexEntry
+    public async Task<Dictionary<string, int>> CountByAsync<TEntry>(params string[] fields) where TEntry : IIndexEntry
     {
-        var shards = await Task.WhenAll(IndexShards.AllKeys(ListingKinds.Of<TEntry>()).Select(key => grains.GetGrain<IIndexGrain<TEntry>>(key).CountByAsync(field)));
+        var shards = await Task.WhenAll(IndexShards.AllKeys(ListingKinds.Of<TEntry>()).Select(key => grains.GetGrain<IIndexGrain<TEntry>>(key).CountByAsync(fields)));
         return shards.SelectMany(s => s).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
     }
 }
@@ -127,11 +128,12 @@ public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string sch
         return ([.. items], total);
     }
 
-    public async Task<Dictionary<string, int>> CountByAsync<TEntry>(string field) where TEntry : IIndexEntry
+    public async Task<Dictionary<string, int>> CountByAsync<TEntry>(params string[] fields) where TEntry : IIndexEntry
     {
-        await using var command = dataSource.CreateCommand($"SELECT coalesce(fields ->> $2, ''), count(*) FROM {_table} WHERE kind = $1 GROUP BY 1");
+        var key = string.Join(" || '|' || ", fields.Select((_, i) => $"coalesce(fields ->> ${i + 2}, '')"));
+        await using var command = dataSource.CreateCommand($"SELECT {key}, count(*) FROM {_table} WHERE kind = $1 GROUP BY 1");
         command.Parameters.Add(new NpgsqlParameter { Value = ListingKinds.Of<TEntry>() });
-        command.Parameters.Add(new NpgsqlParameter { Value = field });
+        foreach (var field in fields) command.Parameters.Add(new NpgsqlParameter { Value = field });
         var counts = new Dictionary<string, int>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) counts[reader.GetString(0)] = (int)reader.GetInt64(1);

@@ -39,6 +39,7 @@ public sealed class McpServerGrain(
     : Grain, IMcpServerGrain, IRemindable
 {
     private const string KeepAliveReminder = "keep-alive";
+    private HealthState? _listedHealth;
     private readonly MetricWindow _window = new(options.Value.MetricWindow);
     private readonly ScrapeSeries _scrapes = new(options.Value.MetricWindow);
     private readonly Queue<DateTimeOffset> _toolSetChanges = new();
@@ -238,7 +239,9 @@ public sealed class McpServerGrain(
             return;
         }
         var now = time.GetUtcNow();
-        var metrics = CurrentMetrics(server, now, _window.Snapshot(now), Verdict(server, now));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var verdict = Verdict(server, now);
+        var metrics = CurrentMetrics(server, now, _window.Snapshot(now), verdict);
         var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels);
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
@@ -279,6 +282,12 @@ public sealed class McpServerGrain(
         if (changed)
         {
             await state.WriteStateAsync();
+        }
+        MonitoringMetrics.EvaluationLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (_listedHealth != verdict.State)
+        {
+            _listedHealth = verdict.State;
+            await listings.UpsertAsync(new ServerEntry(server) { Health = verdict.State.ToString().ToLowerInvariant() });
         }
     }
 
@@ -473,7 +482,7 @@ public sealed class McpServerGrain(
     {
         state.State.Server = server;
         await state.WriteStateAsync();
-        await listings.UpsertAsync(new ServerEntry(server));
+        await listings.UpsertAsync(new ServerEntry(server) { Health = (_listedHealth ?? HealthState.Unknown).ToString().ToLowerInvariant() });
     }
 
     private void StartEvaluationTimer()

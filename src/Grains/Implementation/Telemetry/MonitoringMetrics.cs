@@ -64,8 +64,18 @@ public static class MonitoringMetrics
 
     public static readonly Gauge Alerts = Metrics.CreateGauge(
         "mcp_alerting_alerts",
-        "Alerts by status, from the alert index.",
-        new GaugeConfiguration { LabelNames = ["status"] });
+        "Alerts by status and severity, from the listings.",
+        new GaugeConfiguration { LabelNames = ["status", "severity"] });
+
+    public static readonly Gauge Servers = Metrics.CreateGauge(
+        "mcp_alerting_servers",
+        "Monitored servers by health verdict, from the listings.",
+        new GaugeConfiguration { LabelNames = ["health"] });
+
+    public static readonly Histogram EvaluationLatency = Metrics.CreateHistogram(
+        "mcp_alerting_rule_evaluation_duration_seconds",
+        "Time to evaluate every rule that selects a server, alert calls included.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
 
     public static readonly Counter Probes = Metrics.CreateCounter(
         "mcp_alerting_probes_total",
