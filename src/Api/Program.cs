@@ -14,17 +14,19 @@ var production = ClusterSettings.IsConfigured(builder.Configuration);
 if (production)
 {
     var settings = ClusterSettings.ReadOrExit(builder.Configuration, "api");
-    builder.UseOrleansClient(client => client.UseProductionClient(settings));
+    builder.UseOrleansClient(client => client.UseProductionClient(settings).AddMonitoringDashboard(builder.Configuration));
     builder.Services.AddProductionReadiness(settings, silo: false);
 }
 else
 {
-    builder.UseOrleans(silo => silo.UseEmbeddedCluster());
+    builder.UseOrleans(silo => silo.UseEmbeddedCluster().AddMonitoringDashboard(builder.Configuration));
 }
 builder.Services.AddMonitoringApi();
+builder.Services.AddMonitoringTracing(builder.Configuration, "mcp-alerting-api");
 
 var app = builder.Build();
 app.UseMonitoringApi();
+app.MapMonitoringDashboard();
 if (!production)
 {
     app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(

@@ -136,6 +136,7 @@ public static class ProductionHosting
         silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = settings.ReminderPeriod < o.MinimumReminderPeriod ? settings.ReminderPeriod : o.MinimumReminderPeriod);
         silo.Configure<MonitoringOptions>(o => o.ReminderPeriod = settings.ReminderPeriod);
 
+        silo.AddActivityPropagation();
         silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
         foreach (var name in StorageNames.All)
         {
@@ -152,6 +153,7 @@ public static class ProductionHosting
     public static IClientBuilder UseProductionClient(this IClientBuilder client, ClusterSettings settings)
     {
         client.UseRedisClustering(o => o.ConfigurationOptions = settings.RedisOptions());
+        client.AddActivityPropagation();
         client.Configure<ClusterOptions>(o =>
         {
             o.ServiceId = settings.ServiceId;

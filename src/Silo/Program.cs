@@ -43,17 +43,19 @@ public static class SiloProgram
         if (production)
         {
             cluster = ClusterSettings.ReadOrExit(builder.Configuration, "silo");
-            builder.UseOrleans(silo => silo.UseProductionCluster(cluster));
+            builder.UseOrleans(silo => silo.UseProductionCluster(cluster).AddMonitoringDashboard(builder.Configuration));
             builder.Services.AddProductionReadiness(cluster, silo: true);
         }
         else
         {
-            builder.UseOrleans(silo => silo.UseEmbeddedCluster());
+            builder.UseOrleans(silo => silo.UseEmbeddedCluster().AddMonitoringDashboard(builder.Configuration));
             builder.Services.AddSingleton<IReadinessCheck, MembershipCheck>();
         }
 
+        builder.Services.AddMonitoringTracing(builder.Configuration, "mcp-alerting-silo");
         var app = builder.Build();
         app.MapMetrics();
+        app.MapMonitoringDashboard();
         app.MapGet("/health/live", () => Results.Json(new { status = "healthy" }));
         app.MapGet("/health/ready", async (IEnumerable<IReadinessCheck> checks, CancellationToken cancellationToken) =>
         {

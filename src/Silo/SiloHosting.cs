@@ -58,6 +58,7 @@ public static class SiloHosting
             o.ServiceId = options.ServiceId;
             o.ClusterId = options.ClusterId;
         });
+        silo.AddActivityPropagation();
         return silo.UseInMemoryState().AddMonitoring();
     }
 }

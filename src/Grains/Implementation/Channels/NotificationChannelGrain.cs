@@ -337,6 +337,11 @@ public sealed class NotificationChannelGrain(
     private async Task<SendResult> AttemptAsync(Notification notification, int attempt)
     {
         var started = Stopwatch.GetTimestamp();
+        using var activity = MonitoringTracing.Source.StartActivity($"notify {ChannelType}", ActivityKind.Client);
+        activity?.SetTag("channel.id", ChannelId);
+        activity?.SetTag("channel.type", ChannelType);
+        activity?.SetTag("notification.idempotency_key", notification.IdempotencyKey);
+        activity?.SetTag("notification.attempt", attempt);
         SendResult result;
         try
         {
@@ -361,6 +366,7 @@ public sealed class NotificationChannelGrain(
         }
         if (!result.Delivered)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, result.Error);
             MonitoringMetrics.DeliveryAttemptsFailed.WithLabels(ChannelType, result.RetryAfter is null ? (result.Retryable ? "transient" : "permanent") : "rate_limited").Inc();
             logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId}, attempt {Attempt}, failed: {Error}",
                 notification.IdempotencyKey, ChannelId, attempt, result.Error);

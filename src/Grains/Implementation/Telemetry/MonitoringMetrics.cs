@@ -3,6 +3,13 @@ using Prometheus;
 namespace Monitoring.Telemetry;
 
 /// <summary>The product's own Prometheus metrics, shared by grains and the API in a process.</summary>
+/// <summary>The product's own trace source: one span per delivery attempt, whatever the channel (SMTP included).</summary>
+public static class MonitoringTracing
+{
+    public const string SourceName = "Monitoring.Notifications";
+    public static readonly System.Diagnostics.ActivitySource Source = new(SourceName);
+}
+
 public static class MonitoringMetrics
 {
     private static int _configured;

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Monitoring.Tests.Api;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Observability;
+
+/// <summary>
+/// Traces over OTLP, from the real API process (embedded mode) to a receiver on loopback: one request's spans run
+/// from ASP.NET Core through the grain call and the delivery attempt to the outbound HTTP request, in one trace.
+/// </summary>
+public sealed class TracingTests
+{
+    [Fact]
+    public async Task One_request_through_a_grain_and_out_is_one_trace()
+    {
+        await using var otlp = await OtlpReceiver.StartAsync();
+        await using var hooks = await WebhookReceiver.StartAsync();
+        var port = LocalPorts.Free();
+        var api = ClusterProcess.Start("api", ApiDll(), [
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.Endpoint),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+                ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+                ("Orleans__SiloPort", LocalPorts.Free().ToString()),
+                ("Orleans__GatewayPort", LocalPorts.Free().ToString()),
+                ("Orleans__ClusterId", "otel-" + Guid.NewGuid().ToString("N")[..8]),
+                ("Logging__LogLevel__Default", "Warning")],
+            "--urls", $"http://127.0.0.1:{port}");
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await Eventually.TrueAsync(async () =>
+            {
+                try { return (await http.GetAsync("/health/ready")).IsSuccessStatusCode; }
+                catch (HttpRequestException) { return false; }
+            }, "the API to start" + api.Tail(), TimeSpan.FromSeconds(60));
+
+            var created = await http.PostJsonAsync("/api/channels", $$"""{"id":"traced","type":"webhook","config":{"url":"{{hooks.UrlFor("/traced")}}"} }""");
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var test = await (await http.PostAsync("/api/channels/traced/test", null)).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(test.GetProperty("delivered").GetBoolean());
+
+            ReceivedSpan? server = null;
+            await Eventually.TrueAsync(() =>
+            {
+                server = otlp.Spans.FirstOrDefault(s => s.Name.Contains("/api/channels/{id}/test", StringComparison.Ordinal));
+                return server is not null
+                    && otlp.Spans.Any(s => s.TraceId == server.TraceId && s.Scope == "Monitoring.Notifications")
+                    && otlp.Spans.Any(s => s.TraceId == server.TraceId && s.Scope.StartsWith("System.Net.Http", StringComparison.Ordinal));
+            }, "the request's spans", TimeSpan.FromSeconds(30));
+
+            var trace = otlp.Spans.Where(s => s.TraceId == server!.TraceId).ToList();
+            Assert.Contains(trace, s => s.Scope.StartsWith("Microsoft.Orleans", StringComparison.Ordinal)); // the grain call
+            var notify = trace.Single(s => s.Scope == "Monitoring.Notifications");
+            Assert.Equal("notify webhook", notify.Name);
+            var outbound = trace.Single(s => s.Scope.StartsWith("System.Net.Http", StringComparison.Ordinal));
+            Assert.Equal(notify.SpanId, outbound.ParentSpanId); // the HTTP request is a child of the delivery attempt
+            Assert.Single(hooks.At("/traced"));
+        }
+        finally
+        {
+            api.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task The_orleans_dashboard_is_mounted_only_when_enabled()
+    {
+        async Task<HttpStatusCode> DashboardAsync(bool enabled)
+        {
+            var port = LocalPorts.Free();
+            var api = ClusterProcess.Start("api", ApiDll(), [
+                    ("Dashboard__Enabled", enabled ? "true" : "false"),
+                    ("Orleans__SiloPort", LocalPorts.Free().ToString()),
+                    ("Orleans__GatewayPort", LocalPorts.Free().ToString()),
+                    ("Orleans__ClusterId", "dash-" + Guid.NewGuid().ToString("N")[..8])],
+                "--urls", $"http://127.0.0.1:{port}");
+            try
+            {
+                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+                await Eventually.TrueAsync(async () =>
+                {
+                    try { return (await http.GetAsync("/health/ready")).IsSuccessStatusCode; }
+                    catch (HttpRequestException) { return false; }
+                }, "the API to start" + api.Tail(), TimeSpan.FromSeconds(60));
+                return (await http.GetAsync("/dashboard")).StatusCode;
+            }
+            finally
+            {
+                api.Kill();
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, await DashboardAsync(enabled: false));
+        Assert.Equal(HttpStatusCode.OK, await DashboardAsync(enabled: true));
+    }
+
+    private static string ApiDll()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        return Path.Combine(dir!, "src", "Api", "bin", configuration, "net10.0", "Monitoring.Api.dll");
+    }
+}
