@@ -128,6 +128,35 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_silo_stopped_with_sigterm_hands_off_without_losing_in_flight_notifications()
+    {
+        await using var hooks = await WebhookReceiver.StartAsync();
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2);
+        var http = cluster.Http;
+        var id = Guid.NewGuid().ToString("N")[..6];
+        // The receiver refuses every first attempt, so every notification is in the outbox, retrying, at SIGTERM.
+        hooks.FailNext($"/{id}/l1", Servers);
+        await SetUpAsync(http, hooks, id, level2Delay: "1h", level1Extra: ""","retry":{"initialDelay":"20s","maxDelay":"20s"}""");
+        await hooks.WaitForAsync($"/{id}/l1", Servers, TimeSpan.FromSeconds(30));
+        var holder = (await http.GetFromJsonAsync<JsonElement>($"/api/cluster/activations/channel/l1-{id}")).GetProperty("silo").GetString()!;
+        var silo = cluster.Silos.Single(s => holder.Contains($":{s.SiloPort}:", StringComparison.Ordinal));
+
+        var stopping = Stopwatch.GetTimestamp();
+        silo.Terminate();
+        await silo.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var stopped = Stopwatch.GetElapsedTime(stopping);
+        Assert.Equal(0, silo.Process.ExitCode);
+
+        // Every notification that was in flight is delivered by the other silo, none lost.
+        await Eventually.TrueAsync(() => hooks.At($"/{id}/l1").Select(h => h.Headers["Idempotency-Key"]).Distinct().Count() == Servers
+            && hooks.At($"/{id}/l1").Count >= 2 * Servers, "every in-flight notification delivered", TimeSpan.FromSeconds(60));
+        var delivered = Stopwatch.GetElapsedTime(stopping);
+        var deliveries = await http.GetFromJsonAsync<JsonElement>($"/api/channels/l1-{id}/deliveries");
+        Assert.Equal(Servers, deliveries.EnumerateArray().Count(d => d.GetProperty("status").GetString() == "delivered"));
+        output.WriteLine($"SIGTERM to {silo.Name}: exited cleanly after {stopped.TotalSeconds:F1}s; its {Servers} in-flight notifications delivered {delivered.TotalSeconds:F1}s after the signal");
+    }
+
+    [Fact]
     public async Task After_a_full_restart_everything_and_the_pending_escalation_come_back()
     {
         await using var hooks = await WebhookReceiver.StartAsync();

@@ -173,6 +173,13 @@ public sealed record ClusterProcess(string Name, Process Process, ConcurrentQueu
 
     public string Tail() => string.Join('\n', Output.TakeLast(30));
 
+    /// <summary>SIGTERM, as Kubernetes sends it: the process shuts down gracefully.</summary>
+    public void Terminate()
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", Process.Id.ToString()]);
+        kill.WaitForExit();
+    }
+
     /// <summary>kill -9: no shutdown, no hand-off.</summary>
     public void Kill()
     {
