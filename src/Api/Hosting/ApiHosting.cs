@@ -34,6 +34,7 @@ public static class ApiHosting
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseHttpMetrics();
+        app.UseMiddleware<RequestMetricsMiddleware>();
         app.MapOpenApi();
         app.MapServerEndpoints();
         app.MapRuleEndpoints();

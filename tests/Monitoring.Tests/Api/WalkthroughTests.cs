@@ -121,7 +121,9 @@ public sealed class WalkthroughTests(ApiFixture api)
         Assert.Equal(1, detailed.GetProperty("summary").GetProperty("healthy").GetInt32());
 
         var metrics = await Http.GetStringAsync("/metrics");
-        foreach (var name in new[] { "mcp_alerting_telemetry_records_ingested_total", "mcp_alerting_rule_evaluations_total", "mcp_alerting_alerts{status=\"firing\",severity=\"critical\"}", "mcp_alerting_servers{health=", "mcp_alerting_rule_evaluation_duration_seconds_bucket", "mcp_alerting_notifications_total" })
+        foreach (var name in new[] { "mcp_alerting_telemetry_records_ingested_total", "mcp_alerting_rule_evaluations_total", "mcp_alerting_alerts{status=\"firing\",severity=\"critical\"}", "mcp_alerting_servers{health=", "mcp_alerting_rule_evaluation_duration_seconds_bucket", "mcp_alerting_notifications_total",
+            "mcp_requests_total{method=\"GET /health\",status=\"200\",transport=\"http\",user_id=\"anonymous\"}",
+            "mcp_request_duration_seconds_bucket{method=\"GET /health\"", "mcp_response_size_bytes_sum{method=\"GET /health\"", "mcp_active_connections{transport=\"http\"}" })
         {
             Assert.Contains(name, metrics);
         }

@@ -42,7 +42,7 @@ public sealed class ServerChecks(McpProber prober, MetricsScraper scraper, Healt
         if (result.Probe is { } probe)
         {
             MonitoringMetrics.Probes.WithLabels(Label(probe.Outcome)).Inc();
-            MonitoringMetrics.ProbeLatency.Observe(probe.LatencySeconds);
+            MonitoringMetrics.ProbeLatency.WithLabels(Label(probe.Outcome)).Observe(probe.LatencySeconds);
         }
         if (result.Scrape is { } scrape) MonitoringMetrics.Scrapes.WithLabels(Label(scrape.Outcome)).Inc();
         if (result.Health is { } health) MonitoringMetrics.HealthReads.WithLabels(Label(health.Outcome)).Inc();

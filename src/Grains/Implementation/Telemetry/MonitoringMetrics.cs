@@ -3,6 +3,32 @@ using Prometheus;
 namespace Monitoring.Telemetry;
 
 /// <summary>The product's own Prometheus metrics, shared by grains and the API in a process.</summary>
+/// <summary>
+/// The seed's request metrics, for the API's own requests: mcp_requests_total, mcp_request_duration_seconds,
+/// mcp_request_size_bytes, mcp_response_size_bytes and mcp_active_connections, with the seed's labels. "method" is
+/// the route template (bounded), "transport" is http, and "user_id" is the caller once authentication names one.
+/// </summary>
+public static class ApiRequestMetrics
+{
+    public static readonly Counter Requests = Metrics.CreateCounter(
+        "mcp_requests_total", "Total number of requests to the API", new CounterConfiguration { LabelNames = ["method", "status", "transport", "user_id"] });
+
+    public static readonly Histogram Duration = Metrics.CreateHistogram(
+        "mcp_request_duration_seconds", "API request duration in seconds",
+        new HistogramConfiguration { LabelNames = ["method", "transport"], Buckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0] });
+
+    public static readonly Histogram RequestSize = Metrics.CreateHistogram(
+        "mcp_request_size_bytes", "API request size in bytes",
+        new HistogramConfiguration { LabelNames = ["method", "transport"], Buckets = [100, 1000, 10000, 100000, 1000000, 10000000] });
+
+    public static readonly Histogram ResponseSize = Metrics.CreateHistogram(
+        "mcp_response_size_bytes", "API response size in bytes",
+        new HistogramConfiguration { LabelNames = ["method", "transport"], Buckets = [100, 1000, 10000, 100000, 1000000, 10000000] });
+
+    public static readonly Gauge ActiveConnections = Metrics.CreateGauge(
+        "mcp_active_connections", "Number of API requests in progress", new GaugeConfiguration { LabelNames = ["transport"] });
+}
+
 /// <summary>The product's own trace source: one span per delivery attempt, whatever the channel (SMTP included).</summary>
 public static class MonitoringTracing
 {
@@ -91,8 +117,8 @@ public static class MonitoringMetrics
 
     public static readonly Histogram ProbeLatency = Metrics.CreateHistogram(
         "mcp_alerting_probe_duration_seconds",
-        "Latency of the liveness call (ping or server/discover) of an MCP probe.",
-        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+        "Latency of the liveness call (ping or server/discover) of an MCP probe, by outcome.",
+        new HistogramConfiguration { LabelNames = ["outcome"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
 
     public static readonly Counter Scrapes = Metrics.CreateCounter(
         "mcp_alerting_scrapes_total",
