@@ -80,6 +80,7 @@ dotnet build -c Release Monitoring.sln -v q -nologo >"$work/logs/build.log" || {
 export ConnectionStrings__Redis="127.0.0.1:$redis_port"
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 export Orleans__ServiceId=mcp-alerting Orleans__ClusterId=local
+export Outbound__AllowLoopback=true # a cluster on one machine: receivers and MCP servers are on loopback too
 
 dotnet src/Silo/bin/Release/net10.0/Monitoring.Silo.dll migrate
 for i in $(seq 0 $((silos - 1))); do

@@ -59,6 +59,8 @@ public static class SiloHosting
             o.ClusterId = options.ClusterId;
         });
         silo.AddActivityPropagation();
+        // One process on a laptop: its receivers and MCP servers are usually on loopback too.
+        silo.Services.PostConfigure<Outbound.OutboundOptions>(o => o.AllowLoopback ??= true);
         return silo.UseInMemoryState().AddMonitoring();
     }
 }

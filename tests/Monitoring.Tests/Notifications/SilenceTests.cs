@@ -101,7 +101,7 @@ public sealed class SilenceTests(ApiFixture api)
         var records = await s.NotificationsAsync();
         var withheld = records.Single(n => n.GetProperty("status").GetString() == "silenced").GetProperty("recordedAt").GetDateTimeOffset();
         var sent = records.Single(n => n.GetProperty("status").GetString() != "silenced").GetProperty("recordedAt").GetDateTimeOffset();
-        Assert.InRange(sent - withheld, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(11));
+        Assert.InRange(sent - withheld, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(12));
         Assert.Equal("firing", (await s.WaitForHooksAsync("hook", 1)).Single().Body.GetProperty("alert").GetProperty("status").GetString());
         Assert.Contains((await s.AlertAsync()).GetProperty("transitions").EnumerateArray(), t => t.GetProperty("reason").GetString() == "silence ended");
     }

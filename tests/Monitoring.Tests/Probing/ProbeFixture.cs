@@ -25,7 +25,7 @@ public sealed class ProbeFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Probing:MaxResponseBytes"] = SizeLimit.ToString() })
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Probing:MaxResponseBytes"] = SizeLimit.ToString(), ["Outbound:AllowLoopback"] = "true" })
             .Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);

@@ -28,6 +28,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.UseInMemoryState().AddMonitoring();
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+            // The peers of these tests listen on loopback, which production's outbound policy refuses.
+            silo.Services.PostConfigure<Monitoring.Outbound.OutboundOptions>(o => o.AllowLoopback = true);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

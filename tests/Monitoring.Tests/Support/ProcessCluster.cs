@@ -109,6 +109,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         ("Orleans__ServiceId", ServiceId),
         ("Orleans__ClusterId", ClusterId),
         ("Monitoring__ReminderPeriod", "00:00:05"),
+        ("Outbound__AllowLoopback", "true"), // the tests' receivers listen on loopback
         ("Logging__LogLevel__Default", "Warning"),
         .. extra,
     ];

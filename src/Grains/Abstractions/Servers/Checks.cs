@@ -20,6 +20,8 @@ public enum CheckOutcome
     InvalidTarget,
     /// <summary>A network failure none of the above names (connection reset, unreachable network).</summary>
     NetworkError,
+    /// <summary>The outbound policy refused the target's address (link-local, loopback, private or denied).</summary>
+    Blocked,
 }
 
 public enum HealthState { Healthy, Degraded, Unhealthy, Unknown }

@@ -33,14 +33,9 @@ public static class MonitoringServices
             .ValidateOnStart();
         foreach (var name in new[] { WebhookSender.HttpClientName, SlackSender.HttpClientName })
         {
+            // Receivers may redirect (up to Outbound:MaxRedirects); every hop passes the outbound guard.
             services.AddHttpClient(name, client => client.Timeout = Timeout.InfiniteTimeSpan)
-                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                    ConnectTimeout = TimeSpan.FromSeconds(10),
-                    MaxConnectionsPerServer = 64,
-                });
+                .ConfigurePrimaryHttpMessageHandler(provider => provider.GetRequiredService<Outbound.OutboundGuard>().Handler(followRedirects: true));
         }
         services.AddSingleton<IChannelSender, WebhookSender>();
         services.AddSingleton<IChannelSender, SlackSender>();
@@ -52,6 +47,19 @@ public static class MonitoringServices
         services.TryAddSingleton<Indexing.IListingStore, Indexing.GrainListingStore>();
         services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();
+        return services;
+    }
+
+    /// <summary>The outbound-request guard every client of the product goes through.</summary>
+    public static IServiceCollection AddOutboundGuard(this IServiceCollection services)
+    {
+        services.AddOptions<Outbound.OutboundOptions>()
+            .BindConfiguration(Outbound.OutboundOptions.Section)
+            .Validate(o => o.MaxRedirects is >= 0 and <= 10, "Outbound:MaxRedirects must be 0..10")
+            .Validate(o => o.Allow.Concat(o.Deny).All(e => e.Length > 0 && (System.Net.IPNetwork.TryParse(e, out _) || System.Net.IPAddress.TryParse(e, out _) || Uri.CheckHostName(e) == UriHostNameType.Dns)),
+                "Outbound:Allow and Outbound:Deny take host names, addresses or CIDR ranges")
+            .ValidateOnStart();
+        services.TryAddSingleton<Outbound.OutboundGuard>();
         return services;
     }
 
@@ -67,15 +75,11 @@ public static class MonitoringServices
         foreach (var name in new[] { McpProber.HttpClientName, MetricsScraper.HttpClientName })
         {
             services.AddHttpClient(name, client => client.Timeout = Timeout.InfiniteTimeSpan)
-                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                    ConnectTimeout = TimeSpan.FromSeconds(10),
-                })
+                .ConfigurePrimaryHttpMessageHandler(provider => provider.GetRequiredService<Outbound.OutboundGuard>().Handler(followRedirects: false))
                 .AddHttpMessageHandler(provider =>
                     new ResponseSizeLimitHandler(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProbingOptions>>().Value.MaxResponseBytes));
         }
+        services.AddOutboundGuard();
         services.AddSingleton<McpProber>();
         services.AddSingleton<MetricsScraper>();
         services.AddSingleton<HealthReportReader>();

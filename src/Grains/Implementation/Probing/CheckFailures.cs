@@ -31,6 +31,8 @@ public static class CheckFailures
         {
             switch (e)
             {
+                case Outbound.OutboundBlockedException blocked:
+                    return (CheckOutcome.Blocked, status, blocked.Message);
                 case ResponseTooLargeException tooLarge:
                     return (CheckOutcome.TooLarge, status, tooLarge.Message);
                 case UnexpectedReplyException unexpected:

@@ -60,6 +60,7 @@ public sealed class ServerChecks(McpProber prober, MetricsScraper scraper, Healt
         CheckOutcome.ProtocolError => "protocol_error",
         CheckOutcome.TooLarge => "too_large",
         CheckOutcome.InvalidTarget => "invalid_target",
+        CheckOutcome.Blocked => "blocked",
         _ => "network_error",
     };
 }

@@ -28,7 +28,7 @@ public sealed record EmailConfig(
     X509Certificate2? CaCertificate, TimeSpan Timeout);
 
 /// <summary>Sends multipart (text and HTML) mail through SMTP with MailKit: STARTTLS, implicit TLS or none, with optional login.</summary>
-public sealed class EmailSender : IChannelSender
+public sealed class EmailSender(Outbound.OutboundGuard guard) : IChannelSender
 {
     public string Type => "email";
     public IReadOnlyList<string> SecretFields { get; } = ["password"];
@@ -41,7 +41,7 @@ public sealed class EmailSender : IChannelSender
     }
 
     public IPreparedChannel Prepare(string channelId, JsonElement config) =>
-        new Prepared(Read(config, []) ?? throw new InvalidOperationException($"channel {channelId} has an invalid email config"));
+        new Prepared(Read(config, []) ?? throw new InvalidOperationException($"channel {channelId} has an invalid email config"), guard);
 
     private static EmailConfig? Read(JsonElement config, List<FieldError> errors)
     {
@@ -113,7 +113,7 @@ public sealed class EmailSender : IChannelSender
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
 
-    private sealed class Prepared(EmailConfig config) : IPreparedChannel
+    private sealed class Prepared(EmailConfig config, Outbound.OutboundGuard guard) : IPreparedChannel
     {
         public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
@@ -132,7 +132,9 @@ public sealed class EmailSender : IChannelSender
                     SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
                     _ => SecureSocketOptions.None,
                 };
-                await client.ConnectAsync(config.Host, config.Port, options, timeout.Token);
+                // The guard resolves and checks the address; MailKit then speaks SMTP (and TLS, by host name) over it.
+                var socket = await guard.ConnectAsync(config.Host, config.Port, timeout.Token);
+                await client.ConnectAsync(socket, config.Host, config.Port, options, timeout.Token);
                 if (config.Username is { } username)
                 {
                     await client.AuthenticateAsync(username, config.Password ?? "", timeout.Token);
@@ -144,6 +146,10 @@ public sealed class EmailSender : IChannelSender
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 return SendResult.Failure($"no answer from {config.Host}:{config.Port} within {config.Timeout.TotalSeconds:0.#}s");
+            }
+            catch (Outbound.OutboundBlockedException e)
+            {
+                return SendResult.Failure(e.Message, retryable: false);
             }
             catch (AuthenticationException)
             {

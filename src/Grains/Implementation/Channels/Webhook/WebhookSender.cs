@@ -117,6 +117,10 @@ public sealed class WebhookSender(IHttpClientFactory httpClients, TimeProvider t
             {
                 return SendResult.Failure($"no answer within {config.Timeout.TotalSeconds:0.#}s");
             }
+            catch (HttpRequestException e) when (Outbound.Blocked.Find(e) is { } blocked)
+            {
+                return SendResult.Failure(blocked.Message, retryable: false);
+            }
             catch (HttpRequestException e)
             {
                 return SendResult.Failure(e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}");
