@@ -21,7 +21,7 @@ else
 {
     builder.UseOrleans(silo => silo.UseEmbeddedCluster().AddMonitoringDashboard(builder.Configuration));
 }
-builder.Services.AddMonitoringApi();
+builder.Services.AddMonitoringApi(production, builder.Configuration);
 builder.Services.AddMonitoringTracing(builder.Configuration, "mcp-alerting-api");
 
 var app = builder.Build();
@@ -29,8 +29,10 @@ app.UseMonitoringApi();
 app.MapMonitoringDashboard();
 if (!production)
 {
+    var open = !app.Services.GetRequiredService<Monitoring.Api.Security.AuthMode>().Required;
     app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
-        "Embedded mode: one process with a co-hosted silo, localhost clustering and in-memory state. Nothing is kept across restarts."));
+        "Embedded mode: one process with a co-hosted silo, localhost clustering and in-memory state. Nothing is kept across restarts.{Open}",
+        open ? " The API is open (no Auth:Keys configured): keep it on 127.0.0.1." : ""));
 }
 app.Run();
 

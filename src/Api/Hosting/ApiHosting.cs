@@ -1,7 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Api.Endpoints;
+using Monitoring.Api.Security;
 using Monitoring.Api.Problems;
 using Monitoring.Indexing;
 using Monitoring.Telemetry;
@@ -13,8 +15,29 @@ public static class ApiHosting
 {
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
-    public static IServiceCollection AddMonitoringApi(this IServiceCollection services)
+    public static IServiceCollection AddMonitoringApi(this IServiceCollection services, bool production, IConfiguration configuration)
     {
+        services.AddOptions<Security.AuthOptions>().BindConfiguration(Security.AuthOptions.Section)
+            .Validate(o => o.Keys.All(k => k.Hash.StartsWith("sha256:", StringComparison.Ordinal) && k.Hash.Length == 71 && k.Name.Length > 0),
+                "Auth:Keys: every key needs a Name and a Hash of the form sha256:<64 hex digits>")
+            .Validate(o => o.RequestsPerMinute > 0, "Auth:RequestsPerMinute must be more than 0")
+            .ValidateOnStart();
+        var keysConfigured = configuration.GetSection("Auth:Keys").GetChildren().Any();
+        services.AddSingleton(new Security.AuthMode(production || keysConfigured));
+        services.AddSingleton<Security.ApiKeyResolver>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.GlobalLimiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                context.User.Identity?.Name is { } name
+                    ? System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(name, _ => new System.Threading.RateLimiting.FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Security.AuthOptions>>().CurrentValue.RequestsPerMinute,
+                        Window = TimeSpan.FromMinutes(1),
+                    })
+                    : System.Threading.RateLimiting.RateLimitPartition.GetNoLimiter("open"));
+        });
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures throw, so the handler above can say where the body was wrong.
@@ -35,6 +58,8 @@ public static class ApiHosting
         app.UseStatusCodePages();
         app.UseHttpMetrics();
         app.UseMiddleware<RequestMetricsMiddleware>();
+        app.UseMiddleware<Security.AuthMiddleware>();
+        app.UseRateLimiter();
         app.MapOpenApi();
         app.MapServerEndpoints();
         app.MapRuleEndpoints();
@@ -43,6 +68,7 @@ public static class ApiHosting
         app.MapEscalationPolicyEndpoints();
         app.MapSilenceEndpoints();
         app.MapClusterEndpoints();
+        app.MapKeyEndpoints();
         app.MapHealthEndpoints();
         app.MapMetrics();
 

@@ -30,7 +30,8 @@ public sealed class RequestMetricsMiddleware(RequestDelegate next)
             context.Response.Body = body;
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
             var method = $"{context.Request.Method} {route}";
-            ApiRequestMetrics.Requests.WithLabels(method, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), Transport, "anonymous").Inc();
+            ApiRequestMetrics.Requests.WithLabels(method, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), Transport,
+                context.User.Identity?.Name ?? "anonymous").Inc();
             ApiRequestMetrics.Duration.WithLabels(method, Transport).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             ApiRequestMetrics.RequestSize.WithLabels(method, Transport).Observe(context.Request.ContentLength ?? 0);
             ApiRequestMetrics.ResponseSize.WithLabels(method, Transport).Observe(counting.Written);

@@ -28,6 +28,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     public string ServiceId { get; } = "svc-" + Guid.NewGuid().ToString("N")[..8];
     public string ClusterId { get; } = "cl-" + Guid.NewGuid().ToString("N")[..8];
     public string Schema { get; } = "s_" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>The admin key the tests use: production demands keys. Configured as its hash, as an operator would.</summary>
+    public const string AdminKey = "mcpk_0123456789ab_process-cluster-admin-key";
     public HttpClient Http { get; private set; } = null!;
     public IReadOnlyList<ClusterProcess> Silos => _silos;
 
@@ -48,6 +51,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         _api = ClusterProcess.Start("api", Dll("Api"), Environment(), "--urls", $"http://127.0.0.1:{port}");
         Http?.Dispose();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
         await WaitForActiveSilosAsync(TimeSpan.FromSeconds(90));
     }
 
@@ -110,6 +114,9 @@ public sealed class ProcessCluster : IAsyncDisposable
         ("Orleans__ClusterId", ClusterId),
         ("Monitoring__ReminderPeriod", "00:00:05"),
         ("Outbound__AllowLoopback", "true"), // the tests' receivers listen on loopback
+        ("Auth__Keys__0__Name", "tests"),
+        ("Auth__Keys__0__Role", "Admin"),
+        ("Auth__Keys__0__Hash", Monitoring.Security.KeyMaterial.Hash(AdminKey)),
         ("Logging__LogLevel__Default", "Warning"),
         .. extra,
     ];

@@ -22,6 +22,15 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     Task<IngestResult> IngestAsync(TelemetryBatch batch);
 
+    /// <summary>Adds a per-server ingest token (its SHA-256 hash; the token is shown once). At most 5 per server.</summary>
+    Task<WriteResult> AddIngestTokenAsync(string id, string hash);
+
+    Task<WriteResult> RevokeIngestTokenAsync(string id);
+
+    /// <summary>Whether this hash is one of this server's ingest tokens.</summary>
+    [AlwaysInterleave]
+    Task<bool> AcceptsIngestTokenAsync(string hash);
+
     /// <summary>Re-evaluates every rule that selects this server now. The periodic timer calls it too.</summary>
     Task EvaluateAsync();
 

@@ -22,6 +22,9 @@ public sealed class McpServerState
     [Id(2)] public string[]? KnownTools { get; set; }
 
     [Id(3)] public ToolSetChange? LastToolSetChange { get; set; }
+
+    /// <summary>Ingest tokens of this server: id to SHA-256 hash.</summary>
+    [Id(4)] public Dictionary<string, string> IngestTokens { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -290,6 +293,26 @@ public sealed class McpServerGrain(
             await listings.UpsertAsync(new ServerEntry(server) { Health = verdict.State.ToString().ToLowerInvariant() });
         }
     }
+
+    public async Task<WriteResult> AddIngestTokenAsync(string id, string hash)
+    {
+        if (state.State.Server is null) return WriteResult.NotFound;
+        if (state.State.IngestTokens.Count >= 5) return WriteResult.Conflict("a server has at most 5 ingest tokens; revoke one first");
+        state.State.IngestTokens[id] = hash;
+        await state.WriteStateAsync();
+        return WriteResult.Ok;
+    }
+
+    public async Task<WriteResult> RevokeIngestTokenAsync(string id)
+    {
+        if (state.State.Server is null || !state.State.IngestTokens.Remove(id)) return WriteResult.NotFound;
+        await state.WriteStateAsync();
+        return WriteResult.Ok;
+    }
+
+    public Task<bool> AcceptsIngestTokenAsync(string hash) => Task.FromResult(
+        state.State.Server is not null && state.State.IngestTokens.Values.Any(stored =>
+            System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(stored), System.Text.Encoding.ASCII.GetBytes(hash))));
 
     public async Task RulesChangedAsync(RuleSet rules)
     {

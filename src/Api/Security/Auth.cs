@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using Monitoring.Api.Problems;
+using Monitoring.Security;
+
+namespace Monitoring.Api.Security;
+
+/// <summary>A key from configuration (or a Kubernetes Secret): a name, a role and the key's SHA-256 hash, never the key.</summary>
+public sealed class ConfiguredKey
+{
+    public string Name { get; set; } = "";
+    public Role Role { get; set; } = Role.Reader;
+    public string Hash { get; set; } = "";
+}
+
+/// <summary>Authentication settings, bound from "Auth".</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    /// <summary>Keys that always work; rotate by adding the new one, deploying, then removing the old one (reloaded live).</summary>
+    public List<ConfiguredKey> Keys { get; set; } = [];
+
+    /// <summary>Whether /metrics answers without a key.</summary>
+    public bool MetricsOpen { get; set; } = true;
+
+    /// <summary>Requests a minute per key.</summary>
+    public int RequestsPerMinute { get; set; } = 1200;
+}
+
+/// <summary>Whether this process demands keys: production always; the embedded mode only when keys are configured.</summary>
+public sealed record AuthMode(bool Required);
+
+/// <summary>Finds who a presented key belongs to: configured keys first, then keys made through the API (cached, 1 s).</summary>
+public sealed class ApiKeyResolver(IOptionsMonitor<AuthOptions> options, IGrainFactory grains)
+{
+    private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(1);
+    private ApiKeySet _set = ApiKeySet.Empty;
+    private long _checkedAt = long.MinValue;
+
+    public void Invalidate() => Volatile.Write(ref _checkedAt, long.MinValue);
+
+    public async Task<(string Name, Role Role)?> ResolveAsync(string presented)
+    {
+        foreach (var key in options.CurrentValue.Keys)
+        {
+            if (KeyMaterial.Matches(presented, key.Hash)) return (key.Name, key.Role);
+        }
+        if (KeyMaterial.IdOf(presented, KeyMaterial.ApiKeyPrefix) is not { } id) return null;
+        var set = await CurrentAsync();
+        return set.Keys.FirstOrDefault(k => k.Id == id) is { } stored && KeyMaterial.Matches(presented, stored.Hash) ? (stored.Name, stored.Role) : null;
+    }
+
+    public async Task<ApiKeySet> CurrentAsync()
+    {
+        var known = Volatile.Read(ref _set);
+        var checkedAt = Volatile.Read(ref _checkedAt);
+        if (checkedAt != long.MinValue && Stopwatch.GetElapsedTime(checkedAt) < Refresh) return known;
+        var started = Stopwatch.GetTimestamp();
+        if (await grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).GetIfChangedAsync(known.Version) is { } fresh)
+        {
+            Volatile.Write(ref _set, fresh);
+            known = fresh;
+        }
+        Volatile.Write(ref _checkedAt, started);
+        return known;
+    }
+}
+
+/// <summary>
+/// Authentication and roles on every endpoint, present and future: GET needs a reader, acting on alerts, silences,
+/// telemetry, checks and channel tests needs an operator, every other write needs an admin. /health/live and
+/// /health/ready are open; /metrics is open unless Auth:MetricsOpen is false. A per-server ingest token may only
+/// push telemetry for its own server.
+/// </summary>
+public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IOptionsMonitor<AuthOptions> options, IGrainFactory grains, AuthMode mode)
+{
+    private static readonly HashSet<(string, string)> OperatorRoutes =
+    [
+        ("POST", "/api/alerts/{id}/ack"), ("POST", "/api/alerts/{id}/resolve"), ("POST", "/api/alerts/{id}/suppress"),
+        ("POST", "/api/silences/"), ("PUT", "/api/silences/{id}"), ("DELETE", "/api/silences/{id}"), ("POST", "/api/silences/{id}/expire"),
+        ("POST", "/api/servers/{id}/telemetry"), ("POST", "/api/servers/{id}/check"), ("POST", "/api/channels/{id}/test"),
+    ];
+
+    public static Role Required(string method, string? route) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? Role.Reader
+        : route is not null && OperatorRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Operator
+        : Role.Admin;
+
+    public static bool IsOpen(PathString path, AuthOptions options) =>
+        path.Equals("/health/live") || path.Equals("/health/ready") || (options.MetricsOpen && path.Equals("/metrics"));
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!mode.Required || IsOpen(context.Request.Path, options.CurrentValue))
+        {
+            await next(context);
+            return;
+        }
+        var presented = Presented(context.Request);
+        if (presented is null)
+        {
+            await Deny(context, StatusCodes.Status401Unauthorized, "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key'.");
+            return;
+        }
+        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
+        if (presented.StartsWith(KeyMaterial.IngestTokenPrefix, StringComparison.Ordinal))
+        {
+            var serverId = context.Request.RouteValues["id"] as string;
+            if (!HttpMethods.IsPost(context.Request.Method) || route != "/api/servers/{id}/telemetry" || serverId is null
+                || !await grains.GetGrain<Monitoring.Servers.IMcpServerGrain>(serverId).AcceptsIngestTokenAsync(KeyMaterial.Hash(presented)))
+            {
+                await Deny(context, StatusCodes.Status403Forbidden, "An ingest token may only push telemetry to its own server.");
+                return;
+            }
+            context.User = Principal($"ingest:{serverId}", Role.Reader);
+            await next(context);
+            return;
+        }
+        if (await keys.ResolveAsync(presented) is not { } identity)
+        {
+            await Deny(context, StatusCodes.Status401Unauthorized, "The API key is not valid (unknown, mistyped or revoked).");
+            return;
+        }
+        var required = Required(context.Request.Method, route);
+        if (identity.Role < required)
+        {
+            await Deny(context, StatusCodes.Status403Forbidden,
+                $"The key '{identity.Name}' has the role {identity.Role.ToString().ToLowerInvariant()}; this needs {required.ToString().ToLowerInvariant()}.");
+            return;
+        }
+        context.User = Principal(identity.Name, identity.Role);
+        await next(context);
+    }
+
+    private static string? Presented(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization["Bearer ".Length..].Trim();
+        var header = request.Headers["X-Api-Key"].ToString();
+        return header.Length > 0 ? header.Trim() : null;
+    }
+
+    private static ClaimsPrincipal Principal(string name, Role role) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role.ToString().ToLowerInvariant())], "ApiKey"));
+
+    private static Task Deny(HttpContext context, int status, string detail) =>
+        Results.Problem(statusCode: status, title: status == 401 ? "Authentication required" : "Forbidden", detail: detail).ExecuteAsync(context);
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Monitoring.Security;
+using Monitoring.Tests.Api;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Security;
+
+/// <summary>The API with keys configured (by their hashes), as production runs it.</summary>
+public sealed class SecuredApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const string Reader = "mcpk_aaaaaaaaaaaa_reader-key-for-the-tests";
+    public const string Operator = "mcpk_bbbbbbbbbbbb_operator-key-for-the-tests";
+    public const string Admin = "mcpk_cccccccccccc_admin-key-for-the-tests";
+
+    public CapturedLogs Logs { get; } = new();
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Orleans:SiloPort", LocalPorts.Free().ToString());
+        builder.UseSetting("Orleans:GatewayPort", LocalPorts.Free().ToString());
+        builder.UseSetting("Orleans:ClusterId", "auth-tests-" + Guid.NewGuid().ToString("N")[..8]);
+        var i = 0;
+        foreach (var (name, role, key) in new[] { ("reader", "Reader", Reader), ("operator", "Operator", Operator), ("admin", "Admin", Admin) })
+        {
+            builder.UseSetting($"Auth:Keys:{i}:Name", name);
+            builder.UseSetting($"Auth:Keys:{i}:Role", role);
+            builder.UseSetting($"Auth:Keys:{i}:Hash", KeyMaterial.Hash(key));
+            i++;
+        }
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+    }
+
+    public HttpClient As(string? key)
+    {
+        var http = CreateClient();
+        if (key is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return http;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SecuredApiCollection : ICollectionFixture<SecuredApiFixture>
+{
+    public const string Name = "secured-api";
+}
+
+/// <summary>Every endpoint × every role, plus no key, a wrong key and a revoked key; ingest tokens; no key in any log.</summary>
+[Collection(SecuredApiCollection.Name)]
+public sealed class AuthTests(SecuredApiFixture api)
+{
+    private static readonly HashSet<string> Open = ["/health/live", "/health/ready", "/metrics"];
+
+    private List<(string Method, string Pattern)> Endpoints() =>
+        [.. api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (m, e.RoutePattern.RawText!)))
+            .Where(e => !e.Item2.StartsWith("/dashboard", StringComparison.Ordinal))
+            .Distinct()];
+
+    private static string Url(string pattern) => pattern
+        .Replace("{kind}", "alert").Replace("{tokenId}", "t1").Replace("{id}", "r1:s1").Replace("{**path}", "x").TrimEnd('/') is { Length: > 0 } url ? url : "/";
+
+    private static async Task<HttpStatusCode> SendAsync(HttpClient http, string method, string pattern)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), Url(pattern));
+        if (method is "POST" or "PUT") request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task Every_endpoint_answers_each_role_as_the_role_table_says()
+    {
+        var endpoints = Endpoints();
+        Assert.True(endpoints.Count >= 40, $"only {endpoints.Count} endpoints found");
+        using var none = api.As(null);
+        using var wrong = api.As("mcpk_000000000000_not-a-key");
+        using var garbage = api.As("let me in");
+        using var reader = api.As(SecuredApiFixture.Reader);
+        using var @operator = api.As(SecuredApiFixture.Operator);
+        using var admin = api.As(SecuredApiFixture.Admin);
+        var failures = new List<string>();
+        void Expect(bool ok, string who, string method, string pattern, HttpStatusCode status)
+        {
+            if (!ok) failures.Add($"{who} {method} {pattern}: {(int)status}");
+        }
+        foreach (var (method, pattern) in endpoints)
+        {
+            // The URL really is one of this endpoint's, so a 404 below is the endpoint's answer, not a missed route.
+            var matcher = new Microsoft.AspNetCore.Routing.Template.TemplateMatcher(
+                Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(pattern.TrimStart('/')), new RouteValueDictionary());
+            Assert.True(matcher.TryMatch(Url(pattern), new RouteValueDictionary()), $"{Url(pattern)} does not match {pattern}");
+            var open = Open.Contains(pattern);
+            var required = Monitoring.Api.Security.AuthMiddleware.Required(method, pattern);
+            var anonymous = await SendAsync(none, method, pattern);
+            Expect(open ? anonymous is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) : anonymous == HttpStatusCode.Unauthorized, "no key", method, pattern, anonymous);
+            if (open) continue;
+            foreach (var (who, client) in new[] { ("wrong key", wrong), ("garbage", garbage) })
+            {
+                var status = await SendAsync(client, method, pattern);
+                Expect(status == HttpStatusCode.Unauthorized, who, method, pattern, status);
+            }
+            foreach (var (who, client, role) in new[] { ("reader", reader, Role.Reader), ("operator", @operator, Role.Operator), ("admin", admin, Role.Admin) })
+            {
+                if (method == "DELETE" && pattern.StartsWith("/api/keys", StringComparison.Ordinal) && role == Role.Admin) continue; // would revoke nothing, but skip writes to keys
+                var status = await SendAsync(client, method, pattern);
+                var allowed = role >= required;
+                Expect(allowed ? status is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) : status == HttpStatusCode.Forbidden, who, method, pattern, status);
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        // The table itself: reads for readers, acting on alerts for operators, configuration for admins.
+        Assert.Equal(Role.Reader, Monitoring.Api.Security.AuthMiddleware.Required("GET", "/api/alerts/{id}"));
+        Assert.Equal(Role.Operator, Monitoring.Api.Security.AuthMiddleware.Required("POST", "/api/alerts/{id}/ack"));
+        Assert.Equal(Role.Operator, Monitoring.Api.Security.AuthMiddleware.Required("POST", "/api/silences/"));
+        Assert.Equal(Role.Admin, Monitoring.Api.Security.AuthMiddleware.Required("POST", "/api/rules/"));
+        Assert.Equal(Role.Admin, Monitoring.Api.Security.AuthMiddleware.Required("PUT", "/api/channels/{id}"));
+    }
+
+    [Fact]
+    public async Task A_key_made_through_the_api_works_until_it_is_revoked_and_is_shown_only_once()
+    {
+        using var admin = api.As(SecuredApiFixture.Admin);
+        var created = await admin.PostJsonAsync("/api/keys", """{"name":"ci-bot","role":"operator"}""");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = await created.JsonAsync();
+        var key = body.GetProperty("key").GetString()!;
+        Assert.StartsWith(KeyMaterial.ApiKeyPrefix, key);
+
+        using var bot = api.As(key);
+        Assert.Equal(HttpStatusCode.OK, (await bot.GetAsync("/api/rules")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await bot.PostJsonAsync("/api/rules", "{}")).StatusCode);
+        var listed = await (await admin.GetAsync("/api/keys")).Content.ReadAsStringAsync();
+        Assert.Contains("ci-bot", listed);
+        Assert.DoesNotContain(key, listed);
+        Assert.DoesNotContain("sha256", listed);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/keys/{body.GetProperty("id").GetString()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bot.GetAsync("/api/rules")).StatusCode);
+        Assert.Contains("\"role:", (await (await admin.PostJsonAsync("/api/keys", """{"name":"x","role":"root"}""")).Content.ReadAsStringAsync()).Replace("\"role\":", "\"role:"));
+        Assert.DoesNotContain(api.Logs.Lines, line => line.Contains(key) || line.Contains(SecuredApiFixture.Admin));
+    }
+
+    [Fact]
+    public async Task An_ingest_token_pushes_telemetry_for_its_own_server_only()
+    {
+        using var admin = api.As(SecuredApiFixture.Admin);
+        var id = Guid.NewGuid().ToString("N")[..8];
+        foreach (var server in new[] { $"a-{id}", $"b-{id}" })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/servers",
+                $$"""{"id":"{{server}}","name":"S","endpoint":"http://127.0.0.1:9/mcp","probe":{"enabled":false} }""")).StatusCode);
+        }
+        var token = (await (await admin.PostAsync($"/api/servers/a-{id}/ingest-tokens", null)).JsonAsync()).GetProperty("token").GetString()!;
+        using var agent = api.As(token);
+        const string push = """{"requests":[{"method":"tools/call","tool":"search","durationMs":12,"success":true}]}""";
+        Assert.Equal(HttpStatusCode.Accepted, (await agent.PostJsonAsync($"/api/servers/a-{id}/telemetry", push)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.PostJsonAsync($"/api/servers/b-{id}/telemetry", push)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.GetAsync("/api/servers")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.PostJsonAsync($"/api/servers/nope-{id}/telemetry", push)).StatusCode);
+    }
+}
