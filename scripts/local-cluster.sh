@@ -88,14 +88,18 @@ for i in $(seq 0 $((silos - 1))); do
     dotnet src/Silo/bin/Release/net10.0/Monitoring.Silo.dll --urls "http://127.0.0.1:$((8081 + i))" >"$work/logs/silo$i.log" 2>&1 &
   app_pids+=($!)
 done
-dotnet src/Api/bin/Release/net10.0/Monitoring.Api.dll --urls "http://127.0.0.1:$api_port" >"$work/logs/api.log" 2>&1 &
+# Production demands API keys: one admin key for this run, given to the API as its hash.
+admin_key="mcpk_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')_$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+Auth__Keys__0__Name=local-admin Auth__Keys__0__Role=Admin Auth__Keys__0__Hash="sha256:$(printf %s "$admin_key" | sha256sum | cut -d' ' -f1)" \
+  dotnet src/Api/bin/Release/net10.0/Monitoring.Api.dll --urls "http://127.0.0.1:$api_port" >"$work/logs/api.log" 2>&1 &
 app_pids+=($!)
 
 for _ in $(seq 120); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null 2>&1 && break; sleep 0.5; done
 
 cat <<INFO
 
-  API          http://127.0.0.1:$api_port   (cluster: curl http://127.0.0.1:$api_port/api/cluster)
+  API          http://127.0.0.1:$api_port   (try: curl -H "Authorization: Bearer $admin_key" http://127.0.0.1:$api_port/api/cluster)
+  admin key    $admin_key   (this run only)
   silos        $silos, ports 11111..$((11110 + silos)), gateways 30000..$((29999 + silos)), /metrics and /health on 8081..$((8080 + silos))
   Redis        127.0.0.1:$redis_port   (membership, reminders; AOF in $work/redis)
   PostgreSQL   127.0.0.1:$pg_port user postgres, schema mcp_alerting   (data in $work/pg)
