@@ -21,7 +21,7 @@ public sealed partial class KubernetesManifestTests
 
     private static async Task<List<IKubernetesObject>> RenderAsync(string overlay)
     {
-        var start = new ProcessStartInfo(LocalProcesses.Find("kubectl", "/usr/local/bin/kubectl"), $"kustomize {Path.Combine(RepoRoot(), "k8s", "overlays", overlay)}")
+        var start = new ProcessStartInfo(LocalProcesses.Find("kubectl", "/usr/local/bin/kubectl"), $"kustomize {Repository.PathTo("k8s", "overlays", overlay)}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -162,11 +162,4 @@ public sealed partial class KubernetesManifestTests
 
     [GeneratedRegex("(?i)password\\s*=\\s*[^;…\\s]|xox[bp]-|-----BEGIN")]
     private static partial Regex SecretValue();
-
-    private static string RepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
-        return dir!;
-    }
 }

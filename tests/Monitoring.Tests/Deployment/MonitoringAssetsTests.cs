@@ -9,12 +9,7 @@ namespace Monitoring.Tests.Deployment;
 [Collection(ApiCollection.Name)]
 public sealed partial class MonitoringAssetsTests(ApiFixture api)
 {
-    private static string Asset(string name)
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
-        return Path.Combine(dir!, "k8s", "monitoring", name);
-    }
+    private static string Asset(string name) => Repository.PathTo("k8s", "monitoring", name);
 
     [GeneratedRegex(@"\b((?:mcp_alerting|http)_[a-z0-9_]+)")]
     private static partial Regex MetricName();

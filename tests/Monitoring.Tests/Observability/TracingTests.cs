@@ -18,7 +18,7 @@ public sealed class TracingTests
         await using var otlp = await OtlpReceiver.StartAsync();
         await using var hooks = await WebhookReceiver.StartAsync();
         var port = LocalPorts.Free();
-        var api = ClusterProcess.Start("api", ApiDll(), [
+        var api = ClusterProcess.Start("api", Repository.Dll("Api"), [
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.Endpoint),
                 ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
                 ("OTEL_BSP_SCHEDULE_DELAY", "100"),
@@ -70,7 +70,7 @@ public sealed class TracingTests
         async Task<HttpStatusCode> DashboardAsync(bool enabled)
         {
             var port = LocalPorts.Free();
-            var api = ClusterProcess.Start("api", ApiDll(), [
+            var api = ClusterProcess.Start("api", Repository.Dll("Api"), [
                     ("Dashboard__Enabled", enabled ? "true" : "false"),
                     ("Orleans__SiloPort", LocalPorts.Free().ToString()),
                     ("Orleans__GatewayPort", LocalPorts.Free().ToString()),
@@ -94,13 +94,5 @@ public sealed class TracingTests
 
         Assert.Equal(HttpStatusCode.NotFound, await DashboardAsync(enabled: false));
         Assert.Equal(HttpStatusCode.OK, await DashboardAsync(enabled: true));
-    }
-
-    private static string ApiDll()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        return Path.Combine(dir!, "src", "Api", "bin", configuration, "net10.0", "Monitoring.Api.dll");
     }
 }

@@ -13,12 +13,8 @@ public sealed class ExampleRulesTests
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
-    public static TheoryData<string> Files()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir)!;
-        return new TheoryData<string>(Directory.GetFiles(Path.Combine(dir, "examples", "rules"), "*.json").Order());
-    }
+    public static TheoryData<string> Files() =>
+        new(Directory.GetFiles(Support.Repository.PathTo("examples", "rules"), "*.json").Order());
 
     [Theory]
     [MemberData(nameof(Files))]

@@ -48,7 +48,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         _silos.Clear();
         for (var i = 0; i < silos; i++) _silos.Add(StartSilo(i));
         var port = LocalPorts.Free();
-        _api = ClusterProcess.Start("api", Dll("Api"), Environment(), "--urls", $"http://127.0.0.1:{port}");
+        _api = ClusterProcess.Start("api", Repository.Dll("Api"), Environment(), "--urls", $"http://127.0.0.1:{port}");
         Http?.Dispose();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
         Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
@@ -60,7 +60,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var siloPort = LocalPorts.Free();
         var gatewayPort = LocalPorts.Free();
         var httpPort = LocalPorts.Free();
-        return ClusterProcess.Start($"silo{index}", Dll("Silo"), Environment(("Orleans__SiloPort", siloPort.ToString()), ("Orleans__GatewayPort", gatewayPort.ToString())),
+        return ClusterProcess.Start($"silo{index}", Repository.Dll("Silo"), Environment(("Orleans__SiloPort", siloPort.ToString()), ("Orleans__GatewayPort", gatewayPort.ToString())),
             "--urls", $"http://127.0.0.1:{httpPort}") with { SiloPort = siloPort, HttpPort = httpPort };
     }
 
@@ -120,20 +120,6 @@ public sealed class ProcessCluster : IAsyncDisposable
         ("Logging__LogLevel__Default", "Warning"),
         .. extra,
     ];
-
-    private static string Dll(string project)
-    {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var path = Path.Combine(RepoRoot(), "src", project, "bin", configuration, "net10.0", $"Monitoring.{project}.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"build the solution first (dotnet build Monitoring.sln): {path} is missing");
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Monitoring.sln"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new InvalidOperationException("the tests run from inside the repository");
-    }
 
     public async ValueTask DisposeAsync()
     {
