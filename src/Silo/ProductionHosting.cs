@@ -164,6 +164,7 @@ public static class ProductionHosting
         client.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
         client.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         client.Services.AddSingleton<Indexing.IListingStore>(sp => new Indexing.PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        client.Services.AddSingleton<IAuditLog>(sp => new PostgresAuditLog(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         return client;
     }
 }

@@ -1,3 +1,4 @@
+using Monitoring.Api.Security;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Channels;
@@ -9,7 +10,8 @@ public static class ChannelEndpoints
 {
     public static void MapChannelEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/channels").WithTags("Channels");
+        var group = app.MapGroup("/api/channels").WithTags("Channels")
+            .Audited("channel", async (grains, id) => await grains.GetGrain<INotificationChannelGrain>(id).GetAsync() is { } c ? ChannelResponse.From(c) : null);
 
         group.MapPost("/", async (ChannelRequest request, IGrainFactory grains) =>
         {

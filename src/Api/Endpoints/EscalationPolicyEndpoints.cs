@@ -1,3 +1,4 @@
+using Monitoring.Api.Security;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Escalation;
@@ -9,7 +10,8 @@ public static class EscalationPolicyEndpoints
 {
     public static void MapEscalationPolicyEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/escalation-policies").WithTags("Escalation policies");
+        var group = app.MapGroup("/api/escalation-policies").WithTags("Escalation policies")
+            .Audited("escalation-policy", async (grains, id) => await grains.GetGrain<IEscalationPolicyGrain>(id).GetAsync() is { } p ? EscalationPolicyResponse.From(p) : null);
 
         group.MapPost("/", async (EscalationPolicyRequest request, IGrainFactory grains) =>
         {

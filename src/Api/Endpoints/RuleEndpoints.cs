@@ -1,3 +1,4 @@
+using Monitoring.Api.Security;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Rules;
@@ -8,7 +9,8 @@ public static class RuleEndpoints
 {
     public static void MapRuleEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/rules").WithTags("Rules");
+        var group = app.MapGroup("/api/rules").WithTags("Rules")
+            .Audited("rule", async (grains, id) => await grains.GetGrain<IAlertRuleGrain>(id).GetAsync() is { } r ? RuleResponse.From(r) : null);
 
         group.MapPost("/", async (RuleRequest request, IGrainFactory grains, TimeProvider time) =>
         {

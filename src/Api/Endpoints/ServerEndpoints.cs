@@ -1,3 +1,4 @@
+using Monitoring.Api.Security;
 using Microsoft.Extensions.Options;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
@@ -11,7 +12,8 @@ public static class ServerEndpoints
 {
     public static void MapServerEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/servers").WithTags("Servers");
+        var group = app.MapGroup("/api/servers").WithTags("Servers")
+            .Audited("server", async (grains, id) => await grains.GetGrain<IMcpServerGrain>(id).GetAsync() is { } s ? ServerResponse.From(s) : null);
 
         group.MapPost("/", async (ServerRequest request, IGrainFactory grains) =>
         {

@@ -1,3 +1,4 @@
+using Monitoring.Api.Security;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Common;
@@ -9,7 +10,10 @@ public static class SilenceEndpoints
 {
     public static void MapSilenceEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/silences").WithTags("Silences");
+        var group = app.MapGroup("/api/silences").WithTags("Silences")
+            .Audited("silence", async (grains, id) => (await AllAsync(grains)).FirstOrDefault(s => s.Id == id) is { } silence
+                ? SilenceResponse.From(silence, DateTimeOffset.UtcNow)
+                : null);
 
         group.MapPost("/", async (SilenceRequest request, IGrainFactory grains, TimeProvider time) =>
         {

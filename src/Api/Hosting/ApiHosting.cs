@@ -69,6 +69,7 @@ public static class ApiHosting
         app.MapSilenceEndpoints();
         app.MapClusterEndpoints();
         app.MapKeyEndpoints();
+        app.MapAuditEndpoints();
         app.MapHealthEndpoints();
         app.MapMetrics();
 

@@ -83,8 +83,12 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         ("POST", "/api/servers/{id}/telemetry"), ("POST", "/api/servers/{id}/check"), ("POST", "/api/channels/{id}/test"),
     ];
 
+    /// <summary>Reads that only an admin may make: the audit log and the key list.</summary>
+    private static readonly HashSet<string> AdminReads = ["/api/audit", "/api/keys/"];
+
     public static Role Required(string method, string? route) =>
-        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? Role.Reader
+        route is not null && AdminReads.Contains(route) ? Role.Admin
+        : HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? Role.Reader
         : route is not null && OperatorRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Operator
         : Role.Admin;
 

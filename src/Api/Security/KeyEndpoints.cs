@@ -18,7 +18,9 @@ public static class KeyEndpoints
 {
     public static void MapKeyEndpoints(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api/keys").WithTags("Keys");
+        var keys = app.MapGroup("/api/keys").WithTags("Keys")
+            .Audited("key", async (grains, id) => ((await grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).GetIfChangedAsync(-1))?.Keys ?? [])
+                .FirstOrDefault(k => k.Id == id) is { } k ? new KeyResponse(k.Id, k.Name, k.Role.ToString().ToLowerInvariant(), "api", k.CreatedAt, k.CreatedBy) : null);
 
         keys.MapPost("/", async (CreateKeyRequest request, HttpContext context, IGrainFactory grains, ApiKeyResolver resolver, TimeProvider time) =>
         {
@@ -54,7 +56,9 @@ public static class KeyEndpoints
             return Results.NoContent();
         });
 
-        var tokens = app.MapGroup("/api/servers/{id}/ingest-tokens").WithTags("Servers");
+        // The token is never recorded: the entry names the server, the action says whether a token was made or revoked.
+        var tokens = app.MapGroup("/api/servers/{id}/ingest-tokens").WithTags("Servers")
+            .Audited("ingest-token", (_, _) => Task.FromResult<object?>(null));
 
         tokens.MapPost("/", async (string id, IGrainFactory grains) =>
         {

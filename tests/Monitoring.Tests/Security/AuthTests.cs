@@ -167,3 +167,38 @@ public sealed class AuthTests(SecuredApiFixture api)
         Assert.Equal(HttpStatusCode.Forbidden, (await agent.PostJsonAsync($"/api/servers/nope-{id}/telemetry", push)).StatusCode);
     }
 }
+
+/// <summary>The audit log: who changed what, when, before and after, with no secret; only admins read it.</summary>
+[Collection(SecuredApiCollection.Name)]
+public sealed class AuditTests(SecuredApiFixture api)
+{
+    [Fact]
+    public async Task Configuration_changes_are_recorded_without_secrets_and_only_admins_read_them()
+    {
+        using var admin = api.As(SecuredApiFixture.Admin);
+        var id = "audited-" + Guid.NewGuid().ToString("N")[..8];
+        const string password = "smtp-pass-for-audit-77";
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/channels",
+            $$"""{"id":"{{id}}","type":"email","config":{"host":"127.0.0.1","port":2525,"security":"starttls","username":"u","password":"{{password}}","from":"a@example.com","to":["b@example.com"]} }""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJsonAsync($"/api/channels/{id}",
+            """{"type":"email","config":{"host":"127.0.0.2","port":2525,"security":"starttls","username":"u","from":"a@example.com","to":["b@example.com"]}}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutJsonAsync($"/api/channels/{id}", """{"type":"email","config":{}}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/channels/{id}")).StatusCode);
+
+        var response = await admin.GetAsync($"/api/audit?kind=channel&resourceId={id}");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(password, text);
+        var entries = (await response.JsonAsync()).GetProperty("items").EnumerateArray().Reverse().ToList();
+        Assert.Equal(["POST /api/channels/", "PUT /api/channels/{id}", "DELETE /api/channels/{id}"], entries.Select(e => e.GetProperty("action").GetString()));
+        Assert.All(entries, e => Assert.Equal("admin", e.GetProperty("actor").GetString()));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, entries[0].GetProperty("before").ValueKind);
+        Assert.Equal("127.0.0.1", entries[1].GetProperty("before").GetProperty("config").GetProperty("host").GetString());
+        Assert.Equal("127.0.0.2", entries[1].GetProperty("after").GetProperty("config").GetProperty("host").GetString());
+        Assert.Equal("<redacted>", entries[1].GetProperty("after").GetProperty("config").GetProperty("password").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, entries[2].GetProperty("after").ValueKind);
+
+        using var reader = api.As(SecuredApiFixture.Reader);
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.GetAsync("/api/audit")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.GetAsync("/api/keys")).StatusCode);
+    }
+}

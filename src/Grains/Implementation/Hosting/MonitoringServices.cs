@@ -44,6 +44,7 @@ public static class MonitoringServices
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.AddSingleton<SilenceCache>();
         services.TryAddSingleton<Persistence.IAlertHistory, Persistence.InMemoryAlertHistory>();
+        services.TryAddSingleton<Persistence.IAuditLog, Persistence.InMemoryAuditLog>();
         services.TryAddSingleton<Indexing.IListingStore, Indexing.GrainListingStore>();
         services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();

@@ -68,6 +68,20 @@ public static class Schema
             );
             CREATE INDEX listing_fields ON listing USING gin (fields jsonb_path_ops);
             """),
+        (3, "audit log of configuration changes",
+            """
+            CREATE TABLE audit_log (
+                id          bigserial   PRIMARY KEY,
+                at          timestamptz NOT NULL,
+                actor       text        NOT NULL,
+                action      text        NOT NULL,
+                kind        text        NOT NULL,
+                resource_id text        NOT NULL,
+                before      jsonb,
+                after       jsonb
+            );
+            CREATE INDEX audit_log_resource ON audit_log (kind, resource_id, id DESC);
+            """),
     ];
 
     /// <summary>Applies the migrations not yet applied; answers how many it applied.</summary>
