@@ -144,6 +144,9 @@ public static class ProductionHosting
         }
         silo.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         silo.Services.AddSingleton<Indexing.IListingStore>(sp => new Indexing.PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        // One key ring for the whole cluster, in PostgreSQL: a secret sealed by one silo opens on any other.
+        silo.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+            .Configure<IServiceProvider>((o, sp) => o.XmlRepository = new Security.PostgresXmlRepository(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new SchemaMigrator(
             sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<ILogger<SchemaMigrator>>()));
         return silo.AddMonitoring();

@@ -34,6 +34,8 @@ public static class SiloHosting
         {
             silo.AddMemoryGrainStorage(name);
         }
+        var keyRing = new Security.InMemoryXmlRepository();
+        silo.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>().Configure(o => o.XmlRepository = keyRing);
         return silo.UseInMemoryReminderService();
     }
 

@@ -17,7 +17,7 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
 {
     private const int Servers = 6;
 
-    private static async Task SetUpAsync(HttpClient http, WebhookReceiver hooks, string id, string level2Delay, string level1Extra = "")
+    private static async Task SetUpAsync(HttpClient http, WebhookReceiver hooks, string id, string level2Delay, string level1Extra = "", string level2Extra = "")
     {
         async Task Post(string url, string body)
         {
@@ -25,7 +25,7 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
             Assert.True(response.StatusCode == HttpStatusCode.Created, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         await Post("/api/channels", $$"""{"id":"l1-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/l1")}}"{{level1Extra}} } }""");
-        await Post("/api/channels", $$"""{"id":"l2-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/l2")}}"} }""");
+        await Post("/api/channels", $$"""{"id":"l2-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/l2")}}"{{level2Extra}} } }""");
         await Post("/api/escalation-policies",
             $$"""{"id":"p-{{id}}","levels":[{"delay":"0s","channels":["l1-{{id}}"]},{"delay":"{{level2Delay}}","channels":["l2-{{id}}"]}]}""");
         await Post("/api/rules",
@@ -162,8 +162,18 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
         await using var hooks = await WebhookReceiver.StartAsync();
         await using var cluster = await ProcessCluster.StartAsync(silos: 2);
         var id = Guid.NewGuid().ToString("N")[..6];
-        await SetUpAsync(cluster.Http, hooks, id, level2Delay: "15s");
+        const string secret = "whsec-sealed-at-rest-4711";
+        await SetUpAsync(cluster.Http, hooks, id, level2Delay: "15s", level2Extra: $$""","signingSecret":"{{secret}}" """);
         await hooks.WaitForAsync($"/{id}/l1", Servers, TimeSpan.FromSeconds(30));
+
+        // Secrets are sealed at rest: the channel's row in PostgreSQL holds no trace of the signing secret.
+        await using (var database = Npgsql.NpgsqlDataSource.Create(cluster.PostgresConnectionString))
+        await using (var command = database.CreateCommand($"SELECT payload::text FROM {cluster.Schema}.grain_state WHERE grain_key = 'l2-{id}' AND state_name = 'channel'"))
+        {
+            var row = (string)(await command.ExecuteScalarAsync())!;
+            Assert.DoesNotContain(secret, row);
+            Assert.Contains("dp1:", row);
+        }
 
         await cluster.KillAllAsync();
         var stoppedAt = Stopwatch.GetTimestamp();
@@ -182,8 +192,12 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
         Assert.Equal(1, alert.GetProperty("episode").GetInt32());
 
         // The escalations pending at the stop fire after the restart, brought back by their reminders.
-        await hooks.WaitForAsync($"/{id}/l2", Servers, TimeSpan.FromSeconds(90));
+        var level2 = await hooks.WaitForAsync($"/{id}/l2", Servers, TimeSpan.FromSeconds(90));
         Assert.Equal(Servers, hooks.At($"/{id}/l1").Count); // and level 1 was not sent again
+        // New processes opened the sealed secret with the cluster's shared key ring: the signatures check out.
+        Assert.All(level2, hook => Assert.Equal(
+            Monitoring.Channels.Webhook.WebhookSender.Sign(secret, long.Parse(hook.Headers[Monitoring.Channels.Webhook.WebhookSender.TimestampHeader]), System.Text.Encoding.UTF8.GetBytes(hook.RawBody)),
+            hook.Headers[Monitoring.Channels.Webhook.WebhookSender.SignatureHeader]));
     }
 }
 

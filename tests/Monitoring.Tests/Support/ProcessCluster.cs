@@ -32,6 +32,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>The admin key the tests use: production demands keys. Configured as its hash, as an operator would.</summary>
     public const string AdminKey = "mcpk_0123456789ab_process-cluster-admin-key";
     public HttpClient Http { get; private set; } = null!;
+
+    public string PostgresConnectionString => _postgres.ConnectionString();
     public IReadOnlyList<ClusterProcess> Silos => _silos;
 
     public static async Task<ProcessCluster> StartAsync(int silos)

@@ -70,6 +70,7 @@ public sealed class NotificationChannelGrain(
     ChannelSenders senders,
     MessageRenderer renderer,
     ClusterDeliveryLimiter clusterLimit,
+    Security.SecretSealer sealer,
     Persistence.IAlertHistory history,
     IListingStore listings,
     IOptions<NotificationOptions> options,
@@ -95,11 +96,15 @@ public sealed class NotificationChannelGrain(
 
     private string ChannelId => this.GetPrimaryKeyString();
     private ChannelState S => state.State;
+
+    /// <summary>The channel with its config in clear, in memory only; the state holds it sealed (Data Protection).</summary>
+    private NotificationChannel? _plain;
     private ChannelLogState L => logState.State;
     private string ChannelType => S.Channel?.Type ?? "unknown";
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _plain = S.Channel is { } stored ? stored with { Config = sealer.Unseal(stored.Config) } : null;
         Prepare();
         // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on here.
         Pump();
@@ -110,7 +115,7 @@ public sealed class NotificationChannelGrain(
         S.Channel is not null ? Task.FromResult(WriteResult.Duplicate(ChannelId)) : SaveAsync(channel);
 
     public Task<WriteResult> UpdateAsync(NotificationChannel channel) =>
-        S.Channel is not { } existing ? Task.FromResult(WriteResult.NotFound) : SaveAsync(senders.KeepSecrets(channel, existing));
+        _plain is not { } existing ? Task.FromResult(WriteResult.NotFound) : SaveAsync(senders.KeepSecrets(channel, existing));
 
     public async Task<WriteResult> DeleteAsync()
     {
@@ -136,6 +141,7 @@ public sealed class NotificationChannelGrain(
         await _writes;
         await state.ClearStateAsync();
         state.State = new ChannelState();
+        _plain = null;
         _logDirty = false;
         await logState.ClearStateAsync();
         logState.State = new ChannelLogState();
@@ -145,7 +151,7 @@ public sealed class NotificationChannelGrain(
         return WriteResult.Ok;
     }
 
-    public Task<ChannelView?> GetAsync() => Task.FromResult(S.Channel is { } channel ? View(channel) : null);
+    public Task<ChannelView?> GetAsync() => Task.FromResult(_plain is { } channel ? View(channel) : null);
 
     public Task<bool> ExistsAsync() => Task.FromResult(S.Channel is not null);
 
@@ -481,10 +487,11 @@ public sealed class NotificationChannelGrain(
             return WriteResult.Invalid(errors);
         }
         var now = time.GetUtcNow();
-        S.Channel = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
+        _plain = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
+        S.Channel = _plain with { Config = sealer.Seal(_plain.Config) };
         await PersistAsync();
         Prepare();
-        await listings.UpsertAsync(new ChannelEntry(View(S.Channel)));
+        await listings.UpsertAsync(new ChannelEntry(View(_plain)));
         logger.LogInformation("Channel {ChannelId} of type {ChannelType} saved", ChannelId, channel.Type);
         Pump();
         return WriteResult.Ok;
@@ -492,7 +499,7 @@ public sealed class NotificationChannelGrain(
 
     private void Prepare()
     {
-        if (S.Channel is not { } channel || senders.Find(channel.Type) is not { } sender)
+        if (_plain is not { } channel || senders.Find(channel.Type) is not { } sender)
         {
             _prepared = null;
             return;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Channels;
@@ -45,6 +46,8 @@ public static class MonitoringServices
         services.AddSingleton<SilenceCache>();
         services.TryAddSingleton<Persistence.IAlertHistory, Persistence.InMemoryAlertHistory>();
         services.TryAddSingleton<Persistence.IAuditLog, Persistence.InMemoryAuditLog>();
+        services.AddDataProtection().SetApplicationName("mcp-alerting");
+        services.AddSingleton<Security.SecretSealer>();
         services.TryAddSingleton<Indexing.IListingStore, Indexing.GrainListingStore>();
         services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();

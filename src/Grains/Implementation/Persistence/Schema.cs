@@ -82,6 +82,14 @@ public static class Schema
             );
             CREATE INDEX audit_log_resource ON audit_log (kind, resource_id, id DESC);
             """),
+        (4, "the Data Protection key ring every process shares",
+            """
+            CREATE TABLE data_protection_keys (
+                id    bigserial PRIMARY KEY,
+                name  text      NOT NULL,
+                xml   text      NOT NULL
+            );
+            """),
     ];
 
     /// <summary>Applies the migrations not yet applied; answers how many it applied.</summary>
