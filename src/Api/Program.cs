@@ -22,6 +22,8 @@ else
     builder.UseOrleans(silo => silo.UseEmbeddedCluster().AddMonitoringDashboard(builder.Configuration));
 }
 builder.Services.AddMonitoringApi(production, builder.Configuration);
+// Bodies past the limit are refused with 413 before they are read (a telemetry push of 10,000 records is about 1 MiB).
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = builder.Configuration.GetValue("Api:MaxRequestBodyBytes", 4L * 1024 * 1024));
 builder.Services.AddMonitoringTracing(builder.Configuration, "mcp-alerting-api");
 
 var app = builder.Build();

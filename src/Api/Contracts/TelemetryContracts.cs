@@ -37,7 +37,9 @@ public sealed record TelemetryRequest(TelemetryRecordRequest[]? Requests, Gauges
             var at = $"requests[{i}]";
             if (r is null) { Report(at, "must be an object"); continue; }
             if (string.IsNullOrWhiteSpace(r.Method) || r.Method.Length > 128) Report($"{at}.method", "is required, at most 128 characters");
+            else if (HasControl(r.Method)) Report($"{at}.method", "must not contain control or formatting characters");
             if (r.Tool is { Length: 0 or > 128 }) Report($"{at}.tool", "must be 1-128 characters when given");
+            else if (r.Tool is not null && HasControl(r.Tool)) Report($"{at}.tool", "must not contain control or formatting characters");
             if (r.DurationMs is not { } ms || !double.IsFinite(ms) || ms < 0 || ms > 86_400_000) Report($"{at}.durationMs", "is required: milliseconds from 0 to 86400000");
             if (r.Timestamp > now + FutureTolerance) Report($"{at}.timestamp", "is more than 5 minutes in the future");
             records[i] = new RequestRecord(r.Method ?? "", r.Tool, r.DurationMs ?? 0, r.Success ?? true, r.Timestamp);
@@ -53,6 +55,9 @@ public sealed record TelemetryRequest(TelemetryRecordRequest[]? Requests, Gauges
         if (reported > MaxReportedErrors) errors.Add("requests", $"{reported - MaxReportedErrors} more errors not shown");
         return errors.Any ? null : new TelemetryBatch(records, gauges);
     }
+
+    /// <summary>Control and formatting characters (NUL, newlines, bidirectional overrides) would forge labels and log lines.</summary>
+    private static bool HasControl(string text) => text.Any(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
 }
 
 public sealed record TelemetryResponse(int Accepted, int Dropped);

@@ -65,6 +65,35 @@ public sealed class TracingTests
     }
 
     [Fact]
+    public async Task A_body_over_the_size_limit_is_refused_before_it_is_read()
+    {
+        var port = LocalPorts.Free();
+        var api = ClusterProcess.Start("api", Repository.Dll("Api"), [
+                ("Api__MaxRequestBodyBytes", "65536"),
+                ("Orleans__SiloPort", LocalPorts.Free().ToString()),
+                ("Orleans__GatewayPort", LocalPorts.Free().ToString()),
+                ("Orleans__ClusterId", "limit-" + Guid.NewGuid().ToString("N")[..8])],
+            "--urls", $"http://127.0.0.1:{port}");
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await Eventually.TrueAsync(async () =>
+            {
+                try { return (await http.GetAsync("/health/ready")).IsSuccessStatusCode; }
+                catch (HttpRequestException) { return false; }
+            }, "the API to start" + api.Tail(), TimeSpan.FromSeconds(60));
+            var huge = "{\"id\":\"big\",\"name\":\"" + new string('x', 100_000) + "\",\"endpoint\":\"http://127.0.0.1:9/mcp\"}";
+            var response = await http.PostJsonAsync("/api/servers", huge);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/servers/big")).StatusCode);
+        }
+        finally
+        {
+            api.Kill();
+        }
+    }
+
+    [Fact]
     public async Task The_orleans_dashboard_is_mounted_only_when_enabled()
     {
         async Task<HttpStatusCode> DashboardAsync(bool enabled)
