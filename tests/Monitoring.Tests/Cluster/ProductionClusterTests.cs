@@ -166,6 +166,11 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
         await SetUpAsync(cluster.Http, hooks, id, level2Delay: "15s", level2Extra: $$""","signingSecret":"{{secret}}" """);
         await hooks.WaitForAsync($"/{id}/l1", Servers, TimeSpan.FromSeconds(30));
 
+        // A probe header (a bearer token) is sealed at rest too, in the server's row and in its listing.
+        const string bearer = "Bearer probe-token-sealed-0815";
+        Assert.Equal(HttpStatusCode.Created, (await cluster.Http.PostJsonAsync("/api/servers",
+            $$"""{"id":"sealed-{{id}}-probe","name":"S","endpoint":"http://127.0.0.1:9/mcp","probe":{"enabled":false,"headers":{"Authorization":"{{bearer}}"} } }""")).StatusCode);
+
         // Secrets are sealed at rest: the channel's row in PostgreSQL holds no trace of the signing secret.
         await using (var database = Npgsql.NpgsqlDataSource.Create(cluster.PostgresConnectionString))
         await using (var command = database.CreateCommand($"SELECT payload::text FROM {cluster.Schema}.grain_state WHERE grain_key = 'l2-{id}' AND state_name = 'channel'"))
@@ -173,6 +178,15 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
             var row = (string)(await command.ExecuteScalarAsync())!;
             Assert.DoesNotContain(secret, row);
             Assert.Contains("dp1:", row);
+        }
+        await using (var database = Npgsql.NpgsqlDataSource.Create(cluster.PostgresConnectionString))
+        await using (var command = database.CreateCommand(
+            $"SELECT string_agg(payload::text, ' ') FROM (SELECT payload FROM {cluster.Schema}.grain_state UNION ALL SELECT payload FROM {cluster.Schema}.listing) rows"))
+        {
+            var everything = (string)(await command.ExecuteScalarAsync())!;
+            Assert.Contains("Authorization", everything);
+            Assert.DoesNotContain("probe-token-sealed-0815", everything);
+            Assert.DoesNotContain(secret, everything);
         }
 
         await cluster.KillAllAsync();

@@ -37,6 +37,7 @@ public sealed class McpServerGrain(
     IOptions<ProbingOptions> probing,
     ServerChecks checks,
     IListingStore listings,
+    Security.SecretSealer sealer,
     TimeProvider time,
     ILogger<McpServerGrain> logger)
     : Grain, IMcpServerGrain, IRemindable
@@ -444,10 +445,15 @@ public sealed class McpServerGrain(
             if (!force) MonitoringMetrics.ChecksSkipped.Inc();
             return force ? running : Task.CompletedTask;
         }
-        if (state.State.Server is not { } server)
+        if (state.State.Server is not { } stored)
         {
             return Task.CompletedTask;
         }
+        // Probe header values are sealed in state; the check round gets them in clear, in memory only.
+        var server = stored.Probe.Headers.Count == 0 ? stored : stored with
+        {
+            Probe = stored.Probe with { Headers = stored.Probe.Headers.ToDictionary(h => h.Key, h => sealer.Unseal(h.Value), StringComparer.OrdinalIgnoreCase) },
+        };
         var self = this.AsReference<IMcpServerGrain>();
         var session = _session;
         var stopping = _deactivating.Token;
@@ -503,9 +509,16 @@ public sealed class McpServerGrain(
 
     private async Task SaveAsync(McpServer server)
     {
-        state.State.Server = server;
+        // Probe header values (bearer tokens) are sealed at rest; a kept header is already sealed and stays as it is.
+        state.State.Server = server.Probe.Headers.Count == 0 ? server : server with
+        {
+            Probe = server.Probe with
+            {
+                Headers = server.Probe.Headers.ToDictionary(h => h.Key, h => h.Value.StartsWith("dp1:", StringComparison.Ordinal) ? h.Value : sealer.Seal(h.Value), StringComparer.OrdinalIgnoreCase),
+            },
+        };
         await state.WriteStateAsync();
-        await listings.UpsertAsync(new ServerEntry(server) { Health = (_listedHealth ?? HealthState.Unknown).ToString().ToLowerInvariant() });
+        await listings.UpsertAsync(new ServerEntry(state.State.Server) { Health = (_listedHealth ?? HealthState.Unknown).ToString().ToLowerInvariant() });
     }
 
     private void StartEvaluationTimer()
