@@ -27,6 +27,18 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 
 builder.Services.AddMonitoringTracing(builder.Configuration, "mcp-alerting-api");
 
 var app = builder.Build();
+if (!production && !app.Services.GetRequiredService<Monitoring.Api.Security.AuthMode>().Required)
+{
+    // Open (no keys) is for one person on one machine: refuse to listen anywhere but loopback.
+    var urls = (app.Configuration["urls"] ?? ApiHosting.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries);
+    var exposed = urls.Where(u => !Uri.TryCreate(u.Replace("*", "0.0.0.0").Replace("+", "0.0.0.0"), UriKind.Absolute, out var uri)
+        || !(uri.IsLoopback || uri.Host is "127.0.0.1" or "[::1]" or "localhost")).ToList();
+    if (exposed.Count > 0)
+    {
+        Console.Error.WriteLine($"api: refusing to run open (no Auth:Keys) on {string.Join(", ", exposed)}: listen on 127.0.0.1, or configure Auth:Keys.");
+        return 2;
+    }
+}
 app.UseMonitoringApi();
 app.MapMonitoringDashboard();
 if (!production)
@@ -37,5 +49,6 @@ if (!production)
         open ? " The API is open (no Auth:Keys configured): keep it on 127.0.0.1." : ""));
 }
 app.Run();
+return 0;
 
 public partial class Program;

@@ -32,7 +32,16 @@ public static class Observability
                 .AddSource([.. OrleansSources, MonitoringTracing.SourceName])
                 .AddAspNetCoreInstrumentation(o => o.Filter = context =>
                     !context.Request.Path.StartsWithSegments("/metrics") && !context.Request.Path.StartsWithSegments("/health"))
-                .AddHttpClientInstrumentation()
+                // Webhook and Slack URLs can carry credentials in their path: spans keep only scheme, host and port.
+                .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, request) =>
+                {
+                    if (request.RequestUri is { } uri)
+                    {
+                        activity.SetTag("url.full", $"{uri.Scheme}://{uri.Authority}/…");
+                        activity.SetTag("url.path", null);
+                        activity.SetTag("url.query", null);
+                    }
+                })
                 .AddOtlpExporter());
         return services;
     }

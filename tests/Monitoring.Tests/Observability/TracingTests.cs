@@ -56,6 +56,9 @@ public sealed class TracingTests
             Assert.Equal("notify webhook", notify.Name);
             var outbound = trace.Single(s => s.Scope.StartsWith("System.Net.Http", StringComparison.Ordinal));
             Assert.Equal(notify.SpanId, outbound.ParentSpanId); // the HTTP request is a child of the delivery attempt
+            // A webhook's path may carry a credential (Slack's do): spans keep scheme, host and port only.
+            Assert.EndsWith("/…", outbound.Attributes["url.full"]);
+            Assert.DoesNotContain(trace.SelectMany(s => s.Attributes.Values), v => v.Contains(hooks.UrlFor("/traced")));
             Assert.Single(hooks.At("/traced"));
         }
         finally
@@ -91,6 +94,16 @@ public sealed class TracingTests
         {
             api.Kill();
         }
+    }
+
+    [Fact]
+    public async Task The_open_embedded_mode_refuses_to_listen_beyond_loopback()
+    {
+        var api = ClusterProcess.Start("api", Repository.Dll("Api"), [("Orleans__ClusterId", "open-" + Guid.NewGuid().ToString("N")[..8])],
+            "--urls", $"http://0.0.0.0:{LocalPorts.Free()}");
+        await api.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(2, api.Process.ExitCode);
+        Assert.Contains("refusing to run open", api.Tail());
     }
 
     [Fact]

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Monitoring.Tests.Support;
 
-public sealed record ReceivedSpan(string Scope, string Name, string TraceId, string SpanId, string ParentSpanId, int Kind);
+public sealed record ReceivedSpan(string Scope, string Name, string TraceId, string SpanId, string ParentSpanId, int Kind, Dictionary<string, string> Attributes);
 
 /// <summary>
 /// An OTLP/HTTP trace receiver on 127.0.0.1: it takes what the OpenTelemetry exporter posts to /v1/traces
@@ -60,8 +60,17 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 {
                     var s = Fields(span.Bytes).ToList();
                     string Hex(int n) => Convert.ToHexStringLower(s.FirstOrDefault(f => f.Number == n).Bytes ?? []);
+                    // Span.attributes(9) → KeyValue.key(1), value(2) → AnyValue.string_value(1).
+                    var attributes = new Dictionary<string, string>();
+                    foreach (var attribute in s.Where(f => f.Number == 9))
+                    {
+                        var kv = Fields(attribute.Bytes).ToList();
+                        var key = Encoding.UTF8.GetString(kv.FirstOrDefault(f => f.Number == 1).Bytes ?? []);
+                        var text = Fields(kv.FirstOrDefault(f => f.Number == 2).Bytes).FirstOrDefault(f => f.Number == 1).Bytes;
+                        if (text is not null) attributes[key] = Encoding.UTF8.GetString(text);
+                    }
                     _spans.Enqueue(new ReceivedSpan(Encoding.UTF8.GetString(scope ?? []), Encoding.UTF8.GetString(s.FirstOrDefault(f => f.Number == 5).Bytes ?? []),
-                        Hex(1), Hex(2), Hex(4), (int)s.FirstOrDefault(f => f.Number == 6).Value));
+                        Hex(1), Hex(2), Hex(4), (int)s.FirstOrDefault(f => f.Number == 6).Value, attributes));
                 }
             }
         }
