@@ -202,3 +202,24 @@ public sealed class AuditTests(SecuredApiFixture api)
         Assert.Equal(HttpStatusCode.Forbidden, (await reader.GetAsync("/api/keys")).StatusCode);
     }
 }
+
+/// <summary>ASP.NET Core rate limiting, one fixed window per key: past the limit, 429; other keys are not affected.</summary>
+[Collection(SecuredApiCollection.Name)]
+public sealed class RateLimitTests(SecuredApiFixture api)
+{
+    [Fact]
+    public async Task Each_key_has_its_own_budget()
+    {
+        await using var limited = api.WithWebHostBuilder(builder => builder.UseSetting("Auth:RequestsPerMinute", "3"));
+        using var reader = limited.CreateClient();
+        reader.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", SecuredApiFixture.Reader);
+        using var admin = limited.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", SecuredApiFixture.Admin);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++) statuses.Add((await reader.GetAsync("/api/rules")).StatusCode);
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/rules")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/health/ready")).StatusCode); // open endpoints are not counted
+    }
+}
