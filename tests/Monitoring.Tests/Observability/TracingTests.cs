@@ -17,83 +17,44 @@ public sealed class TracingTests
     {
         await using var otlp = await OtlpReceiver.StartAsync();
         await using var hooks = await WebhookReceiver.StartAsync();
-        var port = LocalPorts.Free();
-        var api = ClusterProcess.Start("api", Repository.Dll("Api"), [
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.Endpoint),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-                ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-                ("Orleans__SiloPort", LocalPorts.Free().ToString()),
-                ("Orleans__GatewayPort", LocalPorts.Free().ToString()),
-                ("Orleans__ClusterId", "otel-" + Guid.NewGuid().ToString("N")[..8]),
-                ("Logging__LogLevel__Default", "Warning")],
-            "--urls", $"http://127.0.0.1:{port}");
-        try
+        await using var api = await EmbeddedApiProcess.StartAsync(
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.Endpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_BSP_SCHEDULE_DELAY", "100"));
+        var http = api.Http;
+        var created = await http.PostJsonAsync("/api/channels", $$"""{"id":"traced","type":"webhook","config":{"url":"{{hooks.UrlFor("/traced")}}"} }""");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var test = await (await http.PostAsync("/api/channels/traced/test", null)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(test.GetProperty("delivered").GetBoolean());
+
+        ReceivedSpan? server = null;
+        await Eventually.TrueAsync(() =>
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            await Eventually.TrueAsync(async () =>
-            {
-                try { return (await http.GetAsync("/health/ready")).IsSuccessStatusCode; }
-                catch (HttpRequestException) { return false; }
-            }, "the API to start" + api.Tail(), TimeSpan.FromSeconds(60));
+            server = otlp.Spans.FirstOrDefault(s => s.Name.Contains("/api/channels/{id}/test", StringComparison.Ordinal));
+            return server is not null
+                && otlp.Spans.Any(s => s.TraceId == server.TraceId && s.Scope == "Monitoring.Notifications")
+                && otlp.Spans.Any(s => s.TraceId == server.TraceId && s.Scope.StartsWith("System.Net.Http", StringComparison.Ordinal));
+        }, "the request's spans", TimeSpan.FromSeconds(30));
 
-            var created = await http.PostJsonAsync("/api/channels", $$"""{"id":"traced","type":"webhook","config":{"url":"{{hooks.UrlFor("/traced")}}"} }""");
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-            var test = await (await http.PostAsync("/api/channels/traced/test", null)).Content.ReadFromJsonAsync<JsonElement>();
-            Assert.True(test.GetProperty("delivered").GetBoolean());
-
-            ReceivedSpan? server = null;
-            await Eventually.TrueAsync(() =>
-            {
-                server = otlp.Spans.FirstOrDefault(s => s.Name.Contains("/api/channels/{id}/test", StringComparison.Ordinal));
-                return server is not null
-                    && otlp.Spans.Any(s => s.TraceId == server.TraceId && s.Scope == "Monitoring.Notifications")
-                    && otlp.Spans.Any(s => s.TraceId == server.TraceId && s.Scope.StartsWith("System.Net.Http", StringComparison.Ordinal));
-            }, "the request's spans", TimeSpan.FromSeconds(30));
-
-            var trace = otlp.Spans.Where(s => s.TraceId == server!.TraceId).ToList();
-            Assert.Contains(trace, s => s.Scope.StartsWith("Microsoft.Orleans", StringComparison.Ordinal)); // the grain call
-            var notify = trace.Single(s => s.Scope == "Monitoring.Notifications");
-            Assert.Equal("notify webhook", notify.Name);
-            var outbound = trace.Single(s => s.Scope.StartsWith("System.Net.Http", StringComparison.Ordinal));
-            Assert.Equal(notify.SpanId, outbound.ParentSpanId); // the HTTP request is a child of the delivery attempt
-            // A webhook's path may carry a credential (Slack's do): spans keep scheme, host and port only.
-            Assert.EndsWith("/…", outbound.Attributes["url.full"]);
-            Assert.DoesNotContain(trace.SelectMany(s => s.Attributes.Values), v => v.Contains(hooks.UrlFor("/traced")));
-            Assert.Single(hooks.At("/traced"));
-        }
-        finally
-        {
-            api.Kill();
-        }
+        var trace = otlp.Spans.Where(s => s.TraceId == server!.TraceId).ToList();
+        Assert.Contains(trace, s => s.Scope.StartsWith("Microsoft.Orleans", StringComparison.Ordinal)); // the grain call
+        var notify = trace.Single(s => s.Scope == "Monitoring.Notifications");
+        Assert.Equal("notify webhook", notify.Name);
+        var outbound = trace.Single(s => s.Scope.StartsWith("System.Net.Http", StringComparison.Ordinal));
+        Assert.Equal(notify.SpanId, outbound.ParentSpanId); // the HTTP request is a child of the delivery attempt
+        // A webhook's path may carry a credential (Slack's do): spans keep scheme, host and port only.
+        Assert.EndsWith("/…", outbound.Attributes["url.full"]);
+        Assert.DoesNotContain(trace.SelectMany(s => s.Attributes.Values), v => v.Contains(hooks.UrlFor("/traced")));
+        Assert.Single(hooks.At("/traced"));
     }
 
     [Fact]
     public async Task A_body_over_the_size_limit_is_refused_before_it_is_read()
     {
-        var port = LocalPorts.Free();
-        var api = ClusterProcess.Start("api", Repository.Dll("Api"), [
-                ("Api__MaxRequestBodyBytes", "65536"),
-                ("Orleans__SiloPort", LocalPorts.Free().ToString()),
-                ("Orleans__GatewayPort", LocalPorts.Free().ToString()),
-                ("Orleans__ClusterId", "limit-" + Guid.NewGuid().ToString("N")[..8])],
-            "--urls", $"http://127.0.0.1:{port}");
-        try
-        {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            await Eventually.TrueAsync(async () =>
-            {
-                try { return (await http.GetAsync("/health/ready")).IsSuccessStatusCode; }
-                catch (HttpRequestException) { return false; }
-            }, "the API to start" + api.Tail(), TimeSpan.FromSeconds(60));
-            var huge = "{\"id\":\"big\",\"name\":\"" + new string('x', 100_000) + "\",\"endpoint\":\"http://127.0.0.1:9/mcp\"}";
-            var response = await http.PostJsonAsync("/api/servers", huge);
-            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/servers/big")).StatusCode);
-        }
-        finally
-        {
-            api.Kill();
-        }
+        await using var api = await EmbeddedApiProcess.StartAsync(("Api__MaxRequestBodyBytes", "65536"));
+        var http = api.Http;
+        var huge = "{\"id\":\"big\",\"name\":\"" + new string('x', 100_000) + "\",\"endpoint\":\"http://127.0.0.1:9/mcp\"}";
+        var response = await http.PostJsonAsync("/api/servers", huge);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/servers/big")).StatusCode);
     }
 
     [Fact]
@@ -111,27 +72,8 @@ public sealed class TracingTests
     {
         async Task<HttpStatusCode> DashboardAsync(bool enabled)
         {
-            var port = LocalPorts.Free();
-            var api = ClusterProcess.Start("api", Repository.Dll("Api"), [
-                    ("Dashboard__Enabled", enabled ? "true" : "false"),
-                    ("Orleans__SiloPort", LocalPorts.Free().ToString()),
-                    ("Orleans__GatewayPort", LocalPorts.Free().ToString()),
-                    ("Orleans__ClusterId", "dash-" + Guid.NewGuid().ToString("N")[..8])],
-                "--urls", $"http://127.0.0.1:{port}");
-            try
-            {
-                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-                await Eventually.TrueAsync(async () =>
-                {
-                    try { return (await http.GetAsync("/health/ready")).IsSuccessStatusCode; }
-                    catch (HttpRequestException) { return false; }
-                }, "the API to start" + api.Tail(), TimeSpan.FromSeconds(60));
-                return (await http.GetAsync("/dashboard")).StatusCode;
-            }
-            finally
-            {
-                api.Kill();
-            }
+            await using var api = await EmbeddedApiProcess.StartAsync(("Dashboard__Enabled", enabled ? "true" : "false"));
+            return (await api.Http.GetAsync("/dashboard")).StatusCode;
         }
 
         Assert.Equal(HttpStatusCode.NotFound, await DashboardAsync(enabled: false));
