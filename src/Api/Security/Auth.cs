@@ -43,13 +43,14 @@ public sealed class ApiKeyResolver(IOptionsMonitor<AuthOptions> options, IGrainF
 
     public async Task<(string Name, Role Role)?> ResolveAsync(string presented)
     {
+        var hash = KeyMaterial.Hash(presented);
         foreach (var key in options.CurrentValue.Keys)
         {
-            if (KeyMaterial.Matches(presented, key.Hash)) return (key.Name, key.Role);
+            if (KeyMaterial.HashesEqual(hash, key.Hash)) return (key.Name, key.Role);
         }
         if (KeyMaterial.IdOf(presented, KeyMaterial.ApiKeyPrefix) is not { } id) return null;
         var set = await CurrentAsync();
-        return set.Keys.FirstOrDefault(k => k.Id == id) is { } stored && KeyMaterial.Matches(presented, stored.Hash) ? (stored.Name, stored.Role) : null;
+        return set.Keys.FirstOrDefault(k => k.Id == id) is { } stored && KeyMaterial.HashesEqual(hash, stored.Hash) ? (stored.Name, stored.Role) : null;
     }
 
     public async Task<ApiKeySet> CurrentAsync()

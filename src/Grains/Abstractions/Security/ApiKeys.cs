@@ -66,6 +66,7 @@ public static class KeyMaterial
         return underscore is 12 ? rest[..underscore] : null;
     }
 
-    public static bool Matches(string presented, string storedHash) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(presented)), Encoding.ASCII.GetBytes(storedHash));
+    /// <summary>Compares a presented key's hash (computed once by the caller) with a stored one, in constant time.</summary>
+    public static bool HashesEqual(string presentedHash, string storedHash) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presentedHash), Encoding.ASCII.GetBytes(storedHash));
 }

@@ -184,18 +184,18 @@ public sealed class AlertGrain(
         await AdvanceAsync(now);
     }
 
-    public async Task ReportDeliveryAsync(DeliveryRecord record)
+    public Task ReportDeliveryAsync(DeliveryRecord record)
     {
         var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == record.IdempotencyKey);
         if (index < 0)
         {
-            return; // aged out of the list
+            return Task.CompletedTask; // aged out of the list
         }
         var known = S.Deliveries[index];
         // One-way reports may arrive out of order: a final state is never replaced by an earlier one.
         if (known.IsFinal && !record.IsFinal || record.UpdatedAt < known.UpdatedAt)
         {
-            return;
+            return Task.CompletedTask;
         }
         S.Deliveries[index] = record;
         // Written behind: the channel's outbox is the durable truth of a delivery; this is the alert's view of it.
@@ -205,7 +205,7 @@ public sealed class AlertGrain(
             _reportTimer ??= this.RegisterGrainTimer(_ => FlushReportsAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
             _reportTimer.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
         }
-        await Task.CompletedTask;
+        return Task.CompletedTask;
     }
 
     private async Task FlushReportsAsync()

@@ -312,8 +312,7 @@ public sealed class McpServerGrain(
     }
 
     public Task<bool> AcceptsIngestTokenAsync(string hash) => Task.FromResult(
-        state.State.Server is not null && state.State.IngestTokens.Values.Any(stored =>
-            System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(stored), System.Text.Encoding.ASCII.GetBytes(hash))));
+        state.State.Server is not null && state.State.IngestTokens.Values.Any(stored => Security.KeyMaterial.HashesEqual(hash, stored)));
 
     public async Task RulesChangedAsync(RuleSet rules)
     {

@@ -64,14 +64,12 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
 
     private HttpClient Client() => httpClients.CreateClient(HttpClientName);
 
-    private DateTimeOffset Now => time.GetUtcNow();
+    private TimeProvider Time => time;
 
     private sealed class Prepared(SlackConfig config, SlackSender sender) : IPreparedChannel
     {
         public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(config.Timeout);
             var threadTs = message.Notification.Kind is NotificationKind.Firing or NotificationKind.Test ? null : message.ThreadRef;
             var payload = SlackMessage.From(message, config.Token is null ? null : config.Channel, config.Token is null ? null : threadTs);
             using var request = new HttpRequestMessage(HttpMethod.Post, config.WebhookUrl ?? new Uri(config.ApiBaseUrl, "chat.postMessage"))
@@ -85,41 +83,25 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             }
-            try
-            {
-                using var response = await sender.Client().SendAsync(request, timeout.Token);
-                if (!response.IsSuccessStatusCode)
+            // An incoming webhook answers a plain "ok"; the Web API answers JSON with "ok", "error" and the message's ts.
+            return await HttpDelivery.SendAsync(sender.Client(), request, config.Timeout, sender.Time, cancellationToken,
+                config.Token is null ? null : async (response, token) =>
                 {
-                    return SendResult.FromStatus(response.StatusCode, response.ReasonPhrase, SendResult.RetryAfterOf(response, sender.Now));
-                }
-                if (config.Token is null)
-                {
-                    return SendResult.Success(); // an incoming webhook answers a plain "ok"
-                }
-                var answer = await response.Content.ReadFromJsonAsync<SlackApiResponse>(timeout.Token);
-                return answer switch
-                {
-                    { Ok: true } => SendResult.Success(answer.Ts ?? message.ThreadRef),
-                    { Error: { } error } => SendResult.Failure($"Slack answered {error}", TransientErrors.Contains(error)),
-                    _ => SendResult.Failure("Slack answered without \"ok\""),
-                };
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return SendResult.Failure($"no answer within {config.Timeout.TotalSeconds:0.#}s");
-            }
-            catch (HttpRequestException e) when (Outbound.Blocked.Find(e) is { } blocked)
-            {
-                return SendResult.Failure(blocked.Message, retryable: false);
-            }
-            catch (HttpRequestException e)
-            {
-                return SendResult.Failure(e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}");
-            }
-            catch (JsonException)
-            {
-                return SendResult.Failure("Slack's answer was not the JSON of the Web API");
-            }
+                    try
+                    {
+                        var answer = await response.Content.ReadFromJsonAsync<SlackApiResponse>(token);
+                        return answer switch
+                        {
+                            { Ok: true } => SendResult.Success(answer.Ts ?? message.ThreadRef),
+                            { Error: { } error } => SendResult.Failure($"Slack answered {error}", TransientErrors.Contains(error)),
+                            _ => SendResult.Failure("Slack answered without \"ok\""),
+                        };
+                    }
+                    catch (JsonException)
+                    {
+                        return SendResult.Failure("Slack's answer was not the JSON of the Web API");
+                    }
+                });
         }
     }
 }

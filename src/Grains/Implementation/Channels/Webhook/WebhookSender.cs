@@ -80,12 +80,12 @@ public sealed class WebhookSender(IHttpClientFactory httpClients, TimeProvider t
 
     private DateTimeOffset Now => time.GetUtcNow();
 
+    private TimeProvider Time => time;
+
     private sealed class Prepared(string channelId, WebhookConfig config, WebhookSender sender) : IPreparedChannel
     {
         public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(config.Timeout);
             var body = sender.Body(message, channelId, config.Format);
             using var request = new HttpRequestMessage(config.Method, config.Url)
             {
@@ -106,25 +106,7 @@ public sealed class WebhookSender(IHttpClientFactory httpClients, TimeProvider t
                 request.Headers.TryAddWithoutValidation(TimestampHeader, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 request.Headers.TryAddWithoutValidation(SignatureHeader, Sign(secret, timestamp, body));
             }
-            try
-            {
-                using var response = await sender.Client().SendAsync(request, timeout.Token);
-                return response.IsSuccessStatusCode
-                    ? SendResult.Success()
-                    : SendResult.FromStatus(response.StatusCode, response.ReasonPhrase, SendResult.RetryAfterOf(response, sender.Now));
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return SendResult.Failure($"no answer within {config.Timeout.TotalSeconds:0.#}s");
-            }
-            catch (HttpRequestException e) when (Outbound.Blocked.Find(e) is { } blocked)
-            {
-                return SendResult.Failure(blocked.Message, retryable: false);
-            }
-            catch (HttpRequestException e)
-            {
-                return SendResult.Failure(e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}");
-            }
+            return await HttpDelivery.SendAsync(sender.Client(), request, config.Timeout, sender.Time, cancellationToken);
         }
     }
 }
