@@ -1,7 +1,11 @@
+using Monitoring.Api.Audit;
 using Monitoring.Api.Hosting;
-using Monitoring.Silo;
+using Monitoring.Hosting.Cluster;
+using Monitoring.Hosting.Health;
+using Monitoring.Hosting.Observability;
+using Npgsql;
 
-Monitoring.Telemetry.MonitoringMetrics.ConfigureExport();
+MetricsExport.Configure();
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
@@ -15,11 +19,14 @@ if (production)
 {
     var settings = ClusterSettings.ReadOrExit(builder.Configuration, "api");
     builder.UseOrleansClient(client => client.UseProductionClient(settings).AddMonitoringDashboard(builder.Configuration));
-    builder.Services.AddProductionReadiness(settings, silo: false);
+    builder.Services.AddProductionHealthChecks(settings, silo: false);
+    builder.Services.AddSingleton<IAuditLog>(sp => new PostgresAuditLog(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
 }
 else
 {
     builder.UseOrleans(silo => silo.UseEmbeddedCluster().AddMonitoringDashboard(builder.Configuration));
+    builder.Services.AddHealthChecks();
+    builder.Services.AddSingleton<IAuditLog, InMemoryAuditLog>();
 }
 builder.Services.AddMonitoringApi(production, builder.Configuration);
 // Bodies past the limit are refused with 413 before they are read (a telemetry push of 10,000 records is about 1 MiB).

@@ -1,5 +1,5 @@
 using Monitoring.Alerts;
-using Monitoring.Indexing;
+using Monitoring.Listings;
 
 namespace Monitoring.Api.Contracts;
 
@@ -39,6 +39,6 @@ public sealed record Page<T>(T[] Items, int Total, int Limit, int Offset);
 public sealed record HistoryResponse(
     string AlertId, string RuleId, string ServerId, string Severity, string From, string To, string Reason, int Episode, int Sequence, DateTimeOffset At)
 {
-    public static HistoryResponse Of(Persistence.TransitionRow r) =>
+    public static HistoryResponse Of(History.TransitionRow r) =>
         new(r.AlertId, r.RuleId, r.ServerId, r.Severity, r.From, r.To, r.Reason, r.Episode, r.Sequence, r.At);
 }

@@ -1,9 +1,7 @@
 using Monitoring.Api.Problems;
 using Monitoring.Channels;
-using Monitoring.Channels.Templates;
 using Monitoring.Common;
 using Monitoring.Rules;
-using Monitoring.Rules.Conditions;
 
 namespace Monitoring.Api.Contracts;
 
@@ -37,7 +35,8 @@ public sealed record RuleRequest(
         if (!Ids.IsValid(id)) errors.Add("id", $"is required: {Ids.Describe}");
         if (routeId is not null && Id is not null && Id != routeId) errors.Add("id", $"'{Id}' differs from the id in the path, '{routeId}'");
         if (string.IsNullOrWhiteSpace(Name) || Name.Length > 200) errors.Add("name", "is required, at most 200 characters");
-        if (!ConditionParser.TryParse(Condition, out _, out var conditionError)) errors.Add("condition", conditionError!.Message);
+        // The condition's syntax and metrics, and the templates, are checked by the rule grain, which owns the language.
+        if (string.IsNullOrWhiteSpace(Condition)) errors.Add("condition", "a condition is required, e.g. \"error_rate > 0.05\"");
 
         var pendingFor = Duration(For ?? "0s", "for", errors);
         var cooldown = Duration(Cooldown ?? DefaultCooldown, "cooldown", errors);
@@ -55,8 +54,6 @@ public sealed record RuleRequest(
         CheckChannelIds(EscalationChannels, "escalationChannels", errors);
         if (Message is { Length: > 4096 }) errors.Add("message", "is at most 4096 characters");
         LabelRules.Check(Selector, "selector", errors);
-        if (MessageRenderer.Check(SubjectTemplate) is { } subjectError) errors.Add("subjectTemplate", subjectError);
-        if (MessageRenderer.Check(BodyTemplate) is { } bodyError) errors.Add("bodyTemplate", bodyError);
         if (EscalationPolicy is not null && !Ids.IsValid(EscalationPolicy)) errors.Add("escalationPolicy", $"'{EscalationPolicy}' is not a policy id");
 
         return errors.Any

@@ -165,7 +165,7 @@ public sealed record ServerStatusResponse(
 /// <summary>Outcome names as the API, logs and metrics spell them.</summary>
 public static class Outcomes
 {
-    public static string Name(CheckOutcome outcome) => Monitoring.Probing.ServerChecks.Label(outcome);
+    public static string Name(CheckOutcome outcome) => outcome.Label();
 }
 
 public static partial class LabelRules

@@ -2,7 +2,7 @@ using Monitoring.Alerts;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Common;
-using Monitoring.Indexing;
+using Monitoring.Listings;
 
 namespace Monitoring.Api.Endpoints;
 
@@ -38,7 +38,7 @@ public static class AlertEndpoints
         });
 
         // Served by the history store (SQL in production), not by grains: every transition ever, filtered and paged.
-        group.MapGet("/history", async (Persistence.IAlertHistory history, string? serverId, string? ruleId, string? severity, string? status,
+        group.MapGet("/history", async (History.IAlertHistory history, string? serverId, string? ruleId, string? severity, string? status,
             DateTimeOffset? from, DateTimeOffset? to, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
@@ -52,7 +52,7 @@ public static class AlertEndpoints
             }
             if (from is not null && to is not null && from >= to) errors.Add("from", "must be before 'to'");
             if (!Listing.TryPage(limit, offset, errors, out var take, out var skip) || errors.Any) return ProblemResults.Invalid(errors.ToArray());
-            var (rows, total) = await history.QueryAsync(new Persistence.HistoryQuery(
+            var (rows, total) = await history.QueryAsync(new History.HistoryQuery(
                 serverId, ruleId, severity?.ToLowerInvariant(), status?.ToLowerInvariant(), from, to, take, skip));
             return TypedResults.Ok(new Page<HistoryResponse>([.. rows.Select(HistoryResponse.Of)], (int)total, take, skip));
         });

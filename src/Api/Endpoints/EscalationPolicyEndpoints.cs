@@ -1,8 +1,9 @@
+using Monitoring.Api.Audit;
 using Monitoring.Api.Security;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Escalation;
-using Monitoring.Indexing;
+using Monitoring.Listings;
 
 namespace Monitoring.Api.Endpoints;
 

@@ -1,6 +1,6 @@
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
-using Monitoring.Indexing;
+using Monitoring.Listings;
 
 namespace Monitoring.Api.Endpoints;
 
@@ -22,7 +22,7 @@ public static class Listing
 
     /// <summary>One page from the listing store (index grains embedded, PostgreSQL in production).</summary>
     public static async Task<Page<TOut>> PageAsync<TEntry, TOut>(IListingStore listings, Dictionary<string, string> filter, int take, int skip, Func<TEntry, TOut> map)
-        where TEntry : IIndexEntry
+        where TEntry : IListingEntry<TEntry>
     {
         var (items, total) = await listings.QueryAsync<TEntry>(filter, take, skip);
         return new Page<TOut>([.. items.Select(map)], total, take, skip);

@@ -1,9 +1,10 @@
+using Monitoring.Api.Audit;
 using Monitoring.Api.Security;
 using Microsoft.Extensions.Options;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
-using Monitoring.Hosting;
-using Monitoring.Indexing;
+using Monitoring.Api.Hosting;
+using Monitoring.Listings;
 using Monitoring.Servers;
 
 namespace Monitoring.Api.Endpoints;
@@ -54,7 +55,7 @@ public static class ServerEndpoints
         group.MapDelete("/{id}", async (string id, IGrainFactory grains) =>
             await grains.GetGrain<IMcpServerGrain>(id).DeleteAsync() ? Results.NoContent() : ProblemResults.NotFound("server", id));
 
-        group.MapPost("/{id}/telemetry", async (string id, TelemetryRequest request, IGrainFactory grains, IOptions<MonitoringOptions> options, TimeProvider time) =>
+        group.MapPost("/{id}/telemetry", async (string id, TelemetryRequest request, IGrainFactory grains, IOptions<TelemetryLimits> options, TimeProvider time) =>
         {
             var errors = new RequestErrors();
             if (request.ToBatch(options.Value.MaxTelemetryBatch, time.GetUtcNow(), errors) is not { } batch) return ProblemResults.Invalid(errors.ToArray());

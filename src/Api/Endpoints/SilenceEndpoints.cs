@@ -1,3 +1,4 @@
+using Monitoring.Api.Audit;
 using Monitoring.Api.Security;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;

@@ -3,13 +3,23 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Api.Endpoints;
+using Monitoring.Api.Audit;
 using Monitoring.Api.Security;
+using Monitoring.Hosting.Health;
+using Monitoring.Listings;
 using Monitoring.Api.Problems;
-using Monitoring.Indexing;
-using Monitoring.Telemetry;
 using Prometheus;
 
 namespace Monitoring.Api.Hosting;
+
+/// <summary>What one telemetry push may carry, bound from "Monitoring".</summary>
+public sealed class TelemetryLimits
+{
+    public const string Section = "Monitoring";
+
+    /// <summary>The most request records one telemetry push may carry.</summary>
+    public int MaxTelemetryBatch { get; set; } = 10_000;
+}
 
 public static class ApiHosting
 {
@@ -49,6 +59,10 @@ public static class ApiHosting
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         services.AddOpenApi();
+        services.AddOptions<TelemetryLimits>().BindConfiguration(TelemetryLimits.Section)
+            .Validate(o => o.MaxTelemetryBatch is > 0 and <= 1_000_000, "Monitoring:MaxTelemetryBatch must be 1..1000000")
+            .ValidateOnStart();
+        services.AddHealthChecks().AddCheck<GrainsHealthCheck>("grains", tags: [HealthChecks.Ready], timeout: TimeSpan.FromSeconds(5));
         return services;
     }
 
@@ -81,13 +95,13 @@ public static class ApiHosting
             {
                 foreach (var severity in Enum.GetNames<Common.Severity>().Select(s => s.ToLowerInvariant()))
                 {
-                    MonitoringMetrics.Alerts.WithLabels(status, severity).Set(alerts.GetValueOrDefault($"{status}|{severity}"));
+                    FleetMetrics.Alerts.WithLabels(status, severity).Set(alerts.GetValueOrDefault($"{status}|{severity}"));
                 }
             }
             var servers = await listings.CountByAsync<ServerEntry>("health");
             foreach (var health in Enum.GetNames<Servers.HealthState>().Select(s => s.ToLowerInvariant()))
             {
-                MonitoringMetrics.Servers.WithLabels(health).Set(servers.GetValueOrDefault(health));
+                FleetMetrics.Servers.WithLabels(health).Set(servers.GetValueOrDefault(health));
             }
         });
         return app;

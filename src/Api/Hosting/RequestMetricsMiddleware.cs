@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Monitoring.Telemetry;
 
 namespace Monitoring.Api.Hosting;
 

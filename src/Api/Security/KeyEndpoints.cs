@@ -1,3 +1,4 @@
+using Monitoring.Api.Audit;
 using Monitoring.Api.Problems;
 using Monitoring.Common;
 using Monitoring.Security;

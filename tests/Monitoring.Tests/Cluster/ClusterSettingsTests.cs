@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using Monitoring.Silo;
+using Monitoring.Hosting.Cluster;
 
 namespace Monitoring.Tests.Cluster;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
-using Monitoring.Silo;
+using Monitoring.Hosting.Cluster;
 using Monitoring.Tests.Support;
 
 namespace Monitoring.Tests.Deployment;
@@ -82,7 +82,7 @@ public sealed partial class KubernetesManifestTests
 
         // Rollouts and disruptions never take a silo away before another is there; shutdown has time to hand off.
         Assert.Equal("0", silo.Spec.Strategy.RollingUpdate.MaxUnavailable.Value);
-        Assert.True(pod.Spec.TerminationGracePeriodSeconds > SiloProgram.ShutdownTimeout.TotalSeconds);
+        Assert.True(pod.Spec.TerminationGracePeriodSeconds > Monitoring.Hosting.Cluster.SiloLifetime.ShutdownTimeout.TotalSeconds);
         var budget = objects.OfType<V1PodDisruptionBudget>().Single(b => b.Metadata.Name == "mcp-alerting-silo");
         Assert.Equal(silo.Spec.Selector.MatchLabels, budget.Spec.Selector.MatchLabels);
 

@@ -5,7 +5,7 @@ using Monitoring.Channels;
 using Monitoring.Channels.Delivery;
 using Monitoring.Channels.Templates;
 using Monitoring.Common;
-using Monitoring.Hosting;
+using Monitoring.Settings;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Support;
 

@@ -3,8 +3,8 @@ using Monitoring.Alerts;
 using Monitoring.Channels;
 using Monitoring.Common;
 using Monitoring.Escalation;
-using Monitoring.Indexing;
-using Monitoring.Persistence;
+using Monitoring.Listings;
+using Monitoring.Hosting.Persistence;
 using Monitoring.Rules;
 using Monitoring.Servers;
 using Monitoring.Silences;
@@ -82,10 +82,6 @@ public sealed class PostgresGrainStorageTests(PostgresFixture pg)
             { "rule", new AlertRuleState { Rule = rule } },
             { "rules", new RuleCatalogState { Rules = new RuleSet(7, [rule]) } },
             { "silences", new SilenceCatalogState { Set = new SilenceSet(3, [new Silence("x", [new Matcher("env", MatchOperator.Regex, "pr.*")], now, now.AddHours(1), "alice", "deploy", true, now)]) } },
-            { "channel-index", new IndexState<ChannelEntry> { Entries = { ["ops"] = new ChannelEntry(new ChannelView("ops", "webhook", true, """{"url":"http://x"}""", now, now) { Pending = 1, HeldTotal = 2 }) } } },
-            { "server-index", new IndexState<ServerEntry> { Entries = { ["s1"] = new ServerEntry(server) } } },
-            { "policy-index", new IndexState<PolicyEntry> { Entries = { ["oncall"] = new PolicyEntry(policy) } } },
-            { "index", new IndexState<AlertEntry> { Entries = { ["r1:s1"] = new AlertEntry("r1:s1", "r1", "s1", "High", Severity.Critical, AlertStatus.Firing, "m", now, now, 9) } } },
         };
     }
 

@@ -1,7 +1,7 @@
 using Monitoring.Alerts;
 using Monitoring.Common;
-using Monitoring.Indexing;
-using Monitoring.Persistence;
+using Monitoring.Listings;
+using Monitoring.Hosting.Persistence;
 
 namespace Monitoring.Tests.Persistence;
 

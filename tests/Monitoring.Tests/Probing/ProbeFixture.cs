@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Monitoring.Hosting;
+using Monitoring.Settings;
 using Monitoring.Probing;
 using Monitoring.Servers;
 using Monitoring.Tests.Support;

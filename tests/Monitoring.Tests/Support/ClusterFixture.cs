@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Monitoring.Silo;
+using Monitoring.Hosting.Cluster;
 using Orleans.TestingHost;
 
 namespace Monitoring.Tests.Support;

@@ -24,6 +24,26 @@ public enum CheckOutcome
     Blocked,
 }
 
+/// <summary>Outcome names as the API, logs and metrics spell them.</summary>
+public static class CheckOutcomes
+{
+    public static string Label(this CheckOutcome outcome) => outcome switch
+    {
+        CheckOutcome.Ok => "ok",
+        CheckOutcome.ConnectionRefused => "connection_refused",
+        CheckOutcome.Dns => "dns",
+        CheckOutcome.Tls => "tls",
+        CheckOutcome.Timeout => "timeout",
+        CheckOutcome.Unauthorized => "unauthorized",
+        CheckOutcome.HttpError => "http_error",
+        CheckOutcome.ProtocolError => "protocol_error",
+        CheckOutcome.TooLarge => "too_large",
+        CheckOutcome.InvalidTarget => "invalid_target",
+        CheckOutcome.Blocked => "blocked",
+        _ => "network_error",
+    };
+}
+
 public enum HealthState { Healthy, Degraded, Unhealthy, Unknown }
 
 /// <summary>One MCP protocol probe: liveness (ping or server/discover) and tools/list.</summary>

@@ -1,10 +1,10 @@
 using Monitoring.Channels;
 using Monitoring.Common;
 using Monitoring.Escalation;
-using Monitoring.Hosting;
-using Monitoring.Indexing;
+using Monitoring.Settings;
+using Monitoring.Listings;
 using Monitoring.Silences;
-using Monitoring.Telemetry;
+using Monitoring.Observability;
 
 namespace Monitoring.Alerts;
 
@@ -19,7 +19,7 @@ namespace Monitoring.Alerts;
 public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
     SilenceCache silences,
-    Persistence.IAlertHistory history,
+    History.IAlertHistory history,
     IListingStore listings,
     Microsoft.Extensions.Options.IOptions<MonitoringOptions> options,
     TimeProvider time,
@@ -34,7 +34,7 @@ public sealed class AlertGrain(
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
     private Silence[] _silences = [];
-    private readonly List<Persistence.TransitionRow> _history = [];
+    private readonly List<History.TransitionRow> _history = [];
     private bool _reportsDirty;
     private (int Sequence, AlertStatus Status)? _listed;
     private IGrainTimer? _reportTimer;
@@ -537,7 +537,7 @@ public sealed class AlertGrain(
         {
             S.Transitions.RemoveRange(0, S.Transitions.Count - MaxTransitions);
         }
-        _history.Add(new Persistence.TransitionRow(AlertId, S.Rule!.Id, S.Server!.Id, S.Rule.Severity.ToString().ToLowerInvariant(),
+        _history.Add(new History.TransitionRow(AlertId, S.Rule!.Id, S.Server!.Id, S.Rule.Severity.ToString().ToLowerInvariant(),
             before.ToString().ToLowerInvariant(), after.ToString().ToLowerInvariant(), reason, S.Episode, S.Sequence, now));
         MonitoringMetrics.AlertTransitions.WithLabels(after.ToString().ToLowerInvariant()).Inc();
         logger.LogInformation("Alert {AlertId} {From} -> {To}: {Reason}", AlertId, before, after, reason);

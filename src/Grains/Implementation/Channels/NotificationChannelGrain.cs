@@ -6,10 +6,10 @@ using Monitoring.Channels.Delivery;
 using Monitoring.Channels.Templates;
 using Monitoring.Common;
 using Monitoring.Escalation;
-using Monitoring.Hosting;
-using Monitoring.Indexing;
+using Monitoring.Settings;
+using Monitoring.Listings;
 using Monitoring.Rules;
-using Monitoring.Telemetry;
+using Monitoring.Observability;
 using Polly;
 using Polly.Retry;
 
@@ -71,7 +71,7 @@ public sealed class NotificationChannelGrain(
     MessageRenderer renderer,
     ClusterDeliveryLimiter clusterLimit,
     Security.SecretSealer sealer,
-    Persistence.IAlertHistory history,
+    History.IAlertHistory history,
     IListingStore listings,
     IOptions<NotificationOptions> options,
     IOptions<MonitoringOptions> monitoring,
@@ -363,7 +363,7 @@ public sealed class NotificationChannelGrain(
         MonitoringMetrics.NotificationLatency.WithLabels(ChannelType).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         try
         {
-            await history.AppendDeliveryAsync(new Persistence.DeliveryRow(notification.IdempotencyKey, notification.AlertId, ChannelId,
+            await history.AppendDeliveryAsync(new History.DeliveryRow(notification.IdempotencyKey, notification.AlertId, ChannelId,
                 notification.Kind.ToString().ToLowerInvariant(), result.Delivered ? "delivered" : "failed", attempt, result.Error, time.GetUtcNow()));
         }
         catch (Exception e)

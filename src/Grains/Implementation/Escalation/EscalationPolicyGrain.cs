@@ -1,7 +1,7 @@
 using Monitoring.Channels;
 using Monitoring.Common;
-using Monitoring.Hosting;
-using Monitoring.Indexing;
+using Monitoring.Settings;
+using Monitoring.Listings;
 using Monitoring.Rules;
 
 namespace Monitoring.Escalation;

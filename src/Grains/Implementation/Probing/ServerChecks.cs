@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Monitoring.Servers;
-using Monitoring.Telemetry;
+using Monitoring.Observability;
 
 namespace Monitoring.Probing;
 
@@ -48,19 +48,5 @@ public sealed class ServerChecks(McpProber prober, MetricsScraper scraper, Healt
         if (result.Health is { } health) MonitoringMetrics.HealthReads.WithLabels(Label(health.Outcome)).Inc();
     }
 
-    public static string Label(CheckOutcome outcome) => outcome switch
-    {
-        CheckOutcome.Ok => "ok",
-        CheckOutcome.ConnectionRefused => "connection_refused",
-        CheckOutcome.Dns => "dns",
-        CheckOutcome.Tls => "tls",
-        CheckOutcome.Timeout => "timeout",
-        CheckOutcome.Unauthorized => "unauthorized",
-        CheckOutcome.HttpError => "http_error",
-        CheckOutcome.ProtocolError => "protocol_error",
-        CheckOutcome.TooLarge => "too_large",
-        CheckOutcome.InvalidTarget => "invalid_target",
-        CheckOutcome.Blocked => "blocked",
-        _ => "network_error",
-    };
+    public static string Label(CheckOutcome outcome) => outcome.Label();
 }

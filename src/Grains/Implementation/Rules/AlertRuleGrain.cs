@@ -1,6 +1,6 @@
 using Monitoring.Channels;
 using Monitoring.Common;
-using Monitoring.Hosting;
+using Monitoring.Settings;
 using Monitoring.Rules.Conditions;
 
 namespace Monitoring.Rules;
@@ -61,6 +61,8 @@ public sealed class AlertRuleGrain(
         {
             errors.Add(new FieldError("condition", conditionError!.Message));
         }
+        if (Channels.Templates.MessageRenderer.Check(rule.Templates.Subject) is { } subjectError) errors.Add(new FieldError("subjectTemplate", subjectError));
+        if (Channels.Templates.MessageRenderer.Check(rule.Templates.Body) is { } bodyError) errors.Add(new FieldError("bodyTemplate", bodyError));
         await CheckChannelsAsync(rule.Channels, "channels", errors);
         await CheckChannelsAsync(rule.EscalationChannels, "escalationChannels", errors);
         if (rule.EscalationPolicy is { } policyId && await GrainFactory.GetGrain<Escalation.IEscalationPolicyGrain>(policyId).GetAsync() is null)

@@ -1,5 +1,5 @@
-using Monitoring.Hosting;
-using Monitoring.Indexing;
+using Monitoring.Settings;
+using Monitoring.Listings;
 using Monitoring.Servers;
 
 namespace Monitoring.Rules;

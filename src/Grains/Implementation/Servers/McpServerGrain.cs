@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Options;
 using Monitoring.Alerts;
 using Monitoring.Common;
-using Monitoring.Hosting;
-using Monitoring.Indexing;
+using Monitoring.Settings;
+using Monitoring.Listings;
 using Monitoring.Probing;
 using Monitoring.Rules;
 using Monitoring.Rules.Conditions;
-using Monitoring.Telemetry;
+using Monitoring.Observability;
 
 namespace Monitoring.Servers;
 

@@ -1,5 +1,5 @@
 using Monitoring.Common;
-using Monitoring.Hosting;
+using Monitoring.Settings;
 
 namespace Monitoring.Silences;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Monitoring.Hosting;
+using Monitoring.Settings;
 
 namespace Monitoring.Channels.Delivery;
 

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Monitoring.Common;
-using Monitoring.Hosting;
+using Monitoring.Settings;
 
 namespace Monitoring.Channels.Webhook;
 

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Monitoring.Persistence;
+namespace Monitoring.Hosting.Persistence;
 
 /// <summary>
 /// The PostgreSQL schema this product owns, as numbered migrations. <see cref="MigrateAsync"/> is idempotent and safe

@@ -1,4 +1,4 @@
-namespace Monitoring.Hosting;
+namespace Monitoring.Settings;
 
 /// <summary>Tunables of monitoring and evaluation, bound from the "Monitoring" configuration section.</summary>
 public sealed class MonitoringOptions
@@ -28,9 +28,9 @@ public static class StorageNames
     public const string Rules = "rules";
     public const string Alerts = "alerts";
     public const string Channels = "channels";
-    public const string Index = "index";
+    public const string Listings = "listings";
 
-    public static readonly IReadOnlyList<string> All = [Servers, Rules, Alerts, Channels, Index];
+    public static readonly IReadOnlyList<string> All = [Servers, Rules, Alerts, Channels, Listings];
 }
 
 /// <summary>Delivery of notifications, bound from the "Notifications" configuration section.</summary>

@@ -4,7 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Orleans.Storage;
 
-namespace Monitoring.Persistence;
+namespace Monitoring.Hosting.Persistence;
 
 /// <summary>
 /// Grain state in PostgreSQL through Npgsql: one row per grain type, grain key and state name, the state as JSONB,

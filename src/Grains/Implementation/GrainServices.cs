@@ -10,9 +10,11 @@ using Monitoring.Channels.Webhook;
 using Monitoring.Silences;
 using Monitoring.Probing;
 
-namespace Monitoring.Hosting;
+using Monitoring.Settings;
 
-public static class MonitoringServices
+namespace Monitoring;
+
+public static class GrainServices
 {
     /// <summary>Everything the grains need from the container, whichever way the silo is hosted.</summary>
     public static IServiceCollection AddMonitoringGrains(this IServiceCollection services)
@@ -44,11 +46,10 @@ public static class MonitoringServices
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.AddSingleton<SilenceCache>();
-        services.TryAddSingleton<Persistence.IAlertHistory, Persistence.InMemoryAlertHistory>();
-        services.TryAddSingleton<Persistence.IAuditLog, Persistence.InMemoryAuditLog>();
+        services.TryAddSingleton<History.IAlertHistory, History.InMemoryAlertHistory>();
         services.AddDataProtection().SetApplicationName("mcp-alerting");
         services.AddSingleton<Security.SecretSealer>();
-        services.TryAddSingleton<Indexing.IListingStore, Indexing.GrainListingStore>();
+        services.TryAddSingleton<Listings.IListingStore, Listings.GrainListingStore>();
         services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();
         return services;

@@ -1,34 +1,9 @@
-using System.Collections.Concurrent;
+using Monitoring.History;
 using Npgsql;
 
-namespace Monitoring.Persistence;
+namespace Monitoring.Hosting.Persistence;
 
-/// <summary>One alert transition, as the history keeps it.</summary>
-public sealed record TransitionRow(
-    string AlertId, string RuleId, string ServerId, string Severity, string From, string To, string Reason, int Episode, int Sequence, DateTimeOffset At);
-
-/// <summary>One delivery attempt of one notification, as the history keeps it.</summary>
-public sealed record DeliveryRow(
-    string IdempotencyKey, string AlertId, string ChannelId, string Kind, string Status, int Attempts, string? Error, DateTimeOffset At);
-
-/// <summary>A filter and a page over the transition history.</summary>
-public sealed record HistoryQuery(
-    string? ServerId, string? RuleId, string? Severity, string? Status, DateTimeOffset? From, DateTimeOffset? To, int Limit, int Offset);
-
-/// <summary>
-/// The append-only history of alert transitions and notification attempts. Production writes it to PostgreSQL and
-/// serves queries with SQL; the embedded mode keeps the most recent rows in memory.
-/// </summary>
-public interface IAlertHistory
-{
-    /// <summary>Appends transitions; a (alert, sequence) already stored is skipped, so a retried append is harmless.</summary>
-    Task AppendTransitionsAsync(IReadOnlyCollection<TransitionRow> rows);
-
-    Task AppendDeliveryAsync(DeliveryRow row);
-
-    Task<(TransitionRow[] Rows, long Total)> QueryAsync(HistoryQuery query);
-}
-
+/// <summary>The alert and notification history in PostgreSQL, queried with SQL.</summary>
 public sealed class PostgresAlertHistory(NpgsqlDataSource dataSource, string schema) : IAlertHistory
 {
     private readonly string _s = Schema.Quote(schema);
@@ -99,36 +74,5 @@ public sealed class PostgresAlertHistory(NpgsqlDataSource dataSource, string sch
             total = (long)(await count.ExecuteScalarAsync())!;
         }
         return ([.. rows], total);
-    }
-}
-
-/// <summary>The embedded mode's history: the most recent rows, in memory, gone with the process.</summary>
-public sealed class InMemoryAlertHistory : IAlertHistory
-{
-    private const int Capacity = 100_000;
-    private readonly ConcurrentQueue<TransitionRow> _transitions = new();
-    private readonly ConcurrentDictionary<(string, int), bool> _seen = new();
-
-    public Task AppendTransitionsAsync(IReadOnlyCollection<TransitionRow> rows)
-    {
-        foreach (var row in rows)
-        {
-            if (!_seen.TryAdd((row.AlertId, row.Sequence), true)) continue;
-            _transitions.Enqueue(row);
-            while (_transitions.Count > Capacity && _transitions.TryDequeue(out var old)) _seen.TryRemove((old.AlertId, old.Sequence), out _);
-        }
-        return Task.CompletedTask;
-    }
-
-    public Task AppendDeliveryAsync(DeliveryRow row) => Task.CompletedTask;
-
-    public Task<(TransitionRow[] Rows, long Total)> QueryAsync(HistoryQuery q)
-    {
-        var matching = _transitions.Where(r =>
-                (q.ServerId is null || r.ServerId == q.ServerId) && (q.RuleId is null || r.RuleId == q.RuleId)
-                && (q.Severity is null || r.Severity == q.Severity) && (q.Status is null || r.To == q.Status)
-                && (q.From is null || r.At >= q.From) && (q.To is null || r.At < q.To))
-            .Reverse().ToList();
-        return Task.FromResult<(TransitionRow[], long)>(([.. matching.Skip(q.Offset).Take(q.Limit)], matching.Count));
     }
 }

@@ -3,12 +3,12 @@ using Monitoring.Channels;
 using Monitoring.Common;
 using Monitoring.Servers;
 
-namespace Monitoring.Indexing;
+namespace Monitoring.Listings;
 
 [GenerateSerializer, Immutable]
-public sealed record ServerEntry([property: Id(0)] McpServer Server) : IIndexEntry
+public sealed record ServerEntry([property: Id(0)] McpServer Server) : IListingEntry<ServerEntry>
 {
-    public const string Kind = "servers";
+    public static string Kind => "servers";
 
     /// <summary>The server's health verdict when it was last listed: healthy, degraded, unhealthy or unknown.</summary>
     [Id(1)] public string Health { get; init; } = "unknown";
@@ -25,9 +25,9 @@ public sealed record ServerEntry([property: Id(0)] McpServer Server) : IIndexEnt
 }
 
 [GenerateSerializer, Immutable]
-public sealed record ChannelEntry([property: Id(0)] ChannelView Channel) : IIndexEntry
+public sealed record ChannelEntry([property: Id(0)] ChannelView Channel) : IListingEntry<ChannelEntry>
 {
-    public const string Kind = "channels";
+    public static string Kind => "channels";
     public string Id => Channel.Id;
     public long Version => Channel.UpdatedAt.UtcTicks;
     public string? Field(string name) => name == "type" ? Channel.Type : null;
@@ -35,9 +35,9 @@ public sealed record ChannelEntry([property: Id(0)] ChannelView Channel) : IInde
 }
 
 [GenerateSerializer, Immutable]
-public sealed record PolicyEntry([property: Id(0)] Escalation.EscalationPolicy Policy) : IIndexEntry
+public sealed record PolicyEntry([property: Id(0)] Escalation.EscalationPolicy Policy) : IListingEntry<PolicyEntry>
 {
-    public const string Kind = "escalation-policies";
+    public static string Kind => "escalation-policies";
     public string Id => Policy.Id;
     public long Version => Policy.UpdatedAt.UtcTicks;
     public string? Field(string name) => null;
@@ -55,9 +55,9 @@ public sealed record AlertEntry(
     [property: Id(6)] string Message,
     [property: Id(7)] DateTimeOffset? FiredAt,
     [property: Id(8)] DateTimeOffset UpdatedAt,
-    [property: Id(9)] long Sequence) : IIndexEntry
+    [property: Id(9)] long Sequence) : IListingEntry<AlertEntry>
 {
-    public const string Kind = "alerts";
+    public static string Kind => "alerts";
     public string Id => AlertId;
     public long Version => Sequence;
     public string? Field(string name) => name switch

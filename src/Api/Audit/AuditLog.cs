@@ -3,7 +3,9 @@ using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Monitoring.Persistence;
+using Monitoring.Hosting.Persistence;
+
+namespace Monitoring.Api.Audit;
 
 /// <summary>One configuration change: who, what, when, and the resource before and after (as the API shows it, secrets redacted).</summary>
 public sealed record AuditEntry(

@@ -1,11 +1,12 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Monitoring.Hosting;
+using Monitoring.Hosting.Persistence;
+using Monitoring.Settings;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
-namespace Monitoring.Silo;
+namespace Monitoring.Hosting.Cluster;
 
 /// <summary>Ports and identity of the embedded single-node cluster, bound from "Orleans".</summary>
 public sealed class EmbeddedClusterOptions
@@ -18,7 +19,7 @@ public sealed class EmbeddedClusterOptions
     public string ClusterId { get; set; } = "embedded";
 }
 
-public static class SiloHosting
+public static class EmbeddedHosting
 {
     /// <summary>The grains and their services, on any silo.</summary>
     public static ISiloBuilder AddMonitoring(this ISiloBuilder silo)
@@ -34,7 +35,7 @@ public static class SiloHosting
         {
             silo.AddMemoryGrainStorage(name);
         }
-        var keyRing = new Security.InMemoryXmlRepository();
+        var keyRing = new InMemoryXmlRepository();
         silo.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>().Configure(o => o.XmlRepository = keyRing);
         return silo.UseInMemoryReminderService();
     }

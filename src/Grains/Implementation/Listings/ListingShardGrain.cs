@@ -1,26 +1,27 @@
-using Monitoring.Hosting;
+using Monitoring.Settings;
 
-namespace Monitoring.Indexing;
+namespace Monitoring.Listings;
 
-[GenerateSerializer]
-public sealed class IndexState<TEntry>
+[GenerateSerializer, Alias("ListingShardState")]
+public sealed class ListingShardState
 {
-    [Id(0)] public Dictionary<string, TEntry> Entries { get; set; } = new(StringComparer.Ordinal);
+    [Id(0)] public Dictionary<string, IListingEntry> Entries { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
-/// One shard of a listing index. Entries are projections of their grains, so the shard writes its state
+/// One shard of an embedded-mode listing. Entries are projections of their grains, so the shard writes its state
 /// behind (at most once a second) rather than once per update: a storm of alert transitions stays cheap.
 /// </summary>
-public sealed class IndexGrain<TEntry>(
-    [PersistentState("index", StorageNames.Index)] IPersistentState<IndexState<TEntry>> state)
-    : Grain, IIndexGrain<TEntry> where TEntry : IIndexEntry
+[GrainType("listing-shard")]
+public sealed class ListingShardGrain(
+    [PersistentState("listing", StorageNames.Listings)] IPersistentState<ListingShardState> state)
+    : Grain, IListingShardGrain
 {
     private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
     private bool _dirty;
     private IGrainTimer? _flush;
 
-    public async Task UpsertAsync(TEntry entry)
+    public async Task UpsertAsync(IListingEntry entry)
     {
         var entries = state.State.Entries;
         var known = entries.TryGetValue(entry.Id, out var existing);
@@ -46,7 +47,7 @@ public sealed class IndexGrain<TEntry>(
         }
     }
 
-    public Task<TEntry[]> QueryAsync(Dictionary<string, string> filter)
+    public Task<IListingEntry[]> QueryAsync(Dictionary<string, string> filter)
     {
         var result = state.State.Entries.Values
             .Where(e => filter.All(f => string.Equals(e.Field(f.Key), f.Value, StringComparison.OrdinalIgnoreCase)))

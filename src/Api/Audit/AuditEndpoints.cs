@@ -2,9 +2,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Endpoints;
 using Monitoring.Api.Problems;
-using Monitoring.Persistence;
 
-namespace Monitoring.Api.Security;
+namespace Monitoring.Api.Audit;
 
 /// <summary>
 /// Records every configuration change: who (the key's name), what (method, route, resource), when, and the resource

@@ -1,33 +1,6 @@
 using Prometheus;
 
-namespace Monitoring.Telemetry;
-
-/// <summary>The product's own Prometheus metrics, shared by grains and the API in a process.</summary>
-/// <summary>
-/// The seed's request metrics, for the API's own requests: mcp_requests_total, mcp_request_duration_seconds,
-/// mcp_request_size_bytes, mcp_response_size_bytes and mcp_active_connections, with the seed's labels. "method" is
-/// the route template (bounded), "transport" is http, and "user_id" is the caller once authentication names one.
-/// </summary>
-public static class ApiRequestMetrics
-{
-    public static readonly Counter Requests = Metrics.CreateCounter(
-        "mcp_requests_total", "Total number of requests to the API", new CounterConfiguration { LabelNames = ["method", "status", "transport", "user_id"] });
-
-    public static readonly Histogram Duration = Metrics.CreateHistogram(
-        "mcp_request_duration_seconds", "API request duration in seconds",
-        new HistogramConfiguration { LabelNames = ["method", "transport"], Buckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0] });
-
-    public static readonly Histogram RequestSize = Metrics.CreateHistogram(
-        "mcp_request_size_bytes", "API request size in bytes",
-        new HistogramConfiguration { LabelNames = ["method", "transport"], Buckets = [100, 1000, 10000, 100000, 1000000, 10000000] });
-
-    public static readonly Histogram ResponseSize = Metrics.CreateHistogram(
-        "mcp_response_size_bytes", "API response size in bytes",
-        new HistogramConfiguration { LabelNames = ["method", "transport"], Buckets = [100, 1000, 10000, 100000, 1000000, 10000000] });
-
-    public static readonly Gauge ActiveConnections = Metrics.CreateGauge(
-        "mcp_active_connections", "Number of API requests in progress", new GaugeConfiguration { LabelNames = ["transport"] });
-}
+namespace Monitoring.Observability;
 
 /// <summary>The product's own trace source: one span per delivery attempt, whatever the channel (SMTP included).</summary>
 public static class MonitoringTracing
@@ -36,27 +9,9 @@ public static class MonitoringTracing
     public static readonly System.Diagnostics.ActivitySource Source = new(SourceName);
 }
 
+/// <summary>The product's own Prometheus metrics, shared by the grains of a silo.</summary>
 public static class MonitoringMetrics
 {
-    private static int _configured;
-    private static readonly string[] ExportedMeters = ["Microsoft.Orleans", "Npgsql", "Polly", "System.Net.Http", "Microsoft.AspNetCore"];
-
-    /// <summary>
-    /// What /metrics exports besides the product's own metrics: prometheus-net's process and .NET collectors, and
-    /// the System.Diagnostics.Metrics meters below (Orleans' among them). Instruments whose names would break
-    /// Prometheus' conventions (a gauge called …count, as System.Runtime and Npgsql have) are left out, as are
-    /// EventCounters, so `promtool check metrics` passes. Called once per process by the API and by the silo.
-    /// </summary>
-    public static void ConfigureExport()
-    {
-        if (Interlocked.Exchange(ref _configured, 1) == 1) return;
-        static bool Exported(System.Diagnostics.Metrics.Instrument instrument) =>
-            ExportedMeters.Any(prefix => instrument.Meter.Name.StartsWith(prefix, StringComparison.Ordinal))
-            && !(instrument.Name.EndsWith("count", StringComparison.Ordinal) && instrument.GetType().Name is not ("Counter`1" or "ObservableCounter`1"));
-        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true });
-        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = Exported);
-    }
-
     public static readonly Counter TelemetryRecordsIngested = Metrics.CreateCounter(
         "mcp_alerting_telemetry_records_ingested_total",
         "Request records accepted from telemetry pushes.");
@@ -94,16 +49,6 @@ public static class MonitoringMetrics
         "mcp_alerting_notification_duration_seconds",
         "Time to deliver one notification to its receiver.",
         new HistogramConfiguration { LabelNames = ["channel_type"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
-
-    public static readonly Gauge Alerts = Metrics.CreateGauge(
-        "mcp_alerting_alerts",
-        "Alerts by status and severity, from the listings.",
-        new GaugeConfiguration { LabelNames = ["status", "severity"] });
-
-    public static readonly Gauge Servers = Metrics.CreateGauge(
-        "mcp_alerting_servers",
-        "Monitored servers by health verdict, from the listings.",
-        new GaugeConfiguration { LabelNames = ["health"] });
 
     public static readonly Histogram EvaluationLatency = Metrics.CreateHistogram(
         "mcp_alerting_rule_evaluation_duration_seconds",

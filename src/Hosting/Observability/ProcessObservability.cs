@@ -2,13 +2,13 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Monitoring.Telemetry;
+using Monitoring.Observability;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orleans.Dashboard;
 using Orleans.Hosting;
 
-namespace Monitoring.Silo;
+namespace Monitoring.Hosting.Observability;
 
 /// <summary>
 /// Traces and the Orleans dashboard, for the API and the silo alike. Traces go out over OTLP when the standard
@@ -16,7 +16,7 @@ namespace Monitoring.Silo;
 /// OTEL_EXPORTER_OTLP_* variables itself. They follow a request through ASP.NET Core, Orleans grain calls (activity
 /// propagation), each delivery attempt, and outbound HTTP.
 /// </summary>
-public static class Observability
+public static class ProcessObservability
 {
     public static readonly string[] OrleansSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
 
