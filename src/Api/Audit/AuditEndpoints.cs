@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monitoring.Api.Contracts;
-using Monitoring.Api.Endpoints;
 using Monitoring.Api.Problems;
 
 namespace Monitoring.Api.Audit;
@@ -51,7 +50,7 @@ public static class Audit
         app.MapGet("/api/audit", async (IAuditLog audit, string? kind, string? resourceId, string? actor, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
-            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
             var (entries, total) = await audit.QueryAsync(new AuditQuery(kind, resourceId, actor, take, skip));
             return TypedResults.Ok(new Page<AuditResponse>(
                 [.. entries.Select(e => new AuditResponse(e.Id, e.At, e.Actor, e.Action, e.Kind, e.ResourceId, e.Before, e.After))], (int)total, take, skip));

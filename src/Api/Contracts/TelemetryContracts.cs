@@ -61,3 +61,12 @@ public sealed record TelemetryRequest(TelemetryRecordRequest[]? Requests, Gauges
 }
 
 public sealed record TelemetryResponse(int Accepted, int Dropped);
+
+/// <summary>What one telemetry push may carry, bound from "Monitoring".</summary>
+public sealed class TelemetryLimits
+{
+    public const string Section = "Monitoring";
+
+    /// <summary>The most request records one telemetry push may carry.</summary>
+    public int MaxTelemetryBatch { get; set; } = 10_000;
+}

@@ -28,7 +28,7 @@ public static class AlertEndpoints
             }
             if (serverId is not null) filter["serverId"] = serverId;
             if (ruleId is not null) filter["ruleId"] = ruleId;
-            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
             if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
 
             // Inactive entries are alerts that went pending and cleared; they are listed only when asked for.
@@ -51,7 +51,7 @@ public static class AlertEndpoints
                 errors.Add("status", $"'{status}' is not a status; expected one of: {string.Join(", ", Enum.GetNames<AlertStatus>().Select(n => n.ToLowerInvariant()))}");
             }
             if (from is not null && to is not null && from >= to) errors.Add("from", "must be before 'to'");
-            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip) || errors.Any) return ProblemResults.Invalid(errors.ToArray());
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip) || errors.Any) return ProblemResults.Invalid(errors.ToArray());
             var (rows, total) = await history.QueryAsync(new History.HistoryQuery(
                 serverId, ruleId, severity?.ToLowerInvariant(), status?.ToLowerInvariant(), from, to, take, skip));
             return TypedResults.Ok(new Page<HistoryResponse>([.. rows.Select(HistoryResponse.Of)], (int)total, take, skip));

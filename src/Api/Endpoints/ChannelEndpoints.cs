@@ -26,9 +26,9 @@ public static class ChannelEndpoints
         group.MapGet("/", async (IListingStore listings, string? type, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
-            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
             var filter = type is null ? new Dictionary<string, string>() : new() { ["type"] = type };
-            return TypedResults.Ok(await Listing.PageAsync<ChannelEntry, ChannelResponse>(listings, filter, take, skip, e => ChannelResponse.From(e.Channel)));
+            return TypedResults.Ok(await Paging.PageAsync<ChannelEntry, ChannelResponse>(listings, filter, take, skip, e => ChannelResponse.From(e.Channel)));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -26,8 +26,8 @@ public static class EscalationPolicyEndpoints
         group.MapGet("/", async (IListingStore listings, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
-            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
-            return TypedResults.Ok(await Listing.PageAsync<PolicyEntry, EscalationPolicyResponse>(listings, [], take, skip, e => EscalationPolicyResponse.From(e.Policy)));
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            return TypedResults.Ok(await Paging.PageAsync<PolicyEntry, EscalationPolicyResponse>(listings, [], take, skip, e => EscalationPolicyResponse.From(e.Policy)));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -25,7 +25,7 @@ public static class RuleEndpoints
         group.MapGet("/", async (IGrainFactory grains, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
-            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
             var rules = await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
             return TypedResults.Ok(new Page<RuleResponse>([.. rules.Rules.Skip(skip).Take(take).Select(RuleResponse.From)], rules.Rules.Length, take, skip));
         });

@@ -3,7 +3,6 @@ using Monitoring.Api.Security;
 using Microsoft.Extensions.Options;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
-using Monitoring.Api.Hosting;
 using Monitoring.Listings;
 using Monitoring.Servers;
 
@@ -28,8 +27,8 @@ public static class ServerEndpoints
         group.MapGet("/", async (IListingStore listings, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
-            if (!Listing.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
-            return TypedResults.Ok(await Listing.PageAsync<ServerEntry, ServerResponse>(listings, [], take, skip, e => ServerResponse.From(e.Server)));
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
+            return TypedResults.Ok(await Paging.PageAsync<ServerEntry, ServerResponse>(listings, [], take, skip, e => ServerResponse.From(e.Server)));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

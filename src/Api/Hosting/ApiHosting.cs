@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Api.Endpoints;
 using Monitoring.Api.Audit;
+using Monitoring.Api.Contracts;
 using Monitoring.Api.Security;
 using Monitoring.Hosting.Health;
 using Monitoring.Listings;
@@ -11,15 +12,6 @@ using Monitoring.Api.Problems;
 using Prometheus;
 
 namespace Monitoring.Api.Hosting;
-
-/// <summary>What one telemetry push may carry, bound from "Monitoring".</summary>
-public sealed class TelemetryLimits
-{
-    public const string Section = "Monitoring";
-
-    /// <summary>The most request records one telemetry push may carry.</summary>
-    public int MaxTelemetryBatch { get; set; } = 10_000;
-}
 
 public static class ApiHosting
 {

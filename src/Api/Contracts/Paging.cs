@@ -1,11 +1,10 @@
-using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Listings;
 
-namespace Monitoring.Api.Endpoints;
+namespace Monitoring.Api.Contracts;
 
 /// <summary>Listings read the listing store: a fixed number of shard calls embedded, one indexed query in production.</summary>
-public static class Listing
+public static class Paging
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
