@@ -123,6 +123,8 @@ public sealed record ServerResponse(
 
 public sealed record HealthResponse(string Status, string[] Reasons);
 
+public sealed record ToolSetChangeResponse(DateTimeOffset At, string[] Added, string[] Removed);
+
 public sealed record ProbeResultResponse(
     DateTimeOffset At, string Outcome, double LatencySeconds, string? ProtocolVersion, string? LivenessMethod, string? ServerName,
     string? ServerVersion, int? ToolCount, int? HttpStatus, string? Error, bool SessionReused)
@@ -149,7 +151,7 @@ public sealed record ServerStatusResponse(
     string? MetricsUrl, string? HealthUrl, ProbeResponse Probe,
     HealthResponse Health, Dictionary<string, double> Metrics, DateTimeOffset? LastTelemetryAt, long RequestsInWindow, string[] OpenAlerts,
     ProbeResultResponse? LastProbe, ScrapeResultResponse? LastScrape, HealthReportResponse? LastHealthReport, string[] Tools,
-    ToolSetChange? LastToolSetChange)
+    ToolSetChangeResponse? LastToolSetChange)
 {
     public static ServerStatusResponse From(ServerStatus status)
     {
@@ -158,7 +160,8 @@ public sealed record ServerStatusResponse(
             new HealthResponse(status.Health.State.ToString().ToLowerInvariant(), status.Health.Reasons),
             status.Metrics, status.LastTelemetryAt, status.RequestsInWindow, status.OpenAlerts,
             ProbeResultResponse.From(status.LastProbe), ScrapeResultResponse.From(status.LastScrape),
-            HealthReportResponse.From(status.LastHealthReport), status.Tools, status.LastToolSetChange);
+            HealthReportResponse.From(status.LastHealthReport), status.Tools,
+            status.LastToolSetChange is { } change ? new ToolSetChangeResponse(change.At, change.Added, change.Removed) : null);
     }
 }
 

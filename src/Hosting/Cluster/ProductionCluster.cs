@@ -47,7 +47,7 @@ public static class ProductionHosting
 
         silo.AddActivityPropagation();
         silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
-        foreach (var name in StorageNames.All)
+        foreach (var name in StorageNames.Durable)
         {
             silo.Services.AddGrainStorage(name, (sp, n) => new PostgresGrainStorage(n, sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         }

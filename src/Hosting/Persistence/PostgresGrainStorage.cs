@@ -16,6 +16,7 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
 {
     public static readonly JsonSerializerOptions Json = new()
     {
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
         Converters = { new JsonStringEnumConverter() },
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
@@ -24,15 +25,28 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
 
     public string Name => name;
 
-    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        StorageErrors.Guard(name, "read", () => ReadAsync(stateName, grainId, grainState));
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        StorageErrors.Guard(name, "write", () => WriteAsync(stateName, grainId, grainState));
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        StorageErrors.Guard(name, "clear", () => ClearAsync(stateName, grainId, grainState));
+
+    private async Task ReadAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT payload, version FROM {_table} WHERE grain_type = @type AND grain_key = @key AND state_name = @state");
+            $"SELECT payload, version, state_version FROM {_table} WHERE grain_type = @type AND grain_key = @key AND state_name = @state");
         AddKey(command, stateName, grainId);
         await using var reader = await command.ExecuteReaderAsync();
         if (await reader.ReadAsync())
         {
-            grainState.State = JsonSerializer.Deserialize<T>(reader.GetString(0), Json) ?? Activator.CreateInstance<T>();
+            var payload = reader.GetString(0);
+            var stored = reader.GetInt32(2);
+            grainState.State = (stored < StateMigrations.CurrentVersion(grainId.Type.ToString()!, stateName)
+                ? StateMigrations.Upgrade(grainId.Type.ToString()!, stateName, stored, payload).Deserialize<T>(Json)
+                : JsonSerializer.Deserialize<T>(payload, Json)) ?? Activator.CreateInstance<T>();
             grainState.ETag = reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
         }
@@ -44,20 +58,20 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
         }
     }
 
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var payload = JsonSerializer.Serialize(grainState.State, Json);
         NpgsqlCommand command;
         if (grainState.ETag is null)
         {
             command = dataSource.CreateCommand(
-                $"INSERT INTO {_table} (grain_type, grain_key, state_name, payload, version) VALUES (@type, @key, @state, @payload, 1) " +
+                $"INSERT INTO {_table} (grain_type, grain_key, state_name, payload, version, state_version) VALUES (@type, @key, @state, @payload, 1, @stateVersion) " +
                 "ON CONFLICT DO NOTHING RETURNING version");
         }
         else
         {
             command = dataSource.CreateCommand(
-                $"UPDATE {_table} SET payload = @payload, version = version + 1, updated_at = now() " +
+                $"UPDATE {_table} SET payload = @payload, version = version + 1, state_version = @stateVersion, updated_at = now() " +
                 "WHERE grain_type = @type AND grain_key = @key AND state_name = @state AND version = @version RETURNING version");
             command.Parameters.AddWithValue("version", long.Parse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -65,6 +79,7 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
         {
             AddKey(command, stateName, grainId);
             command.Parameters.Add(new NpgsqlParameter("payload", NpgsqlDbType.Jsonb) { Value = payload });
+            command.Parameters.AddWithValue("stateVersion", StateMigrations.CurrentVersion(grainId.Type.ToString()!, stateName));
             var version = await command.ExecuteScalarAsync();
             if (version is not long written)
             {
@@ -77,7 +92,7 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
         }
     }
 
-    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    private async Task ClearAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         if (grainState.ETag is not null)
         {

@@ -90,6 +90,10 @@ public static class Schema
                 xml   text      NOT NULL
             );
             """),
+        (5, "the shape version of each stored state, for StateMigrations",
+            """
+            ALTER TABLE grain_state ADD COLUMN state_version integer NOT NULL DEFAULT 1;
+            """),
     ];
 
     /// <summary>Applies the migrations not yet applied; answers how many it applied.</summary>

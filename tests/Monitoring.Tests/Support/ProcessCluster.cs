@@ -36,11 +36,13 @@ public sealed class ProcessCluster : IAsyncDisposable
     public string PostgresConnectionString => _postgres.ConnectionString();
     public IReadOnlyList<ClusterProcess> Silos => _silos;
 
-    public static async Task<ProcessCluster> StartAsync(int silos)
+    /// <param name="seed">Runs against the empty PostgreSQL before any process starts (the connection string and the schema).</param>
+    public static async Task<ProcessCluster> StartAsync(int silos, Func<string, string, Task>? seed = null)
     {
         var redis = await RedisServer.StartAsync();
         var postgres = await PostgresServer.StartAsync();
         var cluster = new ProcessCluster(redis, postgres);
+        if (seed is not null) await seed(cluster.PostgresConnectionString, cluster.Schema);
         await cluster.StartProcessesAsync(silos);
         return cluster;
     }

@@ -29,29 +29,29 @@ public enum AlertStatus
 }
 
 /// <summary>The server facts an alert carries into its notifications.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ServerSummary")]
 public sealed record ServerSummary(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string Name,
-    [property: Id(2)] string Endpoint,
-    [property: Id(3)] Dictionary<string, string> Labels);
+    [property: Id(0), JsonPropertyName("Id")] string Id,
+    [property: Id(1), JsonPropertyName("Name")] string Name,
+    [property: Id(2), JsonPropertyName("Endpoint")] string Endpoint,
+    [property: Id(3), JsonPropertyName("Labels")] Dictionary<string, string> Labels);
 
 /// <summary>One evaluation of a rule on a server, handed to the alert grain.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.Observation")]
 public sealed record Observation(
     [property: Id(0)] AlertRule Rule,
     [property: Id(1)] ServerSummary Server,
     [property: Id(2)] bool Holds,
     [property: Id(3)] Dictionary<string, double> Values);
 
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.AlertTransition")]
 public sealed record AlertTransition(
-    [property: Id(0)] AlertStatus From,
-    [property: Id(1)] AlertStatus To,
-    [property: Id(2)] DateTimeOffset At,
-    [property: Id(3)] string Reason);
+    [property: Id(0), JsonPropertyName("From")] AlertStatus From,
+    [property: Id(1), JsonPropertyName("To")] AlertStatus To,
+    [property: Id(2), JsonPropertyName("At")] DateTimeOffset At,
+    [property: Id(3), JsonPropertyName("Reason")] string Reason);
 
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.AlertView")]
 public sealed record AlertView(
     [property: Id(0)] string Id,
     [property: Id(1)] string RuleId,

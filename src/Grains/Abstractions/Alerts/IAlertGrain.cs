@@ -4,6 +4,7 @@ using Monitoring.Common;
 namespace Monitoring.Alerts;
 
 /// <summary>The alert of one rule on one server, keyed "{ruleId}:{serverId}". It owns the lifecycle.</summary>
+[Alias("mcp.IAlertGrain")]
 public interface IAlertGrain : IGrainWithStringKey
 {
     /// <summary>Applies one evaluation and answers the phase after it, so the server knows whether to keep calling.</summary>

@@ -3,6 +3,7 @@ using Monitoring.Common;
 namespace Monitoring.Channels;
 
 /// <summary>One notification channel: its config, its durable outbox, its rate limit and its delivery log.</summary>
+[Alias("mcp.INotificationChannelGrain")]
 public interface INotificationChannelGrain : IGrainWithStringKey
 {
     Task<WriteResult> CreateAsync(NotificationChannel channel);

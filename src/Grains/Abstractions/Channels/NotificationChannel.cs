@@ -3,33 +3,33 @@ using Monitoring.Common;
 namespace Monitoring.Channels;
 
 /// <summary>A notification channel. <see cref="Config"/> is the type's JSON config, secrets included; it never leaves the grain.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.NotificationChannel")]
 public sealed record NotificationChannel(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string Type,
-    [property: Id(2)] bool Enabled,
-    [property: Id(3)] string Config,
-    [property: Id(4)] DateTimeOffset CreatedAt,
-    [property: Id(5)] DateTimeOffset UpdatedAt);
+    [property: Id(0), JsonPropertyName("Id")] string Id,
+    [property: Id(1), JsonPropertyName("Type")] string Type,
+    [property: Id(2), JsonPropertyName("Enabled")] bool Enabled,
+    [property: Id(3), JsonPropertyName("Config")] string Config,
+    [property: Id(4), JsonPropertyName("CreatedAt")] DateTimeOffset CreatedAt,
+    [property: Id(5), JsonPropertyName("UpdatedAt")] DateTimeOffset UpdatedAt);
 
 /// <summary>A channel as shown to users: its config with every secret replaced, and its queue.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ChannelView")]
 public sealed record ChannelView(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string Type,
-    [property: Id(2)] bool Enabled,
-    [property: Id(3)] string RedactedConfig,
-    [property: Id(4)] DateTimeOffset CreatedAt,
-    [property: Id(5)] DateTimeOffset UpdatedAt)
+    [property: Id(0), JsonPropertyName("Id")] string Id,
+    [property: Id(1), JsonPropertyName("Type")] string Type,
+    [property: Id(2), JsonPropertyName("Enabled")] bool Enabled,
+    [property: Id(3), JsonPropertyName("RedactedConfig")] string RedactedConfig,
+    [property: Id(4), JsonPropertyName("CreatedAt")] DateTimeOffset CreatedAt,
+    [property: Id(5), JsonPropertyName("UpdatedAt")] DateTimeOffset UpdatedAt)
 {
     /// <summary>Notifications recorded and not yet delivered or given up on (being tried or waiting to retry).</summary>
-    [Id(6)] public int Pending { get; init; }
+    [Id(6), JsonPropertyName("Pending")] public int Pending { get; init; }
 
     /// <summary>Of those, how many wait for the rate limit.</summary>
-    [Id(7)] public int Held { get; init; }
+    [Id(7), JsonPropertyName("Held")] public int Held { get; init; }
 
     /// <summary>How many notifications were ever held back by a rate limit (each was sent later, none dropped).</summary>
-    [Id(8)] public long HeldTotal { get; init; }
+    [Id(8), JsonPropertyName("HeldTotal")] public long HeldTotal { get; init; }
 }
 
 /// <summary>Why a notification is sent.</summary>
@@ -43,42 +43,44 @@ public enum NotificationKind
 }
 
 /// <summary>Subject and body templates (Liquid); null means "use the next one down": rule, then channel, then the default.</summary>
-[GenerateSerializer, Immutable]
-public sealed record MessageTemplates([property: Id(0)] string? Subject, [property: Id(1)] string? Body)
+[GenerateSerializer, Immutable, Alias("mcp.MessageTemplates")]
+public sealed record MessageTemplates([property: Id(0), JsonPropertyName("Subject")] string? Subject, [property: Id(1), JsonPropertyName("Body")] string? Body)
 {
     public static readonly MessageTemplates None = new(null, null);
 }
 
 /// <summary>One message about one alert transition, for one channel.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.Notification")]
 public sealed record Notification(
-    [property: Id(0)] string AlertId,
-    [property: Id(1)] string RuleId,
-    [property: Id(2)] string RuleName,
-    [property: Id(3)] string ServerId,
-    [property: Id(4)] string ServerName,
-    [property: Id(5)] Severity Severity,
-    [property: Id(6)] NotificationKind Kind,
-    [property: Id(7)] string Status,
-    [property: Id(8)] string Message,
-    [property: Id(9)] int Episode,
-    [property: Id(10)] DateTimeOffset CreatedAt,
-    [property: Id(11)] DateTimeOffset At,
-    [property: Id(12)] Dictionary<string, double> Values,
-    [property: Id(13)] Dictionary<string, string> Labels,
-    [property: Id(14)] string Condition,
-    [property: Id(15)] int Sequence)
+    [property: Id(0), JsonPropertyName("AlertId")] string AlertId,
+    [property: Id(1), JsonPropertyName("RuleId")] string RuleId,
+    [property: Id(2), JsonPropertyName("RuleName")] string RuleName,
+    [property: Id(3), JsonPropertyName("ServerId")] string ServerId,
+    [property: Id(4), JsonPropertyName("ServerName")] string ServerName,
+    [property: Id(5), JsonPropertyName("Severity")] Severity Severity,
+    [property: Id(6), JsonPropertyName("Kind")] NotificationKind Kind,
+    [property: Id(7), JsonPropertyName("Status")] string Status,
+    [property: Id(8), JsonPropertyName("Message")] string Message,
+    [property: Id(9), JsonPropertyName("Episode")] int Episode,
+    [property: Id(10), JsonPropertyName("CreatedAt")] DateTimeOffset CreatedAt,
+    [property: Id(11), JsonPropertyName("At")] DateTimeOffset At,
+    [property: Id(12), JsonPropertyName("Values")] Dictionary<string, double> Values,
+    [property: Id(13), JsonPropertyName("Labels")] Dictionary<string, string> Labels,
+    [property: Id(14), JsonPropertyName("Condition")] string Condition,
+    [property: Id(15), JsonPropertyName("Sequence")] int Sequence)
 {
     /// <summary>The rule's own templates, which win over the channel's.</summary>
-    [Id(16)] public MessageTemplates Templates { get; init; } = MessageTemplates.None;
+    [Id(16), JsonPropertyName("Templates")] public MessageTemplates Templates { get; init; } = MessageTemplates.None;
 
     /// <summary>The escalation-policy level (1-based) this message is for, or 0 when it is not from a policy.</summary>
-    [Id(17)] public int EscalationLevel { get; init; }
+    [Id(17), JsonPropertyName("EscalationLevel")] public int EscalationLevel { get; init; }
 
     /// <summary>The same for every attempt at this message, so receivers can drop duplicates.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string IdempotencyKey => $"{AlertId}/{Episode}/{Kind.ToString().ToLowerInvariant()}/{Sequence}";
 
     /// <summary>Messages of one alert episode share this, so chat threads and mail threads can group them.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string ThreadKey => $"{AlertId}/{Episode}";
 }
 
@@ -104,18 +106,19 @@ public enum DeliveryState
 }
 
 /// <summary>One notification's delivery to one channel: status, attempts and the last error.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.DeliveryRecord")]
 public sealed record DeliveryRecord(
-    [property: Id(0)] string IdempotencyKey,
-    [property: Id(1)] string AlertId,
-    [property: Id(2)] string ChannelId,
-    [property: Id(3)] NotificationKind Kind,
-    [property: Id(4)] DeliveryState State,
-    [property: Id(5)] int Attempts,
-    [property: Id(6)] DateTimeOffset RecordedAt,
-    [property: Id(7)] DateTimeOffset UpdatedAt,
-    [property: Id(8)] string? LastError)
+    [property: Id(0), JsonPropertyName("IdempotencyKey")] string IdempotencyKey,
+    [property: Id(1), JsonPropertyName("AlertId")] string AlertId,
+    [property: Id(2), JsonPropertyName("ChannelId")] string ChannelId,
+    [property: Id(3), JsonPropertyName("Kind")] NotificationKind Kind,
+    [property: Id(4), JsonPropertyName("State")] DeliveryState State,
+    [property: Id(5), JsonPropertyName("Attempts")] int Attempts,
+    [property: Id(6), JsonPropertyName("RecordedAt")] DateTimeOffset RecordedAt,
+    [property: Id(7), JsonPropertyName("UpdatedAt")] DateTimeOffset UpdatedAt,
+    [property: Id(8), JsonPropertyName("LastError")] string? LastError)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsFinal => State is DeliveryState.Delivered or DeliveryState.Failed or DeliveryState.Disabled or DeliveryState.Silenced;
 }
 
@@ -130,7 +133,7 @@ public enum EnqueueOutcome
 }
 
 /// <summary>The answer to a test message: whether the receiver took it, and how long it took.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.TestDelivery")]
 public sealed record TestDelivery(
     [property: Id(0)] bool Delivered,
     [property: Id(1)] string? Error,

@@ -10,14 +10,14 @@ public enum WriteOutcome
 }
 
 /// <summary>One thing wrong with a request: where (a JSON path or field name) and what.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.FieldError")]
 public sealed record FieldError([property: Id(0)] string Field, [property: Id(1)] string Message);
 
 /// <summary>
 /// The answer to a write. Grains return this instead of throwing, so a validation failure crosses
 /// the cluster boundary as data and the API can turn it into a problem+json response.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.WriteResult")]
 public sealed record WriteResult(
     [property: Id(0)] WriteOutcome Outcome,
     [property: Id(1)] FieldError[] Errors)

@@ -8,19 +8,20 @@ namespace Monitoring.Escalation;
 /// <see cref="Repeat"/> rounds remain, the policy starts again at level 1, <see cref="RepeatInterval"/> later.
 /// An acknowledgement stops it; the resolution reaches every channel that was told.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.EscalationPolicy")]
 public sealed record EscalationPolicy(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string Name,
-    [property: Id(2)] EscalationLevel[] Levels,
-    [property: Id(3)] int Repeat,
-    [property: Id(4)] TimeSpan RepeatInterval,
-    [property: Id(5)] DateTimeOffset UpdatedAt)
+    [property: Id(0), JsonPropertyName("Id")] string Id,
+    [property: Id(1), JsonPropertyName("Name")] string Name,
+    [property: Id(2), JsonPropertyName("Levels")] EscalationLevel[] Levels,
+    [property: Id(3), JsonPropertyName("Repeat")] int Repeat,
+    [property: Id(4), JsonPropertyName("RepeatInterval")] TimeSpan RepeatInterval,
+    [property: Id(5), JsonPropertyName("UpdatedAt")] DateTimeOffset UpdatedAt)
 {
     public const int MaxLevels = 10;
     public const int MaxRepeat = 20;
 
     /// <summary>Levels told in all, over every round.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int TotalSteps => Levels.Length * (Repeat + 1);
 
     public EscalationLevel LevelOf(int step) => Levels[step % Levels.Length];
@@ -28,12 +29,15 @@ public sealed record EscalationPolicy(
     /// <summary>The wait before <paramref name="step"/>, counted from the step before it (or from firing for step 0).</summary>
     public TimeSpan DelayBefore(int step) => step > 0 && step % Levels.Length == 0 ? RepeatInterval : LevelOf(step).Delay;
 
+    [System.Text.Json.Serialization.JsonIgnore]
+
     public IEnumerable<string> AllChannels => Levels.SelectMany(l => l.Channels).Distinct();
 }
 
-[GenerateSerializer, Immutable]
-public sealed record EscalationLevel([property: Id(0)] TimeSpan Delay, [property: Id(1)] string[] Channels);
+[GenerateSerializer, Immutable, Alias("mcp.EscalationLevel")]
+public sealed record EscalationLevel([property: Id(0), JsonPropertyName("Delay")] TimeSpan Delay, [property: Id(1), JsonPropertyName("Channels")] string[] Channels);
 
+[Alias("mcp.IEscalationPolicyGrain")]
 public interface IEscalationPolicyGrain : IGrainWithStringKey
 {
     Task<WriteResult> CreateAsync(EscalationPolicy policy);

@@ -3,6 +3,7 @@ using Monitoring.Common;
 namespace Monitoring.Rules;
 
 /// <summary>One alert rule. Writes go through here; the catalog distributes them to the servers.</summary>
+[Alias("mcp.IAlertRuleGrain")]
 public interface IAlertRuleGrain : IGrainWithStringKey
 {
     Task<WriteResult> CreateAsync(AlertRule rule);
@@ -18,6 +19,7 @@ public interface IAlertRuleGrain : IGrainWithStringKey
 /// The set of all rules, versioned. Rules are few and change rarely, so one catalog holds them and pushes
 /// each change to the server grains, which cache it; evaluation never calls the catalog.
 /// </summary>
+[Alias("mcp.IRuleCatalogGrain")]
 public interface IRuleCatalogGrain : IGrainWithStringKey
 {
     public const string Key = "default";

@@ -13,22 +13,23 @@ public enum Role
 }
 
 /// <summary>An API key as stored: its id, name, role and SHA-256 hash. The key itself is shown once, when created.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.StoredApiKey")]
 public sealed record StoredApiKey(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string Name,
-    [property: Id(2)] Role Role,
-    [property: Id(3)] string Hash,
-    [property: Id(4)] DateTimeOffset CreatedAt,
-    [property: Id(5)] string CreatedBy);
+    [property: Id(0), JsonPropertyName("Id")] string Id,
+    [property: Id(1), JsonPropertyName("Name")] string Name,
+    [property: Id(2), JsonPropertyName("Role")] Role Role,
+    [property: Id(3), JsonPropertyName("Hash")] string Hash,
+    [property: Id(4), JsonPropertyName("CreatedAt")] DateTimeOffset CreatedAt,
+    [property: Id(5), JsonPropertyName("CreatedBy")] string CreatedBy);
 
-[GenerateSerializer, Immutable]
-public sealed record ApiKeySet([property: Id(0)] long Version, [property: Id(1)] StoredApiKey[] Keys)
+[GenerateSerializer, Immutable, Alias("mcp.ApiKeySet")]
+public sealed record ApiKeySet([property: Id(0), JsonPropertyName("Version")] long Version, [property: Id(1), JsonPropertyName("Keys")] StoredApiKey[] Keys)
 {
     public static readonly ApiKeySet Empty = new(0, []);
 }
 
 /// <summary>API keys made through the API (besides those in configuration). Small, read through a per-process cache.</summary>
+[Alias("mcp.IApiKeyCatalogGrain")]
 public interface IApiKeyCatalogGrain : IGrainWithStringKey
 {
     public const string Key = "all";

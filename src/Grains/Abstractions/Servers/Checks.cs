@@ -47,7 +47,7 @@ public static class CheckOutcomes
 public enum HealthState { Healthy, Degraded, Unhealthy, Unknown }
 
 /// <summary>One MCP protocol probe: liveness (ping or server/discover) and tools/list.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ProbeResult")]
 public sealed record ProbeResult(
     [property: Id(0)] DateTimeOffset At,
     [property: Id(1)] CheckOutcome Outcome,
@@ -66,7 +66,7 @@ public sealed record ProbeResult(
 }
 
 /// <summary>Cumulative counters read from one scrape, before any rate is derived.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ScrapedCounters")]
 public sealed record ScrapedCounters(
     [property: Id(0)] double? Requests,
     [property: Id(1)] double? RequestErrors,
@@ -82,7 +82,7 @@ public sealed record ScrapedCounters(
     [property: Id(11)] string? DurationFamily);
 
 /// <summary>One Prometheus scrape of the server's metrics URL.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ScrapeResult")]
 public sealed record ScrapeResult(
     [property: Id(0)] DateTimeOffset At,
     [property: Id(1)] CheckOutcome Outcome,
@@ -95,7 +95,7 @@ public sealed record ScrapeResult(
 }
 
 /// <summary>One read of the server's own health report (the seed's shape).</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.HealthReportResult")]
 public sealed record HealthReportResult(
     [property: Id(0)] DateTimeOffset At,
     [property: Id(1)] CheckOutcome Outcome,
@@ -105,14 +105,14 @@ public sealed record HealthReportResult(
     [property: Id(5)] string? Error);
 
 /// <summary>Everything one round of active checks found.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ActiveCheckResult")]
 public sealed record ActiveCheckResult(
     [property: Id(0)] ProbeResult? Probe,
     [property: Id(1)] ScrapeResult? Scrape,
     [property: Id(2)] HealthReportResult? Health);
 
 /// <summary>The server's health, combined from every source, with the reasons.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.HealthVerdict")]
 public sealed record HealthVerdict(
     [property: Id(0)] HealthState State,
     [property: Id(1)] string[] Reasons)
@@ -121,8 +121,8 @@ public sealed record HealthVerdict(
 }
 
 /// <summary>How the tool list changed the last time it changed.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ToolSetChange")]
 public sealed record ToolSetChange(
-    [property: Id(0)] DateTimeOffset At,
-    [property: Id(1)] string[] Added,
-    [property: Id(2)] string[] Removed);
+    [property: Id(0), JsonPropertyName("At")] DateTimeOffset At,
+    [property: Id(1), JsonPropertyName("Added")] string[] Added,
+    [property: Id(2), JsonPropertyName("Removed")] string[] Removed);

@@ -4,6 +4,7 @@ using Monitoring.Rules;
 namespace Monitoring.Servers;
 
 /// <summary>One monitored MCP server: registration, probes, scrapes, telemetry, and the evaluation of the rules that select it.</summary>
+[Alias("mcp.IMcpServerGrain")]
 public interface IMcpServerGrain : IGrainWithStringKey
 {
     Task<WriteResult> RegisterAsync(McpServer server);

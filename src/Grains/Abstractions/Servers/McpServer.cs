@@ -1,37 +1,37 @@
 namespace Monitoring.Servers;
 
 /// <summary>A monitored MCP server as registered.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.McpServer")]
 public sealed record McpServer(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string Name,
-    [property: Id(2)] string Endpoint,
-    [property: Id(3)] Dictionary<string, string> Labels,
-    [property: Id(4)] bool Enabled,
-    [property: Id(5)] DateTimeOffset CreatedAt,
-    [property: Id(6)] DateTimeOffset UpdatedAt)
+    [property: Id(0), JsonPropertyName("Id")] string Id,
+    [property: Id(1), JsonPropertyName("Name")] string Name,
+    [property: Id(2), JsonPropertyName("Endpoint")] string Endpoint,
+    [property: Id(3), JsonPropertyName("Labels")] Dictionary<string, string> Labels,
+    [property: Id(4), JsonPropertyName("Enabled")] bool Enabled,
+    [property: Id(5), JsonPropertyName("CreatedAt")] DateTimeOffset CreatedAt,
+    [property: Id(6), JsonPropertyName("UpdatedAt")] DateTimeOffset UpdatedAt)
 {
     /// <summary>How the cluster watches the server over MCP itself.</summary>
-    [Id(7)] public ProbeSettings Probe { get; init; } = ProbeSettings.Default;
+    [Id(7), JsonPropertyName("Probe")] public ProbeSettings Probe { get; init; } = ProbeSettings.Default;
 
     /// <summary>Optional Prometheus endpoint with the seed's metric families.</summary>
-    [Id(8)] public string? MetricsUrl { get; init; }
+    [Id(8), JsonPropertyName("MetricsUrl")] public string? MetricsUrl { get; init; }
 
     /// <summary>Optional endpoint answering with the seed's health report.</summary>
-    [Id(9)] public string? HealthUrl { get; init; }
+    [Id(9), JsonPropertyName("HealthUrl")] public string? HealthUrl { get; init; }
 }
 
 /// <summary>
 /// The active checks of one server. <see cref="Headers"/> carry secrets (bearer tokens): they are sent with probes only,
 /// never returned by the API and never logged.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ProbeSettings")]
 public sealed record ProbeSettings(
-    [property: Id(0)] bool Enabled,
-    [property: Id(1)] TimeSpan Interval,
-    [property: Id(2)] TimeSpan Timeout,
-    [property: Id(3)] Dictionary<string, string> Headers,
-    [property: Id(4)] string[] ExpectedTools)
+    [property: Id(0), JsonPropertyName("Enabled")] bool Enabled,
+    [property: Id(1), JsonPropertyName("Interval")] TimeSpan Interval,
+    [property: Id(2), JsonPropertyName("Timeout")] TimeSpan Timeout,
+    [property: Id(3), JsonPropertyName("Headers")] Dictionary<string, string> Headers,
+    [property: Id(4), JsonPropertyName("ExpectedTools")] string[] ExpectedTools)
 {
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(15);
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
@@ -40,7 +40,7 @@ public sealed record ProbeSettings(
 }
 
 /// <summary>One request an MCP server handled, as pushed to the telemetry endpoint.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.RequestRecord")]
 public sealed record RequestRecord(
     [property: Id(0)] string Method,
     [property: Id(1)] string? Tool,
@@ -48,25 +48,25 @@ public sealed record RequestRecord(
     [property: Id(3)] bool Success,
     [property: Id(4)] DateTimeOffset? Timestamp);
 
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.GaugeReading")]
 public sealed record GaugeReading(
     [property: Id(0)] double? ActiveConnections,
     [property: Id(1)] double? CpuUsage,
     [property: Id(2)] double? MemoryUsage);
 
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.TelemetryBatch")]
 public sealed record TelemetryBatch(
     [property: Id(0)] RequestRecord[] Requests,
     [property: Id(1)] GaugeReading? Gauges);
 
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.IngestResult")]
 public sealed record IngestResult(
     [property: Id(0)] bool Found,
     [property: Id(1)] int Accepted,
     [property: Id(2)] int Dropped);
 
 /// <summary>A server with what is known of it now: checks, current metrics, the health verdict and the alerts open on it.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.ServerStatus")]
 public sealed record ServerStatus(
     [property: Id(0)] McpServer Server,
     [property: Id(1)] Dictionary<string, double> Metrics,

@@ -12,8 +12,8 @@ public enum MatchOperator
 }
 
 /// <summary>One label matcher, as Alertmanager has them. Regexes are anchored at both ends, as in Prometheus.</summary>
-[GenerateSerializer, Immutable]
-public sealed record Matcher([property: Id(0)] string Name, [property: Id(1)] MatchOperator Operator, [property: Id(2)] string Value)
+[GenerateSerializer, Immutable, Alias("mcp.Matcher")]
+public sealed record Matcher([property: Id(0), JsonPropertyName("Name")] string Name, [property: Id(1), JsonPropertyName("Operator")] MatchOperator Operator, [property: Id(2), JsonPropertyName("Value")] string Value)
 {
     public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
 
@@ -54,16 +54,16 @@ public sealed record Matcher([property: Id(0)] string Name, [property: Id(1)] Ma
 }
 
 /// <summary>Mutes notifications of every alert whose labels match all matchers, from <see cref="StartsAt"/> to <see cref="EndsAt"/>.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("mcp.Silence")]
 public sealed record Silence(
-    [property: Id(0)] string Id,
-    [property: Id(1)] Matcher[] Matchers,
-    [property: Id(2)] DateTimeOffset StartsAt,
-    [property: Id(3)] DateTimeOffset EndsAt,
-    [property: Id(4)] string CreatedBy,
-    [property: Id(5)] string Comment,
-    [property: Id(6)] bool SendResolved,
-    [property: Id(7)] DateTimeOffset UpdatedAt)
+    [property: Id(0), JsonPropertyName("Id")] string Id,
+    [property: Id(1), JsonPropertyName("Matchers")] Matcher[] Matchers,
+    [property: Id(2), JsonPropertyName("StartsAt")] DateTimeOffset StartsAt,
+    [property: Id(3), JsonPropertyName("EndsAt")] DateTimeOffset EndsAt,
+    [property: Id(4), JsonPropertyName("CreatedBy")] string CreatedBy,
+    [property: Id(5), JsonPropertyName("Comment")] string Comment,
+    [property: Id(6), JsonPropertyName("SendResolved")] bool SendResolved,
+    [property: Id(7), JsonPropertyName("UpdatedAt")] DateTimeOffset UpdatedAt)
 {
     public bool IsActiveAt(DateTimeOffset now) => StartsAt <= now && now < EndsAt;
 
@@ -81,13 +81,14 @@ public enum SilenceState
 }
 
 /// <summary>Every silence at one version. Silos cache it and ask only whether the version moved.</summary>
-[GenerateSerializer, Immutable]
-public sealed record SilenceSet([property: Id(0)] long Version, [property: Id(1)] Silence[] Silences)
+[GenerateSerializer, Immutable, Alias("mcp.SilenceSet")]
+public sealed record SilenceSet([property: Id(0), JsonPropertyName("Version")] long Version, [property: Id(1), JsonPropertyName("Silences")] Silence[] Silences)
 {
     public static readonly SilenceSet Empty = new(0, []);
 }
 
 /// <summary>The cluster's silences. Small (silences are few) and read through a per-silo cache.</summary>
+[Alias("mcp.ISilenceCatalogGrain")]
 public interface ISilenceCatalogGrain : IGrainWithStringKey
 {
     public const string Key = "all";

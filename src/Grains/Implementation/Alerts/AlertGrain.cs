@@ -16,6 +16,7 @@ namespace Monitoring.Alerts;
 /// Notifications are handed to their channels, which record them durably before sending; what a channel could not
 /// take stays in this grain's state and is handed over again, and channels drop duplicates by idempotency key.
 /// </summary>
+[GrainType("alert")]
 public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
     SilenceCache silences,

@@ -16,45 +16,45 @@ using Polly.Retry;
 namespace Monitoring.Channels;
 
 /// <summary>What must be durable before a send: the channel and its outbox. Kept small, as every send writes it.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.ChannelState")]
 public sealed class ChannelState
 {
-    [Id(0)] public NotificationChannel? Channel { get; set; }
+    [Id(0), JsonPropertyName("Channel")] public NotificationChannel? Channel { get; set; }
 
     /// <summary>Recorded, not yet finished: the durable outbox. A silo that dies leaves it for the next activation.</summary>
-    [Id(1)] public List<OutboxEntry> Outbox { get; set; } = [];
+    [Id(1), JsonPropertyName("Outbox")] public List<OutboxEntry> Outbox { get; set; } = [];
 
-    [Id(4)] public long HeldTotal { get; set; }
+    [Id(4), JsonPropertyName("HeldTotal")] public long HeldTotal { get; set; }
 }
 
 /// <summary>What a channel remembers of finished work: written behind, at most once a second, and on deactivation.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.ChannelLogState")]
 public sealed class ChannelLogState
 {
     /// <summary>Finished deliveries, newest first.</summary>
-    [Id(0)] public List<DeliveryRecord> Log { get; set; } = [];
+    [Id(0), JsonPropertyName("Log")] public List<DeliveryRecord> Log { get; set; } = [];
 
     /// <summary>The receiver's reference of each episode's first message (Slack's ts), for replies in its thread.</summary>
-    [Id(1)] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
+    [Id(1), JsonPropertyName("Threads")] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
 }
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.OutboxEntry")]
 public sealed class OutboxEntry
 {
-    [Id(0)] public Notification Notification { get; set; } = null!;
-    [Id(1)] public DateTimeOffset RecordedAt { get; set; }
-    [Id(2)] public int Attempts { get; set; }
-    [Id(3)] public DateTimeOffset UpdatedAt { get; set; }
-    [Id(4)] public string? LastError { get; set; }
-    [Id(5)] public bool Held { get; set; }
+    [Id(0), JsonPropertyName("Notification")] public Notification Notification { get; set; } = null!;
+    [Id(1), JsonPropertyName("RecordedAt")] public DateTimeOffset RecordedAt { get; set; }
+    [Id(2), JsonPropertyName("Attempts")] public int Attempts { get; set; }
+    [Id(3), JsonPropertyName("UpdatedAt")] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(4), JsonPropertyName("LastError")] public string? LastError { get; set; }
+    [Id(5), JsonPropertyName("Held")] public bool Held { get; set; }
 
     public DeliveryRecord Record(string channelId, DeliveryState? final = null, string? error = null) => new(
         Notification.IdempotencyKey, Notification.AlertId, channelId, Notification.Kind,
         final ?? (Held ? DeliveryState.Held : DeliveryState.Pending), Attempts, RecordedAt, UpdatedAt, error ?? LastError);
 }
 
-[GenerateSerializer, Immutable]
-public sealed record ThreadRef([property: Id(0)] string Ref, [property: Id(1)] DateTimeOffset At);
+[GenerateSerializer, Immutable, Alias("mcp.ThreadRef")]
+public sealed record ThreadRef([property: Id(0), JsonPropertyName("Ref")] string Ref, [property: Id(1), JsonPropertyName("At")] DateTimeOffset At);
 
 /// <summary>
 /// One notification channel and its durable outbox. A notification is written to grain state before the first
@@ -64,6 +64,7 @@ public sealed record ThreadRef([property: Id(0)] string Ref, [property: Id(1)] D
 /// is touched only between awaits, and writes are chained so they never overlap.
 /// </summary>
 [Reentrant]
+[GrainType("notificationchannel")]
 public sealed class NotificationChannelGrain(
     [PersistentState("channel", StorageNames.Channels)] IPersistentState<ChannelState> state,
     [PersistentState("deliveries", StorageNames.Channels)] IPersistentState<ChannelLogState> logState,

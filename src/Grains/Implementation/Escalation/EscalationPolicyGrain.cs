@@ -6,13 +6,14 @@ using Monitoring.Rules;
 
 namespace Monitoring.Escalation;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.EscalationPolicyState")]
 public sealed class EscalationPolicyState
 {
-    [Id(0)] public EscalationPolicy? Policy { get; set; }
+    [Id(0), JsonPropertyName("Policy")] public EscalationPolicy? Policy { get; set; }
 }
 
 /// <summary>One escalation policy. Alerts take a copy when they fire, so an edit applies to the next episode.</summary>
+[GrainType("escalationpolicy")]
 public sealed class EscalationPolicyGrain(
     [PersistentState("policy", StorageNames.Rules)] IPersistentState<EscalationPolicyState> state,
     IListingStore listings,

@@ -4,7 +4,7 @@ namespace Monitoring.Listings;
 /// One shard of an embedded-mode listing. Each kind (servers, channels, alerts) is spread over a fixed number of
 /// shards by a stable hash of the id, so listing asks a handful of shards instead of every grain.
 /// </summary>
-[Alias("IListingShardGrain")]
+[Alias("mcp.IListingShardGrain")]
 public interface IListingShardGrain : IGrainWithStringKey
 {
     Task UpsertAsync(IListingEntry entry);

@@ -2,7 +2,7 @@ using Monitoring.Settings;
 
 namespace Monitoring.Listings;
 
-[GenerateSerializer, Alias("ListingShardState")]
+[GenerateSerializer, Alias("mcp.ListingShardState")]
 public sealed class ListingShardState
 {
     [Id(0)] public Dictionary<string, IListingEntry> Entries { get; set; } = new(StringComparer.Ordinal);

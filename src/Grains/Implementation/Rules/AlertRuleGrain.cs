@@ -5,12 +5,13 @@ using Monitoring.Rules.Conditions;
 
 namespace Monitoring.Rules;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.AlertRuleState")]
 public sealed class AlertRuleState
 {
-    [Id(0)] public AlertRule? Rule { get; set; }
+    [Id(0), JsonPropertyName("Rule")] public AlertRule? Rule { get; set; }
 }
 
+[GrainType("alertrule")]
 public sealed class AlertRuleGrain(
     [PersistentState("rule", StorageNames.Rules)] IPersistentState<AlertRuleState> state,
     ILogger<AlertRuleGrain> logger)

@@ -4,13 +4,14 @@ using Monitoring.Servers;
 
 namespace Monitoring.Rules;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.RuleCatalogState")]
 public sealed class RuleCatalogState
 {
-    [Id(0)] public RuleSet Rules { get; set; } = RuleSet.Empty;
+    [Id(0), JsonPropertyName("Rules")] public RuleSet Rules { get; set; } = RuleSet.Empty;
 }
 
 /// <summary>Holds every rule at a version and pushes each new version to every registered server.</summary>
+[GrainType("rulecatalog")]
 public sealed class RuleCatalogGrain(
     [PersistentState("catalog", StorageNames.Rules)] IPersistentState<RuleCatalogState> state,
     IListingStore listings,

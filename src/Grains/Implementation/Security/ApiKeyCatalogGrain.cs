@@ -3,13 +3,14 @@ using Monitoring.Settings;
 
 namespace Monitoring.Security;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.ApiKeyCatalogState")]
 public sealed class ApiKeyCatalogState
 {
-    [Id(0)] public ApiKeySet Set { get; set; } = ApiKeySet.Empty;
+    [Id(0), JsonPropertyName("Set")] public ApiKeySet Set { get; set; } = ApiKeySet.Empty;
 }
 
 /// <summary>The API keys made through the API, hashed. Configuration keys never pass through here.</summary>
+[GrainType("apikeycatalog")]
 public sealed class ApiKeyCatalogGrain(
     [PersistentState("apikeys", StorageNames.Rules)] IPersistentState<ApiKeyCatalogState> state,
     ILogger<ApiKeyCatalogGrain> logger)

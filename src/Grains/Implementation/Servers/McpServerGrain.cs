@@ -10,27 +10,28 @@ using Monitoring.Observability;
 
 namespace Monitoring.Servers;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.McpServerState")]
 public sealed class McpServerState
 {
-    [Id(0)] public McpServer? Server { get; set; }
+    [Id(0), JsonPropertyName("Server")] public McpServer? Server { get; set; }
 
     /// <summary>Rules with an alert in pending or firing on this server: evaluated even when the condition is false, so they can clear.</summary>
-    [Id(1)] public HashSet<string> OpenAlertRules { get; set; } = new(StringComparer.Ordinal);
+    [Id(1), JsonPropertyName("OpenAlertRules")] public HashSet<string> OpenAlertRules { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>The tool list of the last successful probe, kept so a change is noticed across restarts.</summary>
-    [Id(2)] public string[]? KnownTools { get; set; }
+    [Id(2), JsonPropertyName("KnownTools")] public string[]? KnownTools { get; set; }
 
-    [Id(3)] public ToolSetChange? LastToolSetChange { get; set; }
+    [Id(3), JsonPropertyName("LastToolSetChange")] public ToolSetChange? LastToolSetChange { get; set; }
 
     /// <summary>Ingest tokens of this server: id to SHA-256 hash.</summary>
-    [Id(4)] public Dictionary<string, string> IngestTokens { get; set; } = new(StringComparer.Ordinal);
+    [Id(4), JsonPropertyName("IngestTokens")] public Dictionary<string, string> IngestTokens { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
 /// One monitored MCP server: registration, a bounded metric window, and evaluation of the rules that select it.
 /// Evaluation runs where the data lives; an alert grain is called only when its condition holds or it is open.
 /// </summary>
+[GrainType("mcpserver")]
 public sealed class McpServerGrain(
     [PersistentState("server", StorageNames.Servers)] IPersistentState<McpServerState> state,
     IOptions<MonitoringOptions> options,

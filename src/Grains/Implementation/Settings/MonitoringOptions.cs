@@ -31,6 +31,9 @@ public static class StorageNames
     public const string Listings = "listings";
 
     public static readonly IReadOnlyList<string> All = [Servers, Rules, Alerts, Channels, Listings];
+
+    /// <summary>The providers production keeps in PostgreSQL; listings there are a table, not grain state.</summary>
+    public static readonly IReadOnlyList<string> Durable = [Servers, Rules, Alerts, Channels];
 }
 
 /// <summary>Delivery of notifications, bound from the "Notifications" configuration section.</summary>

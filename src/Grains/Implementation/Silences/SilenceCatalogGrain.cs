@@ -3,10 +3,10 @@ using Monitoring.Settings;
 
 namespace Monitoring.Silences;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("mcp.SilenceCatalogState")]
 public sealed class SilenceCatalogState
 {
-    [Id(0)] public SilenceSet Set { get; set; } = SilenceSet.Empty;
+    [Id(0), JsonPropertyName("Set")] public SilenceSet Set { get; set; } = SilenceSet.Empty;
 }
 
 /// <summary>
@@ -14,6 +14,7 @@ public sealed class SilenceCatalogState
 /// only whether the version moved, so this grain answers a cheap interleaved call and never serves the matching.
 /// Expired silences stay listed for <see cref="Retention"/>, as in Alertmanager.
 /// </summary>
+[GrainType("silencecatalog")]
 public sealed class SilenceCatalogGrain(
     [PersistentState("silences", StorageNames.Rules)] IPersistentState<SilenceCatalogState> state,
     SilenceCache cache,

@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+
+namespace Monitoring.Hosting.Persistence;
+
+/// <summary>One step that brings a stored document from the version before <see cref="To"/> up to it.</summary>
+public sealed record StateMigration(int To, string Why, Action<JsonObject> Apply);
+
+/// <summary>
+/// Upgrades of stored grain state, by grain type and state name. A row remembers the shape version it was written
+/// with (grain_state.state_version, 1 before any migration); reading a row older than the code applies the steps
+/// in order, and the next write stores the current shape. Names stay pinned ([GrainType], [JsonPropertyName]):
+/// a migration is for a change of shape, never for a rename.
+/// </summary>
+public static class StateMigrations
+{
+    private static readonly Dictionary<(string GrainType, string State), StateMigration[]> Steps = new()
+    {
+    };
+
+    public static int CurrentVersion(string grainType, string state) =>
+        Steps.TryGetValue((grainType, state), out var steps) && steps.Length > 0 ? steps[^1].To : 1;
+
+    public static JsonObject Upgrade(string grainType, string state, int storedVersion, string payload)
+    {
+        var document = JsonNode.Parse(payload)!.AsObject();
+        foreach (var step in Steps.GetValueOrDefault((grainType, state)) ?? [])
+        {
+            if (step.To > storedVersion) step.Apply(document);
+        }
+        return document;
+    }
+}
+
+/// <summary>
+/// A storage failure that can cross silos and reach the API: the driver's own exceptions (PostgresException) have no
+/// Orleans codec. Carries the operation, the provider and the SQL state, never connection details.
+/// </summary>
+[GenerateSerializer, Alias("mcp.StorageUnavailableException")]
+public sealed class StorageUnavailableException : OrleansException
+{
+    public StorageUnavailableException(string message) : base(message) { }
+}
+
+public static class StorageErrors
+{
+    public static async Task Guard(string provider, string operation, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Npgsql.NpgsqlException e)
+        {
+            var state = (e as Npgsql.PostgresException)?.SqlState ?? "connection";
+            // The driver's exception stays here: it cannot cross silos, and its message can name hosts and users.
+            throw new StorageUnavailableException($"storage '{provider}' could not {operation} grain state (PostgreSQL: {state})");
+        }
+    }
+}
