@@ -46,6 +46,9 @@ public static class GrainServices
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.AddSingleton<SilenceCache>();
+        services.AddSingleton<Rules.RuleCache>();
+        services.AddSingleton<Rules.LocalServers>();
+        services.AddHostedService<Rules.RuleWatcher>();
         services.TryAddSingleton<History.IAlertHistory, History.InMemoryAlertHistory>();
         services.AddDataProtection().SetApplicationName("mcp-alerting");
         services.AddSingleton<Security.SecretSealer>();

@@ -68,7 +68,7 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Cooldown_holds_back_a_refire_and_repeats_after_it()
+    public async Task A_new_episode_is_announced_even_inside_the_cooldown_and_repeats_wait_for_it()
     {
         var s = await Relabel(await NewScenario().SetUpAsync(r => r with { Cooldown = TimeSpan.FromMinutes(30) }));
 
@@ -77,16 +77,20 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
         await s.PushAsync(failures: 0, successes: 100);
         await s.WaitForHooksAsync(2); // resolved
 
+        // The receiver last heard "resolved": a new episode is announced at once, whatever the cooldown.
         Advance(TimeSpan.FromMinutes(5));
         await s.PushAsync(failures: 50, successes: 0);
         Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
-        Assert.Equal(2, (await s.Alert.GetAsync())!.Episode);
-        await Eventually.StaysFalseAsync(() => s.Hooks.Count > 2, "no firing message inside the cooldown");
-
-        Advance(TimeSpan.FromMinutes(26));
         var hooks = await s.WaitForHooksAsync(3);
         Assert.Equal("firing", hooks[2].Body.GetProperty("alert").GetProperty("status").GetString());
         Assert.Equal(2, hooks[2].Body.GetProperty("context").GetProperty("episode").GetInt32());
+
+        // While it keeps firing, the cooldown spaces the repeats.
+        await KeepBreachingAsync(s, TimeSpan.FromMinutes(29));
+        await Eventually.StaysFalseAsync(() => s.Hooks.Count > 3, "no repeat inside the cooldown");
+        await KeepBreachingAsync(s, TimeSpan.FromMinutes(1));
+        hooks = await s.WaitForHooksAsync(4);
+        Assert.Equal("repeat", hooks[3].Body.GetProperty("context").GetProperty("notification").GetString());
     }
 
     [Fact]
@@ -201,16 +205,24 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task The_periodic_evaluation_resolves_an_alert_when_its_data_ages_out()
+    public async Task No_data_is_not_recovery_an_alert_whose_data_ages_out_stays_firing()
     {
         var s = await Relabel(await NewScenario().SetUpAsync());
         await s.PushAsync(failures: 1, successes: 0);
         await s.WaitForHooksAsync(1);
 
-        // No new telemetry: the 15 s timer re-evaluates, and once the window has slid past the failure, the alert resolves.
+        // No new telemetry: the 15 s timer re-evaluates; once the window has slid past the failure there is no data,
+        // and no data says nothing about recovery. The alert stays firing and shows it has no data.
         for (var i = 0; i < 22; i++) Advance(TimeSpan.FromSeconds(15));
-        await s.WaitForStatusAsync(AlertStatus.Resolved);
-        await s.WaitForHooksAsync(2);
+        await Eventually.TrueAsync(async () => (await s.Alert.GetAsync())!.NoData, "the alert to show it has no data");
+        Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
+        await Eventually.StaysFalseAsync(() => s.Hooks.Count > 1, "no resolved message without healthy data");
+
+        // Healthy data decides.
+        await s.PushAsync(failures: 0, successes: 100);
+        Assert.Equal(AlertStatus.Resolved, await s.StatusAsync());
+        Assert.False((await s.Alert.GetAsync())!.NoData);
+        Assert.Equal("resolved", (await s.WaitForHooksAsync(2))[1].Body.GetProperty("alert").GetProperty("status").GetString());
     }
 
     [Fact]

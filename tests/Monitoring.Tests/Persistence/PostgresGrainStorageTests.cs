@@ -66,10 +66,15 @@ public sealed class PostgresGrainStorageTests(PostgresFixture pg)
             1, TimeSpan.FromMinutes(15), now);
         var alert = new AlertState
         {
-            Rule = rule, Server = new ServerSummary("s1", "Search", "http://x", new() { ["env"] = "prod" }), Phase = AlertPhase.Firing, Episode = 2,
-            FiredAt = now, Values = new() { ["error_rate"] = 0.5 }, Transitions = [new AlertTransition(AlertStatus.Pending, AlertStatus.Firing, now, "held")],
-            NotifiedChannels = ["ops"], Policy = policy, PolicyStep = 1, NextPolicyStepAt = now.AddMinutes(10),
-            Outbox = [new HandOff("ops", notification)], Deliveries = [delivery], SilencedUntil = now.AddHours(1), SilencedBy = "abc",
+            Rule = rule, Server = new ServerSummary("s1", "Search", "http://x", new() { ["env"] = "prod" }),
+            Life = new AlertLife
+            {
+                Phase = AlertPhase.Firing, Episode = 2, FiredAt = now, Values = new() { ["error_rate"] = 0.5 }, LastCondition = ConditionResult.NoData,
+                SilencedUntil = now.AddHours(1), SilencedBy = "abc", Sequence = 7,
+                Paging = new AlertPaging { NotifiedChannels = ["ops"], Policy = policy, PolicyStep = 1, NextPolicyStepAt = now.AddMinutes(10), AcknowledgedBy = "alice" },
+            },
+            Transitions = [new AlertTransition(AlertStatus.Pending, AlertStatus.Firing, now, "held")],
+            Outbox = [new HandOff("ops", notification)], Deliveries = [delivery],
         };
         return new TheoryData<string, object>
         {

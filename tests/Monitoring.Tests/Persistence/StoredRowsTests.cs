@@ -85,7 +85,11 @@ public sealed class StoredRowsTests
         var keys = await http.GetFromJsonAsync<JsonElement>("/api/keys");
         Assert.Contains(keys.EnumerateArray(), k => k.GetProperty("name").GetString() == "ci");
 
+        // The alert's version-1 document was migrated (lifecycle moved into Life); a fresh evaluation with no data
+        // leaves it as it was: firing, acknowledged by alice.
+        Assert.True((await http.PostAsync("/api/servers/mcp-1/check", null)).IsSuccessStatusCode);
         var alert = await http.GetFromJsonAsync<JsonElement>("/api/alerts/high-error-rate:mcp-1");
+        Assert.Equal("acknowledged", alert.GetProperty("status").GetString());
         Assert.Equal(1, alert.GetProperty("episode").GetInt32());
         Assert.Equal("alice", alert.GetProperty("acknowledgedBy").GetString());
         Assert.Contains(alert.GetProperty("transitions").EnumerateArray(), t => t.GetProperty("reason").GetString() == "acknowledged by alice");

@@ -42,10 +42,24 @@ public sealed class ConditionParserTests
     }
 
     [Fact]
-    public void A_metric_without_a_value_never_matches()
+    public void A_metric_without_a_value_is_unknown_never_true_or_false()
     {
         Assert.True(ConditionParser.TryParse("memory_usage > 0 or memory_usage <= 0 or memory_usage != 1", out var condition, out _));
-        Assert.False(condition.Evaluate(new Dictionary<string, double>()));
+        Assert.Null(condition.Evaluate(new Dictionary<string, double>()));
+    }
+
+    [Theory]
+    [InlineData("error_rate > 0.5 or cpu_usage > 50", true)] // true or unknown
+    [InlineData("error_rate > 0.9 or cpu_usage > 50", null)] // false or unknown
+    [InlineData("error_rate > 0.9 and cpu_usage > 50", false)] // false and unknown
+    [InlineData("error_rate > 0.5 and cpu_usage > 50", null)] // true and unknown
+    [InlineData("not cpu_usage > 50", null)]
+    [InlineData("not error_rate > 0.9", true)]
+    [InlineData("data_age_seconds > 300 or cpu_usage > 50", true)]
+    public void Unknown_follows_three_valued_logic(string text, bool? expected)
+    {
+        Assert.True(ConditionParser.TryParse(text, out var condition, out _));
+        Assert.Equal(expected, condition.Evaluate(new Dictionary<string, double> { ["error_rate"] = 0.75, ["data_age_seconds"] = 301 }));
     }
 
     [Theory]

@@ -61,11 +61,12 @@ public sealed class MetricWindowTests
         var atSix = window.Snapshot(Start.AddMinutes(6));
         Assert.Equal(1, atSix.RequestsInWindow);
         Assert.Equal(0, atSix.ErrorRate);
-        Assert.Equal(0, atSix.CpuUsage); // the gauge reading is older than the window
+        Assert.Null(atSix.CpuUsage); // the gauge reading is older than the window: no data, not 0
 
         var atNine = window.Snapshot(Start.AddMinutes(9));
         Assert.Equal(0, atNine.RequestsInWindow);
-        Assert.Equal(0, atNine.P99ResponseTime);
+        // An empty window tells nothing: the request metrics are absent, so a rule over them has no data.
+        Assert.Empty(atNine.ToMetrics());
     }
 
     [Fact]

@@ -28,6 +28,17 @@ public enum AlertStatus
     Silenced,
 }
 
+/// <summary>
+/// What one evaluation of a rule's condition found: it holds, it does not, or there is no data to tell (a metric it
+/// needs has no value). No data is never recovery: an alert waits for data to decide.
+/// </summary>
+public enum ConditionResult
+{
+    Clear,
+    Holds,
+    NoData,
+}
+
 /// <summary>The server facts an alert carries into its notifications.</summary>
 [GenerateSerializer, Immutable, Alias("mcp.ServerSummary")]
 public sealed record ServerSummary(
@@ -41,7 +52,7 @@ public sealed record ServerSummary(
 public sealed record Observation(
     [property: Id(0)] AlertRule Rule,
     [property: Id(1)] ServerSummary Server,
-    [property: Id(2)] bool Holds,
+    [property: Id(2)] ConditionResult Condition,
     [property: Id(3)] Dictionary<string, double> Values);
 
 [GenerateSerializer, Immutable, Alias("mcp.AlertTransition")]
@@ -86,6 +97,9 @@ public sealed record AlertView(
     [Id(24)] public int EscalationLevel { get; init; }
 
     [Id(25)] public DateTimeOffset? NextEscalationAt { get; init; }
+
+    /// <summary>The last evaluation had no data for the condition: the alert keeps its state until data decides.</summary>
+    [Id(26)] public bool NoData { get; init; }
 }
 
 /// <summary>Alert ids join rule and server: "{ruleId}:{serverId}". Neither part may contain ':'.</summary>

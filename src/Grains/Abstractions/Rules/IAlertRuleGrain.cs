@@ -16,8 +16,9 @@ public interface IAlertRuleGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// The set of all rules, versioned. Rules are few and change rarely, so one catalog holds them and pushes
-/// each change to the server grains, which cache it; evaluation never calls the catalog.
+/// The set of all rules, versioned. A write returns once the catalog holds the new version; nothing is pushed. Each
+/// silo keeps a copy it refreshes every second (asking only whether the version moved), and every server applies a
+/// newer version on its next evaluation, at once when its silo's watcher tells it.
 /// </summary>
 [Alias("mcp.IRuleCatalogGrain")]
 public interface IRuleCatalogGrain : IGrainWithStringKey
@@ -26,6 +27,14 @@ public interface IRuleCatalogGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<RuleSet> GetAsync();
+
+    /// <summary>The set, or null when <paramref name="knownVersion"/> is current. <paramref name="reader"/> (a silo) is remembered with the version it holds.</summary>
+    [AlwaysInterleave]
+    Task<RuleSet?> GetIfChangedAsync(long knownVersion, string reader);
+
+    /// <summary>The catalog's version and the lowest version any silo's copy held when it last asked (within a minute).</summary>
+    [AlwaysInterleave]
+    Task<RuleVersions> GetVersionsAsync();
 
     Task UpsertAsync(AlertRule rule);
 
@@ -36,3 +45,7 @@ public interface IRuleCatalogGrain : IGrainWithStringKey
 
     Task<string[]> RulesUsingPolicyAsync(string policyId);
 }
+
+/// <summary>The catalog's version, and the version every silo applies (the lowest any copy holds).</summary>
+[GenerateSerializer, Immutable, Alias("mcp.RuleVersions")]
+public sealed record RuleVersions([property: Id(0)] long Version, [property: Id(1)] long Applied, [property: Id(2)] int Readers);

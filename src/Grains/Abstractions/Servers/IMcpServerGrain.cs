@@ -35,11 +35,9 @@ public interface IMcpServerGrain : IGrainWithStringKey
     /// <summary>Re-evaluates every rule that selects this server now. The periodic timer calls it too.</summary>
     Task EvaluateAsync();
 
-    /// <summary>
-    /// The rule catalog pushes every change here, so rule edits apply without a restart. Awaited by the catalog,
-    /// so a rule write returns only once every server holds the new rules.
-    /// </summary>
-    Task RulesChangedAsync(RuleSet rules);
+    /// <summary>A best-effort nudge from this silo's rule watcher: a newer rule set exists; apply it now rather than at the next evaluation.</summary>
+    [OneWay]
+    Task RulesChangedAsync();
 
     /// <summary>
     /// Runs the active checks now (or joins the round in flight) and answers with the status that follows.

@@ -63,7 +63,11 @@ public sealed record TelemetryBatch(
 public sealed record IngestResult(
     [property: Id(0)] bool Found,
     [property: Id(1)] int Accepted,
-    [property: Id(2)] int Dropped);
+    [property: Id(2)] int Dropped)
+{
+    /// <summary>Breaches that could not reach their alert (its silo died mid-call): the push is not accepted and should be sent again.</summary>
+    [Id(3)] public int Unreached { get; init; }
+}
 
 /// <summary>A server with what is known of it now: checks, current metrics, the health verdict and the alerts open on it.</summary>
 [GenerateSerializer, Immutable, Alias("mcp.ServerStatus")]

@@ -1,6 +1,5 @@
+using System.Collections.Concurrent;
 using Monitoring.Settings;
-using Monitoring.Listings;
-using Monitoring.Servers;
 
 namespace Monitoring.Rules;
 
@@ -10,15 +9,39 @@ public sealed class RuleCatalogState
     [Id(0), JsonPropertyName("Rules")] public RuleSet Rules { get; set; } = RuleSet.Empty;
 }
 
-/// <summary>Holds every rule at a version and pushes each new version to every registered server.</summary>
+/// <summary>
+/// Every rule at a version. A write stores the new version and returns: readers pull it (each silo's
+/// <see cref="RuleCache"/>), so a change costs the same whether 10 or 100,000 servers are registered, and a server
+/// that cannot be reached cannot fail the write.
+/// </summary>
 [GrainType("rulecatalog")]
 public sealed class RuleCatalogGrain(
     [PersistentState("catalog", StorageNames.Rules)] IPersistentState<RuleCatalogState> state,
-    IListingStore listings,
+    RuleCache cache,
+    TimeProvider time,
     ILogger<RuleCatalogGrain> logger)
     : Grain, IRuleCatalogGrain
 {
+    private static readonly TimeSpan ReaderTimeout = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, (long Version, DateTimeOffset At)> _readers = new(StringComparer.Ordinal);
+
     public Task<RuleSet> GetAsync() => Task.FromResult(state.State.Rules);
+
+    public Task<RuleSet?> GetIfChangedAsync(long knownVersion, string reader)
+    {
+        var current = state.State.Rules;
+        // The reader holds the current version after this answer, whichever it is.
+        _readers[reader] = (current.Version, time.GetUtcNow());
+        return Task.FromResult(current.Version == knownVersion ? null : current);
+    }
+
+    public Task<RuleVersions> GetVersionsAsync()
+    {
+        var now = time.GetUtcNow();
+        var live = _readers.Where(r => now - r.Value.At < ReaderTimeout).Select(r => r.Value.Version).ToList();
+        var version = state.State.Rules.Version;
+        return Task.FromResult(new RuleVersions(version, live.Count == 0 ? version : live.Min(), live.Count));
+    }
 
     public async Task UpsertAsync(AlertRule rule)
     {
@@ -48,11 +71,8 @@ public sealed class RuleCatalogGrain(
     {
         state.State.Rules = rules;
         await state.WriteStateAsync();
-
-        // Every server learns of every change: a selector edit may drop a server that has an open alert to close.
-        var (servers, _) = await listings.QueryAsync<ServerEntry>([], int.MaxValue, 0);
-        var ids = servers.Select(e => e.Id).ToList();
-        await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IMcpServerGrain>(id).RulesChangedAsync(rules)));
-        logger.LogInformation("Rule catalog at version {Version} pushed to {ServerCount} servers", rules.Version, ids.Count);
+        // This silo's copy learns at once; the others within a second.
+        cache.Invalidate();
+        logger.LogInformation("Rule catalog at version {Version} ({RuleCount} rules)", rules.Version, rules.Rules.Length);
     }
 }

@@ -38,6 +38,8 @@ public sealed class McpServerGrain(
     IOptions<ProbingOptions> probing,
     ServerChecks checks,
     IListingStore listings,
+    RuleCache ruleCache,
+    LocalServers localServers,
     Security.SecretSealer sealer,
     TimeProvider time,
     ILogger<McpServerGrain> logger)
@@ -67,7 +69,8 @@ public sealed class McpServerGrain(
         _activatedAt = time.GetUtcNow();
         if (state.State.Server is not null)
         {
-            _rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
+            localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
+            await RefreshRulesAsync();
             StartEvaluationTimer();
             ScheduleChecks();
         }
@@ -75,6 +78,7 @@ public sealed class McpServerGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        localServers.Remove(ServerId);
         await _deactivating.CancelAsync();
         await _session.DisposeAsync();
     }
@@ -87,7 +91,8 @@ public sealed class McpServerGrain(
         }
         var now = time.GetUtcNow();
         await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
-        _rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
+        localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
+        await RefreshRulesAsync();
         await this.RegisterOrUpdateReminder(KeepAliveReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod * 5);
         StartEvaluationTimer();
         ScheduleChecks();
@@ -133,6 +138,7 @@ public sealed class McpServerGrain(
         await state.ClearStateAsync();
         state.State = new McpServerState();
         await listings.RemoveAsync<ServerEntry>(ServerId);
+        localServers.Remove(ServerId);
         var reminder = await this.GetReminder(KeepAliveReminder);
         if (reminder is not null)
         {
@@ -233,16 +239,24 @@ public sealed class McpServerGrain(
         }
         MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted);
         MonitoringMetrics.TelemetryRecordsDropped.Inc(batch.Requests.Length - accepted);
-        await EvaluateAsync();
-        return new IngestResult(true, accepted, batch.Requests.Length - accepted);
+        var unreached = await EvaluateCoreAsync();
+        return new IngestResult(true, accepted, batch.Requests.Length - accepted) { Unreached = unreached };
     }
 
-    public async Task EvaluateAsync()
+    public Task EvaluateAsync() => EvaluateCoreAsync();
+
+    /// <summary>
+    /// Evaluates every rule that selects this server and tells the alerts whose condition holds or that are open.
+    /// Answers how many holding conditions did not reach their alert (its silo died mid-call, twice): a push that
+    /// caused them is refused so its sender retries, and the rules stay in the open set so the next evaluation tries again.
+    /// </summary>
+    private async Task<int> EvaluateCoreAsync()
     {
         if (state.State.Server is not { } server)
         {
-            return;
+            return 0;
         }
+        await RefreshRulesAsync();
         var now = time.GetUtcNow();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var verdict = Verdict(server, now);
@@ -250,7 +264,7 @@ public sealed class McpServerGrain(
         var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels);
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
-        var observed = new List<(string RuleId, Task<AlertPhase?> Phase)>();
+        var observed = new List<(string RuleId, ConditionResult Condition, Task<AlertPhase?> Phase)>();
 
         foreach (var rule in _rules.Rules)
         {
@@ -259,11 +273,16 @@ public sealed class McpServerGrain(
                 continue;
             }
             selected.Add(rule.Id);
-            var holds = server.Enabled && ConditionParser.Compile(rule.Condition).Evaluate(metrics);
-            MonitoringMetrics.RuleEvaluations.WithLabels(holds ? "true" : "false").Inc();
-            if (holds || open.Contains(rule.Id))
+            var condition = !server.Enabled ? ConditionResult.Clear : ConditionParser.Compile(rule.Condition).Evaluate(metrics) switch
             {
-                observed.Add((rule.Id, ObserveAsync(rule.Id, new Observation(rule, summary, holds, metrics))));
+                true => ConditionResult.Holds,
+                false => ConditionResult.Clear,
+                null => ConditionResult.NoData,
+            };
+            MonitoringMetrics.RuleEvaluations.WithLabels(condition switch { ConditionResult.Holds => "true", ConditionResult.Clear => "false", _ => "no_data" }).Inc();
+            if (condition == ConditionResult.Holds || open.Contains(rule.Id))
+            {
+                observed.Add((rule.Id, condition, ObserveAsync(rule.Id, new Observation(rule, summary, condition, metrics))));
             }
         }
 
@@ -273,15 +292,22 @@ public sealed class McpServerGrain(
 
         await Task.WhenAll(observed.Select(o => (Task)o.Phase).Concat(closing.Select(c => c.Closed)));
 
-        // An alert that could not be reached keeps its place in the open set, so the next evaluation tries it again.
+        // An alert that could not be reached is counted as open, so the next evaluation tries it again: when in doubt,
+        // the server's record errs towards an alert it must still look after, never towards one it forgot.
         var changed = false;
+        var unreached = 0;
         foreach (var (ruleId, closed) in closing)
         {
             changed |= closed.Result && open.Remove(ruleId);
         }
-        foreach (var (ruleId, phase) in observed)
+        foreach (var (ruleId, condition, phase) in observed)
         {
-            if (phase.Result is not { } reached) continue;
+            if (phase.Result is not { } reached)
+            {
+                changed |= open.Add(ruleId);
+                if (condition == ConditionResult.Holds) unreached++;
+                continue;
+            }
             changed |= reached is AlertPhase.Pending or AlertPhase.Firing ? open.Add(ruleId) : open.Remove(ruleId);
         }
         if (changed)
@@ -294,6 +320,7 @@ public sealed class McpServerGrain(
             _listedHealth = verdict.State;
             await listings.UpsertAsync(new ServerEntry(server) { Health = verdict.State.ToString().ToLowerInvariant() });
         }
+        return unreached;
     }
 
     public async Task<WriteResult> AddIngestTokenAsync(string id, string hash)
@@ -315,14 +342,26 @@ public sealed class McpServerGrain(
     public Task<bool> AcceptsIngestTokenAsync(string hash) => Task.FromResult(
         state.State.Server is not null && state.State.IngestTokens.Values.Any(stored => Security.KeyMaterial.HashesEqual(hash, stored)));
 
-    public async Task RulesChangedAsync(RuleSet rules)
+    public async Task RulesChangedAsync()
     {
-        if (rules.Version <= _rules.Version)
+        if (state.State.Server is not null && ruleCache.Known.Version != _rules.Version)
         {
-            return;
+            await EvaluateCoreAsync();
         }
-        _rules = rules;
-        await EvaluateAsync();
+    }
+
+    /// <summary>Takes this silo's copy of the rules; a newer version applies from this evaluation on.</summary>
+    private async Task RefreshRulesAsync()
+    {
+        try
+        {
+            var rules = await ruleCache.CurrentAsync();
+            if (rules.Version > _rules.Version) _rules = rules;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Server {ServerId} could not read the rule catalog; evaluating with rules version {Version}", ServerId, _rules.Version);
+        }
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
@@ -346,10 +385,7 @@ public sealed class McpServerGrain(
         var pushing = _window.LastRecordedAt is { } pushedAt && pushedAt > now - options.Value.MetricWindow;
         if (pushing || metrics.Count == 0)
         {
-            foreach (var (name, value) in snapshot.ToMetrics())
-            {
-                metrics[name] = value;
-            }
+            snapshot.AddTo(metrics);
         }
 
         if (_lastProbe is { } probe)
@@ -480,14 +516,22 @@ public sealed class McpServerGrain(
     /// <summary>One alert failing (its silo dying mid-call) must not fail the push, the probe or the other rules.</summary>
     private async Task<AlertPhase?> ObserveAsync(string ruleId, Observation observation)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await Alert(ruleId).ObserveAsync(observation);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Alert {AlertId} could not take an observation; the next evaluation retries", AlertIds.For(ruleId, ServerId));
-            return null;
+            try
+            {
+                return await Alert(ruleId).ObserveAsync(observation);
+            }
+            catch (Exception e) when (attempt == 1)
+            {
+                // Once more at once: a call to a silo that has just died is placed elsewhere once the cluster knows.
+                logger.LogDebug(e, "Alert {AlertId} did not take an observation; trying once more", AlertIds.For(ruleId, ServerId));
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Alert {AlertId} could not take an observation; the next evaluation retries", AlertIds.For(ruleId, ServerId));
+                return null;
+            }
         }
     }
 

@@ -105,7 +105,8 @@ public sealed class MetricWindow
             ToolErrorRate: toolCalls == 0 ? 0 : (double)toolErrors / toolCalls,
             ActiveConnections: _connections.ValueIfAfter(windowStart),
             CpuUsage: _cpu.ValueIfAfter(windowStart),
-            MemoryUsage: _memory.ValueIfAfter(windowStart));
+            MemoryUsage: _memory.ValueIfAfter(windowStart),
+            ToolCalls: toolCalls);
     }
 
     /// <summary>Bytes this window holds when every bucket has data: the bound on a server's telemetry memory.</summary>
@@ -118,7 +119,7 @@ public sealed class MetricWindow
 
     private readonly record struct Gauge(double Value, DateTimeOffset At)
     {
-        public double ValueIfAfter(DateTimeOffset start) => At > start ? Value : 0;
+        public double? ValueIfAfter(DateTimeOffset start) => At > start ? Value : null;
     }
 
     private sealed class Bucket
@@ -168,20 +169,35 @@ public sealed record WindowSnapshot(
     double P99ResponseTime,
     double ErrorRate,
     double ToolErrorRate,
-    double ActiveConnections,
-    double CpuUsage,
-    double MemoryUsage)
+    double? ActiveConnections,
+    double? CpuUsage,
+    double? MemoryUsage,
+    long ToolCalls = 0)
 {
-    public Dictionary<string, double> ToMetrics() => new()
+    /// <summary>
+    /// The metrics this window can tell. With no request in the window the request metrics are absent, not 0, and a
+    /// gauge with no reading in the window is absent: a rule over them has no data, which is not recovery.
+    /// </summary>
+    public void AddTo(Dictionary<string, double> metrics)
     {
-        [MetricNames.RequestsPerSecond] = RequestsPerSecond,
-        [MetricNames.AverageResponseTime] = AverageResponseTime,
-        [MetricNames.P95ResponseTime] = P95ResponseTime,
-        [MetricNames.P99ResponseTime] = P99ResponseTime,
-        [MetricNames.ErrorRate] = ErrorRate,
-        [MetricNames.ActiveConnections] = ActiveConnections,
-        [MetricNames.CpuUsage] = CpuUsage,
-        [MetricNames.MemoryUsage] = MemoryUsage,
-        [MetricNames.ToolErrorRate] = ToolErrorRate,
-    };
+        if (RequestsInWindow > 0)
+        {
+            metrics[MetricNames.RequestsPerSecond] = RequestsPerSecond;
+            metrics[MetricNames.AverageResponseTime] = AverageResponseTime;
+            metrics[MetricNames.P95ResponseTime] = P95ResponseTime;
+            metrics[MetricNames.P99ResponseTime] = P99ResponseTime;
+            metrics[MetricNames.ErrorRate] = ErrorRate;
+        }
+        if (ToolCalls > 0) metrics[MetricNames.ToolErrorRate] = ToolErrorRate;
+        if (ActiveConnections is { } connections) metrics[MetricNames.ActiveConnections] = connections;
+        if (CpuUsage is { } cpu) metrics[MetricNames.CpuUsage] = cpu;
+        if (MemoryUsage is { } memory) metrics[MetricNames.MemoryUsage] = memory;
+    }
+
+    public Dictionary<string, double> ToMetrics()
+    {
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        AddTo(metrics);
+        return metrics;
+    }
 }
