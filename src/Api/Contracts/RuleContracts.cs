@@ -94,3 +94,9 @@ public sealed record RuleResponse(
         Durations.Format(r.Cooldown), r.EscalateAfter is { } e ? Durations.Format(e) : RuleRequest.NoEscalation,
         r.EscalationChannels, r.AutoResolve, r.Enabled, r.Selector, r.UpdatedAt, r.Templates.Subject, r.Templates.Body, r.EscalationPolicy);
 }
+
+/// <summary>
+/// The rules, one page, with the catalog's version and the version applied: the lowest any silo's copy holds (each
+/// refreshes every second; a server applies its silo's copy at its next evaluation, at once when nudged).
+/// </summary>
+public sealed record RuleListResponse(RuleResponse[] Items, int Total, int Limit, int Offset, long Version, long AppliedVersion, int Silos);

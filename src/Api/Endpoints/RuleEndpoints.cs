@@ -26,8 +26,11 @@ public static class RuleEndpoints
         {
             var errors = new RequestErrors();
             if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
-            var rules = await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
-            return TypedResults.Ok(new Page<RuleResponse>([.. rules.Rules.Skip(skip).Take(take).Select(RuleResponse.From)], rules.Rules.Length, take, skip));
+            var catalog = grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key);
+            var rules = await catalog.GetAsync();
+            var versions = await catalog.GetVersionsAsync();
+            return TypedResults.Ok(new RuleListResponse([.. rules.Rules.Skip(skip).Take(take).Select(RuleResponse.From)], rules.Rules.Length, take, skip,
+                rules.Version, versions.Applied, versions.Readers));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -59,9 +59,14 @@ public static class ServerEndpoints
             var errors = new RequestErrors();
             if (request.ToBatch(options.Value.MaxTelemetryBatch, time.GetUtcNow(), errors) is not { } batch) return ProblemResults.Invalid(errors.ToArray());
             var result = await grains.GetGrain<IMcpServerGrain>(id).IngestAsync(batch);
-            return result.Found
-                ? TypedResults.Accepted($"/api/servers/{id}", new TelemetryResponse(result.Accepted, result.Dropped))
-                : ProblemResults.NotFound("server", id);
+            if (!result.Found) return ProblemResults.NotFound("server", id);
+            if (result.Unreached > 0)
+            {
+                // Accepted means the breach reached its alert; this one did not (its silo is failing over): send it again.
+                return ProblemResults.Unavailable(
+                    $"{result.Unreached} breached rules could not reach their alerts while the cluster fails over; the push was not accepted: send it again.");
+            }
+            return TypedResults.Accepted($"/api/servers/{id}", new TelemetryResponse(result.Accepted, result.Dropped));
         });
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Monitoring.Common;
 
 namespace Monitoring.Api.Problems;
@@ -20,6 +21,21 @@ public static class ProblemResults
 
     public static IResult NotFound(string kind, string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: $"Unknown {kind}", detail: $"There is no {kind} with id '{id}'.");
+
+    /// <summary>503 with Retry-After: the cluster cannot take this now; the same request later will do.</summary>
+    public static IResult Unavailable(string detail, int retryAfterSeconds = 1) => new RetryAfterResult(
+        TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly", detail: detail), retryAfterSeconds);
+
+    private sealed class RetryAfterResult(IResult inner, int seconds) : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => StatusCodes.Status503ServiceUnavailable;
+
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(context);
+        }
+    }
 
     public static IResult Conflict(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The request conflicts with the current state", detail: detail);

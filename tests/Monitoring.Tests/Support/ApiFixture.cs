@@ -25,6 +25,9 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>Makes chosen grains throw on every incoming call.</summary>
+    public FaultInjection Faults { get; } = new();
+
     public async ValueTask InitializeAsync()
     {
         Webhooks = await WebhookReceiver.StartAsync();
@@ -40,6 +43,7 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         builder.ConfigureServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);
+            services.AddSingleton<IIncomingGrainCallFilter>(Faults);
             services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
         });
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
