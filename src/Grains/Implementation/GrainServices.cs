@@ -33,6 +33,7 @@ public static class GrainServices
             .Validate(o => o.ClusterBurstSeconds > 0, "Notifications:ClusterBurstSeconds must be more than 0")
             .Validate(o => Uri.TryCreate(o.ExternalUrl, UriKind.Absolute, out _), "Notifications:ExternalUrl must be an absolute URL")
             .Validate(o => o.DeliveryLogSize is >= 10 and <= 10_000, "Notifications:DeliveryLogSize must be 10..10000")
+            .Validate(o => o.DedupRetention >= TimeSpan.FromMinutes(10), "Notifications:DedupRetention must be at least 10 minutes")
             .ValidateOnStart();
         foreach (var name in new[] { WebhookSender.HttpClientName, SlackSender.HttpClientName })
         {
@@ -45,6 +46,7 @@ public static class GrainServices
         services.AddSingleton<IChannelSender, EmailSender>();
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
+        services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();
         services.AddSingleton<SilenceCache>();
         services.AddSingleton<Rules.RuleCache>();
         services.AddSingleton<Rules.LocalServers>();

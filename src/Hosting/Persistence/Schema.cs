@@ -94,6 +94,24 @@ public static class Schema
             """
             ALTER TABLE grain_state ADD COLUMN state_version integer NOT NULL DEFAULT 1;
             """),
+        (6, "the channels' outbox, one row per notification: dedup, durable record and delivery log",
+            """
+            CREATE TABLE outbox (
+                channel_id      text        NOT NULL,
+                idempotency_key text        NOT NULL,
+                alert_id        text        NOT NULL,
+                kind            text        NOT NULL,
+                state           text        NOT NULL,
+                attempts        integer     NOT NULL,
+                recorded_at     timestamptz NOT NULL,
+                updated_at      timestamptz NOT NULL,
+                last_error      text,
+                notification    jsonb,
+                PRIMARY KEY (channel_id, idempotency_key)
+            );
+            CREATE INDEX outbox_pending ON outbox (channel_id, recorded_at) WHERE state IN ('pending', 'held');
+            CREATE INDEX outbox_finished ON outbox (channel_id, updated_at DESC) WHERE state NOT IN ('pending', 'held');
+            """),
     ];
 
     /// <summary>Applies the migrations not yet applied; answers how many it applied.</summary>

@@ -90,17 +90,24 @@ public sealed class StorageUnavailableException : OrleansException
 
 public static class StorageErrors
 {
-    public static async Task Guard(string provider, string operation, Func<Task> action)
+    public static Task Guard(string provider, string operation, Func<Task> action) =>
+        GuardAsync(provider, operation, async () =>
+        {
+            await action();
+            return 0;
+        });
+
+    public static async Task<T> GuardAsync<T>(string provider, string operation, Func<Task<T>> action)
     {
         try
         {
-            await action();
+            return await action();
         }
         catch (Npgsql.NpgsqlException e)
         {
             var state = (e as Npgsql.PostgresException)?.SqlState ?? "connection";
             // The driver's exception stays here: it cannot cross silos, and its message can name hosts and users.
-            throw new StorageUnavailableException($"storage '{provider}' could not {operation} grain state (PostgreSQL: {state})");
+            throw new StorageUnavailableException($"storage '{provider}' could not {operation} (PostgreSQL: {state})");
         }
     }
 }

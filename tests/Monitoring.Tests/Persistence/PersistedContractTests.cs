@@ -85,6 +85,9 @@ public sealed class PersistedContractTests
             lines.Add($"listing {kind}: payload");
             Walk(PostgresGrainStorage.Json.GetTypeInfo(entry), $"listing/{kind}", lines, unpinned, []);
         }
+        // Documents stored outside grain state: the channels' outbox rows.
+        lines.Add("table outbox: notification");
+        Walk(PostgresGrainStorage.Json.GetTypeInfo(typeof(Monitoring.Channels.Notification)), "outbox/notification", lines, unpinned, []);
         return (string.Join('\n', lines) + "\n", unpinned);
     }
 

@@ -5,63 +5,47 @@ using Monitoring.Alerts;
 using Monitoring.Channels.Delivery;
 using Monitoring.Channels.Templates;
 using Monitoring.Common;
-using Monitoring.Escalation;
-using Monitoring.Settings;
+using Monitoring.History;
 using Monitoring.Listings;
-using Monitoring.Rules;
 using Monitoring.Observability;
-using Polly;
-using Polly.Retry;
+using Monitoring.Rules;
+using Monitoring.Settings;
 
 namespace Monitoring.Channels;
 
-/// <summary>What must be durable before a send: the channel and its outbox. Kept small, as every send writes it.</summary>
+/// <summary>The channel itself. Small: the outbox lives in the <see cref="IOutboxStore"/>, one row per notification.</summary>
 [GenerateSerializer, Alias("mcp.ChannelState")]
 public sealed class ChannelState
 {
     [Id(0), JsonPropertyName("Channel")] public NotificationChannel? Channel { get; set; }
 
-    /// <summary>Recorded, not yet finished: the durable outbox. A silo that dies leaves it for the next activation.</summary>
-    [Id(1), JsonPropertyName("Outbox")] public List<OutboxEntry> Outbox { get; set; } = [];
+    /// <summary>Where the outbox lived before the outbox store; an activation moves what it finds here into the store.</summary>
+    [Id(1), JsonPropertyName("Outbox")] public List<OutboxEntry> LegacyOutbox { get; set; } = [];
 
     [Id(4), JsonPropertyName("HeldTotal")] public long HeldTotal { get; set; }
 }
 
-/// <summary>What a channel remembers of finished work: written behind, at most once a second, and on deactivation.</summary>
+/// <summary>What a channel remembers besides its outbox: written behind, at most once a second, and on deactivation.</summary>
 [GenerateSerializer, Alias("mcp.ChannelLogState")]
 public sealed class ChannelLogState
 {
-    /// <summary>Finished deliveries, newest first.</summary>
-    [Id(0), JsonPropertyName("Log")] public List<DeliveryRecord> Log { get; set; } = [];
+    /// <summary>Where the delivery log lived before the outbox store; an activation moves it into the store.</summary>
+    [Id(0), JsonPropertyName("Log")] public List<DeliveryRecord> LegacyLog { get; set; } = [];
 
     /// <summary>The receiver's reference of each episode's first message (Slack's ts), for replies in its thread.</summary>
     [Id(1), JsonPropertyName("Threads")] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
-}
-
-[GenerateSerializer, Alias("mcp.OutboxEntry")]
-public sealed class OutboxEntry
-{
-    [Id(0), JsonPropertyName("Notification")] public Notification Notification { get; set; } = null!;
-    [Id(1), JsonPropertyName("RecordedAt")] public DateTimeOffset RecordedAt { get; set; }
-    [Id(2), JsonPropertyName("Attempts")] public int Attempts { get; set; }
-    [Id(3), JsonPropertyName("UpdatedAt")] public DateTimeOffset UpdatedAt { get; set; }
-    [Id(4), JsonPropertyName("LastError")] public string? LastError { get; set; }
-    [Id(5), JsonPropertyName("Held")] public bool Held { get; set; }
-
-    public DeliveryRecord Record(string channelId, DeliveryState? final = null, string? error = null) => new(
-        Notification.IdempotencyKey, Notification.AlertId, channelId, Notification.Kind,
-        final ?? (Held ? DeliveryState.Held : DeliveryState.Pending), Attempts, RecordedAt, UpdatedAt, error ?? LastError);
 }
 
 [GenerateSerializer, Immutable, Alias("mcp.ThreadRef")]
 public sealed record ThreadRef([property: Id(0), JsonPropertyName("Ref")] string Ref, [property: Id(1), JsonPropertyName("At")] DateTimeOffset At);
 
 /// <summary>
-/// One notification channel and its durable outbox. A notification is written to grain state before the first
-/// attempt; attempts retry with exponential backoff and jitter (Polly) until the channel's maximum age; the outcome
-/// goes to the delivery log and back to the alert. A per-channel token bucket and the cluster's share hold
-/// notifications back, in order, and never drop them. Reentrant, so a slow receiver does not queue other work; state
-/// is touched only between awaits, and writes are chained so they never overlap.
+/// One notification channel: a pipeline of named stages, as Alertmanager's notify package has them.
+/// Dedup (the outbox store refuses a key it holds), durable record (the same write), rate limit (<see cref="RateGate"/>:
+/// held in order, never dropped), render and send with retry (<see cref="DeliveryAttempts"/>), and record the outcome
+/// (the store's row, the history, a report to the alert). Messages of one alert episode go one at a time, in order, so
+/// a resolution never overtakes its firing message. Reentrant, so a slow receiver does not queue other work; state is
+/// touched only between awaits.
 /// </summary>
 [Reentrant]
 [GrainType("notificationchannel")]
@@ -72,7 +56,8 @@ public sealed class NotificationChannelGrain(
     MessageRenderer renderer,
     ClusterDeliveryLimiter clusterLimit,
     Security.SecretSealer sealer,
-    History.IAlertHistory history,
+    IAlertHistory history,
+    IOutboxStore outbox,
     IListingStore listings,
     IOptions<NotificationOptions> options,
     IOptions<MonitoringOptions> monitoring,
@@ -82,35 +67,41 @@ public sealed class NotificationChannelGrain(
 {
     private const string OutboxReminder = "outbox";
     private const int MaxThreads = 1000;
-    private static readonly ResiliencePropertyKey<DateTimeOffset> RecordedAtKey = new("recorded-at");
-    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
+    private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
+
+    /// <summary>Recorded and not finished, in the order recorded: this activation's view of its outbox rows.</summary>
+    private readonly List<OutboxEntry> _queue = [];
     private readonly HashSet<string> _sending = new(StringComparer.Ordinal);
-    private IPreparedChannel? _prepared;
+    private NotificationChannel? _plain;
     private ChannelSettings _settings = new(null, RetrySettings.Default, MessageTemplates.None);
-    private TokenBucket? _bucket;
-    private ResiliencePipeline<SendResult> _pipeline = ResiliencePipeline<SendResult>.Empty;
+    private RateGate? _gate;
+    private DeliveryAttempts? _attempts;
     private IGrainTimer? _pumpTimer;
-    private Task _writes = Task.CompletedTask;
+    private IGrainTimer? _behindTimer;
     private bool _reminderRegistered;
+    private bool _stateDirty;
     private bool _logDirty;
-    private IGrainTimer? _logTimer;
+    private Task _stateWrites = Task.CompletedTask;
 
     private string ChannelId => this.GetPrimaryKeyString();
     private ChannelState S => state.State;
-
-    /// <summary>The channel with its config in clear, in memory only; the state holds it sealed (Data Protection).</summary>
-    private NotificationChannel? _plain;
     private ChannelLogState L => logState.State;
     private string ChannelType => S.Channel?.Type ?? "unknown";
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _plain = S.Channel is { } stored ? stored with { Config = sealer.Unseal(stored.Config) } : null;
         Prepare();
+        if (S.Channel is null) return;
+        await MoveLegacyOutboxAsync();
         // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on here.
+        _queue.AddRange(await outbox.PendingAsync(ChannelId));
+        await outbox.PruneAsync(ChannelId, time.GetUtcNow() - options.Value.DedupRetention);
+        if (_queue.Count > 0) await EnsureReminderAsync();
         Pump();
-        return Task.CompletedTask;
     }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushBehindAsync();
 
     public Task<WriteResult> CreateAsync(NotificationChannel channel) =>
         S.Channel is not null ? Task.FromResult(WriteResult.Duplicate(ChannelId)) : SaveAsync(channel);
@@ -135,18 +126,19 @@ public sealed class NotificationChannelGrain(
             return WriteResult.Conflict($"channel '{ChannelId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
         }
         // Nothing is dropped silently: what was still pending is reported failed to its alert.
-        foreach (var entry in S.Outbox.ToList())
+        foreach (var entry in _queue.ToList())
         {
-            Finish(entry, DeliveryState.Failed, "the channel was deleted");
+            await FinishAsync(entry, DeliveryState.Failed, "the channel was deleted");
         }
-        await _writes;
+        await outbox.DeleteChannelAsync(ChannelId);
+        await _stateWrites;
         await state.ClearStateAsync();
         state.State = new ChannelState();
         _plain = null;
-        _logDirty = false;
+        _stateDirty = _logDirty = false;
         await logState.ClearStateAsync();
         logState.State = new ChannelLogState();
-        _prepared = null;
+        _attempts = null;
         await listings.RemoveAsync<ChannelEntry>(ChannelId);
         logger.LogInformation("Channel {ChannelId} deleted", ChannelId);
         return WriteResult.Ok;
@@ -158,30 +150,34 @@ public sealed class NotificationChannelGrain(
 
     public async Task<EnqueueOutcome> EnqueueAsync(Notification notification)
     {
-        if (S.Channel is null || _prepared is null)
+        if (S.Channel is null || _attempts is null)
         {
             return EnqueueOutcome.UnknownChannel;
         }
-        var key = notification.IdempotencyKey;
-        if (S.Outbox.Any(e => e.Notification.IdempotencyKey == key) || L.Log.Any(r => r.IdempotencyKey == key))
+        var now = time.GetUtcNow();
+        var entry = new OutboxEntry { Notification = notification, RecordedAt = now, UpdatedAt = now };
+        // Dedup and durable record in one write: a key the store holds, pending or finished, is not recorded twice.
+        if (!await outbox.TryRecordAsync(ChannelId, entry))
         {
             return EnqueueOutcome.Duplicate;
         }
-        var now = time.GetUtcNow();
-        S.Outbox.Add(new OutboxEntry { Notification = notification, RecordedAt = now, UpdatedAt = now });
-        await PersistAsync();
+        _queue.Add(entry);
         await EnsureReminderAsync();
         Pump();
         return EnqueueOutcome.Recorded;
     }
 
-    public Task<DeliveryRecord[]> GetDeliveriesAsync(int limit) => Task.FromResult(
-        S.Outbox.OrderByDescending(e => e.RecordedAt).Select(e => e.Record(ChannelId)).Concat(L.Log)
-            .Take(Math.Clamp(limit, 1, options.Value.DeliveryLogSize)).ToArray());
+    public async Task<DeliveryRecord[]> GetDeliveriesAsync(int limit)
+    {
+        limit = Math.Clamp(limit, 1, options.Value.DeliveryLogSize);
+        var pending = _queue.OrderByDescending(e => e.RecordedAt).Select(e => e.Record(ChannelId)).Take(limit).ToList();
+        if (pending.Count < limit) pending.AddRange(await outbox.FinishedAsync(ChannelId, limit - pending.Count));
+        return [.. pending];
+    }
 
     public async Task<TestDelivery> SendTestAsync()
     {
-        if (S.Channel is null || _prepared is null)
+        if (S.Channel is null || _attempts is null)
         {
             return new TestDelivery(false, "the channel does not exist", TimeSpan.Zero, "");
         }
@@ -191,17 +187,16 @@ public sealed class NotificationChannelGrain(
             $"A test message for channel '{ChannelId}' from MCP Alerting. If you can read this, the channel works.", 0, now, now,
             [], new() { ["channel"] = ChannelId }, "test", 0);
         var started = Stopwatch.GetTimestamp();
-        var result = await AttemptAsync(notification, attempt: 1);
+        var result = await _attempts.AttemptAsync(notification, attempt: 1, threadRef: null);
         var elapsed = Stopwatch.GetElapsedTime(started);
-        AddToLog(new DeliveryRecord(notification.IdempotencyKey, notification.AlertId, ChannelId, NotificationKind.Test,
+        await outbox.FinishAsync(ChannelId, new DeliveryRecord(notification.IdempotencyKey, notification.AlertId, ChannelId, NotificationKind.Test,
             result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, 1, now, time.GetUtcNow(), result.Error));
-        await PersistAsync();
         return new TestDelivery(result.Delivered, result.Error, elapsed, notification.IdempotencyKey);
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (S.Outbox.Count > 0)
+        if (_queue.Count > 0)
         {
             Pump();
             return;
@@ -213,22 +208,21 @@ public sealed class NotificationChannelGrain(
         _reminderRegistered = false;
     }
 
-    /// <summary>Starts every outbox entry that is not already on its way, in order, as far as the rate limits allow.</summary>
+    /// <summary>Starts every entry that is not already on its way, in order, as far as the rate limits allow.</summary>
     private void Pump()
     {
-        if (S.Channel is not { } channel || _prepared is null || S.Outbox.Count == 0)
+        if (S.Channel is not { } channel || _attempts is null || _gate is null || _queue.Count == 0)
         {
             return;
         }
         // Retries may run up to the maximum age; the activation must outlive them.
         DelayDeactivation(_settings.Retry.MaxAge + TimeSpan.FromMinutes(5));
         var now = time.GetUtcNow();
-        var changed = false;
         var limitedBy = (string?)null;
         // One message of an alert episode at a time, in order: a resolution never overtakes its firing message,
         // and a reply finds the thread of the message before it.
         var busyThreads = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in S.Outbox.ToList())
+        foreach (var entry in _queue.ToList())
         {
             if (!busyThreads.Add(entry.Notification.ThreadKey) || _sending.Contains(entry.Notification.IdempotencyKey))
             {
@@ -236,10 +230,10 @@ public sealed class NotificationChannelGrain(
             }
             if (!channel.Enabled)
             {
-                Finish(entry, DeliveryState.Disabled, "the channel is disabled");
+                _ = FinishAsync(entry, DeliveryState.Disabled, "the channel is disabled");
                 continue;
             }
-            if (limitedBy is null && !TryTakeToken(now, out var wait, out var limit))
+            if (limitedBy is null && !_gate.TryPass(now, out var wait, out var limit))
             {
                 limitedBy = limit;
                 ArmPump(wait);
@@ -252,74 +246,30 @@ public sealed class NotificationChannelGrain(
                     entry.Held = true;
                     entry.UpdatedAt = now;
                     S.HeldTotal++;
-                    changed = true;
+                    MarkStateDirty();
                     MonitoringMetrics.NotificationsHeld.WithLabels(ChannelType, limitedBy).Inc();
-                    Report(entry.Record(ChannelId));
+                    _ = UpdateAsync(entry);
                 }
                 continue;
             }
-            if (entry.Held)
-            {
-                entry.Held = false;
-                changed = true;
-            }
+            entry.Held = false;
             _sending.Add(entry.Notification.IdempotencyKey);
             _ = RunAsync(entry);
         }
-        if (changed)
-        {
-            _ = PersistAsync();
-        }
-    }
-
-    private bool TryTakeToken(DateTimeOffset now, out TimeSpan wait, out string limit)
-    {
-        limit = "channel";
-        wait = _bucket?.WaitFor(now) ?? TimeSpan.Zero;
-        if (wait > TimeSpan.Zero)
-        {
-            return false;
-        }
-        limit = "cluster";
-        if (!clusterLimit.TryAcquire(out wait))
-        {
-            return false;
-        }
-        _bucket?.TryTake(now);
-        return true;
     }
 
     /// <summary>Attempts one entry until it is delivered, fails for good, or runs out of age; then finishes it.</summary>
     private async Task RunAsync(OutboxEntry entry)
     {
         var notification = entry.Notification;
-        var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: true);
-        context.Properties.Set(RecordedAtKey, entry.RecordedAt);
+        var attempts = _attempts!;
         SendResult result;
         try
         {
-            result = await _pipeline.ExecuteAsync(async _ =>
-            {
-                entry.Attempts++;
-                entry.UpdatedAt = time.GetUtcNow();
-                var attempt = await AttemptAsync(notification, entry.Attempts);
-                entry.UpdatedAt = time.GetUtcNow();
-                if (!attempt.Delivered)
-                {
-                    entry.LastError = attempt.Error;
-                    Report(entry.Record(ChannelId));
-                    await PersistAsync();
-                }
-                return attempt;
-            }, context);
-        }
-        catch (Exception e)
-        {
-            result = SendResult.Failure($"delivery stopped: {e.GetType().Name}", retryable: false);
+            result = await attempts.RunAsync(entry, () => L.Threads.GetValueOrDefault(notification.ThreadKey)?.Ref, () => UpdateAsync(entry));
         }
         finally
         {
-            ResilienceContextPool.Shared.Return(context);
             _sending.Remove(notification.IdempotencyKey);
         }
         if (S.Channel is null)
@@ -329,102 +279,51 @@ public sealed class NotificationChannelGrain(
         if (result.Delivered && result.ThreadRef is { } reference && !L.Threads.ContainsKey(notification.ThreadKey))
         {
             L.Threads[notification.ThreadKey] = new ThreadRef(reference, time.GetUtcNow());
-            MarkLogDirty();
             if (L.Threads.Count > MaxThreads)
             {
                 foreach (var old in L.Threads.OrderBy(t => t.Value.At).Take(L.Threads.Count - MaxThreads).ToList()) L.Threads.Remove(old.Key);
             }
+            MarkLogDirty();
         }
-        Finish(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
-        await PersistAsync();
+        await FinishAsync(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
         Pump();
     }
 
-    /// <summary>One attempt at one notification; a sender that throws counts as a failed attempt.</summary>
-    private async Task<SendResult> AttemptAsync(Notification notification, int attempt)
+    /// <summary>The record stage: the entry's row becomes final, its key stays known, and the alert hears the outcome.</summary>
+    private async Task FinishAsync(OutboxEntry entry, DeliveryState final, string? error)
     {
-        var started = Stopwatch.GetTimestamp();
-        using var activity = MonitoringTracing.Source.StartActivity($"notify {ChannelType}", ActivityKind.Client);
-        activity?.SetTag("channel.id", ChannelId);
-        activity?.SetTag("channel.type", ChannelType);
-        activity?.SetTag("notification.idempotency_key", notification.IdempotencyKey);
-        activity?.SetTag("notification.attempt", attempt);
-        SendResult result;
-        try
-        {
-            var rendered = renderer.Render(notification, _settings.Templates);
-            var thread = L.Threads.GetValueOrDefault(notification.ThreadKey)?.Ref;
-            result = await _prepared!.SendAsync(new OutgoingMessage(notification, rendered, ChannelId, thread, attempt), CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Channel {ChannelId} threw while sending {IdempotencyKey}", ChannelId, notification.IdempotencyKey);
-            result = SendResult.Failure($"the sender failed: {e.GetType().Name}");
-        }
-        MonitoringMetrics.NotificationLatency.WithLabels(ChannelType).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        try
-        {
-            await history.AppendDeliveryAsync(new History.DeliveryRow(notification.IdempotencyKey, notification.AlertId, ChannelId,
-                notification.Kind.ToString().ToLowerInvariant(), result.Delivered ? "delivered" : "failed", attempt, result.Error, time.GetUtcNow()));
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Channel {ChannelId}: attempt {Attempt} of {IdempotencyKey} not written to the history", ChannelId, attempt, notification.IdempotencyKey);
-        }
-        if (!result.Delivered)
-        {
-            activity?.SetStatus(ActivityStatusCode.Error, result.Error);
-            MonitoringMetrics.DeliveryAttemptsFailed.WithLabels(ChannelType, result.RetryAfter is null ? (result.Retryable ? "transient" : "permanent") : "rate_limited").Inc();
-            logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId}, attempt {Attempt}, failed: {Error}",
-                notification.IdempotencyKey, ChannelId, attempt, result.Error);
-        }
-        return result;
-    }
-
-    private void Finish(OutboxEntry entry, DeliveryState final, string? error)
-    {
-        S.Outbox.Remove(entry);
+        _queue.Remove(entry);
         entry.UpdatedAt = time.GetUtcNow();
         var record = entry.Record(ChannelId, final, final == DeliveryState.Delivered ? null : error);
-        AddToLog(record);
         MonitoringMetrics.Notifications.WithLabels(ChannelType, final.ToString().ToLowerInvariant()).Inc();
         if (final == DeliveryState.Failed)
         {
             logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId} failed after {Attempts} attempts: {Error}",
                 record.IdempotencyKey, ChannelId, record.Attempts, error);
         }
+        try
+        {
+            await outbox.FinishAsync(ChannelId, record);
+        }
+        catch (Exception e)
+        {
+            // The row stays pending: a later activation sends it again (at least once), with the same key.
+            logger.LogWarning(e, "Channel {ChannelId}: the outcome of {IdempotencyKey} was not stored", ChannelId, record.IdempotencyKey);
+        }
         Report(record);
     }
 
-    private void AddToLog(DeliveryRecord record)
+    private async Task UpdateAsync(OutboxEntry entry)
     {
-        L.Log.Insert(0, record);
-        if (L.Log.Count > options.Value.DeliveryLogSize)
+        Report(entry.Record(ChannelId));
+        try
         {
-            L.Log.RemoveRange(options.Value.DeliveryLogSize, L.Log.Count - options.Value.DeliveryLogSize);
+            await outbox.UpdateAsync(ChannelId, entry);
         }
-        MarkLogDirty();
-    }
-
-    private void MarkLogDirty()
-    {
-        if (_logDirty) return;
-        _logDirty = true;
-        _logTimer ??= this.RegisterGrainTimer(_ => FlushLogAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
-        _logTimer.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
-    }
-
-    private async Task FlushLogAsync()
-    {
-        if (!_logDirty) return;
-        _logDirty = false;
-        await logState.WriteStateAsync();
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        await _writes;
-        await FlushLogAsync();
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Channel {ChannelId}: the progress of {IdempotencyKey} was not stored", ChannelId, entry.Notification.IdempotencyKey);
+        }
     }
 
     private void Report(DeliveryRecord record)
@@ -433,6 +332,72 @@ public sealed class NotificationChannelGrain(
         {
             _ = GrainFactory.GetGrain<IAlertGrain>(record.AlertId).ReportDeliveryAsync(record);
         }
+    }
+
+    /// <summary>An outbox and log from before the outbox store move into it, once.</summary>
+    private async Task MoveLegacyOutboxAsync()
+    {
+        if (S.LegacyOutbox.Count == 0 && L.LegacyLog.Count == 0) return;
+        foreach (var record in Enumerable.Reverse(L.LegacyLog)) await outbox.FinishAsync(ChannelId, record);
+        foreach (var entry in S.LegacyOutbox) await outbox.TryRecordAsync(ChannelId, entry);
+        logger.LogInformation("Channel {ChannelId}: moved {Pending} pending notifications and {Finished} log entries into the outbox store",
+            ChannelId, S.LegacyOutbox.Count, L.LegacyLog.Count);
+        S.LegacyOutbox = [];
+        L.LegacyLog = [];
+        await state.WriteStateAsync();
+        await logState.WriteStateAsync();
+    }
+
+    private void MarkStateDirty()
+    {
+        _stateDirty = true;
+        ArmBehind();
+    }
+
+    private void MarkLogDirty()
+    {
+        _logDirty = true;
+        ArmBehind();
+    }
+
+    private void ArmBehind()
+    {
+        _behindTimer ??= this.RegisterGrainTimer(_ => FlushBehindAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _behindTimer.Change(WriteBehind, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task FlushBehindAsync()
+    {
+        if (_stateDirty)
+        {
+            _stateDirty = false;
+            await WriteStateAsync();
+        }
+        if (_logDirty)
+        {
+            _logDirty = false;
+            await logState.WriteStateAsync();
+        }
+    }
+
+    /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>
+    private Task WriteStateAsync()
+    {
+        _stateWrites = WriteAfterAsync(_stateWrites);
+        return _stateWrites;
+    }
+
+    private async Task WriteAfterAsync(Task previous)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "An earlier state write of channel {ChannelId} failed; writing again", ChannelId);
+        }
+        await state.WriteStateAsync();
     }
 
     private void ArmPump(TimeSpan wait)
@@ -453,27 +418,16 @@ public sealed class NotificationChannelGrain(
             return;
         }
         _reminderRegistered = true;
-        await this.RegisterOrUpdateReminder(OutboxReminder, monitoring.Value.ReminderPeriod, monitoring.Value.ReminderPeriod);
-    }
-
-    /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>
-    private Task PersistAsync()
-    {
-        _writes = WriteAfterAsync(_writes);
-        return _writes;
-    }
-
-    private async Task WriteAfterAsync(Task previous)
-    {
         try
         {
-            await previous;
+            await this.RegisterOrUpdateReminder(OutboxReminder, monitoring.Value.ReminderPeriod, monitoring.Value.ReminderPeriod);
         }
         catch (Exception e)
         {
-            logger.LogWarning(e, "An earlier state write of channel {ChannelId} failed; writing again", ChannelId);
+            // The rows are stored: any later activation carries them on. Try the reminder again with the next notification.
+            _reminderRegistered = false;
+            logger.LogWarning(e, "Channel {ChannelId}: its outbox reminder could not be registered", ChannelId);
         }
-        await state.WriteStateAsync();
     }
 
     private async Task<WriteResult> SaveAsync(NotificationChannel channel)
@@ -490,7 +444,7 @@ public sealed class NotificationChannelGrain(
         var now = time.GetUtcNow();
         _plain = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
         S.Channel = _plain with { Config = sealer.Seal(_plain.Config) };
-        await PersistAsync();
+        await WriteStateAsync();
         Prepare();
         await listings.UpsertAsync(new ChannelEntry(View(_plain)));
         logger.LogInformation("Channel {ChannelId} of type {ChannelType} saved", ChannelId, channel.Type);
@@ -498,43 +452,26 @@ public sealed class NotificationChannelGrain(
         return WriteResult.Ok;
     }
 
+    /// <summary>Builds the stages from the channel's config: its sender, rate limit, templates and retry settings.</summary>
     private void Prepare()
     {
         if (_plain is not { } channel || senders.Find(channel.Type) is not { } sender)
         {
-            _prepared = null;
+            _attempts = null;
             return;
         }
         using var document = JsonDocument.Parse(channel.Config);
-        _prepared = sender.Prepare(channel.Id, document.RootElement);
         _settings = ChannelSettings.Read(document.RootElement);
-        _bucket = _settings.RateLimit is { } rate ? new TokenBucket(rate.PerSecond, rate.Burst) : null;
-        var retry = _settings.Retry;
-        _pipeline = new ResiliencePipelineBuilder<SendResult> { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions<SendResult>
-            {
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = retry.InitialDelay,
-                MaxDelay = retry.MaxDelay,
-                // Retry what a retry can fix, while the notification is younger than the maximum age.
-                ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Result is { Delivered: false, Retryable: true }
-                    && time.GetUtcNow() - args.Context.Properties.GetValue(RecordedAtKey, time.GetUtcNow()) < retry.MaxAge),
-                // A receiver's own Retry-After wins over the backoff.
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.RetryAfter is { } after
-                    ? (TimeSpan?)(after > MaxRetryAfter ? MaxRetryAfter : after)
-                    : null),
-            })
-            .Build();
+        var bucket = _settings.RateLimit is { } rate ? new TokenBucket(rate.PerSecond, rate.Burst) : null;
+        _gate = new RateGate(bucket, clusterLimit);
+        _attempts = new DeliveryAttempts(ChannelId, channel.Type, sender.Prepare(channel.Id, document.RootElement), _settings, renderer, history, time, logger);
     }
 
     private ChannelView View(NotificationChannel channel) =>
         new(channel.Id, channel.Type, channel.Enabled, senders.Redact(channel), channel.CreatedAt, channel.UpdatedAt)
         {
-            Pending = S.Outbox.Count,
-            Held = S.Outbox.Count(e => e.Held),
+            Pending = _queue.Count,
+            Held = _queue.Count(e => e.Held),
             HeldTotal = S.HeldTotal,
         };
 
@@ -543,5 +480,4 @@ public sealed class NotificationChannelGrain(
         var (policies, _) = await listings.QueryAsync<PolicyEntry>([], int.MaxValue, 0);
         return [.. policies.Where(e => e.Policy.AllChannels.Contains(ChannelId)).Select(e => e.Id)];
     }
-
 }

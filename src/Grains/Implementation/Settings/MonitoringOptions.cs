@@ -50,6 +50,9 @@ public sealed class NotificationOptions
     /// <summary>This product's address as people reach it: Alertmanager payloads link to alerts through it.</summary>
     public string ExternalUrl { get; set; } = "http://127.0.0.1:5080";
 
-    /// <summary>Finished deliveries each channel keeps in its log.</summary>
+    /// <summary>Finished deliveries a channel's log shows at most.</summary>
     public int DeliveryLogSize { get; set; } = 200;
+
+    /// <summary>How long a finished notification's key is kept, so a hand-off repeated after a failure is never sent twice.</summary>
+    public TimeSpan DedupRetention { get; set; } = TimeSpan.FromHours(24);
 }

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Monitoring.Channels;
+using Monitoring.Channels.Delivery;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Monitoring.Hosting.Persistence;
+
+/// <summary>
+/// The channels' outbox in PostgreSQL: a row per channel and idempotency key. Recording is an insert that does nothing
+/// for a key already there, so dedup holds across silos and restarts; finishing keeps the row (without the message) as
+/// the delivery log and the memory of the key, until the retention prunes it.
+/// </summary>
+public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string schema) : IOutboxStore
+{
+    private readonly string _table = $"{Schema.Quote(schema)}.outbox";
+
+    public async Task<bool> TryRecordAsync(string channelId, OutboxEntry entry)
+    {
+        var n = entry.Notification;
+        await using var command = dataSource.CreateCommand(
+            $"INSERT INTO {_table} (channel_id, idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error, notification) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING");
+        Add(command, channelId, n.IdempotencyKey, n.AlertId, Kind(n.Kind), entry.Held ? "held" : "pending", entry.Attempts, entry.RecordedAt, entry.UpdatedAt, entry.LastError);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(n, PostgresGrainStorage.Json) });
+        return await StorageErrors.GuardAsync("outbox", "record", () => command.ExecuteNonQueryAsync()) == 1;
+    }
+
+    public async Task UpdateAsync(string channelId, OutboxEntry entry)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"UPDATE {_table} SET state = $3, attempts = $4, updated_at = $5, last_error = $6 WHERE channel_id = $1 AND idempotency_key = $2 AND state IN ('pending', 'held')");
+        Add(command, channelId, entry.Notification.IdempotencyKey, entry.Held ? "held" : "pending", entry.Attempts, entry.UpdatedAt, entry.LastError);
+        await StorageErrors.GuardAsync("outbox", "update", () => command.ExecuteNonQueryAsync());
+    }
+
+    public async Task FinishAsync(string channelId, DeliveryRecord r)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"INSERT INTO {_table} (channel_id, idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error, notification) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) ON CONFLICT (channel_id, idempotency_key) DO UPDATE SET " +
+            "state = EXCLUDED.state, attempts = EXCLUDED.attempts, updated_at = EXCLUDED.updated_at, last_error = EXCLUDED.last_error, notification = NULL");
+        Add(command, channelId, r.IdempotencyKey, r.AlertId, Kind(r.Kind), r.State.ToString().ToLowerInvariant(), r.Attempts, r.RecordedAt, r.UpdatedAt, r.LastError);
+        await StorageErrors.GuardAsync("outbox", "finish", () => command.ExecuteNonQueryAsync());
+    }
+
+    public async Task<IReadOnlyList<OutboxEntry>> PendingAsync(string channelId)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT notification::text, recorded_at, attempts, updated_at, last_error, state FROM {_table} " +
+            "WHERE channel_id = $1 AND state IN ('pending', 'held') ORDER BY recorded_at");
+        Add(command, channelId);
+        var entries = new List<OutboxEntry>();
+        await StorageErrors.GuardAsync("outbox", "read", async () =>
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                entries.Add(new OutboxEntry
+                {
+                    Notification = JsonSerializer.Deserialize<Notification>(reader.GetString(0), PostgresGrainStorage.Json)!,
+                    RecordedAt = reader.GetFieldValue<DateTimeOffset>(1),
+                    Attempts = reader.GetInt32(2),
+                    UpdatedAt = reader.GetFieldValue<DateTimeOffset>(3),
+                    LastError = reader.IsDBNull(4) ? null : reader.GetString(4),
+                    Held = reader.GetString(5) == "held",
+                });
+            }
+            return 0;
+        });
+        return entries;
+    }
+
+    public async Task<IReadOnlyList<DeliveryRecord>> FinishedAsync(string channelId, int limit)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error FROM {_table} " +
+            "WHERE channel_id = $1 AND state NOT IN ('pending', 'held') ORDER BY updated_at DESC LIMIT $2");
+        Add(command, channelId, limit);
+        var records = new List<DeliveryRecord>();
+        await StorageErrors.GuardAsync("outbox", "read", async () =>
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                records.Add(new DeliveryRecord(reader.GetString(0), reader.GetString(1), channelId,
+                    Enum.Parse<NotificationKind>(reader.GetString(2), ignoreCase: true), Enum.Parse<DeliveryState>(reader.GetString(3), ignoreCase: true),
+                    reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
+            }
+            return 0;
+        });
+        return records;
+    }
+
+    public async Task PruneAsync(string channelId, DateTimeOffset olderThan)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"DELETE FROM {_table} WHERE channel_id = $1 AND state NOT IN ('pending', 'held') AND updated_at < $2");
+        Add(command, channelId, olderThan);
+        await StorageErrors.GuardAsync("outbox", "prune", () => command.ExecuteNonQueryAsync());
+    }
+
+    public async Task DeleteChannelAsync(string channelId)
+    {
+        await using var command = dataSource.CreateCommand($"DELETE FROM {_table} WHERE channel_id = $1");
+        Add(command, channelId);
+        await StorageErrors.GuardAsync("outbox", "delete", () => command.ExecuteNonQueryAsync());
+    }
+
+    private static string Kind(NotificationKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static void Add(NpgsqlCommand command, params object?[] values)
+    {
+        foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+    }
+}
