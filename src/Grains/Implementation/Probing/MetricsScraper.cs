@@ -44,7 +44,7 @@ public sealed class MetricsScraper(IHttpClientFactory httpClients, TimeProvider 
             }
             return new ScrapeResult(time.GetUtcNow(), CheckOutcome.Ok, Elapsed(), samples.Count, status, null)
             {
-                Counters = SeedFamilies.Extract(samples),
+                Counters = McpMetricFamilies.Extract(samples),
             };
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)

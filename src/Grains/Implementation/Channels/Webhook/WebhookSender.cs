@@ -10,8 +10,11 @@ namespace Monitoring.Channels.Webhook;
 
 public enum WebhookFormat
 {
-    /// <summary>The seed's payload: alert, context, timestamp.</summary>
-    Seed,
+    /// <summary>
+    /// This product's own payload (config value "native"; "seed" is accepted too): alert, context, timestamp, in the
+    /// shape of the original Python design (the "seed").
+    /// </summary>
+    Native,
 
     /// <summary>Alertmanager's webhook payload, version 4.</summary>
     Alertmanager,
@@ -64,7 +67,7 @@ public sealed class WebhookSender(IHttpClientFactory httpClients, TimeProvider t
         var method = reader.OneOf("method", HttpMethod.Post, ("POST", HttpMethod.Post), ("PUT", HttpMethod.Put), ("PATCH", HttpMethod.Patch))!;
         var headers = reader.Headers("headers") ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var timeout = reader.Number("timeoutSeconds", 0.1, 120, "seconds") ?? 10;
-        var format = reader.OneOf("format", WebhookFormat.Seed, ("seed", WebhookFormat.Seed), ("alertmanager", WebhookFormat.Alertmanager));
+        var format = reader.OneOf("format", WebhookFormat.Native, ("native", WebhookFormat.Native), ("seed", WebhookFormat.Native), ("alertmanager", WebhookFormat.Alertmanager));
         var secret = reader.String("signingSecret", maxLength: 1024);
         return url is null || errors.Count > 0 ? null : new WebhookConfig(url, method, headers, TimeSpan.FromSeconds(timeout), format, secret);
     }

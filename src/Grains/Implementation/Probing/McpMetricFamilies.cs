@@ -7,7 +7,7 @@ namespace Monitoring.Probing;
 /// Reads the seed's metric families (and OpenTelemetry's MCP histogram) out of a scrape, summed over their label sets.
 /// Only cumulative values come out; rates and quantiles need two scrapes (<see cref="ScrapeSeries"/>).
 /// </summary>
-public static class SeedFamilies
+public static class McpMetricFamilies
 {
     public const string Requests = "mcp_requests_total";
     public const string RequestDuration = "mcp_request_duration_seconds";

@@ -4,12 +4,12 @@ using Monitoring.Servers;
 
 namespace Monitoring.Tests.Probing;
 
-public sealed class SeedFamiliesTests
+public sealed class McpMetricFamiliesTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
     private static ScrapedCounters Scrape(double success, double errors, double[] buckets, double sum, double tools = 0, double toolErrors = 0) =>
-        SeedFamilies.Extract(PrometheusText.Parse($$"""
+        McpMetricFamilies.Extract(PrometheusText.Parse($$"""
             mcp_requests_total{method="tools/call",status="success",transport="http",user_id="a"} {{success}}
             mcp_requests_total{method="tools/call",status="error",transport="http",user_id="a"} {{errors}}
             mcp_request_duration_seconds_bucket{method="tools/call",le="0.1"} {{buckets[0]}}
@@ -109,7 +109,7 @@ public sealed class SeedFamiliesTests
     [Fact]
     public void OpenTelemetry_operation_duration_stands_in_when_the_seed_families_are_absent()
     {
-        var counters = SeedFamilies.Extract(PrometheusText.Parse("""
+        var counters = McpMetricFamilies.Extract(PrometheusText.Parse("""
             mcp_server_operation_duration_seconds_bucket{mcp_method_name="tools/call",le="0.1"} 8
             mcp_server_operation_duration_seconds_bucket{mcp_method_name="tools/call",le="+Inf"} 10
             mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call"} 8
