@@ -6,8 +6,11 @@ using Monitoring.Servers;
 namespace Monitoring.Api.Contracts;
 
 /// <summary>How the cluster watches a server. Durations are Prometheus-style; headers are write-only.</summary>
-public sealed partial record ProbeRequest(bool? Enabled, string? Interval, string? Timeout, Dictionary<string, string>? Headers, string[]? ExpectedTools)
+public sealed partial record ProbeRequest(bool? Enabled, string? Interval, string? Timeout, Dictionary<string, string>? Headers, string[]? ExpectedTools,
+    string? Transport = null, string? ProtocolVersion = null)
 {
+    private static readonly string[] Revisions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxInterval = TimeSpan.FromHours(1);
     public const int MaxHeaders = 16;
@@ -42,7 +45,32 @@ public sealed partial record ProbeRequest(bool? Enabled, string? Interval, strin
         {
             if (string.IsNullOrWhiteSpace(expected[i]) || expected[i].Length > 256) errors.Add($"probe.expectedTools[{i}]", "tool names are 1-256 characters");
         }
-        return new ProbeSettings(Enabled ?? true, interval, timeout, Headers ?? [], [.. expected.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]);
+        var transport = Transport switch
+        {
+            null or "auto" => ProbeTransport.Auto,
+            "streamable-http" => ProbeTransport.StreamableHttp,
+            "sse" => ProbeTransport.Sse,
+            _ => Invalid(errors, "probe.transport", "must be auto, streamable-http or sse"),
+        };
+        if (ProtocolVersion is not null && !Revisions.Contains(ProtocolVersion))
+        {
+            errors.Add("probe.protocolVersion", $"must be one of {string.Join(", ", Revisions)}, or left out to negotiate");
+        }
+        if (ProtocolVersion == "2026-07-28" && transport == ProbeTransport.Sse)
+        {
+            errors.Add("probe.protocolVersion", "2026-07-28 has no HTTP+SSE transport; use streamable-http or an earlier revision");
+        }
+        return new ProbeSettings(Enabled ?? true, interval, timeout, Headers ?? [], [.. expected.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)])
+        {
+            Transport = transport,
+            ProtocolVersion = ProtocolVersion,
+        };
+    }
+
+    private static ProbeTransport Invalid(RequestErrors errors, string field, string message)
+    {
+        errors.Add(field, message);
+        return ProbeTransport.Auto;
     }
 
     private static void CheckHeaders(Dictionary<string, string>? headers, RequestErrors errors)
@@ -56,6 +84,11 @@ public sealed partial record ProbeRequest(bool? Enabled, string? Interval, strin
             else if (value is null || value.Length > 8192 || value.Any(c => c is '\r' or '\n' || char.IsControl(c) && c != '\t'))
             {
                 errors.Add($"probe.headers.{name}", "the value must be at most 8192 characters, without line breaks or control characters");
+            }
+            else if (value.Any(c => c > '~'))
+            {
+                // HTTP header values are ASCII; a pasted '…' or a non-breaking space would fail every probe later.
+                errors.Add($"probe.headers.{name}", "the value must be printable ASCII (a character outside it, such as '…', cannot be sent in an HTTP header)");
             }
             else if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("Mcp-", StringComparison.OrdinalIgnoreCase))
@@ -107,10 +140,18 @@ public sealed record ServerRequest(
 }
 
 /// <summary>The probe settings as the API shows them: header names only, never values.</summary>
-public sealed record ProbeResponse(bool Enabled, string Interval, string Timeout, string[] HeaderNames, string[] ExpectedTools)
+public sealed record ProbeResponse(bool Enabled, string Interval, string Timeout, string[] HeaderNames, string[] ExpectedTools, string Transport, string? ProtocolVersion)
 {
     public static ProbeResponse From(ProbeSettings p) => new(
-        p.Enabled, Durations.Format(p.Interval), Durations.Format(p.Timeout), [.. p.Headers.Keys.Order(StringComparer.OrdinalIgnoreCase)], p.ExpectedTools);
+        p.Enabled, Durations.Format(p.Interval), Durations.Format(p.Timeout), [.. p.Headers.Keys.Order(StringComparer.OrdinalIgnoreCase)], p.ExpectedTools,
+        TransportName(p.Transport), p.ProtocolVersion);
+
+    public static string TransportName(ProbeTransport transport) => transport switch
+    {
+        ProbeTransport.Sse => "sse",
+        ProbeTransport.StreamableHttp => "streamable-http",
+        _ => "auto",
+    };
 }
 
 public sealed record ServerResponse(
@@ -127,11 +168,12 @@ public sealed record ToolSetChangeResponse(DateTimeOffset At, string[] Added, st
 
 public sealed record ProbeResultResponse(
     DateTimeOffset At, string Outcome, double LatencySeconds, string? ProtocolVersion, string? LivenessMethod, string? ServerName,
-    string? ServerVersion, int? ToolCount, int? HttpStatus, string? Error, bool SessionReused)
+    string? ServerVersion, int? ToolCount, int? HttpStatus, string? Error, bool SessionReused, string? Transport, string? TransportEndpoint)
 {
     public static ProbeResultResponse? From(ProbeResult? p) => p is null ? null : new(
         p.At, Outcomes.Name(p.Outcome), p.LatencySeconds, p.ProtocolVersion, p.LivenessMethod, p.ServerName, p.ServerVersion,
-        p.Tools?.Length, p.HttpStatus, p.Error, p.SessionReused);
+        p.Tools?.Length, p.HttpStatus, p.Error, p.SessionReused,
+        p.Era is { } era ? ProbeResponse.TransportName(era.Transport) : null, p.Era?.Endpoint);
 }
 
 public sealed record ScrapeResultResponse(DateTimeOffset At, string Outcome, double DurationSeconds, int Samples, int? HttpStatus, string? Error, string? DurationFamily)

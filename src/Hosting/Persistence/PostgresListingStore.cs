@@ -35,20 +35,48 @@ public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string sch
         await command.ExecuteNonQueryAsync();
     }
 
-    public async Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(Dictionary<string, string> filter, int take, int skip, Dictionary<string, string>? exclude = null)
-        where TEntry : IListingEntry<TEntry>
+    public async Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(ListingQuery query) where TEntry : IListingEntry<TEntry>
     {
-        var where = "kind = $1 AND fields @> $2" + string.Concat((exclude ?? []).Select((_, i) => $" AND NOT fields @> ${5 + i}"));
-        await using var command = dataSource.CreateCommand(
-            $"SELECT payload, count(*) OVER () FROM {_table} WHERE {where} ORDER BY id COLLATE \"C\" LIMIT $3 OFFSET $4");
-        command.Parameters.Add(new NpgsqlParameter { Value = TEntry.Kind });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(filter) });
-        command.Parameters.Add(new NpgsqlParameter { Value = take });
-        command.Parameters.Add(new NpgsqlParameter { Value = skip });
-        foreach (var (field, value) in exclude ?? [])
+        var parameters = new List<NpgsqlParameter>
         {
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(new Dictionary<string, string> { [field] = value }) });
+            new() { Value = TEntry.Kind },
+            new() { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(query.Filter) },
+        };
+        string Parameter(object value, NpgsqlDbType? type = null)
+        {
+            parameters.Add(type is { } t ? new NpgsqlParameter { NpgsqlDbType = t, Value = value } : new NpgsqlParameter { Value = value });
+            return "$" + parameters.Count;
         }
+        var where = new List<string> { "kind = $1", "fields @> $2" };
+        foreach (var (field, value) in query.Exclude ?? [])
+        {
+            where.Add($"NOT fields @> {Parameter(JsonSerializer.Serialize(new Dictionary<string, string> { [field] = value }), NpgsqlDbType.Jsonb)}");
+        }
+        foreach (var m in query.Matchers)
+        {
+            // A missing label matches as the empty string, as in Alertmanager; regexes are anchored.
+            var field = $"coalesce(fields ->> {Parameter(m.Name)}, '')";
+            where.Add(m.Operator switch
+            {
+                Monitoring.Silences.MatchOperator.Equal => $"{field} = {Parameter(m.Value)}",
+                Monitoring.Silences.MatchOperator.NotEqual => $"{field} <> {Parameter(m.Value)}",
+                Monitoring.Silences.MatchOperator.Regex => $"{field} ~ {Parameter($"^(?:{m.Value})$")}",
+                _ => $"{field} !~ {Parameter($"^(?:{m.Value})$")}",
+            });
+        }
+        if (query.Text is { Length: > 0 } text)
+        {
+            var like = Parameter("%" + text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
+            where.Add($"(id ILIKE {like} OR coalesce(fields ->> 'name', '') ILIKE {like})");
+        }
+        var order = query.SortBy is { } sort
+            ? $"(CASE WHEN fields ->> {Parameter(sort)} ~ '^-?[0-9.eE+-]+$' THEN (fields ->> ${parameters.Count})::double precision END) {(query.Descending ? "DESC" : "ASC")} NULLS LAST, id COLLATE \"C\""
+            : "id COLLATE \"C\"";
+        var take = Parameter(query.Take);
+        var skip = Parameter(query.Skip);
+        await using var command = dataSource.CreateCommand(
+            $"SELECT payload, count(*) OVER () FROM {_table} WHERE {string.Join(" AND ", where)} ORDER BY {order} LIMIT {take} OFFSET {skip}");
+        foreach (var parameter in parameters) command.Parameters.Add(parameter);
         var items = new List<TEntry>();
         var total = 0;
         await using (var reader = await command.ExecuteReaderAsync())
@@ -59,10 +87,10 @@ public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string sch
                 total = (int)reader.GetInt64(1);
             }
         }
-        if (items.Count == 0 && skip > 0)
+        if (items.Count == 0 && query.Skip > 0)
         {
             // The page is past the end: count without it.
-            var (_, all) = await QueryAsync<TEntry>(filter, int.MaxValue, 0, exclude);
+            var (_, all) = await QueryAsync<TEntry>(query with { Skip = 0, Take = int.MaxValue });
             return ([], all);
         }
         return ([.. items], total);

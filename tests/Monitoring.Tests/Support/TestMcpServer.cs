@@ -22,14 +22,32 @@ public sealed class TestMcpServer : IAsyncDisposable
 {
     public const string LegacyRevision = "2025-06-18";
 
+    /// <summary>How the server speaks.</summary>
+    public enum Kind
+    {
+        /// <summary>2026-07-28, stateless, Streamable HTTP.</summary>
+        Modern,
+
+        /// <summary>The initialize era with sessions, over Streamable HTTP.</summary>
+        Legacy,
+
+        /// <summary>Only the 2024-11-05 HTTP+SSE transport (GET /mcp/sse, POST /mcp/message); Streamable HTTP answers 404.</summary>
+        SseOnly,
+
+        /// <summary>The initialize era, but server/discover answers HTTP 500 with a JSON-RPC internal error, as a real server does.</summary>
+        DiscoverFails,
+    }
+
+    private readonly Kind _kind;
     private readonly bool _legacy;
     private readonly string _name;
     private readonly McpServerPrimitiveCollection<McpServerTool> _tools = [];
     private WebApplication? _app;
 
-    private TestMcpServer(bool legacy, string name)
+    private TestMcpServer(Kind kind, string name)
     {
-        _legacy = legacy;
+        _kind = kind;
+        _legacy = kind != Kind.Modern;
         _name = name;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
@@ -69,11 +87,13 @@ public sealed class TestMcpServer : IAsyncDisposable
     public string HealthStatus { get; set; } = "healthy";
 
     /// <summary>Requests that reached /mcp, and the Mcp-Session-Id they carried (null when none).</summary>
-    public List<(string? SessionId, string? Authorization)> McpRequests { get; } = [];
+    public List<(string? SessionId, string? Authorization, string Path)> McpRequests { get; } = [];
 
-    public static async Task<TestMcpServer> StartAsync(bool legacy, string name = "test-mcp")
+    public static Task<TestMcpServer> StartAsync(bool legacy, string name = "test-mcp") => StartAsync(legacy ? Kind.Legacy : Kind.Modern, name);
+
+    public static async Task<TestMcpServer> StartAsync(Kind kind, string name = "test-mcp")
     {
-        var server = new TestMcpServer(legacy, name);
+        var server = new TestMcpServer(kind, name);
         await server.StartAsync();
         return server;
     }
@@ -102,18 +122,41 @@ public sealed class TestMcpServer : IAsyncDisposable
                 options.ProtocolVersion = _legacy ? LegacyRevision : null;
                 options.ToolCollection = _tools;
             })
-            .WithHttpTransport(options => options.Stateless = !_legacy);
+            .WithHttpTransport(options =>
+            {
+                options.Stateless = !_legacy;
+#pragma warning disable MCP9004 // the legacy transport is what this test server exists to speak
+                options.EnableLegacySse = _kind == Kind.SseOnly;
+#pragma warning restore MCP9004
+            });
         var app = builder.Build();
         app.Use(async (context, next) =>
         {
             if (context.Request.Path.StartsWithSegments("/mcp"))
             {
                 var authorization = context.Request.Headers.Authorization.ToString();
-                lock (McpRequests) McpRequests.Add((context.Request.Headers["Mcp-Session-Id"].FirstOrDefault(), authorization));
+                lock (McpRequests) McpRequests.Add((context.Request.Headers["Mcp-Session-Id"].FirstOrDefault(), authorization, context.Request.Path.Value ?? ""));
                 if (RequiredToken is not null && authorization != $"Bearer {RequiredToken}")
                 {
                     context.Response.StatusCode = 401;
                     return;
+                }
+                if (_kind == Kind.SseOnly && context.Request.Path == "/mcp")
+                {
+                    context.Response.StatusCode = 404; // no Streamable HTTP here: only /mcp/sse and /mcp/message
+                    return;
+                }
+                if (_kind == Kind.DiscoverFails && HttpMethods.IsPost(context.Request.Method))
+                {
+                    context.Request.EnableBuffering();
+                    var body = await new StreamReader(context.Request.Body, leaveOpen: true).ReadToEndAsync();
+                    context.Request.Body.Position = 0;
+                    if (body.Contains("\"server/discover\"", StringComparison.Ordinal))
+                    {
+                        context.Response.StatusCode = 500;
+                        await context.Response.WriteAsJsonAsync(new { jsonrpc = "2.0", id = 1, error = new { code = -32603, message = "Internal error" } });
+                        return;
+                    }
                 }
             }
             await next(context);

@@ -45,7 +45,13 @@ public sealed record ServerSummary(
     [property: Id(0), JsonPropertyName("Id")] string Id,
     [property: Id(1), JsonPropertyName("Name")] string Name,
     [property: Id(2), JsonPropertyName("Endpoint")] string Endpoint,
-    [property: Id(3), JsonPropertyName("Labels")] Dictionary<string, string> Labels);
+    [property: Id(3), JsonPropertyName("Labels")] Dictionary<string, string> Labels)
+{
+    /// <summary>The server's health verdict at the evaluation: notifications carry what the server shows.</summary>
+    [Id(4), JsonPropertyName("Health")] public string? Health { get; init; }
+
+    [Id(5), JsonPropertyName("HealthReasons")] public string[] HealthReasons { get; init; } = [];
+}
 
 /// <summary>One evaluation of a rule on a server, handed to the alert grain.</summary>
 [GenerateSerializer, Immutable, Alias("mcp.Observation")]

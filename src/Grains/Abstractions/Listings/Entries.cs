@@ -5,26 +5,63 @@ using Monitoring.Servers;
 
 namespace Monitoring.Listings;
 
+/// <summary>
+/// A server as the fleet listing shows it: its registration, health verdict and reasons, the main metrics and how many
+/// alerts are open on it. Written when the verdict, <c>up</c> or the open alerts change, and with fresh metrics at most
+/// once a minute.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("mcp.ServerEntry")]
 public sealed record ServerEntry([property: Id(0), JsonPropertyName("Server")] McpServer Server) : IListingEntry<ServerEntry>
 {
+    /// <summary>The metrics the listing carries, filters and sorts by.</summary>
+    public static readonly string[] ListedMetrics = ["up", "error_rate", "p95_response_time", "probe_latency_seconds", "requests_per_second", "data_age_seconds"];
+
     public static string Kind => "servers";
 
     /// <summary>The server's health verdict when it was last listed: healthy, degraded, unhealthy or unknown.</summary>
     [Id(1), JsonPropertyName("Health")] public string Health { get; init; } = "unknown";
 
-    [System.Text.Json.Serialization.JsonIgnore]
+    [Id(2), JsonPropertyName("HealthReasons")] public string[] HealthReasons { get; init; } = [];
 
-    public string Id => Server.Id;
+    /// <summary>Of <see cref="ListedMetrics"/>, those with a value.</summary>
+    [Id(3), JsonPropertyName("Metrics")] public Dictionary<string, double> Metrics { get; init; } = [];
+
+    [Id(4), JsonPropertyName("OpenAlerts")] public int OpenAlerts { get; init; }
+
+    [Id(5), JsonPropertyName("ListedAt")] public DateTimeOffset ListedAt { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore]
-    public long Version => Server.UpdatedAt.UtcTicks;
+    public string Id => Server.Id;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Version => Math.Max(Server.UpdatedAt.UtcTicks, ListedAt.UtcTicks);
+
     public string? Field(string name) => name switch
     {
         "enabled" => Server.Enabled ? "true" : "false",
         "health" => Health,
+        "name" => Server.Name,
+        "openAlerts" => OpenAlerts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ when Metrics.TryGetValue(name, out var value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         _ => Server.Labels.GetValueOrDefault(name),
     };
-    public Dictionary<string, string> Fields() => new(Server.Labels) { ["enabled"] = Server.Enabled ? "true" : "false", ["health"] = Health };
+
+    public Dictionary<string, string> Fields()
+    {
+        var fields = new Dictionary<string, string>(Server.Labels)
+        {
+            ["enabled"] = Server.Enabled ? "true" : "false",
+            ["health"] = Health,
+            ["name"] = Server.Name,
+            ["openAlerts"] = OpenAlerts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (metric, value) in Metrics) fields[metric] = value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        return fields;
+    }
+
+    /// <summary>What a text search looks in: the id and the name.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string SearchText => $"{Server.Id} {Server.Name}";
 }
 
 [GenerateSerializer, Immutable, Alias("mcp.ChannelEntry")]

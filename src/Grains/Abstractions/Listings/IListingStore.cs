@@ -13,6 +13,23 @@ public interface IListingEntry
     Dictionary<string, string> Fields();
 }
 
+/// <summary>
+/// One page of a listing: fields equal to <see cref="Filter"/>, none equal to <see cref="Exclude"/>, every label
+/// matcher holding, the text (if any) in the id or name, sorted by id or by a numeric field, skipped and taken.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mcp.ListingQuery")]
+public sealed record ListingQuery([property: Id(0)] int Take, [property: Id(1)] int Skip)
+{
+    [Id(2)] public Dictionary<string, string> Filter { get; init; } = [];
+    [Id(3)] public Dictionary<string, string>? Exclude { get; init; }
+    [Id(4)] public Silences.Matcher[] Matchers { get; init; } = [];
+    [Id(5)] public string? Text { get; init; }
+
+    /// <summary>A field holding a number to sort by (entries without it last), or null for the id.</summary>
+    [Id(6)] public string? SortBy { get; init; }
+    [Id(7)] public bool Descending { get; init; }
+}
+
 /// <summary>An entry of one listing; <see cref="Kind"/> names it ("servers", "alerts"…), also in the listing table.</summary>
 public interface IListingEntry<TSelf> : IListingEntry where TSelf : IListingEntry<TSelf>
 {
@@ -30,13 +47,40 @@ public interface IListingStore
 
     Task RemoveAsync<TEntry>(string id) where TEntry : IListingEntry<TEntry>;
 
-    /// <summary>
-    /// Entries whose fields equal every filter value and none of the excluded ones, sorted by id, one page; and how
-    /// many match in all.
-    /// </summary>
-    Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(Dictionary<string, string> filter, int take, int skip, Dictionary<string, string>? exclude = null)
-        where TEntry : IListingEntry<TEntry>;
+    /// <summary>One page of the entries the query selects, and how many it selects in all.</summary>
+    Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(ListingQuery query) where TEntry : IListingEntry<TEntry>;
 
     /// <summary>Entry counts by the values of these fields, keyed by the values joined with '|'.</summary>
     Task<Dictionary<string, int>> CountByAsync<TEntry>(params string[] fields) where TEntry : IListingEntry<TEntry>;
+}
+
+public static class ListingStoreExtensions
+{
+    /// <summary>Entries whose fields equal every filter value and none of the excluded ones, sorted by id, one page.</summary>
+    public static Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(this IListingStore store, Dictionary<string, string> filter, int take, int skip,
+        Dictionary<string, string>? exclude = null) where TEntry : IListingEntry<TEntry> =>
+        store.QueryAsync<TEntry>(new ListingQuery(take, skip) { Filter = filter, Exclude = exclude });
+
+    /// <summary>Whether an entry is one the query selects (for stores that filter in memory).</summary>
+    public static bool Selects(this ListingQuery query, IListingEntry entry)
+    {
+        if (!query.Filter.All(f => string.Equals(entry.Field(f.Key), f.Value, StringComparison.OrdinalIgnoreCase))) return false;
+        if (query.Exclude is { } exclude && exclude.Any(x => string.Equals(entry.Field(x.Key), x.Value, StringComparison.OrdinalIgnoreCase))) return false;
+        if (query.Matchers.Length > 0)
+        {
+            var fields = entry.Fields();
+            if (!query.Matchers.All(m => m.Matches(fields))) return false;
+        }
+        return query.Text is not { Length: > 0 } text || (entry is ServerEntry server ? server.SearchText : entry.Id).Contains(text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The query's order: by the numeric sort field (entries without it last), then by id.</summary>
+    public static IEnumerable<TEntry> Order<TEntry>(this ListingQuery query, IEnumerable<TEntry> entries) where TEntry : IListingEntry
+    {
+        if (query.SortBy is not { } field) return entries.OrderBy(e => e.Id, StringComparer.Ordinal);
+        double? Value(TEntry e) => double.TryParse(e.Field(field), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null;
+        var ordered = entries.OrderBy(e => Value(e) is null);
+        ordered = query.Descending ? ordered.ThenByDescending(e => Value(e)) : ordered.ThenBy(e => Value(e));
+        return ordered.ThenBy(e => e.Id, StringComparer.Ordinal);
+    }
 }

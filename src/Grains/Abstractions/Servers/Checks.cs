@@ -63,6 +63,9 @@ public sealed record ProbeResult(
 {
     /// <summary>Reachable and speaking MCP. An auth refusal means reachable but not usable, and is not "up".</summary>
     public bool Up => Outcome == CheckOutcome.Ok;
+
+    /// <summary>The transport, endpoint and revision that worked, remembered so the next probe goes straight there.</summary>
+    [Id(11)] public ProbeEra? Era { get; init; }
 }
 
 /// <summary>Cumulative counters read from one scrape, before any rate is derived.</summary>

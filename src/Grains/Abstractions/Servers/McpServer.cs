@@ -37,7 +37,27 @@ public sealed record ProbeSettings(
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
     public static readonly ProbeSettings Default = new(true, DefaultInterval, DefaultTimeout, [], []);
+
+    /// <summary>How to reach the server: auto (Streamable HTTP, then the legacy HTTP+SSE transport), or one of them only.</summary>
+    [Id(5), JsonPropertyName("Transport")] public ProbeTransport Transport { get; init; } = ProbeTransport.Auto;
+
+    /// <summary>A protocol revision to use instead of negotiating one (e.g. "2025-06-18"), or null to negotiate.</summary>
+    [Id(6), JsonPropertyName("ProtocolVersion")] public string? ProtocolVersion { get; init; }
 }
+
+public enum ProbeTransport
+{
+    Auto,
+    StreamableHttp,
+    Sse,
+}
+
+/// <summary>How a probe last reached a server: the transport, where, and the protocol revision that worked.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.ProbeEra")]
+public sealed record ProbeEra(
+    [property: Id(0), JsonPropertyName("Transport")] ProbeTransport Transport,
+    [property: Id(1), JsonPropertyName("Endpoint")] string Endpoint,
+    [property: Id(2), JsonPropertyName("ProtocolVersion")] string ProtocolVersion);
 
 /// <summary>One request an MCP server handled, as pushed to the telemetry endpoint.</summary>
 [GenerateSerializer, Immutable, Alias("mcp.RequestRecord")]

@@ -11,9 +11,9 @@ public interface IListingShardGrain : IGrainWithStringKey
 
     Task RemoveAsync(string id);
 
-    /// <summary>Entries whose fields equal every filter value, sorted by id.</summary>
+    /// <summary>Every entry the query selects (not paged: the store merges the shards, then sorts and pages).</summary>
     [AlwaysInterleave]
-    Task<IListingEntry[]> QueryAsync(Dictionary<string, string> filter);
+    Task<IListingEntry[]> QueryAsync(ListingQuery query);
 
     /// <summary>Entry counts by the values of these fields, keyed by the values joined with '|'.</summary>
     [AlwaysInterleave]
@@ -49,14 +49,11 @@ public sealed class GrainListingStore(IGrainFactory grains) : IListingStore
     public Task RemoveAsync<TEntry>(string id) where TEntry : IListingEntry<TEntry> =>
         Shard(ListingShards.KeyFor(TEntry.Kind, id)).RemoveAsync(id);
 
-    public async Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(Dictionary<string, string> filter, int take, int skip, Dictionary<string, string>? exclude = null)
-        where TEntry : IListingEntry<TEntry>
+    public async Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(ListingQuery query) where TEntry : IListingEntry<TEntry>
     {
-        var shards = await Task.WhenAll(ListingShards.AllKeys(TEntry.Kind).Select(key => Shard(key).QueryAsync(filter)));
-        var all = shards.SelectMany(s => s).OfType<TEntry>()
-            .Where(e => exclude is null || !exclude.Any(x => string.Equals(e.Field(x.Key), x.Value, StringComparison.OrdinalIgnoreCase)))
-            .OrderBy(e => e.Id, StringComparer.Ordinal).ToArray();
-        return ([.. all.Skip(skip).Take(take)], all.Length);
+        var shards = await Task.WhenAll(ListingShards.AllKeys(TEntry.Kind).Select(key => Shard(key).QueryAsync(query)));
+        var all = query.Order(shards.SelectMany(s => s).OfType<TEntry>()).ToArray();
+        return ([.. all.Skip(query.Skip).Take(query.Take)], all.Length);
     }
 
     public async Task<Dictionary<string, int>> CountByAsync<TEntry>(params string[] fields) where TEntry : IListingEntry<TEntry>

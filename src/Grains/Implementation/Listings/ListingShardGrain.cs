@@ -47,14 +47,8 @@ public sealed class ListingShardGrain(
         }
     }
 
-    public Task<IListingEntry[]> QueryAsync(Dictionary<string, string> filter)
-    {
-        var result = state.State.Entries.Values
-            .Where(e => filter.All(f => string.Equals(e.Field(f.Key), f.Value, StringComparison.OrdinalIgnoreCase)))
-            .OrderBy(e => e.Id, StringComparer.Ordinal)
-            .ToArray();
-        return Task.FromResult(result);
-    }
+    public Task<IListingEntry[]> QueryAsync(ListingQuery query) =>
+        Task.FromResult(state.State.Entries.Values.Where(query.Selects).ToArray());
 
     public Task<Dictionary<string, int>> CountByAsync(string[] fields)
     {

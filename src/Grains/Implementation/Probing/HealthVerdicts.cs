@@ -12,7 +12,14 @@ public sealed record HealthInputs(
     ProbeResult? Probe,
     ScrapeResult? Scrape,
     HealthReportResult? Report,
-    DateTimeOffset? LastTelemetryAt);
+    DateTimeOffset? LastTelemetryAt)
+{
+    /// <summary>The error rate the rules see (pushed or scraped), if there is one.</summary>
+    public double? ErrorRate { get; init; }
+
+    /// <summary>Requests pushed within the window.</summary>
+    public long Requests { get; init; }
+}
 
 /// <summary>
 /// One verdict from every source: reachability and liveness (the probe), the tool list, scrape freshness, pushed telemetry
@@ -20,6 +27,12 @@ public sealed record HealthInputs(
 /// </summary>
 public static class HealthVerdicts
 {
+    /// <summary>The seed's error-rate threshold: above it a server is degraded.</summary>
+    public const double DegradedErrorRate = 0.05;
+
+    /// <summary>At or above half its requests failing, a server is unhealthy whatever else answers.</summary>
+    public const double UnhealthyErrorRate = 0.5;
+
     public static HealthVerdict Combine(HealthInputs inputs)
     {
         var server = inputs.Server;
@@ -117,6 +130,15 @@ public static class HealthVerdicts
             }
         }
 
+        // Arriving is not working: what the requests say counts too.
+        if (inputs.ErrorRate is { } errorRate)
+        {
+            var share = Percent(errorRate);
+            if (errorRate >= UnhealthyErrorRate) Note(HealthState.Unhealthy, $"{share} of requests fail");
+            else if (errorRate > DegradedErrorRate) Note(HealthState.Degraded, $"{share} of requests fail");
+            else Note(HealthState.Healthy, $"{share} of requests fail");
+        }
+
         if (state == HealthState.Unknown)
         {
             return HealthVerdict.Unknown("no probe, scrape, health report or telemetry yet");
@@ -132,6 +154,8 @@ public static class HealthVerdicts
         HealthState.Unhealthy => 2,
         _ => null,
     };
+
+    private static string Percent(double ratio) => (ratio * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%";
 
     private static string Milliseconds(double seconds) => (seconds * 1000).ToString("0.#", CultureInfo.InvariantCulture) + " ms";
 

@@ -14,12 +14,12 @@ public sealed class ServerChecks(McpProber prober, MetricsScraper scraper, Healt
 
     public int InFlight => options.Value.MaxConcurrentChecks - _slots.CurrentCount;
 
-    public async Task<ActiveCheckResult> RunAsync(McpServer server, ProbeSession session, CancellationToken cancellationToken)
+    public async Task<ActiveCheckResult> RunAsync(McpServer server, ProbeSession session, ProbeEra? era, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken);
         try
         {
-            var probe = server.Probe.Enabled ? prober.ProbeAsync(server, session, cancellationToken) : Task.FromResult<ProbeResult?>(null)!;
+            var probe = server.Probe.Enabled ? prober.ProbeAsync(server, session, era, cancellationToken) : Task.FromResult<ProbeResult?>(null)!;
             var scrape = server.MetricsUrl is { } metricsUrl
                 ? scraper.ScrapeAsync(metricsUrl, server.Probe.Timeout, cancellationToken)
                 : Task.FromResult<ScrapeResult>(null!);

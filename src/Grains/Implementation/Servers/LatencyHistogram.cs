@@ -45,7 +45,8 @@ public static class LatencyHistogram
             if (cumulative + count >= rank)
             {
                 var lower = LowerBound(bucket);
-                var upper = bucket == BucketCount - 1 ? Math.Max(observedMax, lower) : UpperBound(bucket);
+                // No value is above the largest observed: the bucket that holds it is filled only up to there.
+                var upper = bucket == BucketCount - 1 ? Math.Max(observedMax, lower) : Math.Max(lower, Math.Min(UpperBound(bucket), observedMax));
                 var estimate = lower + (upper - lower) * ((rank - cumulative) / count);
                 return Math.Min(estimate, observedMax);
             }

@@ -3,16 +3,23 @@ using Monitoring.Rules.Conditions;
 namespace Monitoring.Servers;
 
 /// <summary>
-/// A sliding window of one server's telemetry: a ring of time buckets, each with counters and a fixed-size
-/// latency histogram. Memory is bounded by the bucket count, never by the request rate. Not thread-safe: a grain owns it.
+/// A sliding window of one server's telemetry, in bounded memory whatever the request rate. Counters (requests,
+/// errors, tool calls, latency sum and max) live in 20 time buckets (15 s each at 5 minutes), so rates slide in 15 s
+/// steps. Latency histograms live in 6 slices of a fifth of the window (1 minute each at 5 minutes): percentiles are
+/// read over the slices that overlap the window, 5 to 6 minutes of data at 5 minutes. That keeps a full window near
+/// 6 KB. Not thread-safe: a grain owns it.
 /// </summary>
 public sealed class MetricWindow
 {
     public const int BucketsPerWindow = 20;
+    public const int SlicesPerWindow = 5;
+    private const int Slices = SlicesPerWindow + 1;
 
     private readonly TimeSpan _window;
     private readonly long _bucketTicks;
+    private readonly long _sliceTicks;
     private readonly Bucket[] _buckets = new Bucket[BucketsPerWindow];
+    private readonly Slice[] _slices = new Slice[Slices];
     private Gauge _connections;
     private Gauge _cpu;
     private Gauge _memory;
@@ -25,26 +32,28 @@ public sealed class MetricWindow
         }
         _window = window;
         _bucketTicks = window.Ticks / BucketsPerWindow;
-        for (var i = 0; i < _buckets.Length; i++)
-        {
-            _buckets[i] = new Bucket { Epoch = long.MinValue };
-        }
+        _sliceTicks = window.Ticks / SlicesPerWindow;
+        for (var i = 0; i < _buckets.Length; i++) _buckets[i] = new Bucket { Epoch = long.MinValue };
+        for (var i = 0; i < _slices.Length; i++) _slices[i] = new Slice { Epoch = long.MinValue };
     }
 
     public TimeSpan Window => _window;
 
     public DateTimeOffset? LastRecordedAt { get; private set; }
 
+    /// <summary>Whether anything changed since the last <see cref="Export"/>: the snapshot written behind is then stale.</summary>
+    public bool Changed { get; private set; }
+
     /// <summary>Adds one request. Answers false when it is too old for the window (or older than a bucket it would overwrite).</summary>
     public bool Record(DateTimeOffset at, DateTimeOffset now, double durationSeconds, bool success, bool isToolCall)
     {
-        var epoch = EpochOf(at > now ? now : at);
-        var nowEpoch = EpochOf(now);
-        if (epoch <= nowEpoch - BucketsPerWindow)
+        if (at > now) at = now;
+        var epoch = at.UtcTicks / _bucketTicks;
+        if (epoch <= now.UtcTicks / _bucketTicks - BucketsPerWindow)
         {
             return false;
         }
-        var bucket = _buckets[Slot(epoch)];
+        var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
         if (bucket.Epoch > epoch)
         {
             return false;
@@ -53,11 +62,17 @@ public sealed class MetricWindow
         {
             bucket.Reset(epoch);
         }
-        bucket.Add(Math.Max(0, durationSeconds), success, isToolCall);
+        var seconds = Math.Max(0, durationSeconds);
+        bucket.Add(seconds, success, isToolCall);
+        var sliceEpoch = at.UtcTicks / _sliceTicks;
+        var slice = _slices[Ring(sliceEpoch, Slices)];
+        if (slice.Epoch < sliceEpoch) slice.Reset(sliceEpoch);
+        if (slice.Epoch == sliceEpoch) slice.Add(seconds);
         if (LastRecordedAt is null || at > LastRecordedAt)
         {
-            LastRecordedAt = at > now ? now : at;
+            LastRecordedAt = at;
         }
+        Changed = true;
         return true;
     }
 
@@ -67,15 +82,15 @@ public sealed class MetricWindow
         if (gauges.CpuUsage is { } cpu) _cpu = new Gauge(cpu, at);
         if (gauges.MemoryUsage is { } mem) _memory = new Gauge(mem, at);
         if (LastRecordedAt is null || at > LastRecordedAt) LastRecordedAt = at;
+        Changed = true;
     }
 
     /// <summary>The seed's performance metrics over the window ending at <paramref name="now"/>.</summary>
     public WindowSnapshot Snapshot(DateTimeOffset now)
     {
-        var nowEpoch = EpochOf(now);
-        Span<long> histogram = stackalloc long[LatencyHistogram.BucketCount];
+        var nowEpoch = now.UtcTicks / _bucketTicks;
         long count = 0, errors = 0, toolCalls = 0, toolErrors = 0;
-        double sum = 0, max = 0;
+        double sum = 0;
         foreach (var bucket in _buckets)
         {
             if (bucket.Epoch <= nowEpoch - BucketsPerWindow || bucket.Epoch > nowEpoch || bucket.Count == 0)
@@ -87,10 +102,23 @@ public sealed class MetricWindow
             toolCalls += bucket.ToolCalls;
             toolErrors += bucket.ToolErrors;
             sum += bucket.SumSeconds;
-            max = Math.Max(max, bucket.MaxSeconds);
+        }
+
+        Span<long> histogram = stackalloc long[LatencyHistogram.BucketCount];
+        long observed = 0;
+        double max = 0;
+        var nowSlice = now.UtcTicks / _sliceTicks;
+        foreach (var slice in _slices)
+        {
+            if (slice.Epoch <= nowSlice - Slices || slice.Epoch > nowSlice || slice.Histogram is null)
+            {
+                continue;
+            }
+            max = Math.Max(max, slice.MaxSeconds);
             for (var i = 0; i < histogram.Length; i++)
             {
-                histogram[i] += bucket.Histogram![i];
+                histogram[i] += slice.Histogram[i];
+                observed += slice.Histogram[i];
             }
         }
 
@@ -99,8 +127,8 @@ public sealed class MetricWindow
             RequestsInWindow: count,
             RequestsPerSecond: count / _window.TotalSeconds,
             AverageResponseTime: count == 0 ? 0 : sum / count,
-            P95ResponseTime: LatencyHistogram.Quantile(histogram, count, 0.95, max),
-            P99ResponseTime: LatencyHistogram.Quantile(histogram, count, 0.99, max),
+            P95ResponseTime: LatencyHistogram.Quantile(histogram, observed, 0.95, max),
+            P99ResponseTime: LatencyHistogram.Quantile(histogram, observed, 0.99, max),
             ErrorRate: count == 0 ? 0 : (double)errors / count,
             ToolErrorRate: toolCalls == 0 ? 0 : (double)toolErrors / toolCalls,
             ActiveConnections: _connections.ValueIfAfter(windowStart),
@@ -109,13 +137,110 @@ public sealed class MetricWindow
             ToolCalls: toolCalls);
     }
 
-    /// <summary>Bytes this window holds when every bucket has data: the bound on a server's telemetry memory.</summary>
+    /// <summary>Bytes this window holds when every bucket and slice has data: the bound on a server's telemetry memory.</summary>
     public static int MaxBytes =>
-        BucketsPerWindow * (Bucket.ObjectBytes + 24 + LatencyHistogram.BucketCount * sizeof(int)) + 3 * 24 + 64;
+        BucketsPerWindow * (Bucket.ObjectBytes + 8) + Slices * (Slice.ObjectBytes + 8 + 24 + LatencyHistogram.BucketCount * sizeof(int))
+        + 2 * 32 + 3 * 24 + 96;
 
-    private long EpochOf(DateTimeOffset at) => at.UtcTicks / _bucketTicks;
+    /// <summary>
+    /// A compact copy of what the window holds at <paramref name="now"/> (what has aged out is left out), to write
+    /// behind and restore after a restart: varints, and only the histogram counts that are not zero. A full window of
+    /// spread latencies is about 2 KB; a typical one a few hundred bytes.
+    /// </summary>
+    public byte[] Export(DateTimeOffset now)
+    {
+        Changed = false;
+        var nowEpoch = now.UtcTicks / _bucketTicks;
+        var nowSlice = now.UtcTicks / _sliceTicks;
+        using var stream = new MemoryStream();
+        using var w = new BinaryWriter(stream);
+        w.Write((byte)1);
+        w.Write(_bucketTicks);
+        w.Write(LastRecordedAt?.UtcTicks ?? 0);
+        foreach (var gauge in new[] { _connections, _cpu, _memory })
+        {
+            w.Write(gauge.At.UtcTicks);
+            w.Write(gauge.Value);
+        }
+        var buckets = _buckets.Where(b => b.Epoch > nowEpoch - BucketsPerWindow && b.Epoch <= nowEpoch && b.Count > 0).ToList();
+        w.Write7BitEncodedInt(buckets.Count);
+        foreach (var b in buckets)
+        {
+            w.Write7BitEncodedInt64(b.Epoch);
+            w.Write7BitEncodedInt64(b.Count);
+            w.Write7BitEncodedInt64(b.Errors);
+            w.Write7BitEncodedInt64(b.ToolCalls);
+            w.Write7BitEncodedInt64(b.ToolErrors);
+            w.Write(b.SumSeconds);
+        }
+        var slices = _slices.Where(s => s.Epoch > nowSlice - Slices && s.Epoch <= nowSlice && s.Histogram is not null).ToList();
+        w.Write7BitEncodedInt(slices.Count);
+        foreach (var s in slices)
+        {
+            w.Write7BitEncodedInt64(s.Epoch);
+            w.Write(s.MaxSeconds);
+            var histogram = s.Histogram!;
+            w.Write7BitEncodedInt(histogram.Count(c => c > 0));
+            for (var i = 0; i < histogram.Length; i++)
+            {
+                if (histogram[i] == 0) continue;
+                w.Write((byte)i);
+                w.Write7BitEncodedInt(histogram[i]);
+            }
+        }
+        w.Flush();
+        return stream.ToArray();
+    }
 
-    private static int Slot(long epoch) => (int)(((epoch % BucketsPerWindow) + BucketsPerWindow) % BucketsPerWindow);
+    /// <summary>Restores what <see cref="Export"/> wrote, dropping what has aged out by <paramref name="now"/>. A snapshot of another window length is ignored.</summary>
+    public bool Import(byte[] data, DateTimeOffset now)
+    {
+        using var r = new BinaryReader(new MemoryStream(data));
+        if (r.ReadByte() != 1 || r.ReadInt64() != _bucketTicks) return false;
+        var last = r.ReadInt64();
+        LastRecordedAt = last == 0 ? null : new DateTimeOffset(last, TimeSpan.Zero);
+        var gauges = new Gauge[3];
+        for (var i = 0; i < 3; i++)
+        {
+            var at = r.ReadInt64();
+            gauges[i] = new Gauge(r.ReadDouble(), new DateTimeOffset(at, TimeSpan.Zero));
+        }
+        (_connections, _cpu, _memory) = (gauges[0], gauges[1], gauges[2]);
+        var nowEpoch = now.UtcTicks / _bucketTicks;
+        for (var n = r.Read7BitEncodedInt(); n > 0; n--)
+        {
+            var epoch = r.Read7BitEncodedInt64();
+            var (count, errors, toolCalls, toolErrors, sum) = (r.Read7BitEncodedInt64(), r.Read7BitEncodedInt64(), r.Read7BitEncodedInt64(), r.Read7BitEncodedInt64(), r.ReadDouble());
+            if (epoch <= nowEpoch - BucketsPerWindow || epoch > nowEpoch) continue;
+            var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
+            bucket.Reset(epoch);
+            (bucket.Count, bucket.Errors, bucket.ToolCalls, bucket.ToolErrors, bucket.SumSeconds) = (count, errors, toolCalls, toolErrors, sum);
+        }
+        var nowSlice = now.UtcTicks / _sliceTicks;
+        for (var n = r.Read7BitEncodedInt(); n > 0; n--)
+        {
+            var epoch = r.Read7BitEncodedInt64();
+            var max = r.ReadDouble();
+            var keep = epoch > nowSlice - Slices && epoch <= nowSlice;
+            var slice = _slices[Ring(epoch, Slices)];
+            if (keep)
+            {
+                slice.Reset(epoch);
+                slice.MaxSeconds = max;
+                slice.Histogram ??= new int[LatencyHistogram.BucketCount];
+            }
+            for (var used = r.Read7BitEncodedInt(); used > 0; used--)
+            {
+                var index = r.ReadByte();
+                var value = r.Read7BitEncodedInt();
+                if (keep && index < LatencyHistogram.BucketCount) slice.Histogram![index] = value;
+            }
+        }
+        Changed = false;
+        return true;
+    }
+
+    private static int Ring(long epoch, int size) => (int)(((epoch % size) + size) % size);
 
     private readonly record struct Gauge(double Value, DateTimeOffset At)
     {
@@ -124,7 +249,7 @@ public sealed class MetricWindow
 
     private sealed class Bucket
     {
-        public const int ObjectBytes = 16 + 8 * 8;
+        public const int ObjectBytes = 16 + 6 * 8;
 
         public long Epoch;
         public long Count;
@@ -132,30 +257,47 @@ public sealed class MetricWindow
         public long ToolCalls;
         public long ToolErrors;
         public double SumSeconds;
-        public double MaxSeconds;
-        public int[]? Histogram; // int: overflow needs over 2^31 requests in one bucket
 
         public void Reset(long epoch)
         {
             Epoch = epoch;
             Count = Errors = ToolCalls = ToolErrors = 0;
-            SumSeconds = MaxSeconds = 0;
-            if (Histogram is not null) Array.Clear(Histogram);
+            SumSeconds = 0;
         }
 
         public void Add(double seconds, bool success, bool isToolCall)
         {
-            Histogram ??= new int[LatencyHistogram.BucketCount];
             Count++;
             SumSeconds += seconds;
-            MaxSeconds = Math.Max(MaxSeconds, seconds);
-            Histogram[LatencyHistogram.BucketOf(seconds)]++;
             if (!success) Errors++;
             if (isToolCall)
             {
                 ToolCalls++;
                 if (!success) ToolErrors++;
             }
+        }
+    }
+
+    private sealed class Slice
+    {
+        public const int ObjectBytes = 16 + 2 * 8 + 8;
+
+        public long Epoch;
+        public double MaxSeconds;
+        public int[]? Histogram; // int: overflow needs over 2^31 requests in one slice
+
+        public void Reset(long epoch)
+        {
+            Epoch = epoch;
+            MaxSeconds = 0;
+            if (Histogram is not null) Array.Clear(Histogram);
+        }
+
+        public void Add(double seconds)
+        {
+            Histogram ??= new int[LatencyHistogram.BucketCount];
+            Histogram[LatencyHistogram.BucketOf(seconds)]++;
+            MaxSeconds = Math.Max(MaxSeconds, seconds);
         }
     }
 }

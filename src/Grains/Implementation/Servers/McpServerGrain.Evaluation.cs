@@ -1,0 +1,272 @@
+using Monitoring.Alerts;
+using Monitoring.Listings;
+using Monitoring.Observability;
+using Monitoring.Probing;
+using Monitoring.Rules;
+using Monitoring.Rules.Conditions;
+
+namespace Monitoring.Servers;
+
+/// <summary>Telemetry, the metrics rules see, the health verdict, and the evaluation of the rules that select the server.</summary>
+public sealed partial class McpServerGrain
+{
+    private static readonly TimeSpan ListingRefresh = TimeSpan.FromMinutes(1);
+    private RuleSet _rules = RuleSet.Empty;
+    private ServerEntry? _listed;
+
+    public async Task<IngestResult> IngestAsync(TelemetryBatch batch)
+    {
+        if (state.State.Server is null)
+        {
+            return new IngestResult(false, 0, 0);
+        }
+        var now = time.GetUtcNow();
+        var accepted = 0;
+        foreach (var request in batch.Requests)
+        {
+            var isToolCall = request.Tool is not null || request.Method == "tools/call";
+            if (_window.Record(request.Timestamp ?? now, now, request.DurationMs / 1000.0, request.Success, isToolCall))
+            {
+                accepted++;
+            }
+        }
+        if (batch.Gauges is { } gauges)
+        {
+            _window.RecordGauges(gauges, now);
+        }
+        MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted);
+        MonitoringMetrics.TelemetryRecordsDropped.Inc(batch.Requests.Length - accepted);
+        var unreached = await EvaluateCoreAsync();
+        return new IngestResult(true, accepted, batch.Requests.Length - accepted) { Unreached = unreached };
+    }
+
+    public Task EvaluateAsync() => EvaluateCoreAsync();
+
+    public async Task RulesChangedAsync()
+    {
+        if (state.State.Server is not null && ruleCache.Known.Version != _rules.Version)
+        {
+            await EvaluateCoreAsync();
+        }
+    }
+
+    /// <summary>
+    /// Evaluates every rule that selects this server and tells the alerts whose condition holds or that are open.
+    /// Answers how many holding conditions did not reach their alert (its silo died mid-call, twice): a push that
+    /// caused them is refused so its sender retries, and the rules stay in the open set so the next evaluation tries again.
+    /// </summary>
+    private async Task<int> EvaluateCoreAsync()
+    {
+        if (state.State.Server is not { } server)
+        {
+            return 0;
+        }
+        await RefreshRulesAsync();
+        var now = time.GetUtcNow();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (metrics, verdict) = Assess(server, now, _window.Snapshot(now));
+        var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels)
+        {
+            Health = verdict.State.ToString().ToLowerInvariant(),
+            HealthReasons = verdict.Reasons,
+        };
+        var open = state.State.OpenAlertRules;
+        var selected = new HashSet<string>(StringComparer.Ordinal);
+        var observed = new List<(string RuleId, ConditionResult Condition, Task<AlertPhase?> Phase)>();
+
+        foreach (var rule in _rules.Rules)
+        {
+            if (!rule.Enabled || !rule.Selects(server.Labels))
+            {
+                continue;
+            }
+            selected.Add(rule.Id);
+            var condition = !server.Enabled ? ConditionResult.Clear : ConditionParser.Compile(rule.Condition).Evaluate(metrics) switch
+            {
+                true => ConditionResult.Holds,
+                false => ConditionResult.Clear,
+                null => ConditionResult.NoData,
+            };
+            MonitoringMetrics.RuleEvaluations.WithLabels(condition switch { ConditionResult.Holds => "true", ConditionResult.Clear => "false", _ => "no_data" }).Inc();
+            if (condition == ConditionResult.Holds || open.Contains(rule.Id))
+            {
+                observed.Add((rule.Id, condition, ObserveAsync(rule.Id, new Observation(rule, summary, condition, metrics))));
+            }
+        }
+
+        // Open alerts whose rule was deleted, disabled or no longer selects this server are closed, not left firing.
+        var closing = open.Where(ruleId => !selected.Contains(ruleId)).Select(ruleId => (RuleId: ruleId, Closed: CloseAsync(ruleId))).ToList();
+
+        await Task.WhenAll(observed.Select(o => (Task)o.Phase).Concat(closing.Select(c => c.Closed)));
+
+        // An alert that could not be reached is counted as open, so the next evaluation tries it again: when in doubt,
+        // the server's record errs towards an alert it must still look after, never towards one it forgot.
+        var changed = false;
+        var unreached = 0;
+        foreach (var (ruleId, closed) in closing)
+        {
+            changed |= closed.Result && open.Remove(ruleId);
+        }
+        foreach (var (ruleId, condition, phase) in observed)
+        {
+            if (phase.Result is not { } reached)
+            {
+                changed |= open.Add(ruleId);
+                if (condition == ConditionResult.Holds) unreached++;
+                continue;
+            }
+            changed |= reached is AlertPhase.Pending or AlertPhase.Firing ? open.Add(ruleId) : open.Remove(ruleId);
+        }
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+        MonitoringMetrics.EvaluationLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        await ListAsync(now, force: false, metrics, verdict);
+        return unreached;
+    }
+
+    /// <summary>Takes this silo's copy of the rules; a newer version applies from this evaluation on.</summary>
+    private async Task RefreshRulesAsync()
+    {
+        try
+        {
+            var rules = await ruleCache.CurrentAsync();
+            if (rules.Version > _rules.Version) _rules = rules;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Server {ServerId} could not read the rule catalog; evaluating with rules version {Version}", ServerId, _rules.Version);
+        }
+    }
+
+    /// <summary>
+    /// The metrics rules see, and the health verdict. Pushed telemetry wins for the metrics it provides; a scraped
+    /// server fills in the rest. Active checks add <c>up</c>, probe latency, the tool count and changes, and the age of
+    /// the newest data; the verdict, computed from all of them, adds <c>health</c>.
+    /// </summary>
+    private (Dictionary<string, double> Metrics, HealthVerdict Verdict) Assess(McpServer server, DateTimeOffset now, WindowSnapshot snapshot)
+    {
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        _scrapes.AddMetrics(now, metrics);
+        var pushing = _window.LastRecordedAt is { } pushedAt && pushedAt > now - options.Value.MetricWindow;
+        if (pushing || metrics.Count == 0)
+        {
+            snapshot.AddTo(metrics);
+        }
+        if (_lastProbe is { } probe)
+        {
+            metrics[MetricNames.Up] = probe.Up ? 1 : 0;
+            if (probe.Up)
+            {
+                metrics[MetricNames.ProbeLatencySeconds] = probe.LatencySeconds;
+            }
+        }
+        else if (!server.Probe.Enabled && _lastScrape is { } scrape)
+        {
+            metrics[MetricNames.Up] = scrape.Outcome == CheckOutcome.Ok ? 1 : 0;
+        }
+        if (state.State.KnownTools is { } tools)
+        {
+            metrics[MetricNames.ToolCount] = tools.Length;
+        }
+        while (_toolSetChanges.TryPeek(out var changedAt) && changedAt <= now - options.Value.MetricWindow)
+        {
+            _toolSetChanges.Dequeue();
+        }
+        metrics[MetricNames.ToolSetChanges] = _toolSetChanges.Count;
+        var newest = new[]
+        {
+            _lastProbe is { Outcome: CheckOutcome.Ok } p ? p.At : (DateTimeOffset?)null,
+            _lastScrape is { Outcome: CheckOutcome.Ok } s ? s.At : null,
+            _lastReport is { Outcome: CheckOutcome.Ok } r ? r.At : null,
+            _window.LastRecordedAt,
+        }.Max() ?? (server.CreatedAt > _activatedAt ? server.CreatedAt : _activatedAt);
+        metrics[MetricNames.DataAgeSeconds] = Math.Max(0, (now - newest).TotalSeconds);
+
+        var verdict = HealthVerdicts.Combine(new HealthInputs(
+            server, now, server.Probe.Interval * probing.Value.StaleAfterIntervals, options.Value.MetricWindow,
+            _lastProbe, _lastScrape, _lastReport, _window.LastRecordedAt)
+        {
+            ErrorRate = metrics.TryGetValue(MetricNames.ErrorRate, out var errorRate) ? errorRate : null,
+            Requests = snapshot.RequestsInWindow,
+        });
+        if (HealthVerdicts.AsMetric(verdict.State) is { } health)
+        {
+            metrics[MetricNames.Health] = health;
+        }
+        return (metrics, verdict);
+    }
+
+    /// <summary>
+    /// Keeps the server's listing entry current: written at once when the verdict, <c>up</c> or the open alerts change,
+    /// and with fresh metrics at most once a minute otherwise, so a fleet of 10,000 is not a write per evaluation.
+    /// </summary>
+    private async Task ListAsync(DateTimeOffset now, bool force, Dictionary<string, double>? metrics = null, HealthVerdict? verdict = null)
+    {
+        if (state.State.Server is not { } server) return;
+        if (metrics is null || verdict is null) (metrics, verdict) = Assess(server, now, _window.Snapshot(now));
+        var entry = new ServerEntry(server)
+        {
+            Health = verdict.State.ToString().ToLowerInvariant(),
+            HealthReasons = verdict.Reasons,
+            Metrics = ServerEntry.ListedMetrics.Where(metrics.ContainsKey).ToDictionary(m => m, m => Math.Round(metrics[m], 6)),
+            OpenAlerts = state.State.OpenAlertRules.Count,
+            ListedAt = now,
+        };
+        var listed = _listed;
+        var urgent = force || listed is null || listed.Health != entry.Health || listed.OpenAlerts != entry.OpenAlerts
+            || listed.Metrics.GetValueOrDefault(MetricNames.Up, -1) != entry.Metrics.GetValueOrDefault(MetricNames.Up, -1)
+            || !listed.HealthReasons.SequenceEqual(entry.HealthReasons);
+        var stale = listed is not null && now - listed.ListedAt >= ListingRefresh
+            && !listed.Metrics.OrderBy(m => m.Key).SequenceEqual(entry.Metrics.OrderBy(m => m.Key));
+        if (!urgent && !stale) return;
+        try
+        {
+            await listings.UpsertAsync(entry);
+            _listed = entry;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Server {ServerId}: its listing entry could not be written; trying again with the next evaluation", ServerId);
+        }
+    }
+
+    /// <summary>One alert failing (its silo dying mid-call) must not fail the push, the probe or the other rules.</summary>
+    private async Task<AlertPhase?> ObserveAsync(string ruleId, Observation observation)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await Alert(ruleId).ObserveAsync(observation);
+            }
+            catch (Exception e) when (attempt == 1)
+            {
+                // Once more at once: a call to a silo that has just died is placed elsewhere once the cluster knows.
+                logger.LogDebug(e, "Alert {AlertId} did not take an observation; trying once more", AlertIds.For(ruleId, ServerId));
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Alert {AlertId} could not take an observation; the next evaluation retries", AlertIds.For(ruleId, ServerId));
+                return null;
+            }
+        }
+    }
+
+    private async Task<bool> CloseAsync(string ruleId)
+    {
+        try
+        {
+            await Alert(ruleId).CloseAsync("rule no longer applies to this server");
+            return true;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Alert {AlertId} could not be closed; the next evaluation retries", AlertIds.For(ruleId, ServerId));
+            return false;
+        }
+    }
+
+    private IAlertGrain Alert(string ruleId) => GrainFactory.GetGrain<IAlertGrain>(AlertIds.For(ruleId, ServerId));
+}
