@@ -32,8 +32,15 @@ public sealed record AlertResponse(
         a.SilencedBy, a.SilencedUntil, a.EscalationPolicy, a.EscalationLevel, a.NextEscalationAt);
 }
 
-/// <summary>One page of a listing.</summary>
-public sealed record Page<T>(T[] Items, int Total, int Limit, int Offset);
+/// <summary>One page of a listing: every list the API answers comes in this envelope.</summary>
+public sealed record Page<T>(T[] Items, int Total, int Limit, int Offset)
+{
+    /// <summary>A whole list as one page.</summary>
+    public static Page<T> All(T[] items) => new(items, items.Length, items.Length, 0);
+
+    /// <summary>One page of a list held in memory.</summary>
+    public static Page<T> Of(IReadOnlyCollection<T> items, int take, int skip) => new([.. items.Skip(skip).Take(take)], items.Count, take, skip);
+}
 
 /// <summary>One transition from the history.</summary>
 public sealed record HistoryResponse(

@@ -232,3 +232,51 @@ public static partial class LabelRules
         }
     }
 }
+
+/// <summary>A server in the fleet listing: its registration, health verdict and reasons, main metrics and open alerts.</summary>
+public sealed record ServerListItem(
+    string Id, string Name, string Endpoint, Dictionary<string, string> Labels, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    HealthResponse Health, double? Up, Dictionary<string, double> Metrics, int OpenAlerts, DateTimeOffset ListedAt)
+{
+    public static ServerListItem From(Monitoring.Listings.ServerEntry e) => new(
+        e.Server.Id, e.Server.Name, e.Server.Endpoint, e.Server.Labels, e.Server.Enabled, e.Server.CreatedAt, e.Server.UpdatedAt,
+        new HealthResponse(e.Health, e.HealthReasons), e.Metrics.TryGetValue("up", out var up) ? up : null, e.Metrics, e.OpenAlerts, e.ListedAt);
+}
+
+/// <summary>The fleet listing's query: health, label matchers, text, a sort, a page.</summary>
+public static class ServerQuery
+{
+    private static readonly string[] Healths = ["healthy", "degraded", "unhealthy", "unknown"];
+    private static readonly string[] Sorts = ["id", "openAlerts", .. Monitoring.Listings.ServerEntry.ListedMetrics];
+
+    public static Monitoring.Listings.ListingQuery? From(string? health, string[]? labels, string? text, string? sort, string? order, int? limit, int? offset, RequestErrors errors)
+    {
+        Paging.TryPage(limit, offset, errors, out var take, out var skip);
+        var filter = new Dictionary<string, string>();
+        if (health is not null)
+        {
+            if (Healths.Contains(health)) filter["health"] = health;
+            else errors.Add("health", $"'{Truncate(health)}' is not a health state; expected one of: {string.Join(", ", Healths)}");
+        }
+        var matchers = new List<Monitoring.Silences.Matcher>();
+        foreach (var (label, i) in (labels ?? []).Select((l, i) => (l, i)))
+        {
+            if (i >= 16) { errors.Add("label", "at most 16 label matchers"); break; }
+            if (Monitoring.Silences.MatcherText.TryParse(label, out var matcher, out var error)) matchers.Add(matcher);
+            else errors.Add($"label[{i}]", error);
+        }
+        if (text is { Length: > 200 }) errors.Add("q", "is at most 200 characters");
+        if (sort is not null && !Sorts.Contains(sort)) errors.Add("sort", $"'{Truncate(sort)}' cannot be sorted by; expected one of: {string.Join(", ", Sorts)}");
+        if (order is not null and not ("asc" or "desc")) errors.Add("order", "is asc or desc");
+        return errors.Any ? null : new Monitoring.Listings.ListingQuery(take, skip)
+        {
+            Filter = filter,
+            Matchers = [.. matchers],
+            Text = string.IsNullOrWhiteSpace(text) ? null : text.Trim(),
+            SortBy = sort is null or "id" ? null : sort,
+            Descending = order == "desc",
+        };
+    }
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}

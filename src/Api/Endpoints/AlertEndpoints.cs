@@ -67,7 +67,7 @@ public static class AlertEndpoints
             if (!AlertIds.TryParse(id, out _, out _)) return ProblemResults.NotFound("alert", id);
             var alert = grains.GetGrain<IAlertGrain>(id);
             if (await alert.GetAsync() is null) return ProblemResults.NotFound("alert", id);
-            return TypedResults.Ok((await alert.GetNotificationsAsync()).Select(DeliveryResponse.From).ToArray());
+            return TypedResults.Ok(Page<DeliveryResponse>.All([.. (await alert.GetNotificationsAsync()).Select(DeliveryResponse.From)]));
         });
 
         group.MapPost("/{id}/ack", (string id, AlertActionRequest? request, IGrainFactory grains) =>

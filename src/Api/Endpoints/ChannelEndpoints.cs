@@ -54,7 +54,7 @@ public static class ChannelEndpoints
             if (!await grain.ExistsAsync()) return ProblemResults.NotFound("channel", id);
             if (limit is < 1 or > 1000) return ProblemResults.Invalid([new Common.FieldError("limit", "must be from 1 to 1000")]);
             var deliveries = await grain.GetDeliveriesAsync(limit ?? 100);
-            return TypedResults.Ok(deliveries.Select(DeliveryResponse.From).ToArray());
+            return TypedResults.Ok(Page<DeliveryResponse>.All([.. deliveries.Select(DeliveryResponse.From)]));
         });
 
         // Sends one test message now, past the outbox and the rate limit, and answers what the receiver said.

@@ -24,11 +24,14 @@ public static class ServerEndpoints
             return TypedResults.Created($"/api/servers/{server.Id}", ServerResponse.From((await grain.GetAsync())!));
         });
 
-        group.MapGet("/", async (IListingStore listings, int? limit, int? offset) =>
+        // The fleet: every server with its verdict, main metrics and open alerts, filtered, sorted and paged by the
+        // listing store (one indexed query in production): "which of my 5,000 servers are unhealthy?" is one call.
+        group.MapGet("/", async (IListingStore listings, string? health, string[]? label, string? q, string? sort, string? order, int? limit, int? offset) =>
         {
             var errors = new RequestErrors();
-            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip)) return ProblemResults.Invalid(errors.ToArray());
-            return TypedResults.Ok(await Paging.PageAsync<ServerEntry, ServerResponse>(listings, [], take, skip, e => ServerResponse.From(e.Server)));
+            if (ServerQuery.From(health, label, q, sort, order, limit, offset, errors) is not { } query) return ProblemResults.Invalid(errors.ToArray());
+            var (items, total) = await listings.QueryAsync<ServerEntry>(query);
+            return TypedResults.Ok(new Page<ServerListItem>([.. items.Select(ServerListItem.From)], total, query.Take, query.Skip));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains) =>

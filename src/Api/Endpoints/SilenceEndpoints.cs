@@ -26,19 +26,21 @@ public static class SilenceEndpoints
             return TypedResults.Created($"/api/silences/{id}", SilenceResponse.From(silence, now));
         });
 
-        group.MapGet("/", async (IGrainFactory grains, TimeProvider time, string? state) =>
+        group.MapGet("/", async (IGrainFactory grains, TimeProvider time, string? state, int? limit, int? offset) =>
         {
+            var errors = new RequestErrors();
             SilenceState? wanted = null;
             if (state is not null)
             {
                 if (Enum.TryParse<SilenceState>(state, true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(state, out _)) wanted = parsed;
-                else return ProblemResults.Invalid([new FieldError("state", $"'{state}' is not a silence state; expected one of: pending, active, expired")]);
+                else errors.Add("state", $"'{state}' is not a silence state; expected one of: pending, active, expired");
             }
+            if (!Paging.TryPage(limit, offset, errors, out var take, out var skip) || errors.Any) return ProblemResults.Invalid(errors.ToArray());
             var now = time.GetUtcNow();
             var all = await AllAsync(grains);
-            return TypedResults.Ok(all.Where(s => wanted is null || s.StateAt(now) == wanted)
+            return TypedResults.Ok(Page<SilenceResponse>.Of([.. all.Where(s => wanted is null || s.StateAt(now) == wanted)
                 .OrderBy(s => s.StateAt(now)).ThenByDescending(s => s.EndsAt)
-                .Select(s => SilenceResponse.From(s, now)).ToArray());
+                .Select(s => SilenceResponse.From(s, now))], take, skip));
         });
 
         group.MapGet("/{id}", async (string id, IGrainFactory grains, TimeProvider time) =>

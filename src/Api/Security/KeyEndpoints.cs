@@ -44,10 +44,9 @@ public static class KeyEndpoints
         {
             resolver.Invalidate();
             var managed = await resolver.CurrentAsync();
-            return TypedResults.Ok(options.CurrentValue.Keys
+            return TypedResults.Ok(Monitoring.Api.Contracts.Page<KeyResponse>.All([.. options.CurrentValue.Keys
                 .Select(k => new KeyResponse("", k.Name, k.Role.ToString().ToLowerInvariant(), "configuration", null, null))
-                .Concat(managed.Keys.Select(k => new KeyResponse(k.Id, k.Name, k.Role.ToString().ToLowerInvariant(), "api", k.CreatedAt, k.CreatedBy)))
-                .ToArray());
+                .Concat(managed.Keys.Select(k => new KeyResponse(k.Id, k.Name, k.Role.ToString().ToLowerInvariant(), "api", k.CreatedAt, k.CreatedBy)))]));
         });
 
         keys.MapDelete("/{id}", async (string id, IGrainFactory grains, ApiKeyResolver resolver) =>

@@ -152,7 +152,7 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
             && hooks.At($"/{id}/l1").Count >= 2 * Servers, "every in-flight notification delivered", TimeSpan.FromSeconds(60));
         var delivered = Stopwatch.GetElapsedTime(stopping);
         var deliveries = await http.GetFromJsonAsync<JsonElement>($"/api/channels/l1-{id}/deliveries");
-        Assert.Equal(Servers, deliveries.EnumerateArray().Count(d => d.GetProperty("status").GetString() == "delivered"));
+        Assert.Equal(Servers, deliveries.GetProperty("items").EnumerateArray().Count(d => d.GetProperty("status").GetString() == "delivered"));
         output.WriteLine($"SIGTERM to {silo.Name}: exited cleanly after {stopped.TotalSeconds:F1}s; its {Servers} in-flight notifications delivered {delivered.TotalSeconds:F1}s after the signal");
     }
 

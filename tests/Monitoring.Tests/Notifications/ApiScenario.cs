@@ -73,10 +73,10 @@ public sealed class ApiScenario(ApiFixture api)
     public async Task<string> StatusAsync() => (await AlertAsync()).GetProperty("status").GetString()!;
 
     public async Task<JsonElement[]> NotificationsAsync(string? alertId = null) =>
-        [.. (await (await Http.GetAsync($"/api/alerts/{alertId ?? AlertId}/notifications")).JsonAsync()).EnumerateArray()];
+        [.. (await (await Http.GetAsync($"/api/alerts/{alertId ?? AlertId}/notifications")).JsonAsync()).GetProperty("items").EnumerateArray()];
 
     public async Task<JsonElement[]> DeliveriesAsync(string channelId) =>
-        [.. (await (await Http.GetAsync($"/api/channels/{channelId}/deliveries")).JsonAsync()).EnumerateArray()];
+        [.. (await (await Http.GetAsync($"/api/channels/{channelId}/deliveries")).JsonAsync()).GetProperty("items").EnumerateArray()];
 
     public async Task<JsonElement> ChannelViewAsync(string channelId) => await (await Http.GetAsync($"/api/channels/{channelId}")).JsonAsync();
 

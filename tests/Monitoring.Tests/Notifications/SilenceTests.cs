@@ -67,7 +67,7 @@ public sealed class SilenceTests(ApiFixture api)
         await s.FireAsync();
         Assert.Equal("silenced", await s.StatusAsync());
         var active = await (await s.Http.GetAsync("/api/silences?state=active")).JsonAsync();
-        Assert.Contains(active.EnumerateArray(), x => x.GetProperty("id").GetString() == id);
+        Assert.Contains(active.GetProperty("items").EnumerateArray(), x => x.GetProperty("id").GetString() == id);
 
         var expired = await s.Http.DeleteAsync($"/api/silences/{id}");
         Assert.Equal(HttpStatusCode.OK, expired.StatusCode);
@@ -78,7 +78,7 @@ public sealed class SilenceTests(ApiFixture api)
         Assert.Equal("firing", await s.StatusAsync());
 
         var listed = await (await s.Http.GetAsync("/api/silences?state=expired")).JsonAsync();
-        var silence = Assert.Single(listed.EnumerateArray(), x => x.GetProperty("id").GetString() == id);
+        var silence = Assert.Single(listed.GetProperty("items").EnumerateArray(), x => x.GetProperty("id").GetString() == id);
         Assert.Equal("alice", silence.GetProperty("createdBy").GetString());
         Assert.Equal("maintenance window", silence.GetProperty("comment").GetString());
         Assert.Equal("alertname=~\"High.*\"", silence.GetProperty("matchers")[0].GetProperty("text").GetString());
@@ -118,9 +118,9 @@ public sealed class SilenceTests(ApiFixture api)
     [InlineData("""{"matchers":[{"name":"env"}],"duration":"1h","createdBy":"a","comment":"c"}""", "matchers[0].value")]
     public async Task Invalid_silences_are_refused_and_not_created(string body, string field)
     {
-        var before = (await (await api.Http.GetAsync("/api/silences")).JsonAsync()).GetArrayLength();
+        var before = (await (await api.Http.GetAsync("/api/silences")).JsonAsync()).GetProperty("total").GetInt32();
         Assert.Contains(field + ":", await (await api.Http.PostJsonAsync("/api/silences", body)).AssertProblemAsync(400));
-        Assert.Equal(before, (await (await api.Http.GetAsync("/api/silences")).JsonAsync()).GetArrayLength());
+        Assert.Equal(before, (await (await api.Http.GetAsync("/api/silences")).JsonAsync()).GetProperty("total").GetInt32());
     }
 
     [Theory]

@@ -34,7 +34,7 @@ public sealed class SlackTests(ApiFixture api)
                   {"type": "section", "fields": [
                     {"type": "mrkdwn", "text": "*Severity*\ncritical"},
                     {"type": "mrkdwn", "text": "*Status*\nfiring"},
-                    {"type": "mrkdwn", "text": "*Server*\nSearch (`{{{s.ServerId}}}`)"},
+                    {"type": "mrkdwn", "text": "*Server*\nSearch (`{{{s.ServerId}}}`), unhealthy"},
                     {"type": "mrkdwn", "text": "*Alert ID*\n`{{{s.AlertId}}}`"}
                   ]},
                   {"type": "context", "elements": [{"type": "mrkdwn", "text": "MCP Alerting · firing · key `{{{s.AlertId}}}/1/firing/3`"}]}

@@ -43,4 +43,38 @@ public sealed class PostgresListingStoreTests(PostgresFixture pg)
         await store.RemoveAsync<AlertEntry>("r1:s01");
         Assert.Equal(0, (await store.QueryAsync<AlertEntry>(new() { ["serverId"] = "s01" }, 10, 0)).Total);
     }
+
+    /// <summary>The fleet query in SQL and in the embedded shards gives the same answer.</summary>
+    [Fact]
+    public async Task Label_matchers_text_and_a_numeric_sort_select_the_same_servers_in_sql_as_in_memory()
+    {
+        var schema = PostgresFixture.NewSchema();
+        await Schema.MigrateAsync(pg.DataSource, schema);
+        var store = new PostgresListingStore(pg.DataSource, schema);
+        var entries = new List<ServerEntry>();
+        for (var i = 0; i < 12; i++)
+        {
+            var server = new Monitoring.Servers.McpServer($"srv-{i:00}", i % 3 == 0 ? $"Search {i}" : $"Files {i}", "http://x/mcp",
+                new() { ["team"] = i % 2 == 0 ? "db" : "search", ["env"] = i < 6 ? "prod" : "staging" }, true, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
+            var metrics = i == 5 ? new Dictionary<string, double>() : new() { ["error_rate"] = (i * 7 % 12) / 12.0, ["up"] = 1 };
+            var entry = new ServerEntry(server) { Health = i % 4 == 0 ? "unhealthy" : "healthy", Metrics = metrics, ListedAt = DateTimeOffset.UnixEpoch.AddSeconds(i) };
+            entries.Add(entry);
+            await store.UpsertAsync(entry);
+        }
+        Monitoring.Silences.MatcherText.TryParseList("{team=~\"d.*|search\", env!=\"staging\"}", out var matchers, out _);
+        var queries = new[]
+        {
+            new ListingQuery(100, 0) { Matchers = matchers, SortBy = "error_rate", Descending = true },
+            new ListingQuery(100, 0) { Text = "search", SortBy = "error_rate" },
+            new ListingQuery(3, 2) { Filter = new() { ["health"] = "healthy" }, SortBy = "error_rate", Descending = true },
+            new ListingQuery(100, 0) { Matchers = [new Monitoring.Silences.Matcher("team", Monitoring.Silences.MatchOperator.NotRegex, "db")] },
+        };
+        foreach (var query in queries)
+        {
+            var expected = query.Order(entries.Where(e => query.Selects(e))).ToList();
+            var (items, total) = await store.QueryAsync<ServerEntry>(query);
+            Assert.Equal(expected.Count, total);
+            Assert.Equal(expected.Skip(query.Skip).Take(query.Take).Select(e => e.Id), items.Select(e => e.Id));
+        }
+    }
 }

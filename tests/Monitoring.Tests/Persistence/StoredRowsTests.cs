@@ -76,14 +76,14 @@ public sealed class StoredRowsTests
         var channel = await http.GetFromJsonAsync<JsonElement>("/api/channels/ops");
         Assert.Equal("<redacted>", channel.GetProperty("config").GetProperty("signingSecret").GetString());
         Assert.Equal(60, channel.GetProperty("config").GetProperty("rateLimit").GetProperty("perMinute").GetInt32());
-        Assert.NotEmpty((await http.GetFromJsonAsync<JsonElement>("/api/channels/ops/deliveries")).EnumerateArray());
+        Assert.NotEmpty((await http.GetFromJsonAsync<JsonElement>("/api/channels/ops/deliveries")).GetProperty("items").EnumerateArray());
 
         var policy = await http.GetFromJsonAsync<JsonElement>("/api/escalation-policies/oncall");
         Assert.Equal(2, policy.GetProperty("levels").GetArrayLength());
         var silences = await http.GetFromJsonAsync<JsonElement>("/api/silences");
-        Assert.Contains(silences.EnumerateArray(), s => s.GetProperty("createdBy").GetString() == "alice");
+        Assert.Contains(silences.GetProperty("items").EnumerateArray(), s => s.GetProperty("createdBy").GetString() == "alice");
         var keys = await http.GetFromJsonAsync<JsonElement>("/api/keys");
-        Assert.Contains(keys.EnumerateArray(), k => k.GetProperty("name").GetString() == "ci");
+        Assert.Contains(keys.GetProperty("items").EnumerateArray(), k => k.GetProperty("name").GetString() == "ci");
 
         // The alert's version-1 document was migrated (lifecycle moved into Life); a fresh evaluation with no data
         // leaves it as it was: firing, acknowledged by alice.
@@ -93,6 +93,6 @@ public sealed class StoredRowsTests
         Assert.Equal(1, alert.GetProperty("episode").GetInt32());
         Assert.Equal("alice", alert.GetProperty("acknowledgedBy").GetString());
         Assert.Contains(alert.GetProperty("transitions").EnumerateArray(), t => t.GetProperty("reason").GetString() == "acknowledged by alice");
-        Assert.NotEmpty((await http.GetFromJsonAsync<JsonElement>("/api/alerts/high-error-rate:mcp-1/notifications")).EnumerateArray());
+        Assert.NotEmpty((await http.GetFromJsonAsync<JsonElement>("/api/alerts/high-error-rate:mcp-1/notifications")).GetProperty("items").EnumerateArray());
     }
 }

@@ -75,6 +75,11 @@ public sealed record Notification(
     /// <summary>The escalation-policy level (1-based) this message is for, or 0 when it is not from a policy.</summary>
     [Id(17), JsonPropertyName("EscalationLevel")] public int EscalationLevel { get; init; }
 
+    /// <summary>The server's health verdict when the message was made (healthy, degraded, unhealthy, unknown), as its status shows it.</summary>
+    [Id(18), JsonPropertyName("ServerHealth")] public string? ServerHealth { get; init; }
+
+    [Id(19), JsonPropertyName("ServerHealthReasons")] public string[] ServerHealthReasons { get; init; } = [];
+
     /// <summary>The same for every attempt at this message, so receivers can drop duplicates.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string IdempotencyKey => $"{AlertId}/{Episode}/{Kind.ToString().ToLowerInvariant()}/{Sequence}";

@@ -262,6 +262,8 @@ public sealed class AlertGrain(
         {
             Templates = rule.Templates,
             EscalationLevel = page.Level,
+            ServerHealth = server.Health,
+            ServerHealthReasons = server.HealthReasons,
         };
         if (page.WithheldBy is { } silence)
         {

@@ -39,7 +39,7 @@ public sealed record SlackMessage(
             [
                 new SlackText("mrkdwn", $"*Severity*\n{n.Severity.ToString().ToLowerInvariant()}"),
                 new SlackText("mrkdwn", $"*Status*\n{n.Status}"),
-                new SlackText("mrkdwn", $"*Server*\n{n.ServerName} (`{n.ServerId}`)"),
+                new SlackText("mrkdwn", $"*Server*\n{n.ServerName} (`{n.ServerId}`){(n.ServerHealth is { } health ? $", {health}" : "")}"),
                 new SlackText("mrkdwn", $"*Alert ID*\n`{n.AlertId}`"),
             ]),
             new SlackContextBlock([new SlackText("mrkdwn", $"MCP Alerting · {n.Kind.ToString().ToLowerInvariant()} · key `{n.IdempotencyKey}`")]),

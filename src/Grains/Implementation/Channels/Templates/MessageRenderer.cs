@@ -11,7 +11,7 @@ public sealed record RenderedMessage(string Subject, string Body, string HtmlBod
 /// <summary>
 /// Renders subjects and bodies with Fluid (Liquid). The rule's template wins over the channel's, the channel's over
 /// the default. Templates see flat, snake_case fields: id, status, kind, severity, message, rule_id, rule_name,
-/// condition, server_id, server_name, episode, fired_at, at, escalation_level, labels.*, values.*.
+/// condition, server_id, server_name, server_health, episode, fired_at, at, escalation_level, labels.*, values.*.
 /// </summary>
 public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
 {
@@ -26,7 +26,7 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
 
         Alert: {{ id }} ({{ status }})
         Rule: {{ rule_name }} ({{ condition }})
-        Server: {{ server_name }} ({{ server_id }})
+        Server: {{ server_name }} ({{ server_id }}){% if server_health %}, {{ server_health }}{% endif %}
         Severity: {{ severity }}
         Fired at: {{ fired_at }}{% if escalation_level > 0 %}
         Escalation level: {{ escalation_level }}{% endif %}{% for value in values %}
@@ -110,6 +110,7 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
         context.SetValue("condition", n.Condition);
         context.SetValue("server_id", n.ServerId);
         context.SetValue("server_name", n.ServerName);
+        if (n.ServerHealth is { } health) context.SetValue("server_health", health);
         context.SetValue("episode", n.Episode);
         context.SetValue("fired_at", n.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
         context.SetValue("at", n.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));

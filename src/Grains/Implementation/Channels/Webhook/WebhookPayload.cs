@@ -34,7 +34,7 @@ public sealed record WebhookPayload(WebhookAlert Alert, WebhookContext Context, 
             n.Episode,
             n.IdempotencyKey,
             n.Condition,
-            new WebhookServer(n.ServerId, n.ServerName, n.Labels),
+            new WebhookServer(n.ServerId, n.ServerName, n.Labels, n.ServerHealth, n.ServerHealthReasons),
             rendered.Subject,
             rendered.Body,
             n.EscalationLevel),
@@ -63,4 +63,6 @@ public sealed record WebhookContext(
 public sealed record WebhookServer(
     string Id,
     string Name,
-    Dictionary<string, string> Labels);
+    Dictionary<string, string> Labels,
+    string? Health,
+    string[] HealthReasons);
