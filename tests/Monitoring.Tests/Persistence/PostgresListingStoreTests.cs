@@ -61,7 +61,8 @@ public sealed class PostgresListingStoreTests(PostgresFixture pg)
             entries.Add(entry);
             await store.UpsertAsync(entry);
         }
-        Monitoring.Silences.MatcherText.TryParseList("{team=~\"d.*|search\", env!=\"staging\"}", out var matchers, out _);
+        Assert.True(Monitoring.Silences.MatcherText.TryParseList("{team=~\"d.*|search\", env!=\"staging\"}", out var matchers, out var error), error);
+        Assert.Equal(2, matchers.Length);
         var queries = new[]
         {
             new ListingQuery(100, 0) { Matchers = matchers, SortBy = "error_rate", Descending = true },
