@@ -48,13 +48,28 @@ if (!production && !app.Services.GetRequiredService<Monitoring.Api.Security.Auth
 }
 app.UseMonitoringApi();
 app.MapMonitoringDashboard();
-if (!production)
+app.Lifetime.ApplicationStarted.Register(() =>
 {
-    var open = !app.Services.GetRequiredService<Monitoring.Api.Security.AuthMode>().Required;
-    app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
-        "Embedded mode: one process with a co-hosted silo, localhost clustering and in-memory state. Nothing is kept across restarts.{Open}",
-        open ? " The API is open (no Auth:Keys configured): keep it on 127.0.0.1." : ""));
-}
+    // The first line an operator reads: where, in which mode, and what is kept.
+    var urls = string.Join(", ", app.Urls);
+    if (production)
+    {
+        var settings = ClusterSettings.ReadOrExit(app.Configuration, "api");
+        app.Logger.LogInformation(
+            "MCP alerting API on {Urls}: a client of cluster {ClusterId}/{ServiceId}, found through Redis; state, history and audit in PostgreSQL (schema {Schema}); API keys required",
+            urls, settings.ClusterId, settings.ServiceId, settings.Schema);
+    }
+    else if (app.Services.GetRequiredService<Monitoring.Api.Security.AuthMode>().Required)
+    {
+        app.Logger.LogInformation("MCP alerting on {Urls}: embedded mode, one process with its own silo; state in memory only, nothing is kept across restarts; API keys required", urls);
+    }
+    else
+    {
+        app.Logger.LogInformation(
+            "MCP alerting on {Urls}: embedded mode, one process with its own silo; state in memory only, nothing is kept across restarts; open without API keys, so it listens on loopback only",
+            urls);
+    }
+});
 app.Run();
 return 0;
 

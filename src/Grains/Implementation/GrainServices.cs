@@ -27,6 +27,9 @@ public static class GrainServices
             .Validate(o => o.ReminderPeriod >= TimeSpan.FromSeconds(1), "Monitoring:ReminderPeriod must be at least 1s")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(StateDurability.Durable);
+        services.AddSingleton<SiloStopping>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloStopping>());
         services.AddOptions<NotificationOptions>()
             .BindConfiguration(NotificationOptions.Section)
             .Validate(o => o.ClusterRatePerSecond >= 0, "Notifications:ClusterRatePerSecond must be 0 (no cap) or more")

@@ -25,6 +25,7 @@ public static class EmbeddedHosting
     public static ISiloBuilder AddMonitoring(this ISiloBuilder silo)
     {
         silo.Services.AddMonitoringGrains();
+        ProcessClock.Use(silo.Services);
         return silo;
     }
 
@@ -37,6 +38,9 @@ public static class EmbeddedHosting
         }
         var keyRing = new InMemoryXmlRepository();
         silo.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>().Configure(o => o.XmlRepository = keyRing);
+        // The key ring lives in memory with the state it protects: its "may be persisted unencrypted" warning is moot here.
+        silo.Services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error));
+        silo.Services.AddSingleton(new Settings.StateDurability(Volatile: true));
         return silo.UseInMemoryReminderService();
     }
 

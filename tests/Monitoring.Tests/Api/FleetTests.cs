@@ -38,7 +38,7 @@ public sealed class FleetTests(ApiFixture api)
         Assert.Equal($"alpha-{_id}", only.GetProperty("id").GetString());
         Assert.Contains("100% of requests fail", only.GetProperty("health").GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
         Assert.Equal(1, only.GetProperty("metrics").GetProperty("error_rate").GetDouble());
-        Assert.Equal(1, only.GetProperty("openAlerts").GetInt32());
+        Assert.True(only.GetProperty("openAlerts").GetInt32() >= 1); // this test's rule, and other tests' rules that select every server
 
         var bySearch = await ListAsync($"label=fleet={_id}&label=team=~sea.*&sort=error_rate&order=desc");
         Assert.Equal([$"beta-{_id}", $"gamma-{_id}"], bySearch.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetString()));

@@ -139,6 +139,16 @@ public sealed record ClusterProcess(string Name, Process Process, ConcurrentQueu
 {
     public int SiloPort { get; init; }
 
+    /// <summary>The first 2,000 lines the process wrote.</summary>
+    public ConcurrentQueue<string> FirstLines { get; init; } = new();
+
+    /// <summary>SIGINT, as Ctrl-C sends it.</summary>
+    public void Interrupt()
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-INT", Process.Id.ToString()]);
+        kill.WaitForExit();
+    }
+
     /// <summary>Where a silo serves /metrics and /health.</summary>
     public int HttpPort { get; init; }
 
@@ -156,9 +166,11 @@ public sealed record ClusterProcess(string Name, Process Process, ConcurrentQueu
         foreach (var (key, value) in environment) start.Environment[key] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{name} did not start");
         var output = new ConcurrentQueue<string>();
+        var first = new ConcurrentQueue<string>();
         void Keep(string? line)
         {
             if (line is null) return;
+            if (first.Count < 2000) first.Enqueue(line);
             output.Enqueue(line);
             while (output.Count > 200) output.TryDequeue(out _);
         }
@@ -166,7 +178,7 @@ public sealed record ClusterProcess(string Name, Process Process, ConcurrentQueu
         process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ClusterProcess(name, process, output);
+        return new ClusterProcess(name, process, output) { FirstLines = first };
     }
 
     public string Tail() => string.Join('\n', Output.TakeLast(30));

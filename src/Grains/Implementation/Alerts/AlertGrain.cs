@@ -24,6 +24,8 @@ public sealed class AlertGrain(
     IAlertHistory history,
     IListingStore listings,
     IOptions<MonitoringOptions> options,
+    StateDurability durability,
+    SiloStopping stopping,
     TimeProvider time,
     ILogger<AlertGrain> logger)
     : Grain, IAlertGrain, IRemindable
@@ -50,7 +52,8 @@ public sealed class AlertGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => _dirty ? WriteAsync() : Task.CompletedTask;
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _dirty && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown) ? WriteAsync() : Task.CompletedTask;
 
     public async Task<AlertPhase> ObserveAsync(Observation observation)
     {
@@ -141,7 +144,7 @@ public sealed class AlertGrain(
 
     private async Task TickAsync()
     {
-        if (S.Rule is null) return;
+        if (S.Rule is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
         await ApplyAsync(AlertLifecycle.Tick(S.Life, await InputsAsync(now, refreshSilence: S.Life.IsOpen, mayFire: S.Life.Phase == AlertPhase.Pending), now), now);
     }

@@ -61,6 +61,7 @@ public sealed class NotificationChannelGrain(
     IListingStore listings,
     IOptions<NotificationOptions> options,
     IOptions<MonitoringOptions> monitoring,
+    StateDurability durability,
     TimeProvider time,
     ILogger<NotificationChannelGrain> logger)
     : Grain, INotificationChannelGrain, IRemindable
@@ -101,7 +102,10 @@ public sealed class NotificationChannelGrain(
         Pump();
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushBehindAsync();
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (!(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown)) await FlushBehindAsync();
+    }
 
     public Task<WriteResult> CreateAsync(NotificationChannel channel) =>
         S.Channel is not null ? Task.FromResult(WriteResult.Duplicate(ChannelId)) : SaveAsync(channel);

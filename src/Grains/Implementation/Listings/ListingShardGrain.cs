@@ -60,7 +60,8 @@ public sealed class ListingShardGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty)
+        // Listing shards live in memory: at shutdown there is nowhere to keep them.
+        if (_dirty && reason.ReasonCode != DeactivationReasonCode.ShuttingDown)
         {
             await state.WriteStateAsync(cancellationToken);
         }

@@ -128,7 +128,7 @@ public sealed partial class McpServerGrain
             if (!force) MonitoringMetrics.ChecksSkipped.Inc();
             return force ? running : Task.CompletedTask;
         }
-        if (state.State.Server is not { } stored)
+        if (state.State.Server is not { } stored || stopping.IsStopping)
         {
             return Task.CompletedTask;
         }
@@ -140,16 +140,16 @@ public sealed partial class McpServerGrain
         var self = this.AsReference<IMcpServerGrain>();
         var session = _session;
         var era = state.State.ProbeEra;
-        var stopping = _deactivating.Token;
+        var cancelled = _deactivating.Token;
         var serverId = ServerId;
         _checksInFlight = Task.Run(async () =>
         {
             try
             {
-                var result = await checks.RunAsync(server, session, era, stopping);
+                var result = await checks.RunAsync(server, session, era, cancelled);
                 await self.ApplyChecksAsync(result);
             }
-            catch (Exception e) when (stopping.IsCancellationRequested || e is OperationCanceledException)
+            catch (Exception e) when (cancelled.IsCancellationRequested || e is OperationCanceledException)
             {
                 // The grain is deactivating; the next activation checks again.
             }

@@ -57,7 +57,7 @@ public sealed partial class McpServerGrain
     /// </summary>
     private async Task<int> EvaluateCoreAsync()
     {
-        if (state.State.Server is not { } server)
+        if (state.State.Server is not { } server || stopping.IsStopping)
         {
             return 0;
         }

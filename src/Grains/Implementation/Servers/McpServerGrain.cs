@@ -56,6 +56,8 @@ public sealed partial class McpServerGrain(
     RuleCache ruleCache,
     LocalServers localServers,
     Security.SecretSealer sealer,
+    StateDurability durability,
+    SiloStopping stopping,
     TimeProvider time,
     ILogger<McpServerGrain> logger)
     : Grain, IMcpServerGrain, IRemindable
@@ -90,8 +92,12 @@ public sealed partial class McpServerGrain(
     {
         localServers.Remove(ServerId);
         await _deactivating.CancelAsync();
-        await _session.DisposeAsync();
-        await SaveWindowAsync();
+        // Ending the MCP session tells the server (a DELETE); a server that is gone must not hold the deactivation up.
+        _ = _session.DisposeAsync().AsTask();
+        if (!(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
+        {
+            await SaveWindowAsync();
+        }
     }
 
     public async Task<WriteResult> RegisterAsync(McpServer server)
@@ -107,7 +113,7 @@ public sealed partial class McpServerGrain(
         await this.RegisterOrUpdateReminder(KeepAliveReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod * 5);
         StartTimers();
         ScheduleChecks();
-        logger.LogInformation("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
+        logger.LogDebug("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
         return WriteResult.Ok;
     }
 

@@ -56,3 +56,12 @@ public sealed class NotificationOptions
     /// <summary>How long a finished notification's key is kept, so a hand-off repeated after a failure is never sent twice.</summary>
     public TimeSpan DedupRetention { get; set; } = TimeSpan.FromHours(24);
 }
+
+/// <summary>
+/// Whether grain state outlives the process. In the embedded mode it does not: writes a grain makes on its way out at
+/// shutdown (a window snapshot, a log written behind) would only go to memory that is about to go, so they are skipped.
+/// </summary>
+public sealed record StateDurability(bool Volatile)
+{
+    public static readonly StateDurability Durable = new(false);
+}
