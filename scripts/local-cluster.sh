@@ -66,7 +66,10 @@ if [ ! -f "$work/pg/PG_VERSION" ]; then
   run_pg "$pg_bin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 >"$work/logs/initdb.log"
 fi
 [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work/logs" "$work/pg"
-run_pg "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -k "$work/pg" -c listen_addresses=127.0.0.1 >"$work/logs/postgres.log" 2>&1 &
+# Connections: each silo pools up to 16, the API 8 (Postgres:MaxPoolSize); leave room for psql and the migrator.
+max_connections=$(( silos * 16 + 8 + 20 ))
+[ "$max_connections" -lt 100 ] && max_connections=100
+run_pg "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -k "$work/pg" -c listen_addresses=127.0.0.1 -c max_connections="$max_connections" >"$work/logs/postgres.log" 2>&1 &
 pids+=($!)
 
 listening() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }

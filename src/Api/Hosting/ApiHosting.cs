@@ -42,6 +42,7 @@ public static class ApiHosting
         });
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<UnavailableExceptionHandler>();
         // Binding failures throw, so the handler above can say where the body was wrong.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o =>

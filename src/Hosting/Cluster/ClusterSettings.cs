@@ -22,7 +22,21 @@ public sealed partial record ClusterSettings(
     public static bool IsConfigured(IConfiguration c) =>
         !string.IsNullOrWhiteSpace(c.GetConnectionString("Redis")) || !string.IsNullOrWhiteSpace(c.GetConnectionString("Postgres"));
 
-    public static ClusterSettings? Read(IConfiguration c, List<string> errors)
+    /// <summary>Connections a silo keeps to PostgreSQL at most, unless the connection string says otherwise.</summary>
+    public const int SiloPoolSize = 16;
+
+    /// <summary>Connections an API process keeps to PostgreSQL at most, unless the connection string says otherwise.</summary>
+    public const int ApiPoolSize = 8;
+
+    public static ClusterSettings? Read(IConfiguration c, List<string> errors) => Read(c, errors, SiloPoolSize);
+
+    /// <param name="poolSize">
+    /// The process's share of PostgreSQL's connections (its max_connections is 100 by default): 16 for a silo, 8 for an
+    /// API, so 3 silos and 2 APIs use 64. A pool that is full makes a caller wait at most 5 s for a connection, then
+    /// fail with a 503 the client retries, instead of queueing without end. `Postgres:MaxPoolSize`, or the connection
+    /// string's own "Maximum Pool Size", overrides it.
+    /// </param>
+    public static ClusterSettings? Read(IConfiguration c, List<string> errors, int poolSize)
     {
         var redis = c.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(redis)) errors.Add("ConnectionStrings:Redis is required: the Redis that holds membership and reminders, e.g. 127.0.0.1:6379");
@@ -35,7 +49,27 @@ public sealed partial record ClusterSettings(
         if (string.IsNullOrWhiteSpace(postgres)) errors.Add("ConnectionStrings:Postgres is required: e.g. Host=127.0.0.1;Port=5432;Username=mcp;Password=…;Database=mcp_alerting");
         else
         {
-            try { _ = new NpgsqlConnectionStringBuilder(postgres); }
+            try
+            {
+                var builder = new NpgsqlConnectionStringBuilder(postgres);
+                if (c["Postgres:MaxPoolSize"] is { } configured)
+                {
+                    if (int.TryParse(configured, out var size) && size is >= 2 and <= 1000) poolSize = size;
+                    else errors.Add($"Postgres:MaxPoolSize '{configured}' must be 2..1000");
+                }
+                if (!postgres.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase) && !postgres.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
+                {
+                    builder.MaxPoolSize = poolSize;
+                }
+                // How long a caller waits for a pooled connection before the request is shed with a 503.
+                var wait = 5;
+                if (c["Postgres:WaitSeconds"] is { } configuredWait && !(int.TryParse(configuredWait, out wait) && wait is >= 1 and <= 60))
+                {
+                    errors.Add($"Postgres:WaitSeconds '{configuredWait}' must be 1..60");
+                }
+                if (!postgres.Contains("Timeout", StringComparison.OrdinalIgnoreCase)) builder.Timeout = wait;
+                postgres = builder.ConnectionString;
+            }
             catch (ArgumentException e) { errors.Add($"ConnectionStrings:Postgres is not a PostgreSQL connection string: {e.Message}"); }
         }
         var schema = c["Postgres:Schema"] ?? "mcp_alerting";
@@ -63,7 +97,7 @@ public sealed partial record ClusterSettings(
     public static ClusterSettings ReadOrExit(IConfiguration c, string process)
     {
         var errors = new List<string>();
-        var settings = Read(c, errors);
+        var settings = Read(c, errors, process == "api" ? ApiPoolSize : SiloPoolSize);
         if (settings is not null) return settings;
         Console.Error.WriteLine($"{process}: the configuration is not usable:");
         foreach (var error in errors) Console.Error.WriteLine($"  - {error}");

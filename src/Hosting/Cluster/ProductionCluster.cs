@@ -13,6 +13,8 @@ namespace Monitoring.Hosting.Cluster;
 
 public static class ProductionHosting
 {
+    public static readonly TimeSpan ApiResponseTimeout = TimeSpan.FromSeconds(8);
+
     /// <summary>
     /// A silo of the production cluster: membership and reminders in Redis, grain state and history in PostgreSQL,
     /// schema migrations at start, and membership tuned to declare a dead silo in seconds: a probe times out after
@@ -73,6 +75,9 @@ public static class ProductionHosting
             o.ClusterId = settings.ClusterId;
         });
         client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+        // A request the cluster cannot answer in 8 s (a storm, a failover) is answered 503 with Retry-After rather than
+        // holding the caller for Orleans' default 30 s; a check round, which may wait on a slow server, has its own timeout.
+        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ApiResponseTimeout);
         client.Services.TryAddSingleton(TimeProvider.System);
         client.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
         client.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));

@@ -61,7 +61,7 @@ public sealed class PostgresServer : IAsyncDisposable
     public string ConnectionString(string database = "postgres") =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=20";
 
-    public static async Task<PostgresServer> StartAsync()
+    public static async Task<PostgresServer> StartAsync(int maxConnections = 200)
     {
         var bin = Environment.GetEnvironmentVariable("PG_BIN")
             ?? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d).Select(d => Path.Combine(d, "bin"))
@@ -78,7 +78,7 @@ public sealed class PostgresServer : IAsyncDisposable
             [.. (asRoot ? new[] { "-u", "postgres", "--", Path.Combine(bin, "initdb") } : []), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
         var port = LocalPorts.Free();
         string[] postgres = [Path.Combine(bin, "postgres"), "-D", data, "-p", port.ToString(), "-k", directory, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "max_connections=200"];
+            "-c", "fsync=off", "-c", $"max_connections={maxConnections}"];
         var process = asRoot ? LocalProcesses.Start("runuser", ["-u", "postgres", "--", .. postgres]) : LocalProcesses.Start(postgres[0], postgres[1..]);
         await LocalPorts.WaitUntilListeningAsync(port, process, "postgres");
         return new PostgresServer(process, directory, port);

@@ -18,6 +18,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     private readonly RedisServer _redis;
     private readonly PostgresServer _postgres;
     private ClusterProcess? _api;
+    private (string, string)[] _extra = [];
 
     private ProcessCluster(RedisServer redis, PostgresServer postgres)
     {
@@ -37,11 +38,14 @@ public sealed class ProcessCluster : IAsyncDisposable
     public IReadOnlyList<ClusterProcess> Silos => _silos;
 
     /// <param name="seed">Runs against the empty PostgreSQL before any process starts (the connection string and the schema).</param>
-    public static async Task<ProcessCluster> StartAsync(int silos, Func<string, string, Task>? seed = null)
+    public static Task<ProcessCluster> StartAsync(int silos, Func<string, string, Task>? seed = null, params (string Name, string Value)[] environment) =>
+        StartAsync(silos, 200, seed, environment);
+
+    public static async Task<ProcessCluster> StartAsync(int silos, int postgresMaxConnections, Func<string, string, Task>? seed, params (string Name, string Value)[] environment)
     {
         var redis = await RedisServer.StartAsync();
-        var postgres = await PostgresServer.StartAsync();
-        var cluster = new ProcessCluster(redis, postgres);
+        var postgres = await PostgresServer.StartAsync(postgresMaxConnections);
+        var cluster = new ProcessCluster(redis, postgres) { _extra = environment };
         if (seed is not null) await seed(cluster.PostgresConnectionString, cluster.Schema);
         await cluster.StartProcessesAsync(silos);
         return cluster;
@@ -121,7 +125,9 @@ public sealed class ProcessCluster : IAsyncDisposable
         ("Auth__Keys__0__Name", "tests"),
         ("Auth__Keys__0__Role", "Admin"),
         ("Auth__Keys__0__Hash", Monitoring.Security.KeyMaterial.Hash(AdminKey)),
+        ("Auth__RequestsPerMinute", "1000000"), // storms from one key are the drills' point, not the per-key limit
         ("Logging__LogLevel__Default", "Warning"),
+        .. _extra,
         .. extra,
     ];
 

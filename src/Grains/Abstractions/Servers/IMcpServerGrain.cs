@@ -44,6 +44,7 @@ public interface IMcpServerGrain : IGrainWithStringKey
     /// Interleaves: waiting on a slow server never blocks the grain's other calls.
     /// </summary>
     [AlwaysInterleave]
+    [ResponseTimeout("00:05:00")] // waits on the server's own probe, scrape and health timeouts (up to 2 minutes each)
     Task<ServerStatus?> CheckNowAsync();
 
     /// <summary>Where a round of active checks reports back. The checks run off the grain's turn; this applies what they found.</summary>
