@@ -1,3 +1,4 @@
+using Monitoring.Api.Problems;
 using Monitoring.Api.Audit;
 using Monitoring.Api.Hosting;
 using Monitoring.Hosting.Cluster;
@@ -30,7 +31,16 @@ else
 }
 builder.Services.AddMonitoringApi(production, builder.Configuration);
 // Bodies past the limit are refused with 413 before they are read (a telemetry push of 10,000 records is about 1 MiB).
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = builder.Configuration.GetValue("Api:MaxRequestBodyBytes", 4L * 1024 * 1024));
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Limits.MaxRequestBodySize = builder.Configuration.GetValue("Api:MaxRequestBodyBytes", 4L * 1024 * 1024);
+    // Long request lines reach the product, which refuses them with a problem body (414); Kestrel's own refusal has none.
+    kestrel.Limits.MaxRequestLineSize = ServerRejections.MaxRequestLineBytes;
+    kestrel.Limits.MaxRequestHeadersTotalSize = ServerRejections.MaxHeaderBytes;
+    kestrel.Limits.MaxRequestHeaderCount = ServerRejections.MaxHeaderCount;
+    // What Kestrel refuses itself (a NUL in the path, a malformed header) is answered with a problem body too.
+    kestrel.ConfigureEndpointDefaults(listen => listen.UseProblemRejections());
+});
 builder.Services.AddMonitoringTracing(builder.Configuration, "mcp-alerting-api");
 
 var app = builder.Build();

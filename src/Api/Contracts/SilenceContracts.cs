@@ -28,6 +28,7 @@ public sealed partial record SilenceRequest(
         {
             if (EndsAt is not null) errors.Add("duration", "give either \"endsAt\" or \"duration\", not both");
             else if (!Durations.TryParse(Duration, out var length, out var error)) errors.Add("duration", error);
+            else if (length > DateTimeOffset.MaxValue - startsAt) errors.Add("duration", "ends after the last representable time (9999-12-31)");
             else endsAt = startsAt + length;
         }
         if (endsAt is null) errors.Add("endsAt", "is required (or \"duration\"): when the silence ends");
@@ -76,6 +77,21 @@ public sealed partial record SilenceRequest(
         }
         else if (item.ValueKind == JsonValueKind.Object)
         {
+            foreach (var member in item.EnumerateObject())
+            {
+                if (member.Name is not ("name" or "value" or "isRegex" or "isEqual"))
+                {
+                    errors.Add($"{field}.{(member.Name.Length <= 64 ? member.Name : member.Name[..64] + "…")}", "is not a matcher field; expected name, value, isRegex and isEqual");
+                }
+                else if (member.Name is "isRegex" or "isEqual" && member.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+                {
+                    errors.Add($"{field}.{member.Name}", "must be true or false");
+                }
+                else if (member.Name is "name" or "value" && member.Value.ValueKind != JsonValueKind.String)
+                {
+                    errors.Add($"{field}.{member.Name}", "must be a string");
+                }
+            }
             name = item.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
             value = item.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             var isRegex = item.TryGetProperty("isRegex", out var r) && r.ValueKind == JsonValueKind.True;
@@ -94,7 +110,10 @@ public sealed partial record SilenceRequest(
             errors.Add(field, "must be a matcher string or an object with name, value, isRegex and isEqual");
             return null;
         }
-        if (name is null || !LabelName().IsMatch(name)) errors.Add($"{field}.name", $"'{name}' is not a label name");
+        if (name is null || name.Length > 128 || !LabelName().IsMatch(name))
+        {
+            errors.Add($"{field}.name", name is null ? "is required: a label name" : $"'{(name.Length <= 64 ? name : name[..64] + "…")}' is not a label name (letters, digits and _, at most 128)");
+        }
         if (value is { Length: > MatcherText.MaxValueLength }) errors.Add($"{field}.value", $"is longer than {MatcherText.MaxValueLength} characters");
         else if (op is MatchOperator.Regex or MatchOperator.NotRegex && value is not null && !MatcherText.IsRegex(value, out var problem))
         {

@@ -70,11 +70,11 @@ public static class AlertEndpoints
             return TypedResults.Ok(Page<DeliveryResponse>.All([.. (await alert.GetNotificationsAsync()).Select(DeliveryResponse.From)]));
         });
 
-        group.MapPost("/{id}/ack", (string id, AlertActionRequest? request, IGrainFactory grains) =>
-            ActAsync(id, grains, alert => alert.AcknowledgeAsync(request?.By)));
+        group.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains) =>
+            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.AcknowledgeAsync(request?.By)));
 
-        group.MapPost("/{id}/resolve", (string id, AlertActionRequest? request, IGrainFactory grains) =>
-            ActAsync(id, grains, alert => alert.ResolveAsync(request?.By)));
+        group.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains) =>
+            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.ResolveAsync(request?.By)));
 
         group.MapPost("/{id}/suppress", async (string id, SuppressRequest request, IGrainFactory grains) =>
         {
@@ -82,9 +82,18 @@ public static class AlertEndpoints
             {
                 return ProblemResults.Invalid([new FieldError("duration", error)]);
             }
+            if (ByProblem(request.By) is { } byProblem) return byProblem;
             return await ActAsync(id, grains, alert => alert.SuppressAsync(duration, request.By));
         });
     }
+
+    /// <summary>Who acts is free text: bounded, one line.</summary>
+    public const int MaxByLength = 200;
+
+    private static IResult? ByProblem(string? by) =>
+        by is not null && (by.Length > MaxByLength || by.Any(char.IsControl))
+            ? ProblemResults.Invalid([new FieldError("by", $"is at most {MaxByLength} characters on one line: who acts")])
+            : null;
 
     private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<IAlertGrain, Task<WriteResult>> action)
     {

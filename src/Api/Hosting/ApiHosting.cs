@@ -66,8 +66,9 @@ public static class ApiHosting
         app.UseHttpMetrics();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<Security.AuthMiddleware>();
+        app.UseMiddleware<RequestGuards>();
         app.UseRateLimiter();
-        app.MapOpenApi();
+        app.MapOpenApi("/openapi/v1.json"); // one document; any other name is an ordinary 404 problem
         app.MapServerEndpoints();
         app.MapRuleEndpoints();
         app.MapChannelEndpoints();

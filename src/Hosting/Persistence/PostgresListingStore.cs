@@ -77,6 +77,8 @@ public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string sch
         await using var command = dataSource.CreateCommand(
             $"SELECT payload, count(*) OVER () FROM {_table} WHERE {string.Join(" AND ", where)} ORDER BY {order} LIMIT {take} OFFSET {skip}");
         foreach (var parameter in parameters) command.Parameters.Add(parameter);
+        // A user's regex runs in PostgreSQL: it gets a bounded time there too (the default is 30 s).
+        command.CommandTimeout = 5;
         var items = new List<TEntry>();
         var total = 0;
         await using (var reader = await command.ExecuteReaderAsync())

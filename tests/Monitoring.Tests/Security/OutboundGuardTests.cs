@@ -126,30 +126,61 @@ public sealed class OutboundGuardTests
     }
 }
 
-/// <summary>The guard in the product: channels and probes that point at cloud metadata are refused, with the reason.</summary>
+/// <summary>
+/// The guard in the product: a channel or server naming an address the policy refuses (cloud metadata, link-local),
+/// in any spelling, is refused when written with the field and the reason, and nothing is stored. Names are checked
+/// when connecting (OutboundGuardTests above).
+/// </summary>
 [Collection(ApiCollection.Name)]
 public sealed class OutboundGuardInProductTests(ApiFixture api)
 {
-    [Fact]
-    public async Task Webhooks_mail_and_probes_to_the_metadata_address_are_refused()
+    public static TheoryData<string, string, string> Channels() => new()
     {
-        var id = Guid.NewGuid().ToString("N")[..8];
-        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/channels",
-            $$"""{"id":"meta-{{id}}","type":"webhook","config":{"url":"http://169.254.169.254/latest/meta-data/"} }""")).StatusCode);
-        var webhook = await (await api.Http.PostAsync($"/api/channels/meta-{id}/test", null)).JsonAsync();
-        Assert.False(webhook.GetProperty("delivered").GetBoolean());
-        Assert.Contains("169.254.169.254 is link-local", webhook.GetProperty("error").GetString());
+        { "webhook", """{"url":"http://169.254.169.254/latest/meta-data/"}""", "config.url" },
+        { "webhook", """{"url":"http://0xa9fea9fe/"}""", "config.url" },
+        { "webhook", """{"url":"http://user:pw@169.254.169.254/"}""", "config.url" },
+        { "webhook", """{"url":"http://[::ffff:169.254.169.254]/"}""", "config.url" },
+        { "webhook", """{"url":"http://[fe80::1]/"}""", "config.url" },
+        { "slack", """{"webhookUrl":"http://2852039166/hooks"}""", "config.webhookUrl" },
+        { "email", """{"host":"169.254.169.254","port":25,"security":"none","from":"a@example.com","to":["b@example.com"]}""", "config.host" },
+    };
 
-        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/channels",
-            $$"""{"id":"meta-mail-{{id}}","type":"email","config":{"host":"169.254.169.254","port":25,"security":"none","from":"a@example.com","to":["b@example.com"]} }""")).StatusCode);
-        var mail = await (await api.Http.PostAsync($"/api/channels/meta-mail-{id}/test", null)).JsonAsync();
-        Assert.False(mail.GetProperty("delivered").GetBoolean());
-        Assert.Contains("link-local", mail.GetProperty("error").GetString());
+    [Theory]
+    [MemberData(nameof(Channels))]
+    public async Task A_channel_to_the_metadata_address_is_refused_when_written(string type, string config, string field)
+    {
+        var id = "meta-" + Guid.NewGuid().ToString("N")[..8];
+        var response = await api.Http.PostJsonAsync("/api/channels", $$"""{"id":"{{id}}","type":"{{type}}","config":{{config}} }""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty(field, out var messages), problem.ToString());
+        Assert.Contains("link-local", messages[0].GetString());
+        Assert.DoesNotContain("pw", problem.ToString()); // the URL's user info is not echoed
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/channels/{id}")).StatusCode);
+    }
 
+    [Theory]
+    [InlineData("endpoint", "http://169.254.169.254/mcp")]
+    [InlineData("healthUrl", "http://0251.0376.0251.0376/health")]
+    [InlineData("metricsUrl", "http://169.254.169.254/metrics")]
+    public async Task A_server_at_the_metadata_address_is_refused_when_written(string field, string url)
+    {
+        var id = "meta-" + Guid.NewGuid().ToString("N")[..8];
+        var endpoint = field == "endpoint" ? url : "http://127.0.0.1:9/mcp";
+        var extra = field == "endpoint" ? "" : $",\"{field}\":\"{url}\"";
+        var response = await api.Http.PostJsonAsync("/api/servers", $$"""{"id":"{{id}}","name":"M","endpoint":"{{endpoint}}"{{extra}},"labels":{"t":"{{id}}"} }""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.JsonAsync()).GetProperty("errors");
+        Assert.Contains("link-local", errors.GetProperty(field)[0].GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/servers/{id}")).StatusCode);
+
+        // An existing server cannot be moved there either.
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/servers",
-            $$"""{"id":"meta-{{id}}","name":"M","endpoint":"http://169.254.169.254/mcp","labels":{"t":"{{id}}"} }""")).StatusCode);
-        var status = await (await api.Http.PostAsync($"/api/servers/meta-{id}/check", null)).JsonAsync();
-        Assert.True(status.GetProperty("lastProbe").GetProperty("outcome").GetString() == "blocked", status.GetProperty("lastProbe").ToString());
-        Assert.Contains("link-local", status.GetProperty("lastProbe").GetProperty("error").GetString());
+            $$"""{"id":"{{id}}","name":"M","endpoint":"http://127.0.0.1:9/mcp","labels":{"t":"{{id}}"},"probe":{"enabled":false} }""")).StatusCode);
+        var update = await api.Http.PutAsync($"/api/servers/{id}", new StringContent(
+            $$"""{"name":"M","endpoint":"{{endpoint}}"{{extra}},"labels":{"t":"{{id}}"},"probe":{"enabled":false} }""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, update.StatusCode);
+        Assert.Equal("http://127.0.0.1:9/mcp", (await (await api.Http.GetAsync($"/api/servers/{id}")).JsonAsync()).GetProperty("endpoint").GetString());
     }
 }

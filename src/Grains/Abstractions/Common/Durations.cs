@@ -10,6 +10,9 @@ public static partial class Durations
     [GeneratedRegex(@"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")]
     private static partial Regex Pattern();
 
+    /// <summary>Longer text is refused before it is parsed or echoed ("1y2w3d4h5m6s7ms" is 15).</summary>
+    public const int MaxLength = 64;
+
     private static readonly TimeSpan[] Units =
     [
         TimeSpan.FromDays(365), TimeSpan.FromDays(7), TimeSpan.FromDays(1),
@@ -23,6 +26,11 @@ public static partial class Durations
         if (string.IsNullOrWhiteSpace(text))
         {
             error = "a duration is required, e.g. \"30s\", \"5m\" or \"1h30m\"";
+            return false;
+        }
+        if (text.Length > MaxLength)
+        {
+            error = $"is not a duration: longer than {MaxLength} characters; write it Prometheus-style, e.g. \"30s\", \"5m\" or \"1h30m\"";
             return false;
         }
         if (text.StartsWith('-'))

@@ -5,7 +5,7 @@ using Monitoring.Common;
 namespace Monitoring.Channels;
 
 /// <summary>The channel types this silo can deliver to, by type name, and what they share: validation and secrets.</summary>
-public sealed class ChannelSenders(IEnumerable<IChannelSender> senders)
+public sealed class ChannelSenders(IEnumerable<IChannelSender> senders, Outbound.OutboundGuard outbound)
 {
     public const string Redacted = "<redacted>";
     private readonly Dictionary<string, IChannelSender> _byType = senders.ToDictionary(s => s.Type, StringComparer.Ordinal);
@@ -24,13 +24,52 @@ public sealed class ChannelSenders(IEnumerable<IChannelSender> senders)
         try
         {
             using var document = JsonDocument.Parse(channel.Config);
+            if (RepeatedMember(document.RootElement, "config") is { } repeated)
+            {
+                return [repeated];
+            }
             var errors = new List<FieldError>(sender.Validate(document.RootElement));
             ChannelSettings.Read(document.RootElement, errors);
+            var reader = new ConfigReader(document.RootElement, errors);
+            reader.Only([.. sender.Fields, .. ChannelSettings.Fields]);
+            foreach (var field in sender.AddressFields)
+            {
+                if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(field, out var value)
+                    && value.ValueKind == JsonValueKind.String && outbound.LiteralRefusal(value.GetString()!) is { } reason)
+                {
+                    reader.Fail(field, $"can never be reached: {reason}");
+                }
+            }
             return [.. errors];
         }
         catch (JsonException)
         {
             return [new FieldError("config", "is not valid JSON")];
+        }
+    }
+
+    /// <summary>The first object member named twice anywhere in the config, which JSON readers disagree about: refused.</summary>
+    private static FieldError? RepeatedMember(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var member in element.EnumerateObject())
+                {
+                    if (!names.Add(member.Name)) return new FieldError($"{path}.{member.Name}", "appears twice; every member may appear once");
+                    if (RepeatedMember(member.Value, $"{path}.{member.Name}") is { } inner) return inner;
+                }
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (RepeatedMember(item, $"{path}[{index++}]") is { } inner) return inner;
+                }
+                return null;
+            default:
+                return null;
         }
     }
 

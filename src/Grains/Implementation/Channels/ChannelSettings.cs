@@ -19,6 +19,9 @@ public sealed record RetrySettings(TimeSpan MaxAge, TimeSpan InitialDelay, TimeS
 /// <summary>Settings every channel type shares, read from the same config object.</summary>
 public sealed record ChannelSettings(RateLimit? RateLimit, RetrySettings Retry, MessageTemplates Templates)
 {
+    /// <summary>The config fields every channel type shares.</summary>
+    public static readonly string[] Fields = ["rateLimitMinutes", "rateLimit", "retry", "subjectTemplate", "bodyTemplate"];
+
     public static ChannelSettings Read(JsonElement config, List<FieldError>? errors = null)
     {
         var reader = new ConfigReader(config, errors ?? []);
@@ -30,6 +33,7 @@ public sealed record ChannelSettings(RateLimit? RateLimit, RetrySettings Retry, 
         }
         if (reader.Object("rateLimit") is { } limit)
         {
+            limit.Only("perMinute", "burst");
             var perMinute = limit.Number("perMinute", 0.001, 60_000, "messages a minute");
             var burst = limit.Number("burst", 1, 10_000, "messages");
             if (perMinute is null) limit.Fail("perMinute", "is required: messages a minute, refilled steadily");
@@ -39,6 +43,7 @@ public sealed record ChannelSettings(RateLimit? RateLimit, RetrySettings Retry, 
         var retry = RetrySettings.Default;
         if (reader.Object("retry") is { } r)
         {
+            r.Only("maxAge", "initialDelay", "maxDelay");
             retry = new RetrySettings(
                 r.Duration("maxAge", TimeSpan.Zero, TimeSpan.FromDays(7)) ?? retry.MaxAge,
                 r.Duration("initialDelay", TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1)) ?? retry.InitialDelay,

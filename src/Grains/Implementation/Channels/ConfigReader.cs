@@ -15,6 +15,21 @@ public sealed class ConfigReader(JsonElement config, List<FieldError> errors, st
 
     public void Fail(string field, string message) => errors.Add(new FieldError($"{path}.{field}", message));
 
+    /// <summary>Refuses every member but these, each with its path: a misspelt field is an error, not a silently ignored one.</summary>
+    public void Only(params IEnumerable<string> fields)
+    {
+        if (!IsObject) return;
+        var known = fields as IReadOnlyCollection<string> ?? [.. fields];
+        foreach (var member in config.EnumerateObject())
+        {
+            if (!known.Contains(member.Name))
+            {
+                var name = member.Name.Length <= 64 ? member.Name : member.Name[..64] + "…";
+                errors.Add(new FieldError($"{path}.{name}", $"is not a known field; expected one of: {string.Join(", ", known)}"));
+            }
+        }
+    }
+
     public bool Has(string field) => IsObject && config.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null;
 
     public string? String(string field, bool required = false, string? hint = null, int maxLength = 2048)

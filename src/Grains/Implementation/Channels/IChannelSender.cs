@@ -15,6 +15,12 @@ public interface IChannelSender
     /// <summary>Top-level config fields that hold secrets: write-only through the API, redacted in every view.</summary>
     IReadOnlyList<string> SecretFields { get; }
 
+    /// <summary>The type's own top-level config fields; with the shared ones (<see cref="ChannelSettings.Fields"/>) every other is refused.</summary>
+    IReadOnlyList<string> Fields { get; }
+
+    /// <summary>Fields naming a URL or host the channel connects to: a literal address the outbound policy refuses is refused when written.</summary>
+    IReadOnlyList<string> AddressFields { get; }
+
     /// <summary>Problems with the type's own fields, with paths under "config".</summary>
     IReadOnlyList<FieldError> Validate(JsonElement config);
 

@@ -445,30 +445,59 @@ public sealed class NotificationChannelGrain(
         {
             return WriteResult.Invalid(errors);
         }
+        // Everything that could fail on this config happens before anything is stored.
         var now = time.GetUtcNow();
-        _plain = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
-        S.Channel = _plain with { Config = sealer.Seal(_plain.Config) };
-        await WriteStateAsync();
-        Prepare();
-        await listings.UpsertAsync(new ChannelEntry(View(_plain)));
+        var plain = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
+        var stages = Build(plain);
+        var entry = new ChannelEntry(View(plain));
+        var (previousStored, previousPlain, previousStages) = (S.Channel, _plain, (_settings, _gate, _attempts));
+        S.Channel = plain with { Config = sealer.Seal(plain.Config) };
+        try
+        {
+            await WriteStateAsync();
+            (_plain, (_settings, _gate, _attempts)) = (plain, stages);
+            await listings.UpsertAsync(entry);
+        }
+        catch
+        {
+            // A write that fails leaves the channel as it was: stored, prepared and listed, or absent from all three.
+            (S.Channel, _plain, (_settings, _gate, _attempts)) = (previousStored, previousPlain, previousStages);
+            await UndoAsync(previousStored is null);
+            throw;
+        }
         logger.LogInformation("Channel {ChannelId} of type {ChannelType} saved", ChannelId, channel.Type);
         Pump();
         return WriteResult.Ok;
     }
 
-    /// <summary>Builds the stages from the channel's config: its sender, rate limit, templates and retry settings.</summary>
-    private void Prepare()
+    private async Task UndoAsync(bool wasAbsent)
     {
-        if (_plain is not { } channel || senders.Find(channel.Type) is not { } sender)
+        try
         {
-            _attempts = null;
-            return;
+            if (wasAbsent) await state.ClearStateAsync();
+            else await WriteStateAsync();
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Channel {ChannelId}: a failed save could not be undone in storage; the grain is dropped so it reloads what is stored", ChannelId);
+            DeactivateOnIdle();
+        }
+    }
+
+    /// <summary>Builds the stages from the stored channel's config, when the grain activates.</summary>
+    private void Prepare() => (_settings, _gate, _attempts) = _plain is { } channel ? Build(channel) : (_settings, null, null);
+
+    /// <summary>The stages for a channel's config: its settings (rate limit, templates, retry), rate gate and sender.</summary>
+    private (ChannelSettings Settings, RateGate? Gate, DeliveryAttempts? Attempts) Build(NotificationChannel channel)
+    {
+        if (senders.Find(channel.Type) is not { } sender)
+        {
+            return (_settings, null, null);
         }
         using var document = JsonDocument.Parse(channel.Config);
-        _settings = ChannelSettings.Read(document.RootElement);
-        var bucket = _settings.RateLimit is { } rate ? new TokenBucket(rate.PerSecond, rate.Burst) : null;
-        _gate = new RateGate(bucket, clusterLimit);
-        _attempts = new DeliveryAttempts(ChannelId, channel.Type, sender.Prepare(channel.Id, document.RootElement), _settings, renderer, history, time, logger);
+        var settings = ChannelSettings.Read(document.RootElement);
+        var bucket = settings.RateLimit is { } rate ? new TokenBucket(rate.PerSecond, rate.Burst) : null;
+        return (settings, new RateGate(bucket, clusterLimit), new DeliveryAttempts(ChannelId, channel.Type, sender.Prepare(channel.Id, document.RootElement), settings, renderer, history, time, logger));
     }
 
     private ChannelView View(NotificationChannel channel) =>

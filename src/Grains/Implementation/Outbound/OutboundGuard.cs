@@ -76,6 +76,25 @@ public sealed class OutboundGuard(IOptions<OutboundOptions> options)
         return null;
     }
 
+    /// <summary>
+    /// Why a configured URL or host can never be connected to, judged when it is written: the same policy on a literal
+    /// address in any spelling a client would accept (169.254.169.254, 0xa9fea9fe, [::ffff:169.254.169.254], with or
+    /// without user info). Null for names, which are checked at connect time, and for allowed addresses.
+    /// </summary>
+    public string? LiteralRefusal(string urlOrHost)
+    {
+        IPAddress? address = null;
+        if (Uri.TryCreate(urlOrHost, UriKind.Absolute, out var url) && url.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
+        {
+            IPAddress.TryParse(url.IdnHost, out address);
+        }
+        else if (!urlOrHost.Contains('/'))
+        {
+            IPAddress.TryParse(urlOrHost.Trim('[', ']'), out address);
+        }
+        return address is null ? null : Refusal(address.ToString(), address);
+    }
+
     /// <summary>Resolves the host and connects to the first address the policy allows; refuses when none is.</summary>
     public async Task<Socket> ConnectAsync(string host, int port, CancellationToken cancellationToken)
     {

@@ -56,6 +56,7 @@ public sealed partial class McpServerGrain(
     RuleCache ruleCache,
     LocalServers localServers,
     Security.SecretSealer sealer,
+    Outbound.OutboundGuard outbound,
     StateDurability durability,
     SiloStopping stopping,
     TimeProvider time,
@@ -106,6 +107,10 @@ public sealed partial class McpServerGrain(
         {
             return WriteResult.Duplicate(ServerId);
         }
+        if (Unreachable(server) is { } refused)
+        {
+            return refused;
+        }
         var now = time.GetUtcNow();
         await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
@@ -122,6 +127,10 @@ public sealed partial class McpServerGrain(
         if (state.State.Server is not { } existing)
         {
             return WriteResult.NotFound;
+        }
+        if (Unreachable(server) is { } refused)
+        {
+            return refused;
         }
         if (keepProbeHeaders)
         {
@@ -213,6 +222,20 @@ public sealed partial class McpServerGrain(
             Tools = state.State.KnownTools ?? [],
             LastToolSetChange = state.State.LastToolSetChange,
         };
+    }
+
+    /// <summary>A refusal when an address the server names can never be reached under the outbound policy (metadata, link-local).</summary>
+    private WriteResult? Unreachable(McpServer server)
+    {
+        var errors = new List<FieldError>();
+        foreach (var (field, url) in new[] { ("endpoint", server.Endpoint), ("metricsUrl", server.MetricsUrl), ("healthUrl", server.HealthUrl) })
+        {
+            if (url is not null && outbound.LiteralRefusal(url) is { } reason)
+            {
+                errors.Add(new FieldError(field, $"can never be reached: {reason}"));
+            }
+        }
+        return errors.Count > 0 ? WriteResult.Invalid([.. errors]) : null;
     }
 
     private async Task SaveAsync(McpServer server)

@@ -32,6 +32,8 @@ public sealed class EmailSender(Outbound.OutboundGuard guard) : IChannelSender
 {
     public string Type => "email";
     public IReadOnlyList<string> SecretFields { get; } = ["password"];
+    public IReadOnlyList<string> Fields { get; } = ["host", "port", "security", "username", "password", "from", "to", "timeoutSeconds", "caCertificate"];
+    public IReadOnlyList<string> AddressFields { get; } = ["host"];
 
     public IReadOnlyList<FieldError> Validate(JsonElement config)
     {

@@ -22,6 +22,8 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
 
     public string Type => "slack";
     public IReadOnlyList<string> SecretFields { get; } = ["webhookUrl", "token"];
+    public IReadOnlyList<string> Fields { get; } = ["webhookUrl", "token", "channel", "apiBaseUrl", "timeoutSeconds"];
+    public IReadOnlyList<string> AddressFields { get; } = ["webhookUrl", "apiBaseUrl"];
 
     public IReadOnlyList<FieldError> Validate(JsonElement config)
     {

@@ -47,19 +47,32 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
         if (!Parser.TryParse(template, out _, out var error)) return $"is not a valid Liquid template: {error}";
         // Fluid builds a range's whole array before a loop starts, so (1..values.memory_usage_bytes) could
         // allocate billions of items; only small literal ranges are allowed.
-        foreach (System.Text.RegularExpressions.Match range in RangePattern().Matches(template))
+        foreach (var (range, from, to) in Ranges(template))
         {
-            if (!int.TryParse(range.Groups[1].Value.Trim(), out var from) || !int.TryParse(range.Groups[2].Value.Trim(), out var to)
-                || Math.Abs(from) > MaxRange || Math.Abs(to) > MaxRange)
+            if (!int.TryParse(from.Trim(), out var low) || !int.TryParse(to.Trim(), out var high) || Math.Abs(low) > MaxRange || Math.Abs(high) > MaxRange)
             {
-                return $"has the range '{range.Value}'; ranges need whole-number bounds from -{MaxRange} to {MaxRange}";
+                return $"has the range '{(range.Length <= 60 ? range : range[..60] + "…")}'; ranges need whole-number bounds from -{MaxRange} to {MaxRange}";
             }
         }
         return null;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"\(([^()]*?)\.\.([^()]*?)\)")]
-    private static partial System.Text.RegularExpressions.Regex RangePattern();
+    /// <summary>Every "(a..b)" with no parenthesis inside, in one pass (no pattern to backtrack over long templates).</summary>
+    private static IEnumerable<(string Range, string From, string To)> Ranges(string template)
+    {
+        var open = -1;
+        for (var i = 0; i < template.Length; i++)
+        {
+            if (template[i] == '(') open = i;
+            else if (template[i] == ')' && open >= 0)
+            {
+                var inside = template[(open + 1)..i];
+                var dots = inside.IndexOf("..", StringComparison.Ordinal);
+                if (dots >= 0) yield return (template[open..(i + 1)], inside[..dots], inside[(dots + 2)..]);
+                open = -1;
+            }
+        }
+    }
 
     public RenderedMessage Render(Notification notification, MessageTemplates channelTemplates)
     {

@@ -35,6 +35,8 @@ public sealed class WebhookSender(IHttpClientFactory httpClients, TimeProvider t
     public const string TimestampHeader = "X-Mcp-Alerting-Timestamp";
     public string Type => "webhook";
     public IReadOnlyList<string> SecretFields { get; } = ["headers", "signingSecret"];
+    public IReadOnlyList<string> Fields { get; } = ["url", "method", "headers", "timeoutSeconds", "format", "signingSecret"];
+    public IReadOnlyList<string> AddressFields { get; } = ["url"];
 
     public IReadOnlyList<FieldError> Validate(JsonElement config)
     {

@@ -143,6 +143,15 @@ public static class ConditionParser
                     $"unknown metric '{token.ToStringValue()}' at column {column}; expected one of: {string.Join(", ", MetricNames.All)}");
                 return false;
             }
+            if (token.Kind == ConditionToken.Number
+                && !double.IsFinite(double.Parse(token.ToStringValue(), NumberStyles.Float, CultureInfo.InvariantCulture)))
+            {
+                var column = token.Span.Position.Column;
+                var literal = token.ToStringValue();
+                error = new ConditionError(column,
+                    $"the number {(literal.Length <= 24 ? literal : literal[..24] + "…")} at column {column} is out of range; numbers must be finite (at most about 1.8e308)");
+                return false;
+            }
         }
 
         condition = parsed.Value;
