@@ -188,4 +188,36 @@ public sealed class BadInputTests(ApiFixture api)
         Assert.Contains("<redacted>", await Http.GetStringAsync($"/api/channels/sec-{_id}"));
         Assert.DoesNotContain(api.Logs.Lines, line => line.Contains("very-secret-token"));
     }
+
+    [Theory]
+    [InlineData("""{"url":"http://127.0.0.1:9/x","urll":"typo"}""", "config.urll")]
+    [InlineData("""{"url":"http://127.0.0.1:9/x","retry":{"maxAge":"1h","maxAgee":"2h"}}""", "config.retry.maxAgee")]
+    [InlineData("""{"url":"http://127.0.0.1:9/x","rateLimit":{"perMinute":1,"brust":3}}""", "config.rateLimit.brust")]
+    public async Task Unknown_fields_inside_a_channel_config_are_refused_by_path(string config, string field)
+    {
+        var detail = await (await Http.PostJsonAsync("/api/channels", $$"""{"id":"u-{{_id}}","type":"webhook","config":{{config}} }""")).AssertProblemAsync(400);
+        Assert.Contains(field + ": is not a known field", detail);
+        await (await Http.GetAsync($"/api/channels/u-{_id}")).AssertProblemAsync(404);
+    }
+
+    [Fact]
+    public async Task Edges_of_numbers_dates_and_free_text_are_refused_naming_the_field()
+    {
+        await SetUpAsync();
+        Assert.Contains("column 14", await (await Http.PostJsonAsync("/api/rules", $$"""{"id":"r-{{_id}}","name":"R","condition":"error_rate > 1e999"}""")).AssertProblemAsync(400));
+        Assert.Contains("out of range", await (await Http.PostJsonAsync("/api/rules", $$"""{"id":"r-{{_id}}","name":"R","condition":"error_rate > {{new string('9', 1000)}}"}""")).AssertProblemAsync(400));
+        await (await Http.GetAsync($"/api/rules/r-{_id}")).AssertProblemAsync(404);
+
+        var silences = (await (await Http.GetAsync("/api/silences?limit=1")).JsonAsync()).GetProperty("total").GetInt32();
+        Assert.Contains("duration:", await (await Http.PostJsonAsync("/api/silences",
+            """{"matchers":["a=b"],"startsAt":"9999-12-31T23:00:00Z","duration":"2h","createdBy":"a","comment":"c"}""")).AssertProblemAsync(400));
+        Assert.Contains("matchers[0].extra", await (await Http.PostJsonAsync("/api/silences",
+            """{"matchers":[{"name":"a","value":"b","extra":1}],"duration":"2h","createdBy":"a","comment":"c"}""")).AssertProblemAsync(400));
+        Assert.Equal(silences, (await (await Http.GetAsync("/api/silences?limit=1")).JsonAsync()).GetProperty("total").GetInt32());
+
+        Assert.Contains("by:", await (await Http.PostJsonAsync("/api/alerts/r-x:s-x/ack", $$"""{"by":"{{new string('a', 200_000)}}"}""")).AssertProblemAsync(400));
+        Assert.Contains("by:", await (await Http.PostJsonAsync("/api/alerts/r-x:s-x/suppress", $$"""{"duration":"1h","by":"{{new string('a', 1_000_000)}}"}""")).AssertProblemAsync(400));
+        var duration = await (await Http.PostJsonAsync("/api/alerts/r-x:s-x/suppress", $$"""{"duration":"{{new string(' ', 100_000)}}1h"}""")).AssertProblemAsync(400);
+        Assert.True(duration.Length < 300, "a long duration is not echoed back");
+    }
 }
