@@ -24,12 +24,22 @@ public sealed record AlertResponse(
     Dictionary<string, double> Values, Dictionary<string, string> Labels, DateTimeOffset UpdatedAt, TransitionResponse[] Transitions,
     string? SilencedBy, DateTimeOffset? SilencedUntil, string? EscalationPolicy, int EscalationLevel, DateTimeOffset? NextEscalationAt)
 {
+    /// <summary>The incidents the routing tree put this alert in.</summary>
+    public string[] Incidents { get; init; } = [];
+
+    /// <summary>The firing alert that inhibits this one: an inhibited alert sends nothing.</summary>
+    public string? InhibitedBy { get; init; }
+
     public static AlertResponse From(AlertView a) => new(
         a.Id, a.RuleId, a.ServerId, a.RuleName, a.Severity.ToString().ToLowerInvariant(), a.Status.ToString().ToLowerInvariant(), a.Message,
         a.Episode, a.PendingSince, a.FiredAt, a.ResolvedAt, a.AcknowledgedAt, a.AcknowledgedBy, a.EscalatedAt, a.SuppressedUntil,
         a.NotificationCount, a.LastNotifiedAt, a.Values, a.Labels, a.UpdatedAt,
         [.. a.Transitions.Select(t => new TransitionResponse(t.From.ToString().ToLowerInvariant(), t.To.ToString().ToLowerInvariant(), t.At, t.Reason))],
-        a.SilencedBy, a.SilencedUntil, a.EscalationPolicy, a.EscalationLevel, a.NextEscalationAt);
+        a.SilencedBy, a.SilencedUntil, a.EscalationPolicy, a.EscalationLevel, a.NextEscalationAt)
+    {
+        Incidents = a.Incidents,
+        InhibitedBy = a.InhibitedBy,
+    };
 }
 
 /// <summary>One page of a listing: every list the API answers comes in this envelope.</summary>

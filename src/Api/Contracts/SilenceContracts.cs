@@ -61,7 +61,7 @@ public sealed partial record SilenceRequest(
         return matchers;
     }
 
-    private static Matcher? ReadMatcher(JsonElement item, string field, RequestErrors errors)
+    internal static Matcher? ReadMatcher(JsonElement item, string field, RequestErrors errors)
     {
         string? name, value;
         MatchOperator op;

@@ -75,6 +75,7 @@ public static class ApiHosting
         app.MapAlertEndpoints();
         app.MapEscalationPolicyEndpoints();
         app.MapSilenceEndpoints();
+        app.MapRoutingEndpoints();
         app.MapClusterEndpoints();
         app.MapKeyEndpoints();
         app.MapAuditEndpoints();

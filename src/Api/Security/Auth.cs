@@ -82,14 +82,18 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         ("POST", "/api/alerts/{id}/ack"), ("POST", "/api/alerts/{id}/resolve"), ("POST", "/api/alerts/{id}/suppress"),
         ("POST", "/api/silences/"), ("PUT", "/api/silences/{id}"), ("DELETE", "/api/silences/{id}"), ("POST", "/api/silences/{id}/expire"),
         ("POST", "/api/servers/{id}/telemetry"), ("POST", "/api/servers/{id}/check"), ("POST", "/api/channels/{id}/test"),
+        ("POST", "/api/incidents/{id}/ack"), ("POST", "/api/incidents/{id}/resolve"),
     ];
+
+    /// <summary>Posts that only read: asking which routes a label set would take.</summary>
+    private static readonly HashSet<string> ReaderPosts = ["/api/routing/test"];
 
     /// <summary>Reads that only an admin may make: the audit log and the key list.</summary>
     private static readonly HashSet<string> AdminReads = ["/api/audit", "/api/keys/"];
 
     public static Role Required(string method, string? route) =>
         route is not null && AdminReads.Contains(route) ? Role.Admin
-        : HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? Role.Reader
+        : HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsPost(method) && route is not null && ReaderPosts.Contains(route) ? Role.Reader
         : route is not null && OperatorRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Operator
         : Role.Admin;
 

@@ -51,6 +51,8 @@ public static class GrainServices
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();
         services.AddSingleton<SilenceCache>();
+        services.AddSingleton<Routing.RoutingCache>();
+        Observability.MonitoringMetrics.Prime();
         services.AddSingleton<Rules.RuleCache>();
         services.AddSingleton<Rules.LocalServers>();
         services.AddHostedService<Rules.RuleWatcher>();

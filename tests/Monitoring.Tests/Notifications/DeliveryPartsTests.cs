@@ -68,7 +68,7 @@ public sealed class DeliveryPartsTests
     [Fact]
     public void Default_templates_give_the_severity_subject_and_the_context()
     {
-        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance);
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
         var message = renderer.Render(Sample(), MessageTemplates.None);
         Assert.Equal("[WARNING] High <error> rate on Search", message.Subject);
         Assert.Equal(
@@ -90,7 +90,7 @@ public sealed class DeliveryPartsTests
     [Fact]
     public void The_rules_template_wins_over_the_channels_and_the_channels_over_the_default()
     {
-        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance);
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
         var channel = new MessageTemplates("{{ labels.env | upcase }}: {{ rule_name }}", "channel body");
         var rule = new MessageTemplates("{{ severity }}/{{ values.error_rate | times: 100 | round: 1 }}%", null);
 
@@ -112,7 +112,7 @@ public sealed class DeliveryPartsTests
     [Fact]
     public void A_template_that_runs_too_long_falls_back_to_the_default()
     {
-        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance);
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
         var runaway = new MessageTemplates(null, "{% for i in (1..1000) %}{% for j in (1..1000) %}{% for k in (1..1000) %}x{% endfor %}{% endfor %}{% endfor %}");
         Assert.Null(MessageRenderer.Check(runaway.Body));
         var message = renderer.Render(Sample(runaway), MessageTemplates.None);

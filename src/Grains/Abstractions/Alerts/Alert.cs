@@ -106,6 +106,12 @@ public sealed record AlertView(
 
     /// <summary>The last evaluation had no data for the condition: the alert keeps its state until data decides.</summary>
     [Id(26)] public bool NoData { get; init; }
+
+    /// <summary>The incidents the routing tree put this alert in (only for rules that name no channels or policy).</summary>
+    [Id(27)] public string[] Incidents { get; init; } = [];
+
+    /// <summary>The firing alert that inhibits this one now, if any: an inhibited alert sends nothing.</summary>
+    [Id(28)] public string? InhibitedBy { get; init; }
 }
 
 /// <summary>Alert ids join rule and server: "{ruleId}:{serverId}". Neither part may contain ':'.</summary>

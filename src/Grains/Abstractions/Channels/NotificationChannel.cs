@@ -80,6 +80,9 @@ public sealed record Notification(
 
     [Id(19), JsonPropertyName("ServerHealthReasons")] public string[] ServerHealthReasons { get; init; } = [];
 
+    /// <summary>Set when the message is about an incident: <see cref="AlertId"/> is then the incident's id.</summary>
+    [Id(20), JsonPropertyName("Group")] public NotificationGroup? Group { get; init; }
+
     /// <summary>The same for every attempt at this message, so receivers can drop duplicates.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string IdempotencyKey => $"{AlertId}/{Episode}/{Kind.ToString().ToLowerInvariant()}/{Sequence}";
@@ -88,6 +91,36 @@ public sealed record Notification(
     [System.Text.Json.Serialization.JsonIgnore]
     public string ThreadKey => $"{AlertId}/{Episode}";
 }
+
+/// <summary>The incident a message is about: its group, and the alerts it lists (at most the receiver's maximum).</summary>
+[GenerateSerializer, Immutable, Alias("mcp.NotificationGroup")]
+public sealed record NotificationGroup(
+    [property: Id(0), JsonPropertyName("IncidentId")] string IncidentId,
+    [property: Id(1), JsonPropertyName("Route")] string Route,
+    [property: Id(2), JsonPropertyName("Receiver")] string Receiver,
+    [property: Id(3), JsonPropertyName("GroupKey")] string GroupKey,
+    [property: Id(4), JsonPropertyName("GroupLabels")] Dictionary<string, string> GroupLabels,
+    [property: Id(5), JsonPropertyName("CommonLabels")] Dictionary<string, string> CommonLabels,
+    [property: Id(6), JsonPropertyName("Alerts")] GroupAlert[] Alerts,
+    [property: Id(7), JsonPropertyName("Firing")] int Firing,
+    [property: Id(8), JsonPropertyName("Resolved")] int Resolved,
+    [property: Id(9), JsonPropertyName("TruncatedAlerts")] int TruncatedAlerts);
+
+/// <summary>One alert as an incident's message lists it.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.GroupAlert")]
+public sealed record GroupAlert(
+    [property: Id(0), JsonPropertyName("AlertId")] string AlertId,
+    [property: Id(1), JsonPropertyName("Status")] string Status,
+    [property: Id(2), JsonPropertyName("RuleId")] string RuleId,
+    [property: Id(3), JsonPropertyName("RuleName")] string RuleName,
+    [property: Id(4), JsonPropertyName("ServerId")] string ServerId,
+    [property: Id(5), JsonPropertyName("ServerName")] string ServerName,
+    [property: Id(6), JsonPropertyName("Severity")] Severity Severity,
+    [property: Id(7), JsonPropertyName("Message")] string Message,
+    [property: Id(8), JsonPropertyName("StartsAt")] DateTimeOffset StartsAt,
+    [property: Id(9), JsonPropertyName("EndsAt")] DateTimeOffset? EndsAt,
+    [property: Id(10), JsonPropertyName("Labels")] Dictionary<string, string> Labels,
+    [property: Id(11), JsonPropertyName("Values")] Dictionary<string, double> Values);
 
 /// <summary>Where one notification is on its way to one channel.</summary>
 public enum DeliveryState

@@ -4,6 +4,8 @@ using Monitoring.Common;
 using Monitoring.Escalation;
 using Monitoring.History;
 using Monitoring.Listings;
+using Monitoring.Routing;
+using Monitoring.Rules;
 using Monitoring.Observability;
 using Monitoring.Settings;
 using Monitoring.Silences;
@@ -21,6 +23,7 @@ namespace Monitoring.Alerts;
 public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
     SilenceCache silences,
+    RoutingCache routing,
     IAlertHistory history,
     IListingStore listings,
     IOptions<MonitoringOptions> options,
@@ -40,6 +43,7 @@ public sealed class AlertGrain(
     private bool _reminderRegistered;
     private bool _reminderInDoubt;
     private bool _dirty;
+    private bool _reassert;
     private (int Sequence, AlertStatus Status)? _listed;
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
@@ -66,18 +70,18 @@ public sealed class AlertGrain(
         return S.Life.Phase;
     }
 
-    public Task<AlertView?> GetAsync()
+    public async Task<AlertView?> GetAsync()
     {
         if (S.Rule is not { } rule || S.Server is not { } server)
         {
-            return Task.FromResult<AlertView?>(null);
+            return null;
         }
         var now = time.GetUtcNow();
         var life = S.Life;
         var paging = life.Paging;
         var silenced = life.Phase == AlertPhase.Firing && life.SilencedUntil > now;
         var named = rule.EscalationPolicy is not null && paging.Policy is { Id: not AlertLifecycle.SimplePolicyId } ? paging.Policy : null;
-        return Task.FromResult<AlertView?>(new AlertView(
+        return new AlertView(
             AlertId, rule.Id, server.Id, rule.Name, rule.Severity, AlertLifecycle.StatusAt(life, now), rule.Message, life.Episode,
             life.PendingSince, life.FiredAt, life.ResolvedAt, paging.AcknowledgedAt, paging.AcknowledgedBy, paging.EscalatedAt, life.SuppressedUntil,
             life.NotificationCount, life.LastNotifiedAt, life.Values, server.Labels, S.UpdatedAt, [.. S.Transitions])
@@ -90,7 +94,9 @@ public sealed class AlertGrain(
                 ? paging.NextPolicyStepAt
                 : null,
             NoData = life.IsOpen && life.LastCondition == ConditionResult.NoData,
-        });
+            Incidents = [.. S.Routes.Select(r => r.IncidentId)],
+            InhibitedBy = life.Phase == AlertPhase.Firing ? await InhibitedByAsync() : null,
+        };
     }
 
     public Task<WriteResult> AcknowledgeAsync(string? by) =>
@@ -139,6 +145,7 @@ public sealed class AlertGrain(
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         _reminderInDoubt = false;
+        _reassert = true; // incidents and the inhibitors keep part of what they know in memory: say it again
         await TickAsync();
     }
 
@@ -191,6 +198,7 @@ public sealed class AlertGrain(
     {
         var before = S.Life;
         S.Life = outcome.State;
+        var inhibitedBy = outcome.Effects.Any(e => e is PageEffect { WithheldBy: null, Kind: not NotificationKind.Resolved }) ? await InhibitedByAsync() : null;
         foreach (var effect in outcome.Effects)
         {
             switch (effect)
@@ -199,14 +207,17 @@ public sealed class AlertGrain(
                     Record(t, now);
                     break;
                 case PageEffect page:
-                    Page(page, now);
+                    Page(page.Kind != NotificationKind.Resolved && page.WithheldBy is null && inhibitedBy is not null ? page with { WithheldBy = $"inhibition (alert {inhibitedBy} fires)" } : page, now);
                     break;
             }
         }
         var outboxBefore = S.Outbox.Count;
+        var reportedBefore = (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
         await HandOffAsync(now);
+        await ReportAsync(now);
         // An evaluation that changed nothing but the latest values writes nothing: the values come back with the next one.
         var significant = outcome.Effects.Count > 0 || S.Outbox.Count != outboxBefore || S.Outbox.Count > 0
+            || reportedBefore != (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length)
             || outcome.State with { Values = before.Values, LastObservedAt = before.LastObservedAt } != before;
         if (significant || _dirty)
         {
@@ -328,6 +339,80 @@ public sealed class AlertGrain(
         S.HandOffRetryAt = S.Outbox.Count > 0 ? now + HandOffRetry : null;
     }
 
+    /// <summary>A rule that names no channels and no escalation policy is routed: its alerts go to incidents.</summary>
+    private static bool Routed(AlertRule rule) => rule.Channels.Length == 0 && rule.EscalationPolicy is null && rule.EscalationChannels.Length == 0;
+
+    private Dictionary<string, string> Labels() =>
+        new(AlertLabels.Of(AlertId, S.Rule!.Id, S.Rule.Name, S.Server!.Id, S.Rule.Severity, S.Server.Labels), StringComparer.Ordinal);
+
+    private async Task<string?> InhibitedByAsync()
+    {
+        try
+        {
+            return await routing.InhibitedByAsync(GrainFactory, AlertId, Labels());
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Alert {AlertId} could not read the inhibition rules; not inhibited", AlertId);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Tells the incidents the routing tree puts this alert in when it starts firing, is muted, or resolves (and on
+    /// each reminder, since incidents store joins behind), and tells the inhibitors when it starts or stops being a
+    /// firing source. A failed report is tried again with the hand-off retry.
+    /// </summary>
+    private async Task ReportAsync(DateTimeOffset now)
+    {
+        var life = S.Life;
+        MemberStatus? status = life.Phase switch
+        {
+            AlertPhase.Firing when life.SilencedUntil > now || life.SuppressedUntil > now => MemberStatus.Muted,
+            AlertPhase.Firing => MemberStatus.Firing,
+            AlertPhase.Resolved when S.ReportedStatus is not null and not MemberStatus.Resolved => MemberStatus.Resolved,
+            _ => null,
+        };
+        var force = _reassert || S.ReportDue;
+        _reassert = false;
+        var inhibiting = life.Phase == AlertPhase.Firing;
+        if (!force && inhibiting == S.Inhibiting && (status is null || (status == S.ReportedStatus && life.Episode == S.ReportedEpisode))) return;
+        try
+        {
+            var set = await routing.GetAsync(GrainFactory);
+            var labels = Labels();
+            var source = inhibiting && RoutingCache.IsSource(set, labels);
+            if (source != S.Inhibiting || (force && source))
+            {
+                await GrainFactory.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(AlertId, source ? labels : null);
+                S.Inhibiting = source;
+            }
+            if (Routed(S.Rule!) && status is { } member)
+            {
+                var rule = S.Rule!;
+                var server = S.Server!;
+                var word = new IncidentMember(AlertId, life.Sequence, member, labels, rule.Id, rule.Name, server.Id, server.Name, rule.Severity,
+                    rule.Message, rule.Condition, life.FiredAt ?? now, member == MemberStatus.Resolved ? life.ResolvedAt ?? now : null, life.Values);
+                var routes = member == MemberStatus.Resolved ? S.Routes : RouteTree.Match(set.Root, labels);
+                var left = S.Routes.Where(old => routes.All(r => r.IncidentId != old.IncidentId)).ToArray();
+                await Task.WhenAll([
+                    .. routes.Select(r => GrainFactory.GetGrain<IIncidentGrain>(r.IncidentId).UpdateAsync(r, word)),
+                    .. left.Select(r => GrainFactory.GetGrain<IIncidentGrain>(r.IncidentId).UpdateAsync(r, word with { Status = MemberStatus.Resolved, EndsAt = now })),
+                ]);
+                S.Routes = routes;
+                S.ReportedStatus = member;
+                S.ReportedEpisode = life.Episode;
+            }
+            S.ReportDue = false;
+        }
+        catch (Exception e)
+        {
+            S.ReportDue = true;
+            S.HandOffRetryAt = S.HandOffRetryAt is { } at && at < now + HandOffRetry ? at : now + HandOffRetry;
+            logger.LogWarning(e, "Alert {AlertId}: its incidents or the inhibitors were not told; will try again", AlertId);
+        }
+    }
+
     /// <summary>
     /// Appends the transitions recorded since the last append to the history, after the state that holds them is
     /// written. A failed append is kept and tried again with the next write; the history skips what it has.
@@ -373,7 +458,8 @@ public sealed class AlertGrain(
     }
 
     /// <summary>Work waiting on time (a firing alert's next step, a notification not yet handed over) must survive a silo restart.</summary>
-    private bool WantsReminder(DateTimeOffset now) => (S.Life.Phase == AlertPhase.Firing || S.Outbox.Count > 0) && NextDue(now) is not null;
+    private bool WantsReminder(DateTimeOffset now) =>
+        (S.Life.Phase == AlertPhase.Firing && (NextDue(now) is not null || S.ReportedStatus is not null || S.Inhibiting)) || S.Outbox.Count > 0 || S.ReportDue;
 
     /// <summary>
     /// A reminder survives silo restarts: it brings the grain back to re-arm its timer. Registering it can fail (its

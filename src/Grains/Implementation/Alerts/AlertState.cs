@@ -1,3 +1,4 @@
+using Monitoring.Routing;
 using Monitoring.Channels;
 using Monitoring.Rules;
 
@@ -27,6 +28,17 @@ public sealed class AlertState
     [Id(6), JsonPropertyName("Deliveries")] public List<DeliveryRecord> Deliveries { get; set; } = [];
 
     [Id(7), JsonPropertyName("HandOffRetryAt")] public DateTimeOffset? HandOffRetryAt { get; set; }
+
+    /// <summary>The routes (and so incidents) this alert was last reported to, and what it reported.</summary>
+    [Id(8), JsonPropertyName("Routes")] public RouteMatch[] Routes { get; set; } = [];
+    [Id(9), JsonPropertyName("ReportedStatus")] public MemberStatus? ReportedStatus { get; set; }
+    [Id(10), JsonPropertyName("ReportedEpisode")] public int ReportedEpisode { get; set; }
+
+    /// <summary>A report to an incident or to the inhibitors failed and is tried again.</summary>
+    [Id(11), JsonPropertyName("ReportDue")] public bool ReportDue { get; set; }
+
+    /// <summary>This alert fires and matches an inhibition rule's source side; the inhibitors grain knows it.</summary>
+    [Id(12), JsonPropertyName("Inhibiting")] public bool Inhibiting { get; set; }
 }
 
 /// <summary>A notification on its way from the alert to one channel.</summary>

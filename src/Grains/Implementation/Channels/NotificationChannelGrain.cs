@@ -332,7 +332,13 @@ public sealed class NotificationChannelGrain(
 
     private void Report(DeliveryRecord record)
     {
-        if (record.Kind != NotificationKind.Test)
+        if (record.Kind == NotificationKind.Test) return;
+        // A message about an incident carries the incident's id where an alert's message carries the alert's.
+        if (Routing.RouteTree.IsIncidentId(record.AlertId))
+        {
+            _ = GrainFactory.GetGrain<Routing.IIncidentGrain>(record.AlertId).ReportDeliveryAsync(record);
+        }
+        else
         {
             _ = GrainFactory.GetGrain<IAlertGrain>(record.AlertId).ReportDeliveryAsync(record);
         }

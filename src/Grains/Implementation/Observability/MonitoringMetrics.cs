@@ -25,6 +25,11 @@ public static class MonitoringMetrics
         "Rule evaluations against a server's metrics, by result.",
         new CounterConfiguration { LabelNames = ["result"] });
 
+    public static readonly Counter Incidents = Metrics.CreateCounter(
+        "mcp_alerting_incident_events_total",
+        "Incident events: opened, resolved, and messages recorded by kind (firing, repeat, escalation, resolved).",
+        new CounterConfiguration { LabelNames = ["event"] });
+
     public static readonly Counter AlertTransitions = Metrics.CreateCounter(
         "mcp_alerting_alert_transitions_total",
         "Alert status transitions, by the status entered.",
@@ -34,6 +39,19 @@ public static class MonitoringMetrics
         "mcp_alerting_notifications_total",
         "Notifications that reached a final state (delivered, failed, disabled, silenced), by channel type.",
         new CounterConfiguration { LabelNames = ["channel_type", "outcome"] });
+
+    /// <summary>
+    /// Labelled families are exported only once a series exists; the delivery outcomes dashboards and alerting rules
+    /// query start at zero, so a quiet cluster shows 0, not "no data".
+    /// </summary>
+    public static void Prime()
+    {
+        foreach (var type in new[] { "webhook", "slack", "email" })
+        {
+            foreach (var outcome in new[] { "delivered", "failed" }) Notifications.WithLabels(type, outcome);
+        }
+        foreach (var kind in new[] { "opened", "firing", "resolved" }) Incidents.WithLabels(kind);
+    }
 
     public static readonly Counter DeliveryAttemptsFailed = Metrics.CreateCounter(
         "mcp_alerting_notification_attempts_failed_total",

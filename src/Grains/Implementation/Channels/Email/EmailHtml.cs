@@ -22,6 +22,12 @@ public static class EmailHtml
             .Select(v => $"<tr><td>{E(v.Key)}</td><td>{v.Value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}</td></tr>"));
         var labels = string.Concat(n.Labels.OrderBy(l => l.Key, StringComparer.Ordinal)
             .Select(l => $"<tr><td>{E(l.Key)}</td><td>{E(l.Value)}</td></tr>"));
+        // An incident lists its alerts in a table, one row each.
+        var alerts = n.Group is not { } group ? "" : $"""
+            <h3>Alerts ({group.Firing} firing, {group.Resolved} resolved{(group.TruncatedAlerts > 0 ? $", {group.TruncatedAlerts} not listed" : "")})</h3>
+            <table class="context"><tr><th>status</th><th>server</th><th>alert</th><th>since</th><th>values</th></tr>{string.Concat(group.Alerts.Select(a =>
+                $"<tr><td>{E(a.Status)}</td><td>{E(a.ServerName)} ({E(a.ServerId)})</td><td>{E(a.RuleName)}</td><td>{a.StartsAt:u}</td><td>{E(string.Join(", ", a.Values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}")))}</td></tr>"))}</table>
+            """;
         return $"""
             <!DOCTYPE html>
             <html>
@@ -36,6 +42,7 @@ public static class EmailHtml
                 <p><strong>{E(n.RuleName)}</strong> - {n.Severity.ToString().ToUpperInvariant()} - {E(n.Status)}</p></div>
               <div class="alert-content">
                 <pre style="white-space: pre-wrap">{message.Rendered.HtmlBody}</pre>
+                {alerts}
                 <h3>Context</h3>
                 <table class="context"><tr><td>alert</td><td>{E(n.AlertId)}</td></tr><tr><td>condition</td><td>{E(n.Condition)}</td></tr>{values}</table>
                 <h3>Server</h3>

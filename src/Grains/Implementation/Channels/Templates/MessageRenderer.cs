@@ -13,8 +13,25 @@ public sealed record RenderedMessage(string Subject, string Body, string HtmlBod
 /// the default. Templates see flat, snake_case fields: id, status, kind, severity, message, rule_id, rule_name,
 /// condition, server_id, server_name, server_health, episode, fired_at, at, escalation_level, labels.*, values.*.
 /// </summary>
-public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
+public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger, Microsoft.Extensions.Options.IOptions<Settings.NotificationOptions> options)
 {
+    /// <summary>An incident's subject, as Alertmanager's users know it: "[FIRING:500] High error rate".</summary>
+    public const string DefaultGroupSubject =
+        "[{% if status == 'resolved' %}RESOLVED{% else %}{{ status | upcase }}:{{ firing_count }}{% endif %}] {{ rule_name }}{% if group_text != '' %} ({{ group_text }}){% endif %}";
+
+    /// <summary>An incident's body: the message, the counts, the first alerts with their values, how many more, and where to look.</summary>
+    public const string DefaultGroupBody =
+        """
+        {{ message }}
+
+        {{ firing_count }} firing{% if resolved_count > 0 %}, {{ resolved_count }} resolved{% endif %} · severity {{ severity }}{% if escalation_level > 0 %} · escalation level {{ escalation_level }}{% endif %}
+        {% for alert in alerts limit: 10 %}
+        - {{ alert.server_name }} ({{ alert.server_id }}) {{ alert.status }}{% for value in alert.values %} {{ value[0] }}={{ value[1] | round: 4 }}{% endfor %}{% endfor %}{% if more > 0 %}
+        … and {{ more }} more{% endif %}
+
+        Incident: {{ incident_url }}
+        """;
+
     public const int MaxTemplateLength = 8192;
 
     public const string DefaultSubject =
@@ -76,12 +93,15 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
 
     public RenderedMessage Render(Notification notification, MessageTemplates channelTemplates)
     {
-        var subject = notification.Templates.Subject ?? channelTemplates.Subject ?? DefaultSubject;
-        var body = notification.Templates.Body ?? channelTemplates.Body ?? DefaultBody;
+        var grouped = notification.Group is not null;
+        var defaultSubject = grouped ? DefaultGroupSubject : DefaultSubject;
+        var defaultBody = grouped ? DefaultGroupBody : DefaultBody;
+        var subject = notification.Templates.Subject ?? channelTemplates.Subject ?? defaultSubject;
+        var body = notification.Templates.Body ?? channelTemplates.Body ?? defaultBody;
         return new RenderedMessage(
-            RenderOne(subject, DefaultSubject, notification, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
-            RenderOne(body, DefaultBody, notification, NullEncoder.Default).Trim(),
-            RenderOne(body, DefaultBody, notification, HtmlEncoder.Default).Trim());
+            RenderOne(subject, defaultSubject, notification, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
+            RenderOne(body, defaultBody, notification, NullEncoder.Default).Trim(),
+            RenderOne(body, defaultBody, notification, HtmlEncoder.Default).Trim());
     }
 
     private string RenderOne(string source, string fallback, Notification notification, TextEncoder encoder)
@@ -110,7 +130,7 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
         return template;
     }
 
-    private static TemplateContext Context(Notification n)
+    private TemplateContext Context(Notification n)
     {
         var context = new TemplateContext(Options);
         context.SetValue("id", n.AlertId);
@@ -130,6 +150,32 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger)
         context.SetValue("escalation_level", n.EscalationLevel);
         context.SetValue("labels", new SortedDictionary<string, string>(n.Labels, StringComparer.Ordinal));
         context.SetValue("values", new SortedDictionary<string, double>(n.Values, StringComparer.Ordinal));
+        // An incident's message also sees its group: alerts (each with the fields above), group and common labels, counts.
+        var group = n.Group;
+        context.SetValue("incident_id", group?.IncidentId ?? "");
+        context.SetValue("incident_url", group is null ? "" : $"{options.Value.ExternalUrl.TrimEnd('/')}/api/incidents/{group.IncidentId}");
+        context.SetValue("group_labels", new SortedDictionary<string, string>(group?.GroupLabels ?? [], StringComparer.Ordinal));
+        context.SetValue("group_text", group is null ? "" : string.Join(", ", group.GroupLabels.Where(l => l.Key != "alertname").OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
+        context.SetValue("common_labels", new SortedDictionary<string, string>(group?.CommonLabels ?? n.Labels, StringComparer.Ordinal));
+        context.SetValue("firing_count", group?.Firing ?? (n.Kind == NotificationKind.Resolved ? 0 : 1));
+        context.SetValue("resolved_count", group?.Resolved ?? (n.Kind == NotificationKind.Resolved ? 1 : 0));
+        context.SetValue("truncated_alerts", group?.TruncatedAlerts ?? 0);
+        var alerts = group?.Alerts ?? [];
+        context.SetValue("more", group is null ? 0 : group.Firing + group.Resolved - Math.Min(10, alerts.Length));
+        context.SetValue("alerts", alerts.Select(a => new Dictionary<string, object>
+        {
+            ["id"] = a.AlertId,
+            ["status"] = a.Status,
+            ["rule_id"] = a.RuleId,
+            ["rule_name"] = a.RuleName,
+            ["server_id"] = a.ServerId,
+            ["server_name"] = a.ServerName,
+            ["severity"] = a.Severity.ToString().ToLowerInvariant(),
+            ["message"] = a.Message,
+            ["starts_at"] = a.StartsAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture),
+            ["labels"] = new SortedDictionary<string, string>(a.Labels, StringComparer.Ordinal),
+            ["values"] = new SortedDictionary<string, double>(a.Values, StringComparer.Ordinal),
+        }).ToList());
         return context;
     }
 }

@@ -32,6 +32,7 @@ public sealed record AlertmanagerPayload(
     public static AlertmanagerPayload From(OutgoingMessage message, string receiver, string externalUrl)
     {
         var n = message.Notification;
+        if (n.Group is { } group) return FromGroup(message, group, receiver, externalUrl);
         var status = n.Kind == NotificationKind.Resolved ? "resolved" : "firing";
         var labels = Labels(n);
         var annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -52,6 +53,28 @@ public sealed record AlertmanagerPayload(
         return new AlertmanagerPayload(
             "4", $"{{}}:{{alertname=\"{Escape(labels["alertname"])}\", server_id=\"{Escape(n.ServerId)}\"}}", 0, status, receiver,
             groupLabels, labels, annotations, externalUrl, [alert]);
+    }
+
+    /// <summary>An incident: every alert it lists, its group key and labels, and how many alerts did not fit.</summary>
+    private static AlertmanagerPayload FromGroup(OutgoingMessage message, NotificationGroup group, string receiver, string externalUrl)
+    {
+        var n = message.Notification;
+        var status = group.Firing == 0 ? "resolved" : "firing";
+        var annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["summary"] = message.Rendered.Subject,
+            ["description"] = message.Rendered.Body,
+        };
+        var alerts = group.Alerts.Select(a =>
+        {
+            var labels = new SortedDictionary<string, string>(a.Labels, StringComparer.Ordinal);
+            var own = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["message"] = a.Message };
+            return new AlertmanagerAlert(a.Status, labels, own, a.StartsAt, a.Status == "resolved" ? a.EndsAt ?? n.At : ZeroTime,
+                $"{externalUrl.TrimEnd('/')}/api/alerts/{Uri.EscapeDataString(a.AlertId)}", Fingerprint(labels));
+        }).ToArray();
+        return new AlertmanagerPayload("4", group.GroupKey, group.TruncatedAlerts, status, receiver,
+            new SortedDictionary<string, string>(group.GroupLabels, StringComparer.Ordinal),
+            new SortedDictionary<string, string>(group.CommonLabels, StringComparer.Ordinal), annotations, externalUrl, alerts);
     }
 
     public static SortedDictionary<string, string> Labels(Notification n) =>

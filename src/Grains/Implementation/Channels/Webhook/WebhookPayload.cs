@@ -3,7 +3,11 @@ using System.Text.Json;
 namespace Monitoring.Channels.Webhook;
 
 /// <summary>The seed's webhook payload: <c>alert</c>, <c>context</c>, <c>timestamp</c>, in snake_case.</summary>
-public sealed record WebhookPayload(WebhookAlert Alert, WebhookContext Context, DateTimeOffset Timestamp)
+public sealed record WebhookPayload(
+    WebhookAlert Alert,
+    WebhookContext Context,
+    DateTimeOffset Timestamp,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] WebhookIncident? Incident = null)
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
@@ -38,8 +42,40 @@ public sealed record WebhookPayload(WebhookAlert Alert, WebhookContext Context, 
             rendered.Subject,
             rendered.Body,
             n.EscalationLevel),
-        n.At);
+        n.At,
+        n.Group is { } g
+            ? new WebhookIncident(g.IncidentId, g.GroupKey, g.Route, g.Receiver, g.GroupLabels, g.CommonLabels, g.Firing, g.Resolved, g.TruncatedAlerts,
+                [.. g.Alerts.Select(a => new WebhookGroupAlert(a.AlertId, a.Status, a.RuleId, a.RuleName, a.ServerId, a.ServerName,
+                    a.Severity.ToString().ToLowerInvariant(), a.Message, a.StartsAt, a.EndsAt, a.Labels, a.Values))])
+            : null);
 }
+
+/// <summary>The incident a message is about: its group, counts, and its alerts (at most the receiver's maximum; the rest counted as truncated).</summary>
+public sealed record WebhookIncident(
+    string Id,
+    string GroupKey,
+    string Route,
+    string Receiver,
+    Dictionary<string, string> GroupLabels,
+    Dictionary<string, string> CommonLabels,
+    int Firing,
+    int Resolved,
+    int TruncatedAlerts,
+    WebhookGroupAlert[] Alerts);
+
+public sealed record WebhookGroupAlert(
+    string Id,
+    string Status,
+    string RuleId,
+    string RuleName,
+    string ServerId,
+    string ServerName,
+    string Severity,
+    string Message,
+    DateTimeOffset StartsAt,
+    DateTimeOffset? EndsAt,
+    Dictionary<string, string> Labels,
+    Dictionary<string, double> Values);
 
 public sealed record WebhookAlert(
     string Id,

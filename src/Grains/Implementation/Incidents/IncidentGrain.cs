@@ -1,0 +1,479 @@
+using Microsoft.Extensions.Options;
+using Monitoring.Alerts;
+using Monitoring.Channels;
+using Monitoring.Common;
+using Monitoring.Escalation;
+using Monitoring.Observability;
+using Monitoring.Settings;
+
+namespace Monitoring.Routing;
+
+/// <summary>
+/// One route's alerts with the same group labels. It waits <c>group_wait</c> after its first alert, then sends its
+/// receiver one message listing every alert; after that it looks again every <c>group_interval</c> and sends an update
+/// when the set changed, a repeat after <c>repeat_interval</c> of no change, and one resolved message when every alert
+/// resolved. Silenced, suppressed and inhibited alerts are kept but never listed. The receiver's escalation policy runs
+/// once per incident; acknowledging the incident stops it and acknowledges its alerts. Messages are recorded in the
+/// stored state before they are handed to channels, under keys that never change, so a silo lost mid-flush sends
+/// each message once.
+/// </summary>
+[GrainType("incident")]
+public sealed class IncidentGrain(
+    [PersistentState("incident", StorageNames.Alerts)] IPersistentState<IncidentState> state,
+    RoutingCache routing,
+    IOptions<MonitoringOptions> options,
+    SiloStopping stopping,
+    TimeProvider time,
+    ILogger<IncidentGrain> logger)
+    : Grain, IIncidentGrain, IRemindable
+{
+    private const string Reminder = "incident";
+    private const int MaxTimeline = 200;
+    private const int MaxDeliveries = 100;
+    private static readonly TimeSpan HandOffRetry = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
+    private IGrainTimer? _timer;
+    private IGrainTimer? _writeTimer;
+    private bool _dirty;
+    private bool _reminderRegistered;
+    private string[] _inhibited = [];
+    private IncidentState S => state.State;
+    private string IncidentId => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _reminderRegistered = WantsReminder();
+        ArmTimer(time.GetUtcNow());
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _dirty ? WriteAsync() : Task.CompletedTask;
+
+    public async Task UpdateAsync(RouteMatch route, IncidentMember member)
+    {
+        var now = time.GetUtcNow();
+        S.Route = route;
+        if (S.Members.TryGetValue(member.AlertId, out var known) && known.Sequence >= member.Sequence) return;
+        if (member.Status == MemberStatus.Resolved && known is null) return; // never part of this episode: nothing to tell
+        var opens = !S.IsOpen;
+        S.Members[member.AlertId] = member;
+        if (opens)
+        {
+            Open(route, now);
+            await WriteAsync();
+            Index(now);
+            await SyncReminderAsync();
+        }
+        else if (S.FirstFlushAt is { } first && S.NextFlushAt is null)
+        {
+            S.NextFlushAt = now; // a group whose timer stopped (nothing to tell) looks again at once
+            MarkDirty();
+        }
+        else
+        {
+            MarkDirty();
+        }
+        ArmTimer(now);
+    }
+
+    public async Task<IncidentView?> GetAsync()
+    {
+        if (S.Route is not { } route) return null;
+        var now = time.GetUtcNow();
+        await RefreshInhibitedAsync();
+        return new IncidentView(
+            IncidentId, route.Path, route.Receiver, route.GroupLabels, Status, S.Episode, S.OpenedAt, S.ResolvedAt, S.AcknowledgedAt, S.AcknowledgedBy,
+            S.IsOpen ? S.NextFlushAt : null,
+            [.. S.Members.Values.OrderBy(m => m.Status).ThenBy(m => m.StartsAt).ThenBy(m => m.AlertId, StringComparer.Ordinal)],
+            [.. S.Timeline], [.. S.Deliveries])
+        {
+            EscalationLevel = S.Policy is { } policy && S.PolicyStep > 0 ? (S.PolicyStep - 1) % policy.Levels.Length + 1 : 0,
+            NextEscalationAt = S.IsOpen && S.AcknowledgedAt is null && S.Policy is { } p && S.PolicyStep < p.TotalSteps ? S.NextPolicyStepAt : null,
+            InhibitedAlerts = _inhibited,
+        };
+    }
+
+    private IncidentStatus Status => !S.IsOpen ? IncidentStatus.Resolved : S.AcknowledgedAt is not null ? IncidentStatus.Acknowledged : IncidentStatus.Open;
+
+    public async Task<WriteResult> AcknowledgeAsync(string? by)
+    {
+        if (!S.IsOpen) return S.Route is null ? WriteResult.NotFound : WriteResult.Conflict("only an open incident can be acknowledged; this one is resolved");
+        if (S.AcknowledgedAt is not null) return WriteResult.Ok;
+        var now = time.GetUtcNow();
+        S.AcknowledgedAt = now;
+        S.AcknowledgedBy = by;
+        Event(now, "acknowledged", by is null ? "acknowledged; escalation stopped" : $"acknowledged by {by}; escalation stopped");
+        await WriteAsync();
+        Index(now);
+        ArmTimer(now);
+        // Each alert keeps its own status: acknowledge the firing ones, without waiting (they report back to this grain).
+        foreach (var member in S.Members.Values.Where(m => m.Status == MemberStatus.Firing))
+        {
+            _ = GrainFactory.GetGrain<IAlertGrain>(member.AlertId).AcknowledgeAsync(by);
+        }
+        return WriteResult.Ok;
+    }
+
+    public async Task<WriteResult> ResolveAsync(string? by)
+    {
+        if (!S.IsOpen) return S.Route is null ? WriteResult.NotFound : WriteResult.Conflict("this incident is already resolved");
+        var now = time.GetUtcNow();
+        var open = S.Members.Values.Where(m => m.Status != MemberStatus.Resolved).ToArray();
+        foreach (var member in open) S.Members[member.AlertId] = member with { Status = MemberStatus.Resolved, EndsAt = now };
+        Event(now, "resolved", by is null ? "resolved by hand" : $"resolved by {by}");
+        S.NextFlushAt = now; // tell the receiver now, not at the next group interval
+        await FlushAsync(now);
+        await CommitAsync(now);
+        foreach (var member in open)
+        {
+            _ = GrainFactory.GetGrain<IAlertGrain>(member.AlertId).ResolveAsync(by);
+        }
+        return WriteResult.Ok;
+    }
+
+    public Task ReportDeliveryAsync(DeliveryRecord record)
+    {
+        var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == record.IdempotencyKey);
+        if (index < 0) return Task.CompletedTask;
+        var known = S.Deliveries[index];
+        if (known.IsFinal && !record.IsFinal || record.UpdatedAt < known.UpdatedAt) return Task.CompletedTask;
+        S.Deliveries[index] = record;
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => TickAsync();
+
+    private async Task TickAsync()
+    {
+        if (S.Route is null || stopping.IsStopping) return;
+        var now = time.GetUtcNow();
+        await FlushAsync(now);
+        await EscalateAsync(now);
+        await CommitAsync(now);
+    }
+
+    private void Open(RouteMatch route, DateTimeOffset now)
+    {
+        S.Episode++;
+        S.OpenedAt = now;
+        S.ResolvedAt = null;
+        S.FirstFlushAt = null;
+        S.LastNotifiedAt = null;
+        S.NotifiedFiring.Clear();
+        S.NotifiedResolved.Clear();
+        S.NotifiedChannels.Clear();
+        S.AcknowledgedAt = null;
+        S.AcknowledgedBy = null;
+        S.Policy = null;
+        S.PolicyStep = 0;
+        S.NextPolicyStepAt = null;
+        S.MutedSince = null;
+        S.NextFlushAt = now + route.GroupWait;
+        Event(now, "opened", $"episode {S.Episode} opened by {S.Members.Keys.First()}; first message after {Durations.Format(route.GroupWait)}");
+        MonitoringMetrics.Incidents.WithLabels("opened").Inc();
+    }
+
+    /// <summary>Tells the receiver what changed, if the group's time has come.</summary>
+    private async Task FlushAsync(DateTimeOffset now)
+    {
+        if (!S.IsOpen || S.NextFlushAt is not { } due || due > now || S.Route is not { } route) return;
+        var set = await routing.GetAsync(GrainFactory);
+        var receiver = route.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
+        await RefreshInhibitedAsync();
+        var inhibited = _inhibited.ToHashSet(StringComparer.Ordinal);
+        var firing = S.Members.Values.Where(m => m.Status == MemberStatus.Firing && !inhibited.Contains(m.AlertId)).ToArray();
+        var newlyResolved = S.Members.Values.Where(m => m.Status == MemberStatus.Resolved && S.NotifiedFiring.Contains(m.AlertId) && !S.NotifiedResolved.Contains(m.AlertId)).ToArray();
+        var muted = MutedByTime(set, route, now);
+        var first = S.FirstFlushAt is null;
+        S.FirstFlushAt ??= now;
+        S.NextFlushAt = now + route.GroupInterval;
+
+        if (S.Members.Values.All(m => m.Status == MemberStatus.Resolved))
+        {
+            var told = S.NotifiedFiring.Count > 0 || S.NotifiedResolved.Count > 0;
+            if (told && receiver is { SendResolved: true } && muted is null)
+            {
+                Send(receiver, NotificationKind.Resolved, "resolved", [.. S.NotifiedChannels], S.Members.Values.ToArray(), 0, now);
+            }
+            Close(now, muted is not null && told ? $"every alert resolved; the resolved message was muted by {muted}" : "every alert resolved");
+            return;
+        }
+        if (muted is not null)
+        {
+            if (S.MutedSince is null) Event(now, "muted", $"messages held by the time interval {muted}");
+            S.MutedSince ??= now;
+            return;
+        }
+        if (S.MutedSince is not null)
+        {
+            Event(now, "unmuted", "the time interval no longer holds messages");
+            S.MutedSince = null;
+        }
+        var firingIds = firing.Select(m => m.AlertId).ToHashSet(StringComparer.Ordinal);
+        var changed = !firingIds.SetEquals(S.NotifiedFiring) || newlyResolved.Length > 0;
+        var acknowledged = S.AcknowledgedAt is not null;
+        if (changed && (firing.Length > 0 || newlyResolved.Length > 0))
+        {
+            if (!acknowledged && receiver is not null)
+            {
+                Send(receiver, NotificationKind.Firing, "firing", receiver.Channels, [.. firing, .. newlyResolved], 0, now);
+                S.LastNotifiedAt = now;
+            }
+            S.NotifiedFiring = firingIds;
+            foreach (var m in newlyResolved) S.NotifiedResolved.Add(m.AlertId);
+        }
+        else if (!acknowledged && receiver is not null && firing.Length > 0 && S.LastNotifiedAt is { } last && now - last >= route.RepeatInterval)
+        {
+            Send(receiver, NotificationKind.Repeat, "firing", receiver.Channels, firing, 0, now);
+            S.LastNotifiedAt = now;
+        }
+        if (first && !acknowledged && receiver?.EscalationPolicy is { } policyId && firing.Length > 0)
+        {
+            var policy = await GrainFactory.GetGrain<IEscalationPolicyGrain>(policyId).GetAsync();
+            if (policy is { Levels.Length: > 0 })
+            {
+                S.Policy = policy;
+                S.PolicyStep = 0;
+                S.NextPolicyStepAt = now + policy.DelayBefore(0);
+            }
+            else
+            {
+                logger.LogWarning("Incident {IncidentId}: escalation policy {PolicyId} does not exist; only the receiver's channels are told", IncidentId, policyId);
+            }
+        }
+    }
+
+    private async Task EscalateAsync(DateTimeOffset now)
+    {
+        if (!S.IsOpen || S.AcknowledgedAt is not null || S.Policy is not { } policy) return;
+        var set = await routing.GetAsync(GrainFactory);
+        var receiver = S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
+        while (S.PolicyStep < policy.TotalSteps && S.NextPolicyStepAt is { } at && at <= now)
+        {
+            var step = S.PolicyStep;
+            var level = step % policy.Levels.Length + 1;
+            var firing = S.Members.Values.Where(m => m.Status == MemberStatus.Firing && !_inhibited.Contains(m.AlertId)).ToArray();
+            if (firing.Length > 0 && receiver is not null)
+            {
+                Send(receiver, NotificationKind.Escalation, step > 0 ? "escalated" : "firing", policy.LevelOf(step).Channels, firing, level, now);
+                if (step > 0) Event(now, "escalated", $"escalated to level {level} of {policy.Id}");
+            }
+            S.PolicyStep = step + 1;
+            S.NextPolicyStepAt = S.PolicyStep < policy.TotalSteps ? at + policy.DelayBefore(S.PolicyStep) : null;
+        }
+    }
+
+    private void Close(DateTimeOffset now, string reason)
+    {
+        S.ResolvedAt = now;
+        S.Members.Clear();
+        S.NextFlushAt = null;
+        S.Policy = null;
+        S.NextPolicyStepAt = null;
+        Event(now, "resolved", reason);
+        MonitoringMetrics.Incidents.WithLabels("resolved").Inc();
+    }
+
+    /// <summary>The time interval that holds messages now (a mute interval in force, or every active interval out of force), or null.</summary>
+    private static string? MutedByTime(RoutingSet set, RouteMatch route, DateTimeOffset now)
+    {
+        foreach (var name in route.MuteTimeIntervals)
+        {
+            if (set.TimeIntervals.FirstOrDefault(t => t.Name == name) is { } interval && TimeIntervals.Contains(interval, now)) return name;
+        }
+        if (route.ActiveTimeIntervals.Length > 0)
+        {
+            var active = route.ActiveTimeIntervals.Select(n => set.TimeIntervals.FirstOrDefault(t => t.Name == n)).OfType<TimeInterval>().ToArray();
+            if (active.Length > 0 && !active.Any(interval => TimeIntervals.Contains(interval, now))) return $"{string.Join(", ", route.ActiveTimeIntervals)} (outside)";
+        }
+        return null;
+    }
+
+    private async Task RefreshInhibitedAsync()
+    {
+        var inhibited = new List<string>();
+        foreach (var member in S.Members.Values)
+        {
+            if (member.Status == MemberStatus.Firing && await routing.InhibitedByAsync(GrainFactory, member.AlertId, member.Labels) is not null)
+            {
+                inhibited.Add(member.AlertId);
+            }
+        }
+        _inhibited = [.. inhibited];
+    }
+
+    /// <summary>Records one message per channel in the outbox; it is handed over after the state that holds it is stored.</summary>
+    private void Send(Receiver receiver, NotificationKind kind, string status, IEnumerable<string> channels, IncidentMember[] alerts, int level, DateTimeOffset now)
+    {
+        var route = S.Route!;
+        var listed = alerts.OrderBy(m => m.Status == MemberStatus.Resolved).ThenBy(m => m.StartsAt).ThenBy(m => m.AlertId, StringComparer.Ordinal).ToArray();
+        var max = receiver.MaxAlerts > 0 ? receiver.MaxAlerts : int.MaxValue;
+        var firingCount = listed.Count(m => m.Status != MemberStatus.Resolved);
+        var common = CommonLabels(listed);
+        var group = new NotificationGroup(
+            IncidentId, route.Path, receiver.Name, RouteTree.GroupKey(route.Key, route.GroupLabels), route.GroupLabels, common,
+            [.. listed.Take(max).Select(m => new GroupAlert(m.AlertId, m.Status == MemberStatus.Resolved ? "resolved" : "firing", m.RuleId, m.RuleName,
+                m.ServerId, m.ServerName, m.Severity, m.Message, m.StartsAt, m.EndsAt, m.Labels, m.Values))],
+            firingCount, listed.Length - firingCount, Math.Max(0, listed.Length - max));
+        var head = listed.FirstOrDefault() ?? S.Members.Values.First();
+        var same = (Func<IncidentMember, string> f) => listed.Length > 0 && listed.All(m => f(m) == f(head)) ? f(head) : null;
+        var title = route.GroupLabels.GetValueOrDefault("alertname") ?? same(m => m.RuleName) ?? $"{listed.Length} alerts";
+        foreach (var channel in channels.Distinct())
+        {
+            S.Sequence++;
+            var notification = new Notification(
+                IncidentId, same(m => m.RuleId) ?? "", title, same(m => m.ServerId) ?? "", same(m => m.ServerName) ?? $"{listed.Select(m => m.ServerId).Distinct().Count()} servers",
+                listed.Length == 0 ? head.Severity : listed.Max(m => m.Severity), kind, status, same(m => m.Message) ?? head.Message, S.Episode,
+                S.OpenedAt ?? now, now, listed.Length == 1 ? listed[0].Values : [], common, same(m => m.Condition) ?? "", S.Sequence)
+            {
+                EscalationLevel = level,
+                Group = group,
+            };
+            S.Outbox.Add(new HandOff(channel, notification));
+            S.NotifiedChannels.Add(channel);
+            Track(new DeliveryRecord(notification.IdempotencyKey, IncidentId, channel, kind, DeliveryState.Pending, 0, now, now, null));
+        }
+        Event(now, kind.ToString().ToLowerInvariant(), $"{status}: {firingCount} firing, {listed.Length - firingCount} resolved, to {string.Join(", ", channels.Distinct())}");
+        MonitoringMetrics.Incidents.WithLabels(kind.ToString().ToLowerInvariant()).Inc();
+    }
+
+    private static Dictionary<string, string> CommonLabels(IncidentMember[] members)
+    {
+        if (members.Length == 0) return [];
+        var common = new Dictionary<string, string>(members[0].Labels, StringComparer.Ordinal);
+        foreach (var member in members.Skip(1))
+        {
+            foreach (var (name, value) in common.ToArray())
+            {
+                if (!member.Labels.TryGetValue(name, out var other) || other != value) common.Remove(name);
+            }
+            if (common.Count == 0) break;
+        }
+        common.Remove("alert_id");
+        return common;
+    }
+
+    private void Track(DeliveryRecord record)
+    {
+        S.Deliveries.Insert(0, record);
+        if (S.Deliveries.Count > MaxDeliveries) S.Deliveries.RemoveRange(MaxDeliveries, S.Deliveries.Count - MaxDeliveries);
+    }
+
+    private void Event(DateTimeOffset now, string kind, string text)
+    {
+        S.Timeline.Add(new IncidentEvent(now, kind, text));
+        if (S.Timeline.Count > MaxTimeline) S.Timeline.RemoveRange(0, S.Timeline.Count - MaxTimeline);
+        logger.LogInformation("Incident {IncidentId} {Kind}: {Text}", IncidentId, kind, text);
+    }
+
+    /// <summary>Stores what changed, then hands the recorded messages over, then re-arms.</summary>
+    private async Task CommitAsync(DateTimeOffset now)
+    {
+        var outboxBefore = S.Outbox.Count;
+        await WriteAsync();
+        if (S.Outbox.Count > 0)
+        {
+            await HandOffAsync(now);
+            if (S.Outbox.Count != outboxBefore) await WriteAsync();
+        }
+        Index(now);
+        await SyncReminderAsync();
+        ArmTimer(now);
+    }
+
+    private async Task HandOffAsync(DateTimeOffset now)
+    {
+        var pending = S.Outbox.ToList();
+        var outcomes = await Task.WhenAll(pending.Select(async handOff =>
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<INotificationChannelGrain>(handOff.ChannelId).EnqueueAsync(handOff.Notification);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Incident {IncidentId}: channel {ChannelId} did not take {IdempotencyKey}; will try again", IncidentId, handOff.ChannelId, handOff.Notification.IdempotencyKey);
+                return (EnqueueOutcome?)null;
+            }
+        }));
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (outcomes[i] is not { } outcome) continue;
+            S.Outbox.Remove(pending[i]);
+            if (outcome == EnqueueOutcome.UnknownChannel)
+            {
+                var key = pending[i].Notification.IdempotencyKey;
+                var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == key);
+                if (index >= 0) S.Deliveries[index] = S.Deliveries[index] with { State = DeliveryState.Failed, UpdatedAt = now, LastError = "the channel does not exist" };
+            }
+        }
+        S.HandOffRetryAt = S.Outbox.Count > 0 ? now + HandOffRetry : null;
+    }
+
+    private void Index(DateTimeOffset now)
+    {
+        if (S.Route is not { } route) return;
+        var summary = new IncidentSummary(IncidentId, route.Path, route.Receiver, route.GroupLabels, Status, S.Episode,
+            S.Members.Values.Count(m => m.Status == MemberStatus.Firing), S.Members.Count, S.OpenedAt, now);
+        _ = GrainFactory.GetGrain<IIncidentIndexGrain>(IIncidentIndexGrain.Key).UpsertAsync(summary);
+    }
+
+    private async Task WriteAsync()
+    {
+        _dirty = false;
+        await state.WriteStateAsync();
+    }
+
+    /// <summary>Alerts joining an open incident are stored behind, at most once a second: a storm of joins is a few writes, not one each.</summary>
+    private void MarkDirty()
+    {
+        if (_dirty) return;
+        _dirty = true;
+        _writeTimer ??= this.RegisterGrainTimer(_ => _dirty ? WriteAsync() : Task.CompletedTask, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
+        _writeTimer.Change(WriteBehind, Timeout.InfiniteTimeSpan);
+    }
+
+    private DateTimeOffset? NextDue()
+    {
+        DateTimeOffset? due = S.IsOpen ? S.NextFlushAt : null;
+        if (S.IsOpen && S.AcknowledgedAt is null && S.Policy is { } policy && S.PolicyStep < policy.TotalSteps && S.NextPolicyStepAt is { } step && (due is null || step < due)) due = step;
+        if (S.HandOffRetryAt is { } retry && (due is null || retry < due)) due = retry;
+        return due;
+    }
+
+    private void ArmTimer(DateTimeOffset _)
+    {
+        var due = NextDue();
+        if (due is null)
+        {
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        // Measured from the clock as it is now, not as it was when the work began: the timer counts from this call.
+        var delay = due.Value - time.GetUtcNow();
+        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+        _timer ??= this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        _timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private bool WantsReminder() => S.IsOpen || S.Outbox.Count > 0;
+
+    /// <summary>While the incident is open its reminder brings it back after a silo is lost, to send what is due.</summary>
+    private async Task SyncReminderAsync()
+    {
+        var wanted = WantsReminder();
+        if (wanted == _reminderRegistered) return;
+        try
+        {
+            if (wanted) await this.RegisterOrUpdateReminder(Reminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+            else if (await this.GetReminder(Reminder) is { } reminder) await this.UnregisterReminder(reminder);
+            _reminderRegistered = wanted;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Incident {IncidentId}: its reminder could not be {Action}; trying again with the next change", IncidentId, wanted ? "registered" : "removed");
+        }
+    }
+}

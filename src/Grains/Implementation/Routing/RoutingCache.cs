@@ -1,0 +1,82 @@
+using System.Diagnostics;
+
+namespace Monitoring.Routing;
+
+/// <summary>
+/// This silo's copy of the routing document and of the firing alerts that may inhibit others. Each is refreshed by
+/// asking its grain whether the version moved, at most once per <see cref="RefreshInterval"/>; a write through the
+/// routing grain invalidates the copy of the silo it runs on at once.
+/// </summary>
+public sealed class RoutingCache
+{
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+    private RoutingSet _set = RoutingSet.Empty;
+    private long _checkedAt = long.MinValue;
+    private InhibitorSet _inhibitors = new(0, []);
+    private long _inhibitorsCheckedAt = long.MinValue;
+
+    public void Invalidate()
+    {
+        Volatile.Write(ref _checkedAt, long.MinValue);
+        Volatile.Write(ref _inhibitorsCheckedAt, long.MinValue);
+    }
+
+    public async Task<RoutingSet> GetAsync(IGrainFactory grains)
+    {
+        var known = Volatile.Read(ref _set);
+        var checkedAt = Volatile.Read(ref _checkedAt);
+        if (checkedAt == long.MinValue || Stopwatch.GetElapsedTime(checkedAt) >= RefreshInterval)
+        {
+            var started = Stopwatch.GetTimestamp();
+            if (await grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(known.Version) is { } fresh && fresh.Version > known.Version)
+            {
+                Interlocked.CompareExchange(ref _set, fresh, known);
+                known = fresh;
+            }
+            Interlocked.CompareExchange(ref _checkedAt, started, checkedAt);
+        }
+        return known;
+    }
+
+    /// <summary>Whether an alert with these labels could inhibit others, so the inhibitors grain should know it fires.</summary>
+    public static bool IsSource(RoutingSet set, IReadOnlyDictionary<string, string> labels) =>
+        set.Inhibitions.Any(rule => rule.SourceMatchers.All(m => m.Matches(labels)));
+
+    /// <summary>The firing alert that inhibits one with these labels now, or null.</summary>
+    public async Task<string?> InhibitedByAsync(IGrainFactory grains, string alertId, IReadOnlyDictionary<string, string> labels)
+    {
+        var set = await GetAsync(grains);
+        var rules = set.Inhibitions.Where(rule => rule.TargetMatchers.All(m => m.Matches(labels))).ToArray();
+        if (rules.Length == 0) return null;
+        var sources = await InhibitorsAsync(grains);
+        foreach (var rule in rules)
+        {
+            foreach (var (sourceId, source) in sources.Alerts)
+            {
+                // An alert matching both sides never inhibits itself (nor does any alert that is itself the target).
+                if (sourceId == alertId) continue;
+                if (!rule.SourceMatchers.All(m => m.Matches(source))) continue;
+                if (rule.TargetMatchers.All(m => m.Matches(source)) && rule.SourceMatchers.All(m => m.Matches(labels))) continue;
+                if (rule.Equal.All(name => (source.GetValueOrDefault(name) ?? "") == (labels.GetValueOrDefault(name) ?? ""))) return sourceId;
+            }
+        }
+        return null;
+    }
+
+    private async Task<InhibitorSet> InhibitorsAsync(IGrainFactory grains)
+    {
+        var known = Volatile.Read(ref _inhibitors);
+        var checkedAt = Volatile.Read(ref _inhibitorsCheckedAt);
+        if (checkedAt == long.MinValue || Stopwatch.GetElapsedTime(checkedAt) >= RefreshInterval)
+        {
+            var started = Stopwatch.GetTimestamp();
+            if (await grains.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).GetIfChangedAsync(known.Version) is { } fresh && fresh.Version != known.Version)
+            {
+                Interlocked.CompareExchange(ref _inhibitors, fresh, known);
+                known = fresh;
+            }
+            Interlocked.CompareExchange(ref _inhibitorsCheckedAt, started, checkedAt);
+        }
+        return known;
+    }
+}
