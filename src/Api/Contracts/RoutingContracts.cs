@@ -22,6 +22,8 @@ public static partial class RoutingReader
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex LabelName();
 
+    public static bool IsLabelName(string name) => LabelName().IsMatch(name);
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     private static partial Regex Name();
 

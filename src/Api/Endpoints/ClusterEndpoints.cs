@@ -35,6 +35,7 @@ public static class ClusterEndpoints
                 "alert" when AlertIds.TryParse(id, out _, out _) => grains.GetGrain<IAlertGrain>(id),
                 "server" => grains.GetGrain<IMcpServerGrain>(id),
                 "channel" => grains.GetGrain<INotificationChannelGrain>(id),
+                "incident" when Routing.RouteTree.IsIncidentId(id) => grains.GetGrain<Routing.IIncidentGrain>(id),
                 _ => null,
             };
             if (grain is null)

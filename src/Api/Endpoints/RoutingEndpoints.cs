@@ -32,12 +32,23 @@ public static class RoutingEndpoints
         // Like `amtool config routes test`: which routes, receivers and incidents a label set would get.
         routing.MapPost("/test", async (JsonElement body, IGrainFactory grains) =>
         {
-            if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Object
-                || body.EnumerateObject().Any(m => m.Name != "labels") || labels.EnumerateObject().Any(l => l.Value.ValueKind != JsonValueKind.String))
+            const string usage = "is required: an object of up to 64 label names to string values, e.g. {\"labels\":{\"severity\":\"critical\"}}";
+            if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Object)
             {
-                return ProblemResults.Invalid([new FieldError("labels", "is required: an object of label names to string values, e.g. {\"labels\":{\"severity\":\"critical\"}}")]);
+                return ProblemResults.Invalid([new FieldError("labels", usage)]);
             }
-            var set = labels.EnumerateObject().ToDictionary(l => l.Name, l => l.Value.GetString()!, StringComparer.Ordinal);
+            var errors = new RequestErrors();
+            foreach (var member in body.EnumerateObject().Where(m => m.Name != "labels")) errors.Add(member.Name.Length <= 64 ? member.Name : member.Name[..64] + "…", "is not a known field; expected: labels");
+            var set = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var label in labels.EnumerateObject())
+            {
+                var name = label.Name.Length <= 64 ? label.Name : label.Name[..64] + "…";
+                if (label.Name.Length > 128 || !RoutingReader.IsLabelName(label.Name)) errors.Add($"labels.{name}", "is not a label name (letters, digits and _, at most 128)");
+                else if (label.Value.ValueKind != JsonValueKind.String || label.Value.GetString()!.Length > 1024) errors.Add($"labels.{name}", "must be a string of at most 1024 characters");
+                else set[label.Name] = label.Value.GetString()!;
+            }
+            if (set.Count > 64) errors.Add("labels", usage);
+            if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
             return TypedResults.Ok(new { routes = RouteTree.Match((await SetAsync(grains)).Root, set).Select(RouteTestResponse.From).ToArray() });
         });
 

@@ -60,6 +60,9 @@ public sealed partial class WalkthroughScriptTests
         Assert.Equal(["firing", "resolved", "escalation"], hooks.At("/ops").Select(Kind));
         Assert.Equal(["escalation"], hooks.At("/lead").Select(Kind));
         Assert.Equal("escalated", hooks.At("/lead")[0].Body.GetProperty("alert").GetProperty("status").GetString());
+        // The fleet's two breaches were one incident: one message listing both.
+        var fleet = Assert.Single(hooks.At("/fleet"));
+        Assert.Equal(2, fleet.Body.GetProperty("incident").GetProperty("firing").GetInt32());
     }
 
     private static async Task<(int Exit, string Output)> RunAsync(string script, string codes)

@@ -14,11 +14,11 @@ namespace Monitoring.Tests.Incidents;
 [Collection(ApiCollection.Name)]
 public sealed class IncidentTests(ApiFixture api)
 {
-    /// <summary>Routes this scenario's alerts (t=id) to a receiver; <paramref name="route"/> and <paramref name="receiver"/> add fields.</summary>
+    /// <summary>Routes this scenario's alerts (its servers, t=id, and its rules, *-id) to a receiver; <paramref name="route"/> and <paramref name="receiver"/> add fields.</summary>
     private static async Task RouteAsync(ApiScenario s, string channels, string route = "", string receiver = "")
     {
         var response = await s.Http.PutJsonAsync("/api/routing", $$"""
-            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{s.Id}}"],"receiver":"ops-{{s.Id}}"{{route}} }]},
+            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{s.Id}}","rule_id=~.*-{{s.Id}}"],"receiver":"ops-{{s.Id}}"{{route}} }]},
              "receivers":[{"name":"ops-{{s.Id}}","channels":[{{channels}}]{{receiver}} }]}
             """);
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
@@ -228,7 +228,7 @@ public sealed class IncidentTests(ApiFixture api)
         var incidentId = alert.GetProperty("incidents")[0].GetString();
         try
         {
-            await s.AdvanceUntilAsync(() => s.Hooks("ops").Count == 1, "the held message after the interval", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10));
+            await s.AdvanceUntilAsync(() => s.Hooks("ops").Count == 1, "the held message after the interval", TimeSpan.FromMinutes(1));
         }
         catch (TimeoutException)
         {
@@ -261,7 +261,7 @@ public sealed class IncidentTests(ApiFixture api)
         Assert.Equal(before, await (await s.Http.GetAsync("/api/routing")).Content.ReadAsStringAsync());
 
         // The tester answers which routes a label set takes, as amtool config routes test does.
-        var test = await (await s.Http.PostJsonAsync("/api/routing/test", $$"""{"labels":{"t":"{{s.Id}}","alertname":"X"} }""")).JsonAsync();
+        var test = await (await s.Http.PostJsonAsync("/api/routing/test", $$"""{"labels":{"t":"{{s.Id}}","rule_id":"r-{{s.Id}}","alertname":"X"} }""")).JsonAsync();
         var route = test.GetProperty("routes").EnumerateArray().Single();
         Assert.Equal($"ops-{s.Id}", route.GetProperty("receiver").GetString());
         Assert.Equal("root/0", route.GetProperty("route").GetString());

@@ -53,12 +53,17 @@ public sealed class HostileRequestTests(ApiFixture api)
             $$"""{"matchers":["t={{world.Id}}","severity=info"],"duration":"1h","createdBy":"h","comment":"hostile corpus"}""")).JsonAsync();
         var silenceId = silence.GetProperty("id").GetString()!;
         await world.WaitForHooksAsync("hook", 1);
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/time-intervals",
+            $$"""{"name":"ti-{{world.Id}}","location":"UTC","timeIntervals":[{"weekdays":["saturday"]}]}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/inhibitions",
+            $$"""{"id":"inh-{{world.Id}}","sourceMatchers":["t={{world.Id}}","severity=critical"],"targetMatchers":["t={{world.Id}}","severity=info"],"equal":["server_id"]}""")).StatusCode);
 
         var ids = new Dictionary<string, string>
         {
             ["/api/servers"] = world.ServerId, ["/api/rules"] = world.RuleId, ["/api/channels"] = $"c-{world.Id}",
             ["/api/silences"] = silenceId, ["/api/escalation-policies"] = $"p-{world.Id}", ["/api/alerts"] = world.AlertId,
-            ["/api/keys"] = "key-" + world.Id,
+            ["/api/keys"] = "key-" + world.Id, ["/api/time-intervals"] = "ti-" + world.Id, ["/api/inhibitions"] = "inh-" + world.Id,
+            ["/api/incidents"] = "inc-00000000000000000000",
         };
         var routes = Routes(world.Id, world.Url("hook"));
         var mapped = MappedRoutes();
@@ -150,11 +155,12 @@ public sealed class HostileRequestTests(ApiFixture api)
         {
             $"/api/servers/{world.ServerId}", $"/api/rules/{world.RuleId}", $"/api/channels/c-{world.Id}", $"/api/escalation-policies/p-{world.Id}",
             $"/api/alerts/{world.AlertId}", $"/api/alerts/{world.AlertId}/notifications", $"/api/channels/c-{world.Id}/deliveries",
+            "/api/routing", $"/api/time-intervals/ti-{world.Id}", $"/api/inhibitions/inh-{world.Id}",
         })
         {
             parts.Add(path + " " + await api.Http.GetStringAsync(path));
         }
-        foreach (var list in new[] { "/api/servers", "/api/rules", "/api/channels", "/api/silences", "/api/escalation-policies", "/api/keys", "/api/alerts", "/api/audit" })
+        foreach (var list in new[] { "/api/servers", "/api/rules", "/api/channels", "/api/silences", "/api/escalation-policies", "/api/keys", "/api/alerts", "/api/audit", "/api/time-intervals", "/api/inhibitions" })
         {
             using var page = JsonDocument.Parse(await api.Http.GetStringAsync(list + "?limit=1"));
             parts.Add($"{list} total={page.RootElement.GetProperty("total").GetInt32()}");
@@ -203,6 +209,9 @@ public sealed class HostileRequestTests(ApiFixture api)
         var channel = """{"type":"webhook","enabled":true,"config":{"url":"@HOOK@","method":"POST","headers":{"X-Token":"t"},"timeoutSeconds":5,"format":"native","signingSecret":"s","retry":{"maxAge":"1h","initialDelay":"2s","maxDelay":"5m"},"rateLimit":{"perMinute":10,"burst":2}}}""";
         var silence = """{"matchers":["t=@ID@",{"name":"severity","value":"info","isRegex":false,"isEqual":true}],"startsAt":"2026-01-01T00:00:00Z","duration":"2h","createdBy":"h","comment":"hostile corpus","sendResolved":false}""".Replace("@ID@", id);
         var policy = """{"name":"P","levels":[{"delay":"5m","channels":["c-@ID@"]}],"repeat":1,"repeatInterval":"30m"}""".Replace("@ID@", id);
+        var routing = """{"route":{"groupBy":["alertname"],"routes":[{"matchers":["t=@ID@"],"receiver":"r-@ID@","continue":false,"groupWait":"30s","groupInterval":"5m","repeatInterval":"4h","muteTimeIntervals":["ti-@ID@"]}]},"receivers":[{"name":"r-@ID@","channels":["c-@ID@"],"sendResolved":true,"maxAlerts":100}]}""".Replace("@ID@", id);
+        var interval = """{"location":"Europe/Berlin","timeIntervals":[{"times":[{"startTime":"09:00","endTime":"17:00"}],"weekdays":["monday:friday"],"daysOfMonth":["1:10"],"months":["january"],"years":["2026"]}]}""";
+        var inhibition = """{"sourceMatchers":["t=@ID@","severity=critical"],"targetMatchers":["t=@ID@","severity=info"],"equal":["server_id"]}""".Replace("@ID@", id);
         var telemetry = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":true}],"gauges":{"activeConnections":3,"cpuUsage":42.5,"memoryUsage":61.0}}""";
         return new Dictionary<string, RouteCase>
         {
@@ -226,6 +235,13 @@ public sealed class HostileRequestTests(ApiFixture api)
             ["GET /api/audit"] = new(null), ["GET /api/cluster"] = new(null), ["GET /api/cluster/activations/{kind}/{id}"] = new(null),
             ["GET /health"] = new(null), ["GET /health/live"] = new(null), ["GET /health/ready"] = new(null), ["GET /metrics"] = new(null),
             ["GET /openapi/v1.json"] = new(null),
+            ["GET /api/routing"] = new(null), ["PUT /api/routing"] = new(routing), ["POST /api/routing/test"] = new("""{"labels":{"t":"x","severity":"critical"}}"""),
+            ["GET /api/time-intervals"] = new(null), ["POST /api/time-intervals"] = new(interval.Insert(1, $"\"name\":\"new-{id}\",")),
+            ["GET /api/time-intervals/{id}"] = new(null), ["PUT /api/time-intervals/{id}"] = new(interval), ["DELETE /api/time-intervals/{id}"] = new(null),
+            ["GET /api/inhibitions"] = new(null), ["POST /api/inhibitions"] = new(inhibition.Insert(1, $"\"id\":\"new-{id}\",")),
+            ["GET /api/inhibitions/{id}"] = new(null), ["PUT /api/inhibitions/{id}"] = new(inhibition), ["DELETE /api/inhibitions/{id}"] = new(null),
+            ["GET /api/incidents"] = new(null), ["GET /api/incidents/{id}"] = new(null),
+            ["POST /api/incidents/{id}/ack"] = new("""{"by":"alice"}""", OptionalBody: true), ["POST /api/incidents/{id}/resolve"] = new("""{"by":"alice"}""", OptionalBody: true),
         };
     }
 

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Monitoring.Tests.Api;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Cluster;
+
+/// <summary>An incident on real processes: the silo holding it is killed while its group waits; the grouped message arrives once.</summary>
+[Collection(ProductionClusterCollection.Name)]
+public sealed class IncidentFailoverTests(ITestOutputHelper output)
+{
+    private const int Servers = 12;
+
+    [Fact]
+    public async Task A_silo_killed_while_an_incident_waits_sends_the_grouped_message_once()
+    {
+        await using var hooks = await WebhookReceiver.StartAsync();
+        await using var cluster = await ProcessCluster.StartAsync(silos: 3);
+        var http = cluster.Http;
+        var id = Guid.NewGuid().ToString("N")[..6];
+        await Expect(http.PostAsync("/api/channels", Json($$"""{"id":"ops-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/ops")}}"} }""")), HttpStatusCode.Created);
+        await Expect(http.PutAsync("/api/routing", Json($$"""
+            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{id}}"],"receiver":"ops","groupWait":"12s"}]},
+             "receivers":[{"name":"ops","channels":["ops-{{id}}"]}]}
+            """)), HttpStatusCode.OK);
+        await Expect(http.PostAsync("/api/rules", Json($$"""{"id":"r-{{id}}","name":"Storm {{id}}","condition":"error_rate > 0.05","severity":"critical","channels":[],"selector":{"t":"{{id}}"} }""")), HttpStatusCode.Created);
+        for (var i = 0; i < Servers; i++)
+        {
+            await Expect(http.PostAsync("/api/servers", Json($$"""{"id":"s{{i}}-{{id}}","name":"S{{i}}","endpoint":"http://127.0.0.1:9/mcp","labels":{"t":"{{id}}"},"probe":{"enabled":false} }""")), HttpStatusCode.Created);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // every silo's routing copy has the new tree (refreshed each second)
+        for (var i = 0; i < Servers; i++)
+        {
+            await Expect(http.PostAsync($"/api/servers/s{i}-{id}/telemetry", Json("""{"requests":[{"method":"tools/call","tool":"search","durationMs":50,"success":false}]}""")), HttpStatusCode.Accepted);
+        }
+
+        string? incident = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            var alert = await http.GetFromJsonAsync<JsonElement>($"/api/alerts/r-{id}:s0-{id}");
+            incident = alert.TryGetProperty("incidents", out var list) && list.GetArrayLength() == 1 ? list[0].GetString() : null;
+            return incident is not null;
+        }, "the alerts joining an incident", TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(async () =>
+            (await http.GetFromJsonAsync<JsonElement>($"/api/incidents/{incident}")).GetProperty("firing").GetInt32() == Servers, "every alert in the incident", TimeSpan.FromSeconds(20));
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // joins are stored behind, within a second
+
+        var silo = (await http.GetFromJsonAsync<JsonElement>($"/api/cluster/activations/incident/{incident}")).GetProperty("silo").GetString()!;
+        var victim = cluster.Silos.Single(s => silo.Contains($":{s.SiloPort}:", StringComparison.Ordinal));
+        Assert.Empty(hooks.At($"/{id}/ops")); // still waiting
+        victim.Kill();
+
+        var message = (await hooks.WaitForAsync($"/{id}/ops", 1, TimeSpan.FromSeconds(60))).Single();
+        Assert.Equal(Servers, message.Body.GetProperty("incident").GetProperty("firing").GetInt32());
+        Assert.Equal(incident, message.Body.GetProperty("incident").GetProperty("id").GetString());
+        await Eventually.StaysFalseAsync(() => hooks.At($"/{id}/ops").Count > 1, "a second grouped message", TimeSpan.FromSeconds(8));
+        output.WriteLine($"killed {victim.Name} holding incident {incident} of {Servers} alerts during group_wait: 1 grouped message listing {Servers}");
+    }
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+
+    private static async Task Expect(Task<HttpResponseMessage> call, HttpStatusCode status)
+    {
+        using var response = await call;
+        Assert.True(response.StatusCode == status, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}
