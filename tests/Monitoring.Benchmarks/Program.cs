@@ -1,5 +1,7 @@
 // Breach-to-webhook latency on the embedded run, and the memory one monitored server costs.
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks [-- --alerts 1000]
+// A fleet-wide breach through the routing tree (one incident, one message):
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --incident-storm [--servers 2000] [--group-wait 30s]
 // How many servers one silo can probe at a 15 s interval:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
 using System.Collections.Concurrent;
@@ -10,6 +12,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Monitoring.Servers;
+
+if (args.Contains("--incident-storm"))
+{
+    await IncidentStorm.RunAsync(args);
+    return;
+}
 
 if (args.Contains("--probes"))
 {

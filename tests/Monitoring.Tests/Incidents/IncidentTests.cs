@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using System.Net;
 using System.Text.Json;
 using Monitoring.Tests.Api;
@@ -236,6 +237,36 @@ public sealed class IncidentTests(ApiFixture api)
         }
         Assert.True(api.Time.GetUtcNow() >= end, "sent only once the interval ended");
         Assert.Equal("firing", s.Hooks("ops")[0].Body.GetProperty("context").GetProperty("notification").GetString());
+    }
+
+    [Fact]
+    public async Task Slack_gets_one_message_per_incident_and_its_updates_and_resolution_in_its_thread()
+    {
+        var s = new ApiScenario(api);
+        var chat = s.Path("slack") + "/chat.postMessage";
+        api.Webhooks.RespondWith(chat, hook => Results.Json(new { ok = true, channel = "C1", ts = hook.Body.TryGetProperty("thread_ts", out _) ? "1700000000.000200" : "1700000000.000100" }));
+        await s.ChannelAsync($"ops-{s.Id}", "slack", $$"""{"token":"xoxb-1-2-t","channel":"#oncall","apiBaseUrl":"{{s.Url("slack")}}"}""");
+        await RouteAsync(s, $"\"ops-{s.Id}\"", route: ""","groupWait":"10s","groupInterval":"1m" """);
+        var servers = await ServersAsync(s, 3);
+        await s.RuleAsync(""" "channels":[]""");
+        foreach (var id in servers) await s.FireAsync(id);
+        await Eventually.TrueAsync(async () => (await s.AlertAsync(s.AlertIdFor(servers[2]))).GetProperty("incidents").GetArrayLength() == 1, "the alerts joining");
+
+        await s.AdvanceUntilAsync(() => api.Webhooks.At(chat).Count == 1, "the incident's message", TimeSpan.FromSeconds(10));
+        var first = api.Webhooks.At(chat)[0];
+        Assert.False(first.Body.TryGetProperty("thread_ts", out _));
+        Assert.StartsWith("[FIRING:3] High error rate", first.Body.GetProperty("text").GetString());
+        Assert.Contains("s-" + s.Id + "-002", first.RawBody);
+
+        await s.ClearAsync(servers[0]);
+        await s.AdvanceUntilAsync(() => api.Webhooks.At(chat).Count == 2, "the update", TimeSpan.FromSeconds(20));
+        Assert.Equal("1700000000.000100", api.Webhooks.At(chat)[1].Body.GetProperty("thread_ts").GetString());
+        Assert.StartsWith("[FIRING:2]", api.Webhooks.At(chat)[1].Body.GetProperty("text").GetString());
+
+        foreach (var id in servers.Skip(1)) await s.ClearAsync(id);
+        await s.AdvanceUntilAsync(() => api.Webhooks.At(chat).Count == 3, "the resolution", TimeSpan.FromSeconds(20));
+        Assert.Equal("1700000000.000100", api.Webhooks.At(chat)[2].Body.GetProperty("thread_ts").GetString());
+        Assert.StartsWith("[RESOLVED] High error rate", api.Webhooks.At(chat)[2].Body.GetProperty("text").GetString());
     }
 
     [Fact]

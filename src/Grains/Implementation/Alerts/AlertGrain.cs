@@ -393,7 +393,8 @@ public sealed class AlertGrain(
                 var server = S.Server!;
                 var word = new IncidentMember(AlertId, life.Sequence, member, labels, rule.Id, rule.Name, server.Id, server.Name, rule.Severity,
                     rule.Message, rule.Condition, life.FiredAt ?? now, member == MemberStatus.Resolved ? life.ResolvedAt ?? now : null, life.Values);
-                var routes = member == MemberStatus.Resolved ? S.Routes : RouteTree.Match(set.Root, labels);
+                // A route with no receiver tells nobody: no incident is kept for it (an empty tree costs nothing).
+                var routes = member == MemberStatus.Resolved ? S.Routes : [.. RouteTree.Match(set.Root, labels).Where(r => r.Receiver is not null)];
                 var left = S.Routes.Where(old => routes.All(r => r.IncidentId != old.IncidentId)).ToArray();
                 await Task.WhenAll([
                     .. routes.Select(r => GrainFactory.GetGrain<IIncidentGrain>(r.IncidentId).UpdateAsync(r, word)),
@@ -459,7 +460,7 @@ public sealed class AlertGrain(
 
     /// <summary>Work waiting on time (a firing alert's next step, a notification not yet handed over) must survive a silo restart.</summary>
     private bool WantsReminder(DateTimeOffset now) =>
-        (S.Life.Phase == AlertPhase.Firing && (NextDue(now) is not null || S.ReportedStatus is not null || S.Inhibiting)) || S.Outbox.Count > 0 || S.ReportDue;
+        (S.Life.Phase == AlertPhase.Firing && (NextDue(now) is not null || S.Routes.Length > 0 || S.Inhibiting)) || S.Outbox.Count > 0 || S.ReportDue;
 
     /// <summary>
     /// A reminder survives silo restarts: it brings the grain back to re-arm its timer. Registering it can fail (its

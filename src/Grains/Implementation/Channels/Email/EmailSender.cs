@@ -100,7 +100,8 @@ public sealed class EmailSender(Outbound.OutboundGuard guard) : IChannelSender
         mail.To.AddRange(config.To);
         // The same key gives the same Message-Id, so a retried mail is recognisably the same mail.
         mail.MessageId = $"{Hash(n.IdempotencyKey)}@mcp-alerting";
-        if (n.Kind is not (NotificationKind.Firing or NotificationKind.Test))
+        // Replies thread under the episode's root; an incident's messages (its updates are firing messages) all do.
+        if (n.Kind is not (NotificationKind.Firing or NotificationKind.Test) || n.Group is not null && n.Kind != NotificationKind.Test)
         {
             var root = $"{Hash(n.ThreadKey)}@mcp-alerting";
             mail.InReplyTo = root;

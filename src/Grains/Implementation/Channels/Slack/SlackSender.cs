@@ -72,7 +72,10 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
     {
         public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
-            var threadTs = message.Notification.Kind is NotificationKind.Firing or NotificationKind.Test ? null : message.ThreadRef;
+            // An alert's firing message starts its thread; an incident's updates are firing messages too, and go in the
+            // thread its first message started (none is known yet for the first).
+            var n = message.Notification;
+            var threadTs = n.Kind == NotificationKind.Test || n.Kind == NotificationKind.Firing && n.Group is null ? null : message.ThreadRef;
             var payload = SlackMessage.From(message, config.Token is null ? null : config.Channel, config.Token is null ? null : threadTs);
             using var request = new HttpRequestMessage(HttpMethod.Post, config.WebhookUrl ?? new Uri(config.ApiBaseUrl, "chat.postMessage"))
             {
