@@ -44,6 +44,7 @@ public sealed class AlertGrain(
     private bool _reminderInDoubt;
     private bool _dirty;
     private bool _reassert;
+    private (MemberStatus?, int, bool)? _reported;
     private (int Sequence, AlertStatus Status)? _listed;
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
@@ -376,7 +377,9 @@ public sealed class AlertGrain(
         var force = _reassert || S.ReportDue;
         _reassert = false;
         var inhibiting = life.Phase == AlertPhase.Firing;
-        if (!force && inhibiting == S.Inhibiting && (status is null || (status == S.ReportedStatus && life.Episode == S.ReportedEpisode))) return;
+        // Steady state (the same status in the same episode) costs nothing: most evaluations end here.
+        var reported = (status, life.Episode, inhibiting);
+        if (!force && _reported == reported) return;
         try
         {
             var set = await routing.GetAsync(GrainFactory);
@@ -405,6 +408,7 @@ public sealed class AlertGrain(
                 S.ReportedEpisode = life.Episode;
             }
             S.ReportDue = false;
+            _reported = reported;
         }
         catch (Exception e)
         {
