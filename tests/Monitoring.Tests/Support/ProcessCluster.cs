@@ -46,9 +46,18 @@ public sealed class ProcessCluster : IAsyncDisposable
         var redis = await RedisServer.StartAsync();
         var postgres = await PostgresServer.StartAsync(postgresMaxConnections);
         var cluster = new ProcessCluster(redis, postgres) { _extra = environment };
-        if (seed is not null) await seed(cluster.PostgresConnectionString, cluster.Schema);
-        await cluster.StartProcessesAsync(silos);
-        return cluster;
+        try
+        {
+            if (seed is not null) await seed(cluster.PostgresConnectionString, cluster.Schema);
+            await cluster.StartProcessesAsync(silos);
+            return cluster;
+        }
+        catch
+        {
+            // The caller never gets the cluster to dispose: stop what started, or it runs on and loads every test after.
+            await cluster.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task StartProcessesAsync(int silos)

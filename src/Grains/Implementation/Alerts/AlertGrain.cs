@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Monitoring.Channels;
+using Monitoring.Channels.Delivery;
 using Monitoring.Common;
 using Monitoring.Escalation;
 using Monitoring.History;
@@ -36,13 +37,12 @@ public sealed class AlertGrain(
     private const int MaxTransitions = 100;
     private const int MaxDeliveries = 100;
     private const string LifecycleReminder = "lifecycle";
-    private static readonly TimeSpan HandOffRetry = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan HandOffRetry = ChannelHandOff.Retry;
     private readonly List<TransitionRow> _history = [];
     private IGrainTimer? _timer;
-    private IGrainTimer? _reportTimer;
     private bool _reminderRegistered;
     private bool _reminderInDoubt;
-    private bool _dirty;
+    private WriteBehind? _writeBehind;
     private bool _reassert;
     private (MemberStatus?, int, bool)? _reported;
     private (int Sequence, AlertStatus Status)? _listed;
@@ -58,7 +58,7 @@ public sealed class AlertGrain(
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        _dirty && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown) ? WriteAsync() : Task.CompletedTask;
+        Writes.Pending && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown) ? WriteAsync() : Task.CompletedTask;
 
     public async Task<AlertPhase> ObserveAsync(Observation observation)
     {
@@ -220,7 +220,7 @@ public sealed class AlertGrain(
         var significant = outcome.Effects.Count > 0 || S.Outbox.Count != outboxBefore || S.Outbox.Count > 0
             || reportedBefore != (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length)
             || outcome.State with { Values = before.Values, LastObservedAt = before.LastObservedAt } != before;
-        if (significant || _dirty)
+        if (significant || Writes.Pending)
         {
             S.UpdatedAt = now;
             await WriteAsync();
@@ -238,19 +238,12 @@ public sealed class AlertGrain(
         ArmTimer(now);
     }
 
-    private async Task WriteAsync()
-    {
-        _dirty = false;
-        await state.WriteStateAsync();
-    }
+    /// <summary>Delivery reports are written behind: the channel's outbox is the durable truth of a delivery.</summary>
+    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, _ => state.WriteStateAsync(), TimeSpan.FromSeconds(1));
 
-    private void MarkDirty()
-    {
-        if (_dirty) return;
-        _dirty = true;
-        _reportTimer ??= this.RegisterGrainTimer(_ => _dirty ? WriteAsync() : Task.CompletedTask, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
-        _reportTimer.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
-    }
+    private Task WriteAsync() => Writes.WriteAsync();
+
+    private void MarkDirty() => Writes.Mark();
 
     private void Record(TransitionEffect effect, DateTimeOffset now)
     {
@@ -301,44 +294,8 @@ public sealed class AlertGrain(
     }
 
     /// <summary>Gives each recorded notification to its channel. What a channel could not take stays for the next try.</summary>
-    private async Task HandOffAsync(DateTimeOffset now)
-    {
-        if (S.Outbox.Count == 0)
-        {
-            S.HandOffRetryAt = null;
-            return;
-        }
-        var pending = S.Outbox.ToList();
-        var outcomes = await Task.WhenAll(pending.Select(async handOff =>
-        {
-            var (channelId, notification) = handOff;
-            try
-            {
-                return await GrainFactory.GetGrain<INotificationChannelGrain>(channelId).EnqueueAsync(notification);
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Alert {AlertId}: channel {ChannelId} did not take {IdempotencyKey}; will try again", AlertId, channelId, notification.IdempotencyKey);
-                return (EnqueueOutcome?)null;
-            }
-        }));
-        for (var i = 0; i < pending.Count; i++)
-        {
-            if (outcomes[i] is not { } outcome) continue;
-            S.Outbox.Remove(pending[i]);
-            if (outcome == EnqueueOutcome.UnknownChannel)
-            {
-                var key = pending[i].Notification.IdempotencyKey;
-                var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == key);
-                if (index >= 0)
-                {
-                    S.Deliveries[index] = S.Deliveries[index] with { State = DeliveryState.Failed, UpdatedAt = now, LastError = "the channel does not exist" };
-                }
-                logger.LogWarning("Alert {AlertId}: notification {IdempotencyKey} is for a channel that does not exist", AlertId, key);
-            }
-        }
-        S.HandOffRetryAt = S.Outbox.Count > 0 ? now + HandOffRetry : null;
-    }
+    private async Task HandOffAsync(DateTimeOffset now) =>
+        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Deliveries, now, logger, $"Alert {AlertId}");
 
     /// <summary>A rule that names no channels and no escalation policy is routed: its alerts go to incidents.</summary>
     private static bool Routed(AlertRule rule) => rule.Channels.Length == 0 && rule.EscalationPolicy is null && rule.EscalationChannels.Length == 0;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Monitoring.Alerts;
 using Monitoring.Channels;
+using Monitoring.Channels.Delivery;
 using Monitoring.Common;
 using Monitoring.Escalation;
 using Monitoring.Observability;
@@ -30,11 +31,9 @@ public sealed class IncidentGrain(
     private const string Reminder = "incident";
     private const int MaxTimeline = 200;
     private const int MaxDeliveries = 100;
-    private static readonly TimeSpan HandOffRetry = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan JoinWriteDelay = TimeSpan.FromSeconds(1);
     private IGrainTimer? _timer;
-    private IGrainTimer? _writeTimer;
-    private bool _dirty;
+    private WriteBehind? _writeBehind;
     private bool _reminderRegistered;
     private string[] _inhibited = [];
     private IncidentState S => state.State;
@@ -48,7 +47,7 @@ public sealed class IncidentGrain(
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        _dirty ? WriteAsync() : Task.CompletedTask;
+        Writes.Pending ? WriteAsync() : Task.CompletedTask;
 
     public async Task UpdateAsync(RouteMatch route, IncidentMember member)
     {
@@ -383,34 +382,8 @@ public sealed class IncidentGrain(
         ArmTimer(now);
     }
 
-    private async Task HandOffAsync(DateTimeOffset now)
-    {
-        var pending = S.Outbox.ToList();
-        var outcomes = await Task.WhenAll(pending.Select(async handOff =>
-        {
-            try
-            {
-                return await GrainFactory.GetGrain<INotificationChannelGrain>(handOff.ChannelId).EnqueueAsync(handOff.Notification);
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Incident {IncidentId}: channel {ChannelId} did not take {IdempotencyKey}; will try again", IncidentId, handOff.ChannelId, handOff.Notification.IdempotencyKey);
-                return (EnqueueOutcome?)null;
-            }
-        }));
-        for (var i = 0; i < pending.Count; i++)
-        {
-            if (outcomes[i] is not { } outcome) continue;
-            S.Outbox.Remove(pending[i]);
-            if (outcome == EnqueueOutcome.UnknownChannel)
-            {
-                var key = pending[i].Notification.IdempotencyKey;
-                var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == key);
-                if (index >= 0) S.Deliveries[index] = S.Deliveries[index] with { State = DeliveryState.Failed, UpdatedAt = now, LastError = "the channel does not exist" };
-            }
-        }
-        S.HandOffRetryAt = S.Outbox.Count > 0 ? now + HandOffRetry : null;
-    }
+    private async Task HandOffAsync(DateTimeOffset now) =>
+        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Deliveries, now, logger, $"Incident {IncidentId}");
 
     private void Index(DateTimeOffset now)
     {
@@ -420,20 +393,12 @@ public sealed class IncidentGrain(
         _ = GrainFactory.GetGrain<IIncidentIndexGrain>(IIncidentIndexGrain.Key).UpsertAsync(summary);
     }
 
-    private async Task WriteAsync()
-    {
-        _dirty = false;
-        await state.WriteStateAsync();
-    }
-
     /// <summary>Alerts joining an open incident are stored behind, at most once a second: a storm of joins is a few writes, not one each.</summary>
-    private void MarkDirty()
-    {
-        if (_dirty) return;
-        _dirty = true;
-        _writeTimer ??= this.RegisterGrainTimer(_ => _dirty ? WriteAsync() : Task.CompletedTask, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
-        _writeTimer.Change(WriteBehind, Timeout.InfiniteTimeSpan);
-    }
+    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, _ => state.WriteStateAsync(), JoinWriteDelay);
+
+    private Task WriteAsync() => Writes.WriteAsync();
+
+    private void MarkDirty() => Writes.Mark();
 
     private DateTimeOffset? NextDue()
     {

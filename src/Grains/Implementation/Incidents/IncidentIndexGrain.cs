@@ -20,8 +20,9 @@ public sealed class IncidentIndexGrain(
     : Grain, IIncidentIndexGrain
 {
     public const int MaxIncidents = 10_000;
-    private IGrainTimer? _writeTimer;
-    private bool _dirty;
+    private WriteBehind? _writeBehind;
+
+    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, WriteAsync, TimeSpan.FromSeconds(1));
 
     public Task UpsertAsync(IncidentSummary summary)
     {
@@ -35,31 +36,24 @@ public sealed class IncidentIndexGrain(
                 incidents.Remove(old.Id);
             }
         }
-        if (!_dirty)
-        {
-            _dirty = true;
-            _writeTimer ??= this.RegisterGrainTimer(WriteAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
-            _writeTimer.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
-        }
+        Writes.Mark();
         return Task.CompletedTask;
     }
 
     public Task<IncidentSummary[]> ListAsync() => Task.FromResult(state.State.Incidents.Values.ToArray());
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        _dirty ? WriteAsync(cancellationToken) : Task.CompletedTask;
+        Writes.Pending ? Writes.WriteAsync(cancellationToken) : Task.CompletedTask;
 
     private async Task WriteAsync(CancellationToken cancellationToken)
     {
-        if (!_dirty) return;
-        _dirty = false;
         try
         {
             await state.WriteStateAsync(cancellationToken);
         }
         catch (Exception e)
         {
-            _dirty = true;
+            Writes.Mark();
             logger.LogWarning(e, "The incident index was not stored; trying again with the next change");
         }
     }

@@ -1,0 +1,28 @@
+namespace Monitoring.Settings;
+
+/// <summary>
+/// Stores a grain's state behind its changes: a change marks it, and it is written once, <c>delay</c> after the first
+/// unwritten change, however many more follow; a write on demand (or at deactivation) clears the mark. For what the
+/// grain can afford to lose a second of (a delivery report, an alert joining an incident), never for what it promised.
+/// </summary>
+public sealed class WriteBehind(IGrainBase grain, Func<CancellationToken, Task> write, TimeSpan delay)
+{
+    private IGrainTimer? _timer;
+
+    public bool Pending { get; private set; }
+
+    public void Mark()
+    {
+        if (Pending) return;
+        Pending = true;
+        _timer ??= grain.RegisterGrainTimer(token => Pending ? WriteAsync(token) : Task.CompletedTask,
+            new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
+        _timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    public Task WriteAsync(CancellationToken cancellationToken = default)
+    {
+        Pending = false;
+        return write(cancellationToken);
+    }
+}
