@@ -79,9 +79,11 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
     public async Task A_silo_killed_mid_storm_loses_nothing_leaves_nothing_stuck_and_duplicates_under_one_in_a_thousand()
     {
         // DRILL_STORM=10000 runs the same drill at fleet scale, for the figures in docs/production.md.
+        // DRILL_PG_MAX_CONNECTIONS=100 runs it against PostgreSQL's default connection limit.
         var storm = int.TryParse(Environment.GetEnvironmentVariable("DRILL_STORM"), out var size) && size > 0 ? size : 2000;
+        var connections = int.TryParse(Environment.GetEnvironmentVariable("DRILL_PG_MAX_CONNECTIONS"), out var limit) && limit > 0 ? limit : 200;
         await using var hooks = await WebhookReceiver.StartAsync();
-        await using var cluster = await ProcessCluster.StartAsync(silos: 3);
+        await using var cluster = await ProcessCluster.StartAsync(silos: 3, connections, seed: null);
         var http = cluster.Http;
         var id = Guid.NewGuid().ToString("N")[..6];
         await Created(http, "/api/channels", $$"""{"id":"storm-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}")}}"} }""");
