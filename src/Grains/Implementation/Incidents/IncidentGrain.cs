@@ -64,14 +64,9 @@ public sealed class IncidentGrain(
             Index(now);
             await SyncReminderAsync();
         }
-        else if (S.FirstFlushAt is { } first && S.NextFlushAt is null)
-        {
-            S.NextFlushAt = now; // a group whose timer stopped (nothing to tell) looks again at once
-            MarkDirty();
-        }
         else
         {
-            MarkDirty();
+            MarkDirty(); // the next flush (its timer runs while the incident is open) tells what changed
         }
         ArmTimer(now);
     }
