@@ -10,32 +10,67 @@ namespace Monitoring.Routing;
 public sealed class RoutingCache
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+    private readonly Lock _gate = new();
     private RoutingSet _set = RoutingSet.Empty;
     private long _checkedAt = long.MinValue;
+    private Task? _refreshing;
+    private long _generation;
     private InhibitorSet _inhibitors = new(0, []);
     private long _inhibitorsCheckedAt = long.MinValue;
 
     public void Invalidate()
     {
+        Interlocked.Increment(ref _generation);
         Volatile.Write(ref _checkedAt, long.MinValue);
         Volatile.Write(ref _inhibitorsCheckedAt, long.MinValue);
     }
 
+    /// <summary>
+    /// The routing document. After a write on this silo (or before the first read) callers wait for the fresh copy;
+    /// once it is merely older than the refresh interval they go on with the copy they have while one refresh runs, so
+    /// a storm of evaluations makes one call a second to the routing grain, never one each, and never waits on it.
+    /// </summary>
     public async Task<RoutingSet> GetAsync(IGrainFactory grains)
     {
-        var known = Volatile.Read(ref _set);
-        var checkedAt = Volatile.Read(ref _checkedAt);
-        if (checkedAt == long.MinValue || Stopwatch.GetElapsedTime(checkedAt) >= RefreshInterval)
+        for (var attempt = 0; ; attempt++)
         {
-            var started = Stopwatch.GetTimestamp();
-            if (await grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(known.Version) is { } fresh && fresh.Version > known.Version)
-            {
-                Interlocked.CompareExchange(ref _set, fresh, known);
-                known = fresh;
-            }
-            Interlocked.CompareExchange(ref _checkedAt, started, checkedAt);
+            var known = Volatile.Read(ref _set);
+            var checkedAt = Volatile.Read(ref _checkedAt);
+            if (checkedAt != long.MinValue && Stopwatch.GetElapsedTime(checkedAt) < RefreshInterval) return known;
+            var refresh = Refresh(grains);
+            if (checkedAt != long.MinValue) return known;
+            await refresh;
+            // A refresh that began before the invalidation does not count: wait for one that began after it.
+            if (Volatile.Read(ref _checkedAt) != long.MinValue || attempt >= 2) return Volatile.Read(ref _set);
         }
-        return known;
+    }
+
+    private Task Refresh(IGrainFactory grains)
+    {
+        lock (_gate)
+        {
+            return _refreshing ??= RunAsync();
+        }
+
+        async Task RunAsync()
+        {
+            try
+            {
+                await Task.Yield();
+                var generation = Volatile.Read(ref _generation);
+                var started = Stopwatch.GetTimestamp();
+                var known = Volatile.Read(ref _set);
+                if (await grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(known.Version) is { } fresh && fresh.Version > known.Version)
+                {
+                    Volatile.Write(ref _set, fresh);
+                }
+                if (Volatile.Read(ref _generation) == generation) Volatile.Write(ref _checkedAt, started);
+            }
+            finally
+            {
+                lock (_gate) _refreshing = null;
+            }
+        }
     }
 
     /// <summary>Whether an alert with these labels could inhibit others, so the inhibitors grain should know it fires.</summary>
