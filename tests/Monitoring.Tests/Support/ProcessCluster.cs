@@ -64,12 +64,23 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         _silos.Clear();
         for (var i = 0; i < silos; i++) _silos.Add(StartSilo(i));
-        var port = LocalPorts.Free();
-        _api = ClusterProcess.Start("api", Repository.Dll("Api"), Environment(), "--urls", $"http://127.0.0.1:{port}");
-        Http?.Dispose();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
-        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
-        await WaitForActiveSilosAsync(TimeSpan.FromSeconds(90));
+        for (var attempt = 1; ; attempt++)
+        {
+            // A free port can be taken by another test's process between choosing it and binding it: choose again.
+            var port = LocalPorts.Free();
+            _api = ClusterProcess.Start("api", Repository.Dll("Api"), Environment(), "--urls", $"http://127.0.0.1:{port}");
+            Http?.Dispose();
+            Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+            try
+            {
+                await WaitForActiveSilosAsync(TimeSpan.FromSeconds(90));
+                return;
+            }
+            catch (TimeoutException) when (attempt < 3 && _api.Process.HasExited && _api.Tail().Contains("address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
     }
 
     public ClusterProcess StartSilo(int index)
@@ -95,6 +106,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         {
             await Eventually.TrueAsync(async () =>
             {
+                if (_api?.Process.HasExited == true) throw new TimeoutException("the API process exited");
                 try
                 {
                     var body = await Http.GetFromJsonAsync<JsonElement>("/api/cluster");
