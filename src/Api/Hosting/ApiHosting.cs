@@ -76,6 +76,7 @@ public static class ApiHosting
         app.MapEscalationPolicyEndpoints();
         app.MapSilenceEndpoints();
         app.MapRoutingEndpoints();
+        app.MapAlertmanagerEndpoints();
         app.MapClusterEndpoints();
         app.MapKeyEndpoints();
         app.MapAuditEndpoints();

@@ -83,7 +83,11 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         ("POST", "/api/silences/"), ("PUT", "/api/silences/{id}"), ("DELETE", "/api/silences/{id}"), ("POST", "/api/silences/{id}/expire"),
         ("POST", "/api/servers/{id}/telemetry"), ("POST", "/api/servers/{id}/check"), ("POST", "/api/channels/{id}/test"),
         ("POST", "/api/incidents/{id}/ack"), ("POST", "/api/incidents/{id}/resolve"),
+        ("POST", "/api/v2/silences"), ("DELETE", "/api/v2/silence/{silenceID}"),
     ];
+
+    /// <summary>What a sender key (Prometheus's) may do: post alerts through the Alertmanager API, nothing else.</summary>
+    private static readonly HashSet<(string, string)> SenderRoutes = [("POST", "/api/v2/alerts")];
 
     /// <summary>Posts that only read: asking which routes a label set would take.</summary>
     private static readonly HashSet<string> ReaderPosts = ["/api/routing/test"];
@@ -92,13 +96,14 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
     private static readonly HashSet<string> AdminReads = ["/api/audit", "/api/keys/"];
 
     public static Role Required(string method, string? route) =>
-        route is not null && AdminReads.Contains(route) ? Role.Admin
+        route is not null && SenderRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Sender
+        : route is not null && AdminReads.Contains(route) ? Role.Admin
         : HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsPost(method) && route is not null && ReaderPosts.Contains(route) ? Role.Reader
         : route is not null && OperatorRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Operator
         : Role.Admin;
 
     public static bool IsOpen(PathString path, AuthOptions options) =>
-        path.Equals("/health/live") || path.Equals("/health/ready") || (options.MetricsOpen && path.Equals("/metrics"));
+        path.Equals("/health/live") || path.Equals("/health/ready") || path.Equals("/-/healthy") || path.Equals("/-/ready") || (options.MetricsOpen && path.Equals("/metrics"));
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -110,7 +115,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         var presented = Presented(context.Request);
         if (presented is null)
         {
-            await Deny(context, StatusCodes.Status401Unauthorized, "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key'.");
+            await Deny(context, StatusCodes.Status401Unauthorized, "An API key is required: send it as 'Authorization: Bearer <key>', 'X-Api-Key', or as the password of basic auth.");
             return;
         }
         var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
@@ -147,6 +152,21 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
     {
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization["Bearer ".Length..].Trim();
+        // Prometheus's alertmanagers config may send basic auth: the password is the key (the user name is not checked).
+        if (authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var pair = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(authorization["Basic ".Length..].Trim()));
+                var colon = pair.IndexOf(':');
+                var password = colon < 0 ? pair : pair[(colon + 1)..];
+                return password.Length > 0 ? password : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
         var header = request.Headers["X-Api-Key"].ToString();
         return header.Length > 0 ? header.Trim() : null;
     }

@@ -120,7 +120,13 @@ public sealed record GroupAlert(
     [property: Id(8), JsonPropertyName("StartsAt")] DateTimeOffset StartsAt,
     [property: Id(9), JsonPropertyName("EndsAt")] DateTimeOffset? EndsAt,
     [property: Id(10), JsonPropertyName("Labels")] Dictionary<string, string> Labels,
-    [property: Id(11), JsonPropertyName("Values")] Dictionary<string, double> Values);
+    [property: Id(11), JsonPropertyName("Values")] Dictionary<string, double> Values)
+{
+    /// <summary>An external alert's annotations (summary, description, runbook_url …); empty for the product's own.</summary>
+    [Id(12), JsonPropertyName("Annotations")] public Dictionary<string, string> Annotations { get; init; } = [];
+
+    [Id(13), JsonPropertyName("GeneratorUrl")] public string? GeneratorUrl { get; init; }
+}
 
 /// <summary>Where one notification is on its way to one channel.</summary>
 public enum DeliveryState

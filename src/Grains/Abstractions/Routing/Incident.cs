@@ -45,7 +45,13 @@ public sealed record IncidentMember(
     [property: Id(10), JsonPropertyName("Condition")] string Condition,
     [property: Id(11), JsonPropertyName("StartsAt")] DateTimeOffset StartsAt,
     [property: Id(12), JsonPropertyName("EndsAt")] DateTimeOffset? EndsAt,
-    [property: Id(13), JsonPropertyName("Values")] Dictionary<string, double> Values);
+    [property: Id(13), JsonPropertyName("Values")] Dictionary<string, double> Values)
+{
+    /// <summary>An external alert's annotations; empty for the product's own.</summary>
+    [Id(14), JsonPropertyName("Annotations")] public Dictionary<string, string> Annotations { get; init; } = [];
+
+    [Id(15), JsonPropertyName("GeneratorUrl")] public string? GeneratorUrl { get; init; }
+}
 
 /// <summary>An incident's status: open (some alert fires), acknowledged, or resolved (every alert in it resolved).</summary>
 public enum IncidentStatus

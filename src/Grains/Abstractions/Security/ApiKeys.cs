@@ -7,6 +7,8 @@ namespace Monitoring.Security;
 /// <summary>What a caller may do: a reader reads, an operator also acts on alerts, silences and telemetry, an admin does everything.</summary>
 public enum Role
 {
+    /// <summary>May only post alerts (Prometheus's key): below every other role.</summary>
+    Sender = 0,
     Reader = 1,
     Operator = 2,
     Admin = 3,

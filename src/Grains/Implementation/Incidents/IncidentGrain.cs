@@ -4,6 +4,7 @@ using Monitoring.Channels;
 using Monitoring.Channels.Delivery;
 using Monitoring.Common;
 using Monitoring.Escalation;
+using Monitoring.External;
 using Monitoring.Observability;
 using Monitoring.Settings;
 
@@ -104,7 +105,9 @@ public sealed class IncidentGrain(
         // Each alert keeps its own status: acknowledge the firing ones, without waiting (they report back to this grain).
         foreach (var member in S.Members.Values.Where(m => m.Status == MemberStatus.Firing))
         {
-            _ = GrainFactory.GetGrain<IAlertGrain>(member.AlertId).AcknowledgeAsync(by);
+            _ = ExternalAlerts.IsAlertId(member.AlertId)
+                ? ExternalAlerts.Partition(GrainFactory, ExternalAlerts.FingerprintOf(member.AlertId)).AcknowledgeAsync(ExternalAlerts.FingerprintOf(member.AlertId), by)
+                : GrainFactory.GetGrain<IAlertGrain>(member.AlertId).AcknowledgeAsync(by);
         }
         return WriteResult.Ok;
     }
@@ -121,7 +124,9 @@ public sealed class IncidentGrain(
         await CommitAsync(now);
         foreach (var member in open)
         {
-            _ = GrainFactory.GetGrain<IAlertGrain>(member.AlertId).ResolveAsync(by);
+            _ = ExternalAlerts.IsAlertId(member.AlertId)
+                ? ExternalAlerts.Partition(GrainFactory, ExternalAlerts.FingerprintOf(member.AlertId)).ResolveAsync(ExternalAlerts.FingerprintOf(member.AlertId), by)
+                : GrainFactory.GetGrain<IAlertGrain>(member.AlertId).ResolveAsync(by);
         }
         return WriteResult.Ok;
     }
@@ -309,7 +314,7 @@ public sealed class IncidentGrain(
         var group = new NotificationGroup(
             IncidentId, route.Path, receiver.Name, RouteTree.GroupKey(route.Key, route.GroupLabels), route.GroupLabels, common,
             [.. listed.Take(max).Select(m => new GroupAlert(m.AlertId, m.Status == MemberStatus.Resolved ? "resolved" : "firing", m.RuleId, m.RuleName,
-                m.ServerId, m.ServerName, m.Severity, m.Message, m.StartsAt, m.EndsAt, m.Labels, m.Values))],
+                m.ServerId, m.ServerName, m.Severity, m.Message, m.StartsAt, m.EndsAt, m.Labels, m.Values) { Annotations = m.Annotations, GeneratorUrl = m.GeneratorUrl })],
             firingCount, listed.Length - firingCount, Math.Max(0, listed.Length - max));
         var head = listed.FirstOrDefault() ?? S.Members.Values.First();
         var same = (Func<IncidentMember, string> f) => listed.Length > 0 && listed.All(m => f(m) == f(head)) ? f(head) : null;

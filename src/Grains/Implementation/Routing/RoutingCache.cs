@@ -81,21 +81,8 @@ public sealed class RoutingCache
     public async Task<string?> InhibitedByAsync(IGrainFactory grains, string alertId, IReadOnlyDictionary<string, string> labels)
     {
         var set = await GetAsync(grains);
-        var rules = set.Inhibitions.Where(rule => rule.TargetMatchers.All(m => m.Matches(labels))).ToArray();
-        if (rules.Length == 0) return null;
-        var sources = await InhibitorsAsync(grains);
-        foreach (var rule in rules)
-        {
-            foreach (var (sourceId, source) in sources.Alerts)
-            {
-                // An alert matching both sides never inhibits itself (nor does any alert that is itself the target).
-                if (sourceId == alertId) continue;
-                if (!rule.SourceMatchers.All(m => m.Matches(source))) continue;
-                if (rule.TargetMatchers.All(m => m.Matches(source)) && rule.SourceMatchers.All(m => m.Matches(labels))) continue;
-                if (rule.Equal.All(name => (source.GetValueOrDefault(name) ?? "") == (labels.GetValueOrDefault(name) ?? ""))) return sourceId;
-            }
-        }
-        return null;
+        if (!set.Inhibitions.Any(rule => rule.TargetMatchers.All(m => m.Matches(labels)))) return null;
+        return Inhibition.InhibitedBy(set, await InhibitorsAsync(grains), alertId, labels);
     }
 
     private async Task<InhibitorSet> InhibitorsAsync(IGrainFactory grains)

@@ -17,7 +17,14 @@ public sealed class SilenceCache
     public void Invalidate() => Volatile.Write(ref _checkedAt, long.MinValue);
 
     /// <summary>The active silences matching these labels, latest-ending first.</summary>
-    public async Task<Silence[]> MatchingAsync(IGrainFactory grains, IReadOnlyDictionary<string, string> labels, DateTimeOffset now)
+    public async Task<Silence[]> MatchingAsync(IGrainFactory grains, IReadOnlyDictionary<string, string> labels, DateTimeOffset now) =>
+        Matching(await GetAsync(grains), labels, now);
+
+    public static Silence[] Matching(SilenceSet set, IReadOnlyDictionary<string, string> labels, DateTimeOffset now) =>
+        set.Silences.Length == 0 ? [] : [.. set.Silences.Where(s => s.IsActiveAt(now) && s.Matches(labels)).OrderByDescending(s => s.EndsAt)];
+
+    /// <summary>Every silence, as of at most <see cref="RefreshInterval"/> ago (or of the last write on this silo).</summary>
+    public async Task<SilenceSet> GetAsync(IGrainFactory grains)
     {
         var known = Volatile.Read(ref _set);
         var checkedAt = Volatile.Read(ref _checkedAt);
@@ -32,10 +39,6 @@ public sealed class SilenceCache
             }
             Interlocked.CompareExchange(ref _checkedAt, started, checkedAt);
         }
-        if (known.Silences.Length == 0)
-        {
-            return [];
-        }
-        return [.. known.Silences.Where(s => s.IsActiveAt(now) && s.Matches(labels)).OrderByDescending(s => s.EndsAt)];
+        return known;
     }
 }

@@ -1,0 +1,372 @@
+using Microsoft.Extensions.Options;
+using Monitoring.Common;
+using Monitoring.Routing;
+using Monitoring.Settings;
+using Monitoring.Silences;
+
+namespace Monitoring.External;
+
+/// <summary>
+/// One partition of the alerts that Prometheus and other Alertmanager clients post, with Alertmanager's semantics: an
+/// alert is its label set; a re-send that overlaps the known one merges with it (earliest start, an explicit end over
+/// a timed-out one); it fires until its end passes. Accepted alerts are stored before the call returns (concurrent
+/// batches share one write). Each alert then tells the incidents the routing tree puts it in when it starts firing,
+/// is silenced or resolves, exactly as the product's own alerts do, and the inhibitors when it may inhibit others.
+/// </summary>
+[GrainType("externalalerts"), Reentrant]
+public sealed class ExternalAlertsGrain(
+    [PersistentState("externalalerts", StorageNames.Alerts)] IPersistentState<ExternalAlertsState> state,
+    RoutingCache routing,
+    SilenceCache silences,
+    IOptions<MonitoringOptions> options,
+    SiloStopping stopping,
+    TimeProvider time,
+    ILogger<ExternalAlertsGrain> logger)
+    : Grain, IExternalAlertsGrain, IRemindable
+{
+    private const string Reminder = "externalalerts";
+
+    /// <summary>A resolved alert is kept this long, so a late re-send merges with it rather than opening a new episode.</summary>
+    public static readonly TimeSpan ResolvedRetention = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often firing alerts are looked at again for silences that began or ended.</summary>
+    private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan ReportRetry = TimeSpan.FromSeconds(5);
+    private const int ReportBatch = 256;
+
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private Task? _reporting;
+    private DateTimeOffset? _reportRetryAt;
+    private long _changes;
+    private long _written;
+    private Task? _flush;
+    private IGrainTimer? _timer;
+    private WriteBehind? _writeBehind;
+    private bool _reminderRegistered;
+    private Dictionary<string, ExternalAlertRecord> Alerts => state.State.Alerts;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        _reminderRegistered = Alerts.Count > 0;
+        // What was accepted but perhaps never told (a silo lost between the two) is told now.
+        foreach (var (fingerprint, alert) in Alerts)
+        {
+            if (StatusOf(alert, now) != alert.ReportedStatus || alert.Episode != alert.ReportedEpisode) _dirty.Add(fingerprint);
+        }
+        StartReporting();
+        ArmTimer();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        Writes.Pending ? CommitAsync() : Task.CompletedTask;
+
+    public async Task AcceptAsync(PostedAlert[] alerts)
+    {
+        var set = await silences.GetAsync(GrainFactory);
+        var now = time.GetUtcNow();
+        // From here to the commit nothing awaits: a batch is applied whole, never interleaved with another.
+        foreach (var posted in alerts)
+        {
+            if (Alerts.TryGetValue(posted.Fingerprint, out var known) && Overlaps(known, posted))
+            {
+                Merge(known, posted, now);
+            }
+            else
+            {
+                known = Alerts[posted.Fingerprint] = new ExternalAlertRecord
+                {
+                    Labels = new(posted.Labels, StringComparer.Ordinal),
+                    Annotations = new(posted.Annotations, StringComparer.Ordinal),
+                    StartsAt = posted.StartsAt,
+                    EndsAt = posted.EndsAt,
+                    Timeout = posted.Timeout,
+                    GeneratorUrl = posted.GeneratorUrl,
+                    UpdatedAt = now,
+                    Episode = (known?.Episode ?? 0) + 1,
+                    Sequence = known?.Sequence ?? 0,
+                    Routes = known?.Routes ?? [],
+                    ReportedStatus = known?.ReportedStatus,
+                    ReportedEpisode = known?.ReportedEpisode ?? 0,
+                    Inhibiting = known?.Inhibiting ?? false,
+                };
+            }
+            known.SilencedBy = known.EndsAt > now ? [.. SilenceCache.Matching(set, known.Labels, now).Select(s => s.Id)] : [];
+            if (StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
+        }
+        await CommitAsync();
+        await SyncReminderAsync();
+        StartReporting();
+        ArmTimer();
+    }
+
+    public Task<ExternalAlertView[]> ListAsync()
+    {
+        var now = time.GetUtcNow();
+        return Task.FromResult<ExternalAlertView[]>([.. Alerts
+            .Where(a => a.Value.EndsAt > now)
+            .Select(a => new ExternalAlertView(a.Key, a.Value.Labels, a.Value.Annotations, a.Value.StartsAt, a.Value.EndsAt, a.Value.UpdatedAt,
+                a.Value.GeneratorUrl, a.Value.SilencedBy, a.Value.AcknowledgedAt, a.Value.AcknowledgedBy, [.. a.Value.Routes.Select(r => r.IncidentId)]))]);
+    }
+
+    public async Task<WriteResult> AcknowledgeAsync(string fingerprint, string? by)
+    {
+        var now = time.GetUtcNow();
+        if (!Alerts.TryGetValue(fingerprint, out var alert)) return WriteResult.NotFound;
+        if (alert.EndsAt <= now) return WriteResult.Conflict("only a firing alert can be acknowledged; this one resolved");
+        if (alert.AcknowledgedAt is not null) return WriteResult.Ok;
+        alert.AcknowledgedAt = now;
+        alert.AcknowledgedBy = by;
+        await CommitAsync();
+        return WriteResult.Ok;
+    }
+
+    /// <summary>Ends the alert now; if its source still fires it, its next re-send opens a new episode.</summary>
+    public async Task<WriteResult> ResolveAsync(string fingerprint, string? by)
+    {
+        var now = time.GetUtcNow();
+        if (!Alerts.TryGetValue(fingerprint, out var alert)) return WriteResult.NotFound;
+        if (alert.EndsAt <= now) return WriteResult.Conflict("this alert is already resolved");
+        alert.EndsAt = now;
+        alert.Timeout = false;
+        alert.SilencedBy = [];
+        _dirty.Add(fingerprint);
+        logger.LogInformation("External alert {Fingerprint} resolved by {By}", fingerprint, by ?? "hand");
+        await CommitAsync();
+        StartReporting();
+        ArmTimer();
+        return WriteResult.Ok;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // Incidents store joins behind: the reminder says again what every unresolved alert is.
+        var now = time.GetUtcNow();
+        foreach (var (fingerprint, alert) in Alerts)
+        {
+            if (alert.EndsAt > now) _dirty.Add(fingerprint);
+        }
+        await TickAsync();
+    }
+
+    /// <summary>Alertmanager merges a re-send into the known alert when their active ranges overlap; else it is a new one.</summary>
+    private static bool Overlaps(ExternalAlertRecord known, PostedAlert posted) =>
+        (posted.EndsAt > known.StartsAt && posted.EndsAt < known.EndsAt) || (posted.StartsAt >= known.StartsAt && posted.StartsAt < known.EndsAt)
+        || (posted.StartsAt <= known.StartsAt && posted.EndsAt >= known.EndsAt);
+
+    private static void Merge(ExternalAlertRecord known, PostedAlert posted, DateTimeOffset now)
+    {
+        var wasResolved = known.EndsAt <= now;
+        if (posted.StartsAt < known.StartsAt) known.StartsAt = posted.StartsAt;
+        var postedResolved = posted.EndsAt <= now;
+        if (postedResolved)
+        {
+            // The latest explicit end wins when both are resolved.
+            if (!(wasResolved && known.EndsAt > posted.EndsAt)) known.EndsAt = posted.EndsAt;
+            known.Timeout = false;
+        }
+        else if (!(known.EndsAt > posted.EndsAt && !known.Timeout))
+        {
+            // An explicit end that is later rules over the newer one; otherwise the newer one wins.
+            known.EndsAt = posted.EndsAt;
+            known.Timeout = posted.Timeout;
+        }
+        known.Labels = new(posted.Labels, StringComparer.Ordinal);
+        known.Annotations = new(posted.Annotations, StringComparer.Ordinal);
+        known.GeneratorUrl = posted.GeneratorUrl;
+        known.UpdatedAt = now;
+        if (wasResolved && known.EndsAt > now)
+        {
+            known.Episode++;
+            known.AcknowledgedAt = null;
+            known.AcknowledgedBy = null;
+        }
+    }
+
+    private static MemberStatus StatusOf(ExternalAlertRecord alert, DateTimeOffset now) =>
+        alert.EndsAt <= now ? MemberStatus.Resolved : alert.SilencedBy.Length > 0 ? MemberStatus.Muted : MemberStatus.Firing;
+
+    private async Task TickAsync()
+    {
+        if (stopping.IsStopping) return;
+        var now = time.GetUtcNow();
+        var set = await silences.GetAsync(GrainFactory);
+        now = time.GetUtcNow();
+        var removed = false;
+        foreach (var (fingerprint, alert) in Alerts.ToArray())
+        {
+            if (alert.EndsAt <= now)
+            {
+                alert.SilencedBy = [];
+                if (alert.ReportedStatus is not (null or MemberStatus.Resolved)) _dirty.Add(fingerprint);
+                else if (now - alert.EndsAt >= ResolvedRetention && !_dirty.Contains(fingerprint))
+                {
+                    Alerts.Remove(fingerprint);
+                    removed = true;
+                }
+                continue;
+            }
+            var silencedBy = SilenceCache.Matching(set, alert.Labels, now).Select(s => s.Id).ToArray();
+            if (!silencedBy.SequenceEqual(alert.SilencedBy))
+            {
+                alert.SilencedBy = silencedBy;
+                Writes.Mark();
+            }
+            if (StatusOf(alert, now) != alert.ReportedStatus) _dirty.Add(fingerprint);
+        }
+        if (removed) Writes.Mark();
+        if (_reportRetryAt is { } retry && retry <= now) _reportRetryAt = null;
+        StartReporting();
+        await SyncReminderAsync();
+        ArmTimer();
+    }
+
+    private void StartReporting()
+    {
+        if (_reporting is null && _dirty.Count > 0 && _reportRetryAt is null) _reporting = ReportAsync();
+    }
+
+    /// <summary>Tells incidents and inhibitors what changed, a batch at a time, the calls of a batch together.</summary>
+    private async Task ReportAsync()
+    {
+        try
+        {
+            await Task.Yield();
+            while (_dirty.Count > 0 && !stopping.IsStopping)
+            {
+                var batch = _dirty.Take(ReportBatch).ToArray();
+                foreach (var fingerprint in batch) _dirty.Remove(fingerprint);
+                var set = await routing.GetAsync(GrainFactory);
+                var now = time.GetUtcNow();
+                var calls = new List<Task>(batch.Length);
+                foreach (var fingerprint in batch)
+                {
+                    if (Alerts.TryGetValue(fingerprint, out var alert)) Report(fingerprint, alert, set, now, calls);
+                }
+                try
+                {
+                    await Task.WhenAll(calls);
+                }
+                catch (Exception e)
+                {
+                    foreach (var fingerprint in batch) _dirty.Add(fingerprint);
+                    _reportRetryAt = time.GetUtcNow() + ReportRetry;
+                    logger.LogWarning(e, "External alerts partition {Partition}: {Count} alerts not yet told to their incidents; will try again",
+                        this.GetPrimaryKeyLong(), batch.Length);
+                    break;
+                }
+                Writes.Mark();
+            }
+        }
+        finally
+        {
+            _reporting = null;
+            ArmTimer();
+        }
+    }
+
+    private void Report(string fingerprint, ExternalAlertRecord alert, RoutingSet set, DateTimeOffset now, List<Task> calls)
+    {
+        var status = StatusOf(alert, now);
+        var alertId = ExternalAlerts.AlertId(fingerprint);
+        var source = status != MemberStatus.Resolved && RoutingCache.IsSource(set, alert.Labels);
+        if (source != alert.Inhibiting)
+        {
+            calls.Add(GrainFactory.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(alertId, source ? alert.Labels : null));
+            alert.Inhibiting = source;
+        }
+        if (status == MemberStatus.Resolved && alert.ReportedStatus is null or MemberStatus.Resolved)
+        {
+            alert.ReportedStatus = status;
+            alert.ReportedEpisode = alert.Episode;
+            return; // never told as firing: nothing to take back
+        }
+        alert.Sequence++;
+        var name = alert.Labels.GetValueOrDefault("alertname") ?? "";
+        var instance = alert.Labels.GetValueOrDefault("instance") ?? alert.Labels.GetValueOrDefault("job") ?? "";
+        var message = alert.Annotations.GetValueOrDefault("summary") ?? alert.Annotations.GetValueOrDefault("description") ?? name;
+        var member = new IncidentMember(alertId, alert.Sequence, status, alert.Labels, "", name, instance, instance, ExternalAlerts.SeverityOf(alert.Labels),
+            message, "", alert.StartsAt, status == MemberStatus.Resolved ? alert.EndsAt : null, [])
+        {
+            Annotations = alert.Annotations,
+            GeneratorUrl = alert.GeneratorUrl,
+        };
+        var routes = status == MemberStatus.Resolved ? alert.Routes : [.. RouteTree.Match(set.Root, alert.Labels).Where(r => r.Receiver is not null)];
+        foreach (var route in routes) calls.Add(GrainFactory.GetGrain<IIncidentGrain>(route.IncidentId).UpdateAsync(route, member));
+        foreach (var old in alert.Routes.Where(old => routes.All(r => r.IncidentId != old.IncidentId)))
+        {
+            calls.Add(GrainFactory.GetGrain<IIncidentGrain>(old.IncidentId).UpdateAsync(old, member with { Status = MemberStatus.Resolved, EndsAt = now }));
+        }
+        alert.Routes = routes;
+        alert.ReportedStatus = status;
+        alert.ReportedEpisode = alert.Episode;
+    }
+
+    /// <summary>
+    /// Stores the state and returns once a write that began after this call's changes has finished. Calls that arrive
+    /// while a write runs share the next one: a storm of batches is a few writes, and none returns before its own.
+    /// </summary>
+    private async Task CommitAsync()
+    {
+        var target = ++_changes;
+        while (_written < target)
+        {
+            var flush = _flush;
+            if (flush is null || flush.IsCompleted) _flush = flush = FlushAsync();
+            await flush;
+        }
+    }
+
+    private async Task FlushAsync()
+    {
+        await Task.Yield();
+        var upTo = _changes;
+        await state.WriteStateAsync();
+        if (upTo > _written) _written = upTo;
+    }
+
+    /// <summary>What reporting changed (what incidents were told) is stored behind: if it is lost, the alert is told again.</summary>
+    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, _ => CommitAsync(), TimeSpan.FromSeconds(1));
+
+    private void ArmTimer()
+    {
+        var now = time.GetUtcNow();
+        DateTimeOffset? due = null;
+        foreach (var alert in Alerts.Values)
+        {
+            var at = alert.EndsAt > now ? alert.EndsAt : alert.ReportedStatus is null or MemberStatus.Resolved ? alert.EndsAt + ResolvedRetention : now + Recheck;
+            if (due is null || at < due) due = at;
+        }
+        if (Alerts.Values.Any(a => a.EndsAt > now) && (due is null || now + Recheck < due)) due = now + Recheck;
+        if (_reportRetryAt is { } retry && (due is null || retry < due)) due = retry;
+        if (due is null)
+        {
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        var delay = due.Value - time.GetUtcNow();
+        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+        _timer ??= this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        _timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>While it holds alerts, the partition's reminder brings it back after a silo is lost, to resolve and report on time.</summary>
+    private async Task SyncReminderAsync()
+    {
+        var wanted = Alerts.Count > 0;
+        if (wanted == _reminderRegistered) return;
+        try
+        {
+            if (wanted) await this.RegisterOrUpdateReminder(Reminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+            else if (await this.GetReminder(Reminder) is { } reminder) await this.UnregisterReminder(reminder);
+            _reminderRegistered = wanted;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "External alerts partition {Partition}: its reminder could not be {Action}; trying again with the next change",
+                this.GetPrimaryKeyLong(), wanted ? "registered" : "removed");
+        }
+    }
+}
