@@ -2,6 +2,8 @@
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks [-- --alerts 1000]
 // A fleet-wide breach through the routing tree (one incident, one message):
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --incident-storm [--servers 2000] [--group-wait 30s]
+// Alertmanager API v2 storms, side by side with Debian's Alertmanager 0.25 in the same run:
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500]
 // How many servers one silo can probe at a 15 s interval:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
 using System.Collections.Concurrent;
@@ -16,6 +18,12 @@ using Monitoring.Servers;
 if (args.Contains("--incident-storm"))
 {
     await IncidentStorm.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--am-storm"))
+{
+    await AlertmanagerStorm.RunAsync(args);
     return;
 }
 

@@ -68,9 +68,14 @@ public sealed record AlertmanagerPayload(
         var alerts = group.Alerts.Select(a =>
         {
             var labels = new SortedDictionary<string, string>(a.Labels, StringComparer.Ordinal);
-            var own = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["message"] = a.Message };
+            // An external alert keeps its own annotations, generator URL and fingerprint, as Alertmanager would send them.
+            var own = a.Annotations.Count > 0
+                ? new SortedDictionary<string, string>(a.Annotations, StringComparer.Ordinal)
+                : new SortedDictionary<string, string>(StringComparer.Ordinal) { ["message"] = a.Message };
+            var external = External.ExternalAlerts.IsAlertId(a.AlertId);
             return new AlertmanagerAlert(a.Status, labels, own, a.StartsAt, a.Status == "resolved" ? a.EndsAt ?? n.At : ZeroTime,
-                $"{externalUrl.TrimEnd('/')}/api/alerts/{Uri.EscapeDataString(a.AlertId)}", Fingerprint(labels));
+                a.GeneratorUrl ?? $"{externalUrl.TrimEnd('/')}/api/alerts/{Uri.EscapeDataString(a.AlertId)}",
+                external ? External.ExternalAlerts.FingerprintOf(a.AlertId) : Fingerprint(labels));
         }).ToArray();
         return new AlertmanagerPayload("4", group.GroupKey, group.TruncatedAlerts, status, receiver,
             new SortedDictionary<string, string>(group.GroupLabels, StringComparer.Ordinal),

@@ -46,7 +46,8 @@ public sealed record WebhookPayload(
         n.Group is { } g
             ? new WebhookIncident(g.IncidentId, g.GroupKey, g.Route, g.Receiver, g.GroupLabels, g.CommonLabels, g.Firing, g.Resolved, g.TruncatedAlerts,
                 [.. g.Alerts.Select(a => new WebhookGroupAlert(a.AlertId, a.Status, a.RuleId, a.RuleName, a.ServerId, a.ServerName,
-                    a.Severity.ToString().ToLowerInvariant(), a.Message, a.StartsAt, a.EndsAt, a.Labels, a.Values))])
+                    a.Severity.ToString().ToLowerInvariant(), a.Message, a.StartsAt, a.EndsAt, a.Labels, a.Values)
+                { Annotations = a.Annotations.Count > 0 ? a.Annotations : null, GeneratorUrl = a.GeneratorUrl })])
             : null);
 }
 
@@ -75,7 +76,13 @@ public sealed record WebhookGroupAlert(
     DateTimeOffset StartsAt,
     DateTimeOffset? EndsAt,
     Dictionary<string, string> Labels,
-    Dictionary<string, double> Values);
+    Dictionary<string, double> Values)
+{
+    /// <summary>An external alert's annotations and source (absent for the product's own alerts).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Annotations { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? GeneratorUrl { get; init; }
+}
 
 public sealed record WebhookAlert(
     string Id,

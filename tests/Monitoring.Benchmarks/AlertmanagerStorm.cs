@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+/// <summary>
+/// A storm through <c>POST /api/v2/alerts</c>, side by side with Debian's Alertmanager (when installed) in the same
+/// run: N distinct alerts in batches, grouped by instance so each alert is its own notification, group_wait 0s, one
+/// webhook receiver on loopback for both. Prints the accept rate, the time until every alert was delivered, and the
+/// p50/p99 of each alert's post-to-delivery time.
+///   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500] [--in-flight 4]
+/// </summary>
+public static class AlertmanagerStorm
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var sizes = args.SkipWhile(a => a != "--alerts").Skip(1).DefaultIfEmpty("10000,50000").First().Split(',').Select(int.Parse).ToArray();
+        var batch = args.SkipWhile(a => a != "--batch").Skip(1).Select(int.Parse).DefaultIfEmpty(500).First();
+        var inFlight = args.SkipWhile(a => a != "--in-flight").Skip(1).Select(int.Parse).DefaultIfEmpty(4).First();
+
+        var delivered = new ConcurrentDictionary<string, long>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var receiver = builder.Build();
+        receiver.MapPost("/{who}", async (HttpContext context, string who) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            // Alertmanager's webhook lists alerts at the top; the product's lists an incident's alerts.
+            var alerts = body.RootElement.TryGetProperty("incident", out var incident) ? incident.GetProperty("alerts") : body.RootElement.GetProperty("alerts");
+            foreach (var alert in alerts.EnumerateArray())
+            {
+                if (alert.GetProperty("status").GetString() != "firing") continue;
+                var labels = alert.GetProperty("labels");
+                delivered.TryAdd($"{who}/{labels.GetProperty("storm").GetString()}/{labels.GetProperty("instance").GetString()}", now);
+            }
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        var hookBase = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Console.WriteLine($"{Environment.ProcessorCount} cores; storms of {string.Join(", ", sizes)} distinct alerts, {batch} per request, {inFlight} requests in flight, grouped by instance, group_wait 0s");
+
+        Process? alertmanager = null;
+        var amBinary = new[] { "/usr/bin/prometheus-alertmanager", "/usr/bin/alertmanager" }.FirstOrDefault(File.Exists);
+        var amDirectory = Directory.CreateTempSubdirectory("am-bench-");
+        const string amUrl = "http://127.0.0.1:19093";
+        if (amBinary is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(amDirectory.FullName, "am.yml"), $$"""
+                route: {receiver: hook, group_by: [instance], group_wait: 0s, group_interval: 5m, repeat_interval: 4h}
+                receivers:
+                  - name: hook
+                    webhook_configs: [{url: "{{hookBase}}/alertmanager", send_resolved: false}]
+                """);
+            alertmanager = Process.Start(new ProcessStartInfo(amBinary,
+                $"--config.file={Path.Combine(amDirectory.FullName, "am.yml")} --storage.path={amDirectory.FullName} --web.listen-address=127.0.0.1:19093 --cluster.listen-address= --log.level=warn")
+            { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            alertmanager.OutputDataReceived += (_, _) => { };
+            alertmanager.ErrorDataReceived += (_, _) => { };
+            alertmanager.BeginOutputReadLine();
+            alertmanager.BeginErrorReadLine();
+        }
+        else
+        {
+            Console.WriteLine("Alertmanager is not installed (apt-get install prometheus-alertmanager): this product only");
+        }
+
+        const string apiUrl = "http://127.0.0.1:5393";
+        var api = BenchHost.StartApi(apiUrl, 21113, 40113);
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        try
+        {
+            await BenchHost.WaitForHealthAsync(new HttpClient { BaseAddress = new Uri(apiUrl) });
+            await Send(http, HttpMethod.Post, $"{apiUrl}/api/channels", JsonSerializer.Serialize(new { id = "bench", type = "webhook", config = new { url = $"{hookBase}/product" } }));
+            await Send(http, HttpMethod.Put, $"{apiUrl}/api/routing", JsonSerializer.Serialize(new
+            {
+                route = new { receiver = "bench", groupBy = new[] { "instance" }, groupWait = "0s" },
+                receivers = new[] { new { name = "bench", channels = new[] { "bench" }, sendResolved = false } },
+            }));
+            if (alertmanager is not null) await WaitUpAsync(http, $"{amUrl}/-/ready");
+            Console.WriteLine("| system | alerts | accepted in | accept rate | all delivered after | p50 | p99 |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
+            foreach (var size in sizes)
+            {
+                if (alertmanager is not null) await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
+                await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered);
+            }
+        }
+        finally
+        {
+            try { api.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            try { alertmanager?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            amDirectory.Delete(recursive: true);
+            await receiver.StopAsync();
+        }
+    }
+
+    private static async Task StormAsync(HttpClient http, string who, string url, int size, int batch, int inFlight, ConcurrentDictionary<string, long> delivered)
+    {
+        var storm = Guid.NewGuid().ToString("N")[..8];
+        var sentAt = new long[size];
+        var started = Stopwatch.GetTimestamp();
+        await Parallel.ForEachAsync(Enumerable.Range(0, (size + batch - 1) / batch), new ParallelOptions { MaxDegreeOfParallelism = inFlight }, async (b, _) =>
+        {
+            var json = new StringBuilder("[");
+            var now = Stopwatch.GetTimestamp();
+            for (var i = b * batch; i < Math.Min(size, (b + 1) * batch); i++)
+            {
+                if (json.Length > 1) json.Append(',');
+                json.Append($$"""{"labels":{"alertname":"SharedDependencyDown","storm":"{{storm}}","instance":"srv-{{i:00000}}","severity":"critical"},"annotations":{"summary":"srv-{{i:00000}} cannot reach the gateway"},"generatorURL":"http://prometheus.local/graph"}""");
+                sentAt[i] = now;
+            }
+            json.Append(']');
+            await Send(http, HttpMethod.Post, url, json.ToString());
+        });
+        var accepted = Stopwatch.GetElapsedTime(started);
+        var deadline = Stopwatch.StartNew();
+        var prefix = $"{who}/{storm}/";
+        while (delivered.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal)) < size && deadline.Elapsed < TimeSpan.FromMinutes(10)) await Task.Delay(100);
+        var latencies = Enumerable.Range(0, size)
+            .Select(i => delivered.TryGetValue($"{prefix}srv-{i:00000}", out var at) ? Stopwatch.GetElapsedTime(sentAt[i], at).TotalMilliseconds : double.NaN)
+            .Where(l => !double.IsNaN(l)).Order().ToArray();
+        var all = latencies.Length == size
+            ? $"{(Stopwatch.GetElapsedTime(started, delivered.Where(k => k.Key.StartsWith(prefix, StringComparison.Ordinal)).Max(k => k.Value))).TotalSeconds:F1} s"
+            : $"only {latencies.Length} in 10 min";
+        Console.WriteLine($"| {who} | {size:N0} | {accepted.TotalSeconds:F1} s | {size / accepted.TotalSeconds:N0}/s | {all} | {Percentile(latencies, 0.5) / 1000:F1} s | {Percentile(latencies, 0.99) / 1000:F1} s |");
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
+    private static async Task Send(HttpClient http, HttpMethod method, string url, string json)
+    {
+        using var request = new HttpRequestMessage(method, url) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private static async Task WaitUpAsync(HttpClient http, string url)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try { if ((await http.GetAsync(url)).IsSuccessStatusCode) return; } catch (HttpRequestException) { }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{url} did not come up");
+    }
+}
