@@ -147,9 +147,17 @@ public static partial class AmAlertReader
             if (labels is { Count: 0 }) errors.Add($"{field}.labels", "at least one label pair required");
             if (!TryParseTime(alert.StartsAt, out var startsAt)) errors.Add($"{field}.startsAt", $"'{Clip(alert.StartsAt)}' is not an RFC 3339 time");
             if (!TryParseTime(alert.EndsAt, out var endsAt)) errors.Add($"{field}.endsAt", $"'{Clip(alert.EndsAt)}' is not an RFC 3339 time");
-            if (alert.GeneratorUrl is { Length: > 0 } url && (url.Length > 2048 || !Uri.TryCreate(url, UriKind.Absolute, out _)))
+            if (alert.GeneratorUrl is { Length: > 0 } url)
             {
-                errors.Add($"{field}.generatorURL", "must be an absolute URL of at most 2048 characters");
+                if (url.Length > 2048 || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    errors.Add($"{field}.generatorURL", "must be an absolute http(s) URL of at most 2048 characters");
+                }
+                else if (System.Net.IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var address) && IsLinkLocal(address))
+                {
+                    // It is only shown as a link, but nobody should be handed a link into cloud metadata.
+                    errors.Add($"{field}.generatorURL", "names a link-local address (cloud metadata lives there)");
+                }
             }
             if (errors.ToArray().Length > before) continue;
             // As Alertmanager: no start is the end (or now); no end is now + resolve_timeout, which a later explicit end overrides.
@@ -184,6 +192,11 @@ public static partial class AmAlertReader
         }
         return clean;
     }
+
+    private static bool IsLinkLocal(System.Net.IPAddress address) =>
+        address.IsIPv4MappedToIPv6 ? IsLinkLocal(address.MapToIPv4())
+        : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address.GetAddressBytes() is [169, 254, ..]
+        : address.IsIPv6LinkLocal;
 
     public static string Clip(string? text) => text is null ? "" : text.Length <= 64 ? text : text[..64] + "…";
 

@@ -56,7 +56,7 @@ public sealed class SecuredApiCollection : ICollectionFixture<SecuredApiFixture>
 [Collection(SecuredApiCollection.Name)]
 public sealed class AuthTests(SecuredApiFixture api)
 {
-    private static readonly HashSet<string> Open = ["/health/live", "/health/ready", "/metrics"];
+    private static readonly HashSet<string> Open = ["/health/live", "/health/ready", "/metrics", "/-/healthy", "/-/ready"];
 
     private List<(string Method, string Pattern)> Endpoints() =>
         [.. api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -122,6 +122,8 @@ public sealed class AuthTests(SecuredApiFixture api)
         Assert.Equal(Role.Operator, Monitoring.Api.Security.AuthMiddleware.Required("POST", "/api/silences/"));
         Assert.Equal(Role.Admin, Monitoring.Api.Security.AuthMiddleware.Required("POST", "/api/rules/"));
         Assert.Equal(Role.Admin, Monitoring.Api.Security.AuthMiddleware.Required("PUT", "/api/channels/{id}"));
+        Assert.Equal(Role.Sender, Monitoring.Api.Security.AuthMiddleware.Required("POST", "/api/v2/alerts"));
+        Assert.Equal(Role.Operator, Monitoring.Api.Security.AuthMiddleware.Required("POST", "/api/v2/silences"));
     }
 
     [Fact]

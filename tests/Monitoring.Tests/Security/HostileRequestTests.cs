@@ -212,6 +212,8 @@ public sealed class HostileRequestTests(ApiFixture api)
         var routing = """{"route":{"groupBy":["alertname"],"routes":[{"matchers":["t=@ID@"],"receiver":"r-@ID@","continue":false,"groupWait":"30s","groupInterval":"5m","repeatInterval":"4h","muteTimeIntervals":["ti-@ID@"]}]},"receivers":[{"name":"r-@ID@","channels":["c-@ID@"],"sendResolved":true,"maxAlerts":100}]}""".Replace("@ID@", id);
         var interval = """{"location":"Europe/Berlin","timeIntervals":[{"times":[{"startTime":"09:00","endTime":"17:00"}],"weekdays":["monday:friday"],"daysOfMonth":["1:10"],"months":["january"],"years":["2026"]}]}""";
         var inhibition = """{"sourceMatchers":["t=@ID@","severity=critical"],"targetMatchers":["t=@ID@","severity=info"],"equal":["server_id"]}""".Replace("@ID@", id);
+        var amAlerts = """[{"labels":{"alertname":"A","t":"@ID@"},"annotations":{"summary":"s"},"startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T00:05:00Z","generatorURL":"http://p/graph"}]""".Replace("@ID@", id);
+        var amSilence = """{"matchers":[{"name":"t","value":"@ID@","isRegex":false,"isEqual":true}],"startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","createdBy":"h","comment":"hostile corpus"}""".Replace("@ID@", id);
         var telemetry = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":true}],"gauges":{"activeConnections":3,"cpuUsage":42.5,"memoryUsage":61.0}}""";
         return new Dictionary<string, RouteCase>
         {
@@ -242,6 +244,10 @@ public sealed class HostileRequestTests(ApiFixture api)
             ["GET /api/inhibitions/{id}"] = new(null), ["PUT /api/inhibitions/{id}"] = new(inhibition), ["DELETE /api/inhibitions/{id}"] = new(null),
             ["GET /api/incidents"] = new(null), ["GET /api/incidents/{id}"] = new(null),
             ["POST /api/incidents/{id}/ack"] = new("""{"by":"alice"}""", OptionalBody: true), ["POST /api/incidents/{id}/resolve"] = new("""{"by":"alice"}""", OptionalBody: true),
+            ["POST /api/v2/alerts"] = new(amAlerts), ["GET /api/v2/alerts"] = new(null), ["GET /api/v2/alerts/groups"] = new(null),
+            ["GET /api/v2/silences"] = new(null), ["POST /api/v2/silences"] = new(amSilence), ["GET /api/v2/silence/{silenceID}"] = new(null),
+            ["DELETE /api/v2/silence/{silenceID}"] = new(null), ["GET /api/v2/status"] = new(null), ["GET /api/v2/receivers"] = new(null),
+            ["GET /-/healthy"] = new(null), ["GET /-/ready"] = new(null),
         };
     }
 
@@ -271,7 +277,8 @@ public sealed class HostileRequestTests(ApiFixture api)
         yield return new("charset klingon", Bytes(valid), "application/json; charset=klingon");
         yield return new("text/plain", Bytes(valid), "text/plain");
         yield return new("deep nesting", Bytes(new string('[', 10_000) + new string(']', 10_000)));
-        yield return new("array", Bytes("[]"));
+        // The wrong shape: an array where an object is due, an object where an array is (Alertmanager's alert batches).
+        yield return valid.StartsWith('[') ? new("object", Bytes("{}")) : new("array", Bytes("[]"));
         yield return new("string", Bytes("\"x\""));
         yield return new("huge number", Bytes("1e999"));
         yield return new("NaN", Bytes("NaN"));
@@ -306,7 +313,9 @@ public sealed class HostileRequestTests(ApiFixture api)
             var first = obj.First();
             var text = root.ToJsonString();
             var member = $"\"{first.Key}\":{first.Value?.ToJsonString() ?? "null"}";
-            var at = path.Length == 0 ? text.IndexOf(member, StringComparison.Ordinal) : text.IndexOf(member, text.IndexOf(Quote(Last(path)), StringComparison.Ordinal), StringComparison.Ordinal);
+            // An object inside an array has no member name to search from: search from the start.
+            var from = path.Length == 0 ? 0 : Math.Max(0, text.IndexOf(Quote(Last(path)), StringComparison.Ordinal));
+            var at = text.IndexOf(member, from, StringComparison.Ordinal);
             if (at >= 0) yield return new($"duplicate '{first.Key}' in {Show(path)}", Bytes(text.Insert(at, member + ",")));
             if (!IsDictionary(path))
             {
