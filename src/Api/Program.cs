@@ -4,6 +4,7 @@ using Monitoring.Api.Hosting;
 using Monitoring.Hosting.Cluster;
 using Monitoring.Hosting.Health;
 using Monitoring.Hosting.Observability;
+using Microsoft.AspNetCore.DataProtection;
 using Npgsql;
 
 MetricsExport.Configure();
@@ -22,6 +23,10 @@ if (production)
     builder.UseOrleansClient(client => client.UseProductionClient(settings).AddMonitoringDashboard(builder.Configuration));
     builder.Services.AddProductionHealthChecks(settings, silo: false);
     builder.Services.AddSingleton<IAuditLog>(sp => new PostgresAuditLog(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+    // The silos' key ring: console sessions and the action links the silos sign open on every API replica.
+    builder.Services.AddDataProtection().SetApplicationName("mcp-alerting");
+    builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+        .Configure<IServiceProvider>((o, sp) => o.XmlRepository = new Monitoring.Hosting.Persistence.PostgresXmlRepository(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
 }
 else
 {

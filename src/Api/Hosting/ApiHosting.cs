@@ -6,6 +6,7 @@ using Monitoring.Api.Endpoints;
 using Monitoring.Api.Audit;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Security;
+using Monitoring.Api.Web;
 using Monitoring.Hosting.Health;
 using Monitoring.Listings;
 using Monitoring.Api.Problems;
@@ -55,6 +56,7 @@ public static class ApiHosting
         services.AddOptions<TelemetryLimits>().BindConfiguration(TelemetryLimits.Section)
             .Validate(o => o.MaxTelemetryBatch is > 0 and <= 1_000_000, "Monitoring:MaxTelemetryBatch must be 1..1000000")
             .ValidateOnStart();
+        services.AddMonitoringConsole();
         services.AddHealthChecks().AddCheck<GrainsHealthCheck>("grains", tags: [HealthChecks.Ready], timeout: TimeSpan.FromSeconds(5));
         return services;
     }
@@ -82,6 +84,7 @@ public static class ApiHosting
         app.MapAuditEndpoints();
         app.MapHealthEndpoints();
         app.MapMetrics();
+        app.MapMonitoringConsole();
 
         var listings = app.Services.GetRequiredService<IListingStore>();
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>

@@ -53,6 +53,17 @@ public sealed class ApiKeyResolver(IOptionsMonitor<AuthOptions> options, IGrainF
         return set.Keys.FirstOrDefault(k => k.Id == id) is { } stored && KeyMaterial.HashesEqual(hash, stored.Hash) ? (stored.Name, stored.Role) : null;
     }
 
+    /// <summary>Who a key's hash belongs to now (a console session keeps the hash, never the key): null once revoked.</summary>
+    public async Task<(string Name, Role Role)?> ResolveHashAsync(string hash)
+    {
+        foreach (var key in options.CurrentValue.Keys)
+        {
+            if (KeyMaterial.HashesEqual(hash, key.Hash)) return (key.Name, key.Role);
+        }
+        var set = await CurrentAsync();
+        return set.Keys.FirstOrDefault(k => KeyMaterial.HashesEqual(hash, k.Hash)) is { } stored ? (stored.Name, stored.Role) : null;
+    }
+
     public async Task<ApiKeySet> CurrentAsync()
     {
         var known = Volatile.Read(ref _set);
@@ -103,10 +114,15 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         : Role.Admin;
 
     public static bool IsOpen(PathString path, AuthOptions options) =>
-        path.Equals("/health/live") || path.Equals("/health/ready") || path.Equals("/-/healthy") || path.Equals("/-/ready") || (options.MetricsOpen && path.Equals("/metrics"));
+        path.Equals("/health/live") || path.Equals("/health/ready") || path.Equals("/-/healthy") || path.Equals("/-/ready") || path.Equals(Web.SlackInteractions.Path) || (options.MetricsOpen && path.Equals("/metrics"));
 
     public async Task InvokeAsync(HttpContext context)
     {
+        if (Web.ConsolePaths.IsConsole(context.Request.Path))
+        {
+            await Web.ConsoleSession.AuthenticateAsync(context, next, keys, mode);
+            return;
+        }
         if (!mode.Required || IsOpen(context.Request.Path, options.CurrentValue))
         {
             await next(context);

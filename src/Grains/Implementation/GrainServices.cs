@@ -47,6 +47,7 @@ public static class GrainServices
         services.AddSingleton<IChannelSender, WebhookSender>();
         services.AddSingleton<IChannelSender, SlackSender>();
         services.AddSingleton<IChannelSender, EmailSender>();
+        services.AddSingleton<Channels.Templates.ActionLinkIssuer>();
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();

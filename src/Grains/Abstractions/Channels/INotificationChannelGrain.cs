@@ -29,4 +29,33 @@ public interface INotificationChannelGrain : IGrainWithStringKey
 
     /// <summary>Sends a test message now, once, without the outbox or rate limit, and answers the result.</summary>
     Task<TestDelivery> SendTestAsync();
+
+    /// <summary>
+    /// Checks a request from Slack's interactivity (a button click) against this channel's signing secret: HMAC-SHA256
+    /// of "v0:timestamp:body", compared in constant time; a signature already seen in the last 10 minutes is a replay.
+    /// The secret never leaves the grain.
+    /// </summary>
+    Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body);
+
+    /// <summary>Replaces a message this channel's bot posted (chat.update); answers Slack's error, or null when done.</summary>
+    Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text);
+}
+
+/// <summary>The action ids of the buttons a firing Slack message carries.</summary>
+public static class SlackActionIds
+{
+    public const string Acknowledge = "acknowledge";
+    public const string Resolve = "resolve";
+    public const string Silence = "silence_1h";
+}
+
+/// <summary>What a Slack interactivity request's signature showed.</summary>
+public enum SlackRequestCheck
+{
+    Valid,
+    BadSignature,
+    Replayed,
+
+    /// <summary>The channel is not a Slack bot-token channel with a signing secret: it cannot receive clicks.</summary>
+    NotInteractive,
 }

@@ -104,4 +104,11 @@ public sealed record ServerStatus(
     [Id(8)] public HealthReportResult? LastHealthReport { get; init; }
     [Id(9)] public string[] Tools { get; init; } = [];
     [Id(10)] public ToolSetChange? LastToolSetChange { get; init; }
+
+    /// <summary>The metric window step by step, oldest first (not stored: read from the window when asked).</summary>
+    [Id(11)] public WindowPoint[] Series { get; init; } = [];
 }
+
+/// <summary>One step of a server's metric window: when it began, requests, errors and their mean latency in seconds.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.WindowPoint")]
+public sealed record WindowPoint([property: Id(0)] DateTimeOffset At, [property: Id(1)] long Requests, [property: Id(2)] long Errors, [property: Id(3)] double MeanSeconds);

@@ -491,6 +491,40 @@ public sealed class NotificationChannelGrain(
     }
 
     /// <summary>Builds the stages from the stored channel's config, when the grain activates.</summary>
+    /// <summary>Signatures of Slack requests taken in the last 10 minutes (twice Slack's 5-minute window): a repeat is a replay.</summary>
+    private readonly Dictionary<string, DateTimeOffset> _slackSeen = new(StringComparer.Ordinal);
+
+    public Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body)
+    {
+        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Interactive: true } config)
+        {
+            return Task.FromResult(SlackRequestCheck.NotInteractive);
+        }
+        var basis = System.Text.Encoding.UTF8.GetBytes($"v0:{timestamp}:");
+        using var hmac = new System.Security.Cryptography.HMACSHA256(System.Text.Encoding.UTF8.GetBytes(config.SigningSecret!));
+        hmac.TransformBlock(basis, 0, basis.Length, null, 0);
+        hmac.TransformFinalBlock(body, 0, body.Length);
+        var expected = System.Text.Encoding.ASCII.GetBytes("v0=" + Convert.ToHexStringLower(hmac.Hash!));
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, System.Text.Encoding.ASCII.GetBytes(signature)))
+        {
+            return Task.FromResult(SlackRequestCheck.BadSignature);
+        }
+        var now = time.GetUtcNow();
+        foreach (var old in _slackSeen.Where(s => now - s.Value > TimeSpan.FromMinutes(10)).Select(s => s.Key).ToList()) _slackSeen.Remove(old);
+        if (!_slackSeen.TryAdd(signature, now)) return Task.FromResult(SlackRequestCheck.Replayed);
+        return Task.FromResult(SlackRequestCheck.Valid);
+    }
+
+    public async Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text)
+    {
+        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Token: not null } config
+            || senders.Find("slack") is not Slack.SlackSender slack)
+        {
+            return "not a Slack bot-token channel";
+        }
+        return await slack.UpdateAsync(config, slackChannel, ts, text, CancellationToken.None);
+    }
+
     private void Prepare() => (_settings, _gate, _attempts) = _plain is { } channel ? Build(channel) : (_settings, null, null);
 
     /// <summary>The stages for a channel's config: its settings (rate limit, templates, retry), rate gate and sender.</summary>

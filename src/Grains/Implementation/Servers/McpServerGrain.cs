@@ -221,6 +221,7 @@ public sealed partial class McpServerGrain(
             LastHealthReport = _lastReport,
             Tools = state.State.KnownTools ?? [],
             LastToolSetChange = state.State.LastToolSetChange,
+            Series = _window.Series(now),
         };
     }
 

@@ -137,6 +137,23 @@ public sealed class MetricWindow
             ToolCalls: toolCalls);
     }
 
+    /// <summary>The window bucket by bucket, oldest first: requests, errors and mean latency per 15 s step (for a chart).</summary>
+    public WindowPoint[] Series(DateTimeOffset now)
+    {
+        var nowEpoch = now.UtcTicks / _bucketTicks;
+        var points = new WindowPoint[BucketsPerWindow];
+        for (var i = 0; i < BucketsPerWindow; i++)
+        {
+            var epoch = nowEpoch - BucketsPerWindow + 1 + i;
+            var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
+            var at = new DateTimeOffset(epoch * _bucketTicks, TimeSpan.Zero);
+            points[i] = bucket.Epoch == epoch && bucket.Count > 0
+                ? new WindowPoint(at, bucket.Count, bucket.Errors, bucket.SumSeconds / bucket.Count)
+                : new WindowPoint(at, 0, 0, 0);
+        }
+        return points;
+    }
+
     /// <summary>Bytes this window holds when every bucket and slice has data: the bound on a server's telemetry memory.</summary>
     public static int MaxBytes =>
         BucketsPerWindow * (Bucket.ObjectBytes + 8) + Slices * (Slice.ObjectBytes + 8 + 24 + LatencyHistogram.BucketCount * sizeof(int))

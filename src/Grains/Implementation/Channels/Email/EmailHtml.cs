@@ -28,6 +28,11 @@ public static class EmailHtml
             <table class="context"><tr><th>status</th><th>server</th><th>alert</th><th>since</th><th>values</th></tr>{string.Concat(group.Alerts.Select(a =>
                 $"<tr><td>{E(a.Status)}</td><td>{E(a.ServerName)} ({E(a.ServerId)})</td><td>{E(a.RuleName)}</td><td>{a.StartsAt:u}</td><td>{E(string.Join(", ", a.Values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}")))}</td></tr>"))}</table>
             """;
+        // Links, not forms: each opens a confirmation page, so a mail scanner that follows links acts on nothing.
+        var actions = message.Rendered.Actions is not { } links ? "" : $"""
+            <p class="actions"><a href="{E(links.Acknowledge)}" style="display:inline-block;background:#1f5fbf;color:#fff;padding:10px 16px;border-radius:4px;text-decoration:none">Acknowledge</a>
+              <a href="{E(links.Resolve)}" style="display:inline-block;background:#fff;color:#1f5fbf;border:1px solid #1f5fbf;padding:9px 15px;border-radius:4px;text-decoration:none;margin-left:8px">Resolve</a></p>
+            """;
         return $"""
             <!DOCTYPE html>
             <html>
@@ -40,6 +45,7 @@ public static class EmailHtml
             <body>
               <div class="alert-header"><h2>{E(message.Rendered.Subject)}</h2>
                 <p><strong>{E(n.RuleName)}</strong> - {n.Severity.ToString().ToUpperInvariant()} - {E(n.Status)}</p></div>
+              {actions}
               <div class="alert-content">
                 <pre style="white-space: pre-wrap">{message.Rendered.HtmlBody}</pre>
                 {alerts}

@@ -28,10 +28,22 @@ public sealed record SlackMessage(
         _ => "#721c24",
     };
 
-    public static SlackMessage From(OutgoingMessage message, string? channel, string? threadTs)
+    /// <summary>The action ids of a firing message's buttons, as the interactivity endpoint reads them back.</summary>
+    public const string AcknowledgeAction = SlackActionIds.Acknowledge;
+    public const string ResolveAction = SlackActionIds.Resolve;
+    public const string SilenceAction = SlackActionIds.Silence;
+
+    /// <summary>
+    /// The message; with <paramref name="interactiveChannelId"/> (a bot-token channel with a signing secret) a firing,
+    /// repeat or escalation message also carries Acknowledge, Resolve and Silence 1h buttons whose value names the
+    /// channel (whose secret verifies the click) and the incident or alert.
+    /// </summary>
+    public static SlackMessage From(OutgoingMessage message, string? channel, string? threadTs, string? interactiveChannelId = null)
     {
         var n = message.Notification;
-        var blocks = new SlackBlock[]
+        var buttons = interactiveChannelId is not null && n.Kind is NotificationKind.Firing or NotificationKind.Repeat or NotificationKind.Escalation;
+        var value = $"{interactiveChannelId}|{n.AlertId}";
+        var blocks = new List<SlackBlock>
         {
             new SlackHeaderBlock(new SlackText("plain_text", Truncate(message.Rendered.Subject, 150))),
             new SlackSectionBlock(new SlackText("mrkdwn", Truncate(message.Rendered.Body, 3000)), null),
@@ -44,7 +56,16 @@ public sealed record SlackMessage(
             ]),
             new SlackContextBlock([new SlackText("mrkdwn", $"MCP Alerting · {n.Kind.ToString().ToLowerInvariant()} · key `{n.IdempotencyKey}`")]),
         };
-        return new SlackMessage(channel, message.Rendered.Subject, [new SlackAttachment(ColourOf(n), message.Rendered.Subject, blocks)], threadTs);
+        if (buttons)
+        {
+            blocks.Add(new SlackActionsBlock("mcp_actions",
+            [
+                new SlackButton(AcknowledgeAction, new SlackText("plain_text", "Acknowledge"), value, "primary"),
+                new SlackButton(ResolveAction, new SlackText("plain_text", "Resolve"), value, null),
+                new SlackButton(SilenceAction, new SlackText("plain_text", "Silence 1h"), value, null),
+            ]));
+        }
+        return new SlackMessage(channel, message.Rendered.Subject, [new SlackAttachment(ColourOf(n), message.Rendered.Subject, [.. blocks])], threadTs);
     }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
@@ -58,6 +79,7 @@ public sealed record SlackAttachment(
 [JsonDerivedType(typeof(SlackHeaderBlock))]
 [JsonDerivedType(typeof(SlackSectionBlock))]
 [JsonDerivedType(typeof(SlackContextBlock))]
+[JsonDerivedType(typeof(SlackActionsBlock))]
 public abstract record SlackBlock([property: JsonPropertyName("type"), JsonPropertyOrder(-1)] string Type);
 
 public sealed record SlackHeaderBlock([property: JsonPropertyName("text")] SlackText Text) : SlackBlock("header");
@@ -67,6 +89,26 @@ public sealed record SlackSectionBlock(
     [property: JsonPropertyName("fields"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SlackText[]? Fields) : SlackBlock("section");
 
 public sealed record SlackContextBlock([property: JsonPropertyName("elements")] SlackText[] Elements) : SlackBlock("context");
+
+public sealed record SlackActionsBlock(
+    [property: JsonPropertyName("block_id")] string BlockId,
+    [property: JsonPropertyName("elements")] SlackButton[] Elements) : SlackBlock("actions");
+
+public sealed record SlackButton(
+    [property: JsonPropertyName("action_id")] string ActionId,
+    [property: JsonPropertyName("text")] SlackText Text,
+    [property: JsonPropertyName("value")] string Value,
+    [property: JsonPropertyName("style"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Style)
+{
+    [JsonPropertyName("type"), JsonPropertyOrder(-1)] public string Type => "button";
+}
+
+/// <summary>chat.update's body: the channel and ts of the message to replace, and what it now says.</summary>
+public sealed record SlackUpdate(
+    [property: JsonPropertyName("channel")] string Channel,
+    [property: JsonPropertyName("ts")] string Ts,
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("blocks")] SlackBlock[] Blocks);
 
 public sealed record SlackText([property: JsonPropertyName("type")] string Type, [property: JsonPropertyName("text")] string Text);
 

@@ -6,7 +6,13 @@ using Monitoring.Common;
 namespace Monitoring.Channels.Slack;
 
 /// <summary>Config of a Slack channel: an incoming webhook, or a bot token with a channel. Both secrets are write-only.</summary>
-public sealed record SlackConfig(Uri? WebhookUrl, string? Token, string? Channel, Uri ApiBaseUrl, TimeSpan Timeout);
+public sealed record SlackConfig(Uri? WebhookUrl, string? Token, string? Channel, Uri ApiBaseUrl, TimeSpan Timeout)
+{
+    /// <summary>The Slack app's signing secret: with it, firing messages carry Acknowledge, Resolve and Silence 1h buttons.</summary>
+    public string? SigningSecret { get; init; }
+
+    public bool Interactive => Token is not null && SigningSecret is not null;
+}
 
 /// <summary>
 /// Talks to Slack's HTTP APIs with typed payloads (SlackNet is not available here). With a bot token, a resolved
@@ -21,8 +27,8 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
     private static readonly HashSet<string> TransientErrors = ["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
 
     public string Type => "slack";
-    public IReadOnlyList<string> SecretFields { get; } = ["webhookUrl", "token"];
-    public IReadOnlyList<string> Fields { get; } = ["webhookUrl", "token", "channel", "apiBaseUrl", "timeoutSeconds"];
+    public IReadOnlyList<string> SecretFields { get; } = ["webhookUrl", "token", "signingSecret"];
+    public IReadOnlyList<string> Fields { get; } = ["webhookUrl", "token", "channel", "apiBaseUrl", "timeoutSeconds", "signingSecret"];
     public IReadOnlyList<string> AddressFields { get; } = ["webhookUrl", "apiBaseUrl"];
 
     public IReadOnlyList<FieldError> Validate(JsonElement config)
@@ -33,7 +39,42 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
     }
 
     public IPreparedChannel Prepare(string channelId, JsonElement config) =>
-        new Prepared(Read(config, []) ?? throw new InvalidOperationException($"channel {channelId} has an invalid Slack config"), this);
+        new Prepared(channelId, Read(config, []) ?? throw new InvalidOperationException($"channel {channelId} has an invalid Slack config"), this);
+
+    /// <summary>A channel's config as read, for interactivity (its signing secret and bot token); null when invalid.</summary>
+    public static SlackConfig? ReadConfig(string config)
+    {
+        using var document = JsonDocument.Parse(config);
+        return Read(document.RootElement, []);
+    }
+
+    /// <summary>chat.update: replaces a message the bot posted. Answers Slack's error, or null when it took it.</summary>
+    public async Task<string?> UpdateAsync(SlackConfig config, string slackChannel, string ts, string text, CancellationToken cancellationToken)
+    {
+        if (config.Token is null) return "not a bot-token channel";
+        var payload = new SlackUpdate(slackChannel, ts, text, [new SlackSectionBlock(new SlackText("mrkdwn", text.Length <= 3000 ? text : text[..2999] + "…"), null)]);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(config.ApiBaseUrl, "chat.update"))
+        {
+            Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload, SlackMessage.JsonOptions))
+            {
+                Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } },
+            },
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(config.Timeout);
+        try
+        {
+            using var response = await Client().SendAsync(request, timeout.Token);
+            if (!response.IsSuccessStatusCode) return $"Slack answered {(int)response.StatusCode}";
+            var answer = await response.Content.ReadFromJsonAsync<SlackApiResponse>(timeout.Token);
+            return answer is { Ok: true } ? null : answer?.Error ?? "Slack answered without \"ok\"";
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
+        {
+            return $"chat.update failed: {e.Message}";
+        }
+    }
 
     private static SlackConfig? Read(JsonElement config, List<FieldError> errors)
     {
@@ -43,6 +84,7 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
         var channel = reader.String("channel", maxLength: 256);
         var apiBase = reader.HttpUrl("apiBaseUrl") ?? DefaultApiBaseUrl;
         var timeout = reader.Number("timeoutSeconds", 0.1, 120, "seconds") ?? 10;
+        var signingSecret = reader.String("signingSecret", maxLength: 256);
         var hasWebhook = reader.Has("webhookUrl");
         var hasToken = reader.Has("token");
         if (hasWebhook == hasToken)
@@ -58,17 +100,21 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
         {
             reader.Fail("channel", "is required with a token: the channel to post to, e.g. \"#oncall\" or a channel id");
         }
+        if (reader.Has("signingSecret") && !hasToken)
+        {
+            reader.Fail("signingSecret", "needs a bot token: an incoming webhook cannot receive button clicks, so its messages carry no buttons");
+        }
         if (errors.Count > 0) return null;
         // A base without a trailing slash would lose its last segment when "chat.postMessage" is resolved against it.
         var baseUrl = apiBase.AbsoluteUri.EndsWith('/') ? apiBase : new Uri(apiBase.AbsoluteUri + "/");
-        return new SlackConfig(webhookUrl, token, channel, baseUrl, TimeSpan.FromSeconds(timeout));
+        return new SlackConfig(webhookUrl, token, channel, baseUrl, TimeSpan.FromSeconds(timeout)) { SigningSecret = signingSecret };
     }
 
     private HttpClient Client() => httpClients.CreateClient(HttpClientName);
 
     private TimeProvider Time => time;
 
-    private sealed class Prepared(SlackConfig config, SlackSender sender) : IPreparedChannel
+    private sealed class Prepared(string channelId, SlackConfig config, SlackSender sender) : IPreparedChannel
     {
         public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
@@ -76,7 +122,8 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
             // thread its first message started (none is known yet for the first).
             var n = message.Notification;
             var threadTs = n.Kind == NotificationKind.Test || n.Kind == NotificationKind.Firing && n.Group is null ? null : message.ThreadRef;
-            var payload = SlackMessage.From(message, config.Token is null ? null : config.Channel, config.Token is null ? null : threadTs);
+            var payload = SlackMessage.From(message, config.Token is null ? null : config.Channel, config.Token is null ? null : threadTs,
+                config.Interactive ? channelId : null);
             using var request = new HttpRequestMessage(HttpMethod.Post, config.WebhookUrl ?? new Uri(config.ApiBaseUrl, "chat.postMessage"))
             {
                 Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload, SlackMessage.JsonOptions))

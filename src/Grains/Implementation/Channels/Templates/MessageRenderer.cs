@@ -6,14 +6,19 @@ using Fluid;
 namespace Monitoring.Channels.Templates;
 
 /// <summary>A message as it goes out: its subject, its plain body, and the body HTML-encoded for mail.</summary>
-public sealed record RenderedMessage(string Subject, string Body, string HtmlBody);
+public sealed record RenderedMessage(string Subject, string Body, string HtmlBody)
+{
+    /// <summary>The message's acknowledge and resolve links, when it is one that can be acted on.</summary>
+    public ActionUrls? Actions { get; init; }
+}
 
 /// <summary>
 /// Renders subjects and bodies with Fluid (Liquid). The rule's template wins over the channel's, the channel's over
 /// the default. Templates see flat, snake_case fields: id, status, kind, severity, message, rule_id, rule_name,
 /// condition, server_id, server_name, server_health, episode, fired_at, at, escalation_level, labels.*, values.*.
 /// </summary>
-public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger, Microsoft.Extensions.Options.IOptions<Settings.NotificationOptions> options)
+public sealed partial class MessageRenderer(
+    ILogger<MessageRenderer> logger, Microsoft.Extensions.Options.IOptions<Settings.NotificationOptions> options, ActionLinkIssuer? links = null)
 {
     /// <summary>An incident's subject, as Alertmanager's users know it: "[FIRING:500] High error rate".</summary>
     public const string DefaultGroupSubject =
@@ -29,7 +34,9 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger, Mic
         - {{ alert.server_name }} ({{ alert.server_id }}) {{ alert.status }}{% for value in alert.values %} {{ value[0] }}={{ value[1] | round: 4 }}{% endfor %}{% endfor %}{% if more > 0 %}
         … and {{ more }} more{% endif %}
 
-        Incident: {{ incident_url }}
+        Incident: {{ incident_url }}{% if ack_url != '' %}
+        Acknowledge: {{ ack_url }}
+        Resolve: {{ resolve_url }}{% endif %}
         """;
 
     public const int MaxTemplateLength = 8192;
@@ -47,7 +54,10 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger, Mic
         Severity: {{ severity }}
         Fired at: {{ fired_at }}{% if escalation_level > 0 %}
         Escalation level: {{ escalation_level }}{% endif %}{% for value in values %}
-        {{ value[0] }} = {{ value[1] | round: 4 }}{% endfor %}
+        {{ value[0] }} = {{ value[1] | round: 4 }}{% endfor %}{% if ack_url != '' %}
+
+        Acknowledge: {{ ack_url }}
+        Resolve: {{ resolve_url }}{% endif %}
         """;
 
     private const int CacheLimit = 1024;
@@ -98,23 +108,27 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger, Mic
         var defaultBody = grouped ? DefaultGroupBody : DefaultBody;
         var subject = notification.Templates.Subject ?? channelTemplates.Subject ?? defaultSubject;
         var body = notification.Templates.Body ?? channelTemplates.Body ?? defaultBody;
+        var actions = links?.For(notification);
         return new RenderedMessage(
-            RenderOne(subject, defaultSubject, notification, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
-            RenderOne(body, defaultBody, notification, NullEncoder.Default).Trim(),
-            RenderOne(body, defaultBody, notification, HtmlEncoder.Default).Trim());
+            RenderOne(subject, defaultSubject, notification, actions, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
+            RenderOne(body, defaultBody, notification, actions, NullEncoder.Default).Trim(),
+            RenderOne(body, defaultBody, notification, actions, HtmlEncoder.Default).Trim())
+        {
+            Actions = actions,
+        };
     }
 
-    private string RenderOne(string source, string fallback, Notification notification, TextEncoder encoder)
+    private string RenderOne(string source, string fallback, Notification notification, ActionUrls? actions, TextEncoder encoder)
     {
         try
         {
-            return Parse(source).Render(Context(notification), encoder);
+            return Parse(source).Render(Context(notification, actions), encoder);
         }
         catch (Exception e) when (source != fallback)
         {
             // A template that parsed can still fail at render time (the step limit); the default always renders.
             logger.LogWarning("A message template failed to render ({Error}); the default was used", e.Message);
-            return Parse(fallback).Render(Context(notification), encoder);
+            return Parse(fallback).Render(Context(notification, actions), encoder);
         }
     }
 
@@ -130,9 +144,11 @@ public sealed partial class MessageRenderer(ILogger<MessageRenderer> logger, Mic
         return template;
     }
 
-    private TemplateContext Context(Notification n)
+    private TemplateContext Context(Notification n, ActionUrls? actions)
     {
         var context = new TemplateContext(Options);
+        context.SetValue("ack_url", actions?.Acknowledge ?? "");
+        context.SetValue("resolve_url", actions?.Resolve ?? "");
         context.SetValue("id", n.AlertId);
         context.SetValue("status", n.Status);
         context.SetValue("kind", n.Kind.ToString().ToLowerInvariant());

@@ -9,6 +9,10 @@ public sealed record WebhookPayload(
     DateTimeOffset Timestamp,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] WebhookIncident? Incident = null)
 {
+    /// <summary>Signed, expiring, single-use links that acknowledge or resolve (firing messages only).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public WebhookActions? Actions { get; init; }
+
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -17,7 +21,10 @@ public sealed record WebhookPayload(
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static WebhookPayload From(OutgoingMessage m) => From(m.Notification, m.Rendered);
+    public static WebhookPayload From(OutgoingMessage m) => From(m.Notification, m.Rendered) with
+    {
+        Actions = m.Rendered.Actions is { } a ? new WebhookActions(a.Acknowledge, a.Resolve) : null,
+    };
 
     private static WebhookPayload From(Notification n, Templates.RenderedMessage rendered) => new(
         new WebhookAlert(
@@ -50,6 +57,9 @@ public sealed record WebhookPayload(
                 { Annotations = a.Annotations.Count > 0 ? a.Annotations : null, GeneratorUrl = a.GeneratorUrl })])
             : null);
 }
+
+/// <summary>Where a receiver (or the person it pages) can acknowledge or resolve: each URL opens a confirmation page.</summary>
+public sealed record WebhookActions(string Acknowledge, string Resolve);
 
 /// <summary>The incident a message is about: its group, counts, and its alerts (at most the receiver's maximum; the rest counted as truncated).</summary>
 public sealed record WebhookIncident(

@@ -1,0 +1,43 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.DataProtection;
+using Monitoring.Security;
+
+namespace Monitoring.Api.Web;
+
+/// <summary>An action link as read: what it does to which incident or alert, until when, and the message it came in.</summary>
+public sealed record ActionLinkToken(string Target, TargetAction Action, DateTimeOffset Expires, string Nonce)
+{
+    public string LedgerKey => $"{Nonce}:{Action.ToString().ToLowerInvariant()}";
+}
+
+/// <summary>
+/// Opens the action links that notifications carry (<see cref="ActionLink"/>): a token that does not open with the
+/// cluster's key ring was tampered with or made elsewhere; one past its expiry is refused.
+/// </summary>
+public sealed class ActionLinks(IDataProtectionProvider provider, TimeProvider time)
+{
+    private readonly IDataProtector _protector = provider.CreateProtector(ActionLink.Purpose);
+
+    public enum Verdict { Valid, Invalid, Expired }
+
+    public (Verdict Verdict, ActionLinkToken? Token) Read(string token)
+    {
+        if (token.Length is 0 or > 2048) return (Verdict.Invalid, null);
+        string payload;
+        try
+        {
+            payload = _protector.Unprotect(token);
+        }
+        catch (CryptographicException)
+        {
+            return (Verdict.Invalid, null);
+        }
+        catch (FormatException)
+        {
+            return (Verdict.Invalid, null);
+        }
+        if (!ActionLink.TryParse(payload, out var target, out var action, out var expires, out var nonce) || !Acting.IsTarget(target)) return (Verdict.Invalid, null);
+        var read = new ActionLinkToken(target, action == ActionLink.Acknowledge ? TargetAction.Acknowledge : TargetAction.Resolve, expires, nonce);
+        return time.GetUtcNow() >= expires ? (Verdict.Expired, read) : (Verdict.Valid, read);
+    }
+}

@@ -1,0 +1,14 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace Monitoring.Api.Web.Pages;
+
+public sealed class SignOutModel : ConsolePage
+{
+    public IActionResult OnGet() => Redirect("/");
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        await ConsoleSession.SignOutAsync(HttpContext);
+        return Redirect("/signin");
+    }
+}

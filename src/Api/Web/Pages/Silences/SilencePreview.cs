@@ -1,0 +1,48 @@
+using Monitoring.Alerts;
+using Monitoring.Listings;
+using Monitoring.Routing;
+using Monitoring.Silences;
+
+namespace Monitoring.Api.Web.Pages.Silences;
+
+/// <summary>An alert a silence would mute: its id, what it is, and its labels.</summary>
+public sealed record PreviewedAlert(string AlertId, string Title, string Status, Dictionary<string, string> Labels);
+
+/// <summary>
+/// The alerts that are not resolved, with their labels, as silences see them: the members of open incidents (the
+/// product's alerts and those posted through the Alertmanager API) and the product's alerts from the listing.
+/// Bounded: at most 200 incidents and 500 alerts are looked at.
+/// </summary>
+public sealed class SilencePreview(IGrainFactory grains, IListingStore listings)
+{
+    public async Task<List<PreviewedAlert>> CurrentAsync()
+    {
+        var found = new Dictionary<string, PreviewedAlert>(StringComparer.Ordinal);
+        var open = (await grains.GetGrain<IIncidentIndexGrain>(IIncidentIndexGrain.Key).ListAsync())
+            .Where(i => i.Status != IncidentStatus.Resolved).OrderByDescending(i => i.UpdatedAt).Take(200).ToArray();
+        foreach (var incident in await Task.WhenAll(open.Select(i => grains.GetGrain<IIncidentGrain>(i.Id).GetAsync())))
+        {
+            foreach (var m in incident?.Alerts ?? [])
+            {
+                if (m.Status == MemberStatus.Resolved) continue;
+                found.TryAdd(m.AlertId, new PreviewedAlert(m.AlertId, m.ServerName.Length > 0 ? $"{m.RuleName} on {m.ServerName}" : m.RuleName,
+                    m.Status.ToString().ToLowerInvariant(), m.Labels));
+            }
+        }
+        var (alerts, _) = await listings.QueryAsync<AlertEntry>(new ListingQuery(500, 0)
+        {
+            Exclude = new Dictionary<string, string> { ["status"] = "inactive" },
+        });
+        var missing = alerts.Where(a => a.Status != AlertStatus.Resolved && !found.ContainsKey(a.AlertId)).ToArray();
+        foreach (var view in await Task.WhenAll(missing.Select(a => grains.GetGrain<IAlertGrain>(a.AlertId).GetAsync())))
+        {
+            if (view is null) continue;
+            found.TryAdd(view.Id, new PreviewedAlert(view.Id, $"{view.RuleName} on {view.ServerId}", view.Status.ToString().ToLowerInvariant(),
+                new Dictionary<string, string>(AlertLabels.Of(view.Id, view.RuleId, view.RuleName, view.ServerId, view.Severity, view.Labels))));
+        }
+        return [.. found.Values.OrderBy(a => a.AlertId, StringComparer.Ordinal)];
+    }
+
+    public async Task<List<PreviewedAlert>> MatchingAsync(Matcher[] matchers) =>
+        [.. (await CurrentAsync()).Where(a => matchers.All(m => m.Matches(a.Labels)))];
+}

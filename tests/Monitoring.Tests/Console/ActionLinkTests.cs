@@ -1,0 +1,111 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Monitoring.Tests.Api;
+using Monitoring.Tests.Notifications;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Console;
+
+/// <summary>
+/// The acknowledge and resolve links in a firing notification: opening one changes nothing, confirming acts once as
+/// "… (action link)", and a tampered, reused, expired or outdated link is refused with a page saying which.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed partial class ActionLinkTests(ApiFixture api)
+{
+    [GeneratedRegex("name=\"__csrf\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex FormToken();
+
+    private async Task<(string Ack, string Resolve, ApiScenario Scenario)> FiringAsync()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"hook-{s.Id}", "hook");
+        await s.ServerAndRuleAsync($$""" "channels":["hook-{{s.Id}}"],"autoResolve":false""");
+        await s.FireAsync();
+        var hook = (await s.WaitForHooksAsync("hook", 1)).Single();
+        var actions = hook.Body.GetProperty("actions");
+        var ack = new Uri(actions.GetProperty("acknowledge").GetString()!);
+        var resolve = new Uri(actions.GetProperty("resolve").GetString()!);
+        // Links go to Notifications:ExternalUrl (its default here), then the token.
+        Assert.Equal("http://127.0.0.1:5080", ack.GetLeftPart(UriPartial.Authority));
+        Assert.StartsWith("/actions/", ack.AbsolutePath);
+        return (ack.AbsolutePath, resolve.AbsolutePath, s);
+    }
+
+    private async Task<(HttpStatusCode Status, string Html)> GetAsync(string path)
+    {
+        using var response = await api.Http.GetAsync(path);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Opens the page (as a person would), then presses its confirm button.</summary>
+    private async Task<(HttpStatusCode Status, string Html)> ConfirmAsync(string path, string name)
+    {
+        var (_, page) = await GetAsync(path);
+        var token = FormToken().Match(page);
+        Assert.True(token.Success, page);
+        using var response = await api.Http.PostAsync(path, new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__csrf"] = WebUtility.HtmlDecode(token.Groups[1].Value), ["name"] = name,
+        }));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Opening_changes_nothing_confirming_acknowledges_once_and_tampered_or_used_links_are_refused()
+    {
+        var (ack, resolve, s) = await FiringAsync();
+
+        var (status, html) = await GetAsync(ack);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Opening this page changed nothing", html);
+        Assert.Contains("High error rate on " + s.ServerId, html);
+        Assert.Equal("firing", await s.StatusAsync());
+
+        // A post without the page's form token (a forged form) is refused, and nothing changes.
+        using (var forged = await api.Http.PostAsync(ack, new FormUrlEncodedContent(new Dictionary<string, string> { ["name"] = "mallory" })))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        }
+        Assert.Equal("firing", await s.StatusAsync());
+
+        // A token changed by one character does not open with the key ring.
+        var tampered = ack[..^3] + (ack[^3] == 'A' ? 'B' : 'A') + ack[^2..];
+        (status, html) = await GetAsync(tampered);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("This link is not valid", html);
+
+        (status, html) = await ConfirmAsync(ack, "Alice");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Acknowledged", html);
+        var alert = await s.AlertAsync();
+        Assert.Equal("acknowledged", alert.GetProperty("status").GetString());
+        Assert.Equal("Alice (action link)", alert.GetProperty("acknowledgedBy").GetString());
+
+        // Used: the same link now says so, on GET and on POST.
+        (status, html) = await GetAsync(ack);
+        Assert.Equal(HttpStatusCode.Gone, status);
+        Assert.Contains("already used", html);
+        Assert.Contains("Alice (action link)", html);
+
+        // The resolve link of the same message still works once; after that the alert has resolved and every link is spent.
+        (status, _) = await ConfirmAsync(resolve, "");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("resolved", await s.StatusAsync());
+        (status, html) = await GetAsync(resolve);
+        Assert.Equal(HttpStatusCode.Gone, status);
+        Assert.Contains("has resolved", html);
+    }
+
+    [Fact]
+    public async Task A_link_past_its_lifetime_is_refused_and_changes_nothing()
+    {
+        var (ack, _, s) = await FiringAsync();
+        api.Time.Advance(TimeSpan.FromHours(24) + TimeSpan.FromMinutes(1)); // Notifications:ActionLinkLifetime is 24h
+        var (status, html) = await GetAsync(ack);
+        Assert.Equal(HttpStatusCode.Gone, status);
+        Assert.Contains("This link expired", html);
+        Assert.DoesNotContain("__csrf", html); // no confirm form to press
+        Assert.Equal("firing", await s.StatusAsync());
+    }
+}
