@@ -106,6 +106,9 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
     /// <summary>Reads that only an admin may make: the audit log and the key list.</summary>
     private static readonly HashSet<string> AdminReads = ["/api/audit", "/api/keys/"];
 
+    /// <summary>Slack's interactivity callback: it carries no key but Slack's signature, which its endpoint checks.</summary>
+    public const string SlackCallbackPath = "/slack/interactions";
+
     public static Role Required(string method, string? route) =>
         route is not null && SenderRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Sender
         : route is not null && AdminReads.Contains(route) ? Role.Admin
@@ -114,13 +117,13 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         : Role.Admin;
 
     public static bool IsOpen(PathString path, AuthOptions options) =>
-        path.Equals("/health/live") || path.Equals("/health/ready") || path.Equals("/-/healthy") || path.Equals("/-/ready") || path.Equals(Web.SlackInteractions.Path) || (options.MetricsOpen && path.Equals("/metrics"));
+        path.Equals("/health/live") || path.Equals("/health/ready") || path.Equals("/-/healthy") || path.Equals("/-/ready") || path.Equals(SlackCallbackPath) || (options.MetricsOpen && path.Equals("/metrics"));
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (Web.ConsolePaths.IsConsole(context.Request.Path))
+        if (ConsolePaths.IsConsole(context.Request.Path))
         {
-            await Web.ConsoleSession.AuthenticateAsync(context, next, keys, mode);
+            await ConsoleSession.AuthenticateAsync(context, next, keys, mode);
             return;
         }
         if (!mode.Required || IsOpen(context.Request.Path, options.CurrentValue))

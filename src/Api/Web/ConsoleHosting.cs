@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Monitoring.Api.Audit;
+using Monitoring.Api.Security;
 using Monitoring.Security;
 
 namespace Monitoring.Api.Web;

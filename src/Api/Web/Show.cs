@@ -18,7 +18,7 @@ public static class Show
     public static string Span(TimeSpan d) =>
         d.TotalSeconds < 60 ? $"{(int)d.TotalSeconds}s"
         : d.TotalMinutes < 60 ? $"{(int)d.TotalMinutes}m"
-        : d.TotalHours < 48 ? $"{(int)d.TotalHours}h {d.Minutes}m"
+        : d.TotalHours < 48 ? (d.Minutes == 0 ? $"{(int)d.TotalHours}h" : $"{(int)d.TotalHours}h {d.Minutes}m")
         : $"{(int)d.TotalDays}d";
 
     public static string Metric(Dictionary<string, double> metrics, string name) => metrics.TryGetValue(name, out var v) ? Metric(name, v) : "—";

@@ -16,7 +16,7 @@ namespace Monitoring.Api.Web;
 /// </summary>
 public static class SlackInteractions
 {
-    public const string Path = "/slack/interactions";
+    public const string Path = Security.AuthMiddleware.SlackCallbackPath;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(5);
     private const int MaxBody = 64 * 1024;
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Monitoring.Api.Security;
 
 namespace Monitoring.Api.Web.Pages;
 

@@ -1,3 +1,4 @@
+using Monitoring.Api.Security;
 using Microsoft.AspNetCore.Mvc;
 using Monitoring.History;
 using Monitoring.Listings;

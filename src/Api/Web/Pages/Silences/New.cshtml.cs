@@ -1,3 +1,4 @@
+using Monitoring.Api.Security;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Monitoring.Api.Contracts;
@@ -76,6 +77,7 @@ public sealed class NewModel(IListingStore listings) : ConsolePage
         {
             Errors = [.. Errors, .. errors];
             Preview = null;
+            if (errors.Count > 0) Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
         Preview = await new SilencePreview(Grains, listings).MatchingAsync([.. matchers]);

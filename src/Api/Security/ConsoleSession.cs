@@ -1,10 +1,9 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
-using Monitoring.Api.Security;
 using Monitoring.Security;
 
-namespace Monitoring.Api.Web;
+namespace Monitoring.Api.Security;
 
 /// <summary>Which paths are the web console's: everything that is not the API, metrics, health, the dashboard or Slack's callback.</summary>
 public static class ConsolePaths
