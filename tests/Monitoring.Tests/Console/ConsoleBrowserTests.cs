@@ -129,6 +129,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
 
         // The fleet, filtered to the broken server's health and this fleet's label.
         await Assertions.Expect(page.Locator("#fleet tbody tr")).Not.ToHaveCountAsync(0);
+        await ConsoleFixture.ShotAsync(page, "0-fleet");
         await page.SelectOptionAsync("select[name=health]", console.BadHealth);
         await page.FillAsync("input[name=label]", $"t={console.Id}");
         await page.ClickAsync("button:has-text('Filter')");
@@ -194,9 +195,15 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
     [Fact]
     public async Task A_reader_sees_no_buttons_that_would_fail_and_is_refused_if_it_posts_anyway()
     {
-        var page = await console.SignedInAsync(ConsoleFixture.Reader);
+        // On a phone.
+        var phone = await console.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = console.Api.Http.BaseAddress!.ToString(), ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true,
+        });
+        var page = await console.SignedInAsync(ConsoleFixture.Reader, phone);
         await page.GotoAsync($"/incidents/{console.IncidentId}");
         await Assertions.Expect(page.Locator("h1")).ToBeVisibleAsync();
+        await ConsoleFixture.ShotAsync(page, "7-reader-incident-on-a-phone");
         Assert.Equal(0, await page.Locator("main button").CountAsync());
         await page.GotoAsync("/silences");
         Assert.Equal(0, await page.Locator("a:has-text('New silence')").CountAsync());
@@ -204,7 +211,6 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
         await page.GotoAsync("/alerts");
         Assert.Equal(0, await page.Locator("main button").CountAsync());
         Assert.Equal(0, await page.Locator("header a:has-text('Audit')").CountAsync());
-        await ConsoleFixture.ShotAsync(page, "7-reader-incidents");
 
         var status = await IncidentStatusAsync();
         // Even with a real form token (taken from a page the reader may see), acting needs an operator.

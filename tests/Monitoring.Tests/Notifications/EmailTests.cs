@@ -32,11 +32,18 @@ public sealed class EmailTests(ApiFixture api)
         Assert.Contains("background-color: #dc3545", mail.HtmlBody);
         Assert.Contains("Error rate exceeded 5%", mail.HtmlBody);
         Assert.Equal(2, alternative.Count);
+        // Acknowledge and resolve links: buttons in the HTML, lines in the text; both open a confirmation page.
+        var ack = System.Text.RegularExpressions.Regex.Match(mail.TextBody ?? "", @"Acknowledge: (http://127\.0\.0\.1:5080/actions/\S+)");
+        Assert.True(ack.Success, mail.TextBody);
+        Assert.Contains($"href=\"{ack.Groups[1].Value}\"", mail.HtmlBody);
+        Assert.Matches(@"Resolve: http://127\.0\.0\.1:5080/actions/\S+", mail.TextBody);
+        Assert.Contains("Opening this page changed nothing", await s.Http.GetStringAsync(new Uri(ack.Groups[1].Value).AbsolutePath));
 
         await s.ClearAsync();
         var resolved = (await smtp.WaitForAsync(2)).Single(m => m.Subject?.Contains("RESOLVED") == true);
         Assert.Equal("[CRITICAL] RESOLVED: High error rate on Search", resolved.Subject);
         Assert.Contains("#28a745", resolved.HtmlBody);
+        Assert.DoesNotContain("/actions/", resolved.HtmlBody); // nothing left to act on
         // Threaded under the episode, so mail clients group firing and resolution.
         Assert.False(string.IsNullOrEmpty(resolved.InReplyTo));
         Assert.Equal("delivered", (await s.NotificationsAsync()).First().GetProperty("status").GetString());

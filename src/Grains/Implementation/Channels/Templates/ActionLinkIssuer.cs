@@ -11,21 +11,27 @@ public sealed record ActionUrls(string Acknowledge, string Resolve);
 /// <summary>
 /// Issues the signed, expiring action links of firing, repeat and escalation messages (not resolved or test ones):
 /// <c>{Notifications:ExternalUrl}/actions/{token}</c>, the token sealed by the cluster's key ring, valid for
-/// <c>Notifications:ActionLinkLifetime</c>. The nonce is derived from the message's idempotency key, so every attempt
-/// at one message carries links that count as the same link.
+/// <c>Notifications:ActionLinkLifetime</c> from the message's time. The nonce is derived from the message's
+/// idempotency key, so every attempt at one message carries links that count as the same link; sealing is randomised,
+/// so the links made for a message are kept (a bounded cache) and a retry from the same silo sends the same bytes.
 /// </summary>
-public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft.Extensions.Options.IOptions<Settings.NotificationOptions> options, TimeProvider time)
+public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft.Extensions.Options.IOptions<Settings.NotificationOptions> options)
 {
+    private const int Remembered = 20_000;
     private readonly IDataProtector _protector = provider.CreateProtector(ActionLink.Purpose);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ActionUrls> _made = new(StringComparer.Ordinal);
 
     public ActionUrls? For(Notification n)
     {
         if (n.Kind is NotificationKind.Resolved or NotificationKind.Test || options.Value.ActionLinkLifetime <= TimeSpan.Zero) return null;
-        var expires = time.GetUtcNow() + options.Value.ActionLinkLifetime;
+        if (_made.TryGetValue(n.IdempotencyKey, out var known)) return known;
+        var expires = n.At + options.Value.ActionLinkLifetime;
         var nonce = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(n.IdempotencyKey)))[..24];
         var root = options.Value.ExternalUrl.TrimEnd('/') + ActionLink.Path;
-        return new ActionUrls(
+        var made = new ActionUrls(
             root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Acknowledge, expires, nonce)),
             root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Resolve, expires, nonce)));
+        if (_made.Count >= Remembered) _made.Clear();
+        return _made.GetOrAdd(n.IdempotencyKey, made);
     }
 }
