@@ -89,6 +89,20 @@ public static class IncidentStorm
             }
             Console.WriteLine($"incident now: {parsed.RootElement.GetProperty("firing").GetInt32()} firing; its view is {incident.Length / 1024.0:N0} KiB of JSON");
             Console.WriteLine($"API RSS growth across the storm: {(rssAfter - rssBefore) / 1024.0 / 1024.0:N0} MiB ({(rssAfter - rssBefore) / (double)servers:N0} bytes per breaching server, alerts and incident together)");
+
+            // The console's fleet page with the whole fleet registered: the first page, a filtered and sorted page, a late page.
+            foreach (var page in new[] { "/", "/?health=unhealthy&sort=error_rate&order=desc", $"/?label=storm%3D1&offset={Math.Max(0, servers - 50)}", "/?q=storm-99" })
+            {
+                var times = new List<double>();
+                for (var i = 0; i < 11; i++)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    (await http.GetAsync(page)).EnsureSuccessStatusCode();
+                    times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                times.Sort();
+                Console.WriteLine($"console GET {page}: median {times[times.Count / 2]:F1} ms, max {times[^1]:F1} ms over {times.Count} ({servers} servers)");
+            }
         }
         finally
         {
