@@ -70,7 +70,9 @@ public static class AlertmanagerStorm
         }
 
         const string apiUrl = "http://127.0.0.1:5393";
-        var api = BenchHost.StartApi(apiUrl, 21113, 40113);
+        // Alertmanager has no cluster-wide notification cap; the product's (500/s by default, protecting receivers) is
+        // turned off so both send as fast as they can.
+        var api = BenchHost.StartApi(apiUrl, 21113, 40113, "--Notifications:ClusterRatePerSecond=0");
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         try
         {

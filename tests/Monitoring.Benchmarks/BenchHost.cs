@@ -3,10 +3,10 @@ using System.Diagnostics;
 /// <summary>Starts the product as a user does (Release, on its own ports) for a benchmark, and finds the repository.</summary>
 public static class BenchHost
 {
-    public static Process StartApi(string url, int siloPort, int gatewayPort)
+    public static Process StartApi(string url, int siloPort, int gatewayPort, string extraArguments = "")
     {
         var api = Process.Start(new ProcessStartInfo("dotnet",
-            $"run -c Release --project {Path.Combine(RepoRoot(), "src", "Api")} -- --urls {url} --Orleans:SiloPort={siloPort} --Orleans:GatewayPort={gatewayPort} --Logging:LogLevel:Default=Warning")
+            $"run -c Release --project {Path.Combine(RepoRoot(), "src", "Api")} -- --urls {url} --Orleans:SiloPort={siloPort} --Orleans:GatewayPort={gatewayPort} --Logging:LogLevel:Default=Warning {extraArguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

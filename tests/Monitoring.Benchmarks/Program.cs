@@ -34,6 +34,9 @@ if (args.Contains("--probes"))
 }
 
 var alerts = args.SkipWhile(a => a != "--alerts").Skip(1).Select(int.Parse).DefaultIfEmpty(1000).First();
+// The servers' endpoints are dead ports: with probes on (--probes-on) each server's MCP probe fails every 30 s, which is
+// background work a fleet of unreachable servers costs, not part of the breach path this measures.
+var probesOn = args.Contains("--probes-on");
 const string apiUrl = "http://127.0.0.1:5391";
 
 // 1. A loopback webhook receiver that stamps each alert's arrival.
@@ -62,7 +65,7 @@ using var http = new HttpClient { BaseAddress = new Uri(apiUrl), Timeout = TimeS
 try
 {
     await BenchHost.WaitForHealthAsync(http);
-    Console.WriteLine($"API up (pid {api.Id}); {alerts} servers, one alert each");
+    Console.WriteLine($"{Environment.ProcessorCount} cores; API up (pid {api.Id}); {alerts} servers, one alert each; MCP probes of their dead endpoints {(probesOn ? "on" : "off")}");
     var rssBefore = Rss(api);
 
     await Post(http, "/api/channels", new { id = "bench", type = "webhook", config = new { url = hookUrl } });
@@ -72,7 +75,11 @@ try
         channels = new[] { "bench" }, escalateAfter = "off", selector = new Dictionary<string, string> { ["bench"] = "1" },
     });
     await Parallel.ForEachAsync(Enumerable.Range(0, alerts), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
-        await Post(http, "/api/servers", new { id = $"srv-{i}", name = $"Server {i}", endpoint = $"http://127.0.0.1:1/{i}", labels = new Dictionary<string, string> { ["bench"] = "1" } }));
+        await Post(http, "/api/servers", new
+        {
+            id = $"srv-{i}", name = $"Server {i}", endpoint = $"http://127.0.0.1:1/{i}", labels = new Dictionary<string, string> { ["bench"] = "1" },
+            probe = new { enabled = probesOn },
+        }));
 
     // Healthy traffic first, so every server has a full window, then measure.
     var healthy = JsonContent.Create(new { requests = Enumerable.Range(0, 200).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = true }) });

@@ -71,8 +71,11 @@ public sealed class NotificationChannelGrain(
     private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
 
     /// <summary>Recorded and not finished, in the order recorded: this activation's view of its outbox rows.</summary>
-    private readonly List<OutboxEntry> _queue = [];
+    private readonly OutboxQueue _queue = new();
     private readonly HashSet<string> _sending = new(StringComparer.Ordinal);
+
+    /// <summary>The episodes (thread keys) with a message on its way: the next message of one waits for it.</summary>
+    private readonly Dictionary<string, int> _busyThreads = new(StringComparer.Ordinal);
     private NotificationChannel? _plain;
     private ChannelSettings _settings = new(null, RetrySettings.Default, MessageTemplates.None);
     private RateGate? _gate;
@@ -96,7 +99,7 @@ public sealed class NotificationChannelGrain(
         if (S.Channel is null) return;
         await MoveLegacyOutboxAsync();
         // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on here.
-        _queue.AddRange(await outbox.PendingAsync(ChannelId));
+        foreach (var pending in await outbox.PendingAsync(ChannelId)) _queue.Add(pending);
         await outbox.PruneAsync(ChannelId, time.GetUtcNow() - options.Value.DedupRetention);
         if (_queue.Count > 0) await EnsureReminderAsync();
         Pump();
@@ -223,14 +226,24 @@ public sealed class NotificationChannelGrain(
         DelayDeactivation(_settings.Retry.MaxAge + TimeSpan.FromMinutes(5));
         var now = time.GetUtcNow();
         var limitedBy = (string?)null;
+        var maxInFlight = Math.Max(1, options.Value.MaxInFlightPerChannel);
         // One message of an alert episode at a time, in order: a resolution never overtakes its firing message,
-        // and a reply finds the thread of the message before it.
-        var busyThreads = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in _queue.ToList())
+        // and a reply finds the thread of the message before it. At most MaxInFlightPerChannel are on their way:
+        // the walk stops there, so a storm's queue of thousands costs a pass of about that many, not all of it.
+        var busyThreads = new HashSet<string>(_busyThreads.Keys, StringComparer.Ordinal);
+        foreach (var entry in _queue)
         {
-            if (!busyThreads.Add(entry.Notification.ThreadKey) || _sending.Contains(entry.Notification.IdempotencyKey))
+            if (_sending.Contains(entry.Notification.IdempotencyKey))
             {
                 continue;
+            }
+            if (!busyThreads.Add(entry.Notification.ThreadKey))
+            {
+                continue;
+            }
+            if (limitedBy is null && _sending.Count >= maxInFlight)
+            {
+                break; // the rest wait (pending, not held): a finished send pumps again
             }
             if (!channel.Enabled)
             {
@@ -258,6 +271,7 @@ public sealed class NotificationChannelGrain(
             }
             entry.Held = false;
             _sending.Add(entry.Notification.IdempotencyKey);
+            _busyThreads[entry.Notification.ThreadKey] = _busyThreads.GetValueOrDefault(entry.Notification.ThreadKey) + 1;
             _ = RunAsync(entry);
         }
     }
@@ -275,6 +289,8 @@ public sealed class NotificationChannelGrain(
         finally
         {
             _sending.Remove(notification.IdempotencyKey);
+            if (_busyThreads.TryGetValue(notification.ThreadKey, out var busy) && busy > 1) _busyThreads[notification.ThreadKey] = busy - 1;
+            else _busyThreads.Remove(notification.ThreadKey);
         }
         if (S.Channel is null)
         {
@@ -544,7 +560,7 @@ public sealed class NotificationChannelGrain(
         new(channel.Id, channel.Type, channel.Enabled, senders.Redact(channel), channel.CreatedAt, channel.UpdatedAt)
         {
             Pending = _queue.Count,
-            Held = _queue.Count(e => e.Held),
+            Held = _queue.Held,
             HeldTotal = S.HeldTotal,
         };
 

@@ -50,6 +50,9 @@ public sealed class NotificationOptions
     /// <summary>This product's address as people reach it: Alertmanager payloads link to alerts through it.</summary>
     public string ExternalUrl { get; set; } = "http://127.0.0.1:5080";
 
+    /// <summary>Messages one channel has on their way at once; the rest wait their turn in order (a storm's thousands do not open thousands of connections).</summary>
+    public int MaxInFlightPerChannel { get; set; } = 64;
+
     /// <summary>How long the acknowledge and resolve links in a firing message work; zero sends none.</summary>
     public TimeSpan ActionLinkLifetime { get; set; } = TimeSpan.FromHours(24);
 
