@@ -8,6 +8,9 @@ namespace Monitoring.Api.Web.Pages.Incidents;
 /// <summary>One incident: its alerts, timeline and notifications, with acknowledge, resolve and "silence for…".</summary>
 public sealed class DetailModel(Acting acting) : ConsolePage
 {
+    /// <summary>Alerts listed on the page, firing first: a fleet-wide incident has thousands.</summary>
+    public const int MaxListed = 500;
+
     public IncidentView Incident { get; private set; } = null!;
 
     public async Task<IActionResult> OnGetAsync(string id)
