@@ -54,14 +54,18 @@ public static class IncidentStorm
                 id = "storm", name = "Shared dependency down", condition = "error_rate > 0.05", severity = "critical",
                 channels = Array.Empty<string>(), selector = new Dictionary<string, string> { ["storm"] = "1" },
             });
+            // The fleet in bulk: 1,000 servers a request (POST /api/servers/bulk), two requests in flight.
             var registering = Stopwatch.StartNew();
-            await Parallel.ForEachAsync(Enumerable.Range(0, servers), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
-                await Post(http, HttpMethod.Post, "/api/servers", new
+            await Parallel.ForEachAsync(Enumerable.Range(0, servers).Chunk(1000), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (chunk, _) =>
+                await Post(http, HttpMethod.Post, "/api/servers/bulk", new
                 {
-                    id = $"storm-{i}", name = $"Server {i}", endpoint = $"http://127.0.0.1:1/{i}",
-                    labels = new Dictionary<string, string> { ["storm"] = "1" }, probe = new { enabled = false },
+                    servers = chunk.Select(i => new
+                    {
+                        id = $"storm-{i}", name = $"Server {i}", endpoint = $"http://127.0.0.1:1/{i}",
+                        labels = new Dictionary<string, string> { ["storm"] = "1" }, probe = new { enabled = false },
+                    }),
                 }));
-            Console.WriteLine($"registered {servers} servers in {registering.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"registered {servers} servers in {registering.Elapsed.TotalSeconds:F1} s ({servers / registering.Elapsed.TotalSeconds:N0}/s, bulk, 1,000 a request)");
             var rssBefore = Rss();
 
             var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 20).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });

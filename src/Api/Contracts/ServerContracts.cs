@@ -104,6 +104,12 @@ public sealed partial record ProbeRequest(bool? Enabled, string? Interval, strin
     private static partial Regex HeaderName();
 }
 
+/// <summary>A fleet to apply: servers as <c>POST /api/servers</c> takes them.</summary>
+public sealed record BulkServersRequest(ServerRequest?[]? Servers);
+
+/// <summary>What a bulk apply did: how many servers it was given, created and replaced.</summary>
+public sealed record BulkServersResponse(int Total, int Created, int Updated);
+
 public sealed record ServerRequest(
     string? Id, string? Name, string? Endpoint, Dictionary<string, string>? Labels, bool? Enabled,
     string? MetricsUrl = null, string? HealthUrl = null, ProbeRequest? Probe = null)

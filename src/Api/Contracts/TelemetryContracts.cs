@@ -62,6 +62,18 @@ public sealed record TelemetryRequest(TelemetryRecordRequest[]? Requests, Gauges
 
 public sealed record TelemetryResponse(int Accepted, int Dropped);
 
+/// <summary>One server's part of a bulk push: its id, its ingest token (needed when the request has no API key), its telemetry.</summary>
+public sealed record BulkTelemetryItem(string? ServerId, string? Token, TelemetryRequest? Telemetry);
+
+/// <summary>Telemetry for many servers in one request, as a collector or gateway reports it.</summary>
+public sealed record BulkTelemetryRequest(BulkTelemetryItem?[]? Servers);
+
+/// <summary>
+/// What a bulk push did: records accepted and dropped over all servers; servers not registered (nothing taken for
+/// them); and servers whose breaches could not reach their alerts while the cluster failed over (send those again).
+/// </summary>
+public sealed record BulkTelemetryResponse(int Servers, int Accepted, int Dropped, string[] Unknown, string[] Retry);
+
 /// <summary>What one telemetry push may carry, bound from "Monitoring".</summary>
 public sealed class TelemetryLimits
 {
@@ -69,4 +81,10 @@ public sealed class TelemetryLimits
 
     /// <summary>The most request records one telemetry push may carry.</summary>
     public int MaxTelemetryBatch { get; set; } = 10_000;
+
+    /// <summary>The most servers one bulk apply (<c>POST /api/servers/bulk</c>) may carry.</summary>
+    public int MaxBulkServers { get; set; } = 10_000;
+
+    /// <summary>The most servers one bulk telemetry push (<c>POST /api/telemetry</c>) may carry; each within MaxTelemetryBatch records.</summary>
+    public int MaxBulkTelemetryServers { get; set; } = 1_000;
 }

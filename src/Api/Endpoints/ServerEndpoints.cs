@@ -3,6 +3,7 @@ using Monitoring.Api.Security;
 using Microsoft.Extensions.Options;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
+using Monitoring.Common;
 using Monitoring.Listings;
 using Monitoring.Servers;
 
@@ -22,6 +23,60 @@ public static class ServerEndpoints
             var grain = grains.GetGrain<IMcpServerGrain>(server.Id);
             if (ProblemResults.From(await grain.RegisterAsync(server), "server", server.Id) is { } problem) return problem;
             return TypedResults.Created($"/api/servers/{server.Id}", ServerResponse.From((await grain.GetAsync())!));
+        });
+
+        // Apply a fleet in one request: every server is created, or replaced when it exists. All are checked first; one
+        // invalid server refuses the whole request and changes nothing. Applying again is harmless, so a request cut
+        // short (503) is sent again whole.
+        group.MapPost("/bulk", async (BulkServersRequest request, IGrainFactory grains, IOptions<TelemetryLimits> limits) =>
+        {
+            var errors = new RequestErrors();
+            var max = limits.Value.MaxBulkServers;
+            if (request.Servers is not { Length: > 0 } items || items.Length > max)
+            {
+                return ProblemResults.Invalid([new FieldError("servers", $"is required: 1 to {max} servers, each as POST /api/servers takes it")]);
+            }
+            var servers = new List<(McpServer Server, bool KeepsProbeHeaders)>(items.Length);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < items.Length; i++)
+            {
+                var one = new RequestErrors();
+                if (items[i] is not { } item)
+                {
+                    errors.Add($"servers[{i}]", "is null; expected a server");
+                    continue;
+                }
+                if (item.ToServer(null, one) is { } server)
+                {
+                    if (seen.Add(server.Id)) servers.Add((server, item.KeepsProbeHeaders));
+                    else errors.Add($"servers[{i}].id", $"'{server.Id}' is given twice");
+                }
+                errors.AddRange(one.ToArray().Select(e => e with { Field = $"servers[{i}].{e.Field}" }));
+                if (errors.ToArray().Length >= 100) break; // enough to act on
+            }
+            if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
+            // The outbound policy's refusals too, before anything is written (every item was valid, so the indices match).
+            var unreachable = await grains.GetGrain<IServerAddressCheckGrain>(0).CheckAsync([.. servers.Select(s => s.Server)]);
+            if (unreachable.Length > 0) return ProblemResults.Invalid(unreachable);
+            var created = 0;
+            var updated = 0;
+            var refused = new System.Collections.Concurrent.ConcurrentBag<FieldError>();
+            await Parallel.ForEachAsync(servers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (entry, _) =>
+            {
+                var grain = grains.GetGrain<IMcpServerGrain>(entry.Server.Id);
+                var result = await grain.RegisterAsync(entry.Server);
+                if (result.Succeeded)
+                {
+                    Interlocked.Increment(ref created);
+                    return;
+                }
+                if (result.Outcome == WriteOutcome.Duplicate) result = await grain.UpdateAsync(entry.Server, entry.KeepsProbeHeaders);
+                if (result.Succeeded) Interlocked.Increment(ref updated);
+                else foreach (var e in result.Errors) refused.Add(e with { Field = $"{entry.Server.Id}.{e.Field}" });
+            });
+            // Only a change of policy between the check and the writes gets here; what was applied stays applied.
+            if (!refused.IsEmpty) return ProblemResults.Invalid([.. refused.OrderBy(e => e.Field, StringComparer.Ordinal).Take(100)]);
+            return TypedResults.Ok(new BulkServersResponse(servers.Count, created, updated));
         });
 
         // The fleet: every server with its verdict, main metrics and open alerts, filtered, sorted and paged by the
@@ -71,5 +126,68 @@ public static class ServerEndpoints
             }
             return TypedResults.Accepted($"/api/servers/{id}", new TelemetryResponse(result.Accepted, result.Dropped));
         });
+    }
+
+    /// <summary>
+    /// Telemetry for many servers in one request (a collector, a gateway). With an operator key (or in the open mode)
+    /// any registered server; without a key every server's part must carry that server's own ingest token, or nothing
+    /// is taken. Everything is checked before anything is ingested.
+    /// </summary>
+    public static void MapBulkTelemetryEndpoint(this IEndpointRouteBuilder app)
+    {
+        app.MapPost(AuthMiddleware.BulkTelemetryPath, async (BulkTelemetryRequest request, HttpContext http, IGrainFactory grains,
+            IOptions<TelemetryLimits> options, TimeProvider time, AuthMode mode) =>
+        {
+            var limits = options.Value;
+            var tokensRequired = mode.Required && !http.User.Can(Monitoring.Security.Role.Operator);
+            var items = request.Servers ?? [];
+            if (tokensRequired && (items.Length == 0 || items.Any(i => i?.Token is not { Length: > 0 })))
+            {
+                return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Authentication required",
+                    detail: "Send an operator's API key, or every server's own ingest token in its \"token\".");
+            }
+            if (items.Length == 0 || items.Length > limits.MaxBulkTelemetryServers)
+            {
+                return ProblemResults.Invalid([new FieldError("servers", $"is required: 1 to {limits.MaxBulkTelemetryServers} servers, each {{\"serverId\",\"token\",\"telemetry\"}}")]);
+            }
+            var errors = new RequestErrors();
+            var now = time.GetUtcNow();
+            var batches = new List<(string ServerId, string? Token, TelemetryBatch Batch)>(items.Length);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < items.Length && errors.ToArray().Length < 100; i++)
+            {
+                if (items[i] is not { } item)
+                {
+                    errors.Add($"servers[{i}]", "is null; expected {\"serverId\",\"token\",\"telemetry\"}");
+                    continue;
+                }
+                if (!Ids.IsValid(item.ServerId)) errors.Add($"servers[{i}].serverId", $"is required: {Ids.Describe}");
+                else if (!seen.Add(item.ServerId!)) errors.Add($"servers[{i}].serverId", $"'{item.ServerId}' is given twice; send its records in one part");
+                if (item.Token is { Length: > 512 }) errors.Add($"servers[{i}].token", "is at most 512 characters");
+                var one = new RequestErrors();
+                var batch = (item.Telemetry ?? new TelemetryRequest(null, null)).ToBatch(limits.MaxTelemetryBatch, now, one);
+                errors.AddRange(one.ToArray().Select(e => e with { Field = $"servers[{i}].telemetry.{e.Field}" }));
+                if (batch is not null && Ids.IsValid(item.ServerId)) batches.Add((item.ServerId!, item.Token, batch));
+            }
+            if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
+            if (tokensRequired)
+            {
+                var accepted = await Task.WhenAll(batches.Select(b => grains.GetGrain<IMcpServerGrain>(b.ServerId)
+                    .AcceptsIngestTokenAsync(Monitoring.Security.KeyMaterial.Hash(b.Token!))));
+                if (accepted.Any(ok => !ok))
+                {
+                    var refused = batches.Where((_, i) => !accepted[i]).Select(b => b.ServerId).Take(20);
+                    return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                        detail: $"An ingest token may only push telemetry to its own server; refused for: {string.Join(", ", refused)}. Nothing was taken.");
+                }
+            }
+            var results = new IngestResult[batches.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, batches.Count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+                results[i] = await grains.GetGrain<IMcpServerGrain>(batches[i].ServerId).IngestAsync(batches[i].Batch));
+            return TypedResults.Accepted("/api/servers", new BulkTelemetryResponse(
+                batches.Count, results.Sum(r => r.Accepted), results.Sum(r => r.Dropped),
+                [.. batches.Where((_, i) => !results[i].Found).Select(b => b.ServerId)],
+                [.. batches.Where((_, i) => results[i].Found && results[i].Unreached > 0).Select(b => b.ServerId)]));
+        }).WithTags("Servers");
     }
 }

@@ -72,6 +72,7 @@ public static class ApiHosting
         app.UseRateLimiter();
         app.MapOpenApi("/openapi/v1.json"); // one document; any other name is an ordinary 404 problem
         app.MapServerEndpoints();
+        app.MapBulkTelemetryEndpoint();
         app.MapRuleEndpoints();
         app.MapChannelEndpoints();
         app.MapAlertEndpoints();

@@ -94,7 +94,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         ("POST", "/api/silences/"), ("PUT", "/api/silences/{id}"), ("DELETE", "/api/silences/{id}"), ("POST", "/api/silences/{id}/expire"),
         ("POST", "/api/servers/{id}/telemetry"), ("POST", "/api/servers/{id}/check"), ("POST", "/api/channels/{id}/test"),
         ("POST", "/api/incidents/{id}/ack"), ("POST", "/api/incidents/{id}/resolve"),
-        ("POST", "/api/v2/silences"), ("DELETE", "/api/v2/silence/{silenceID}"),
+        ("POST", "/api/v2/silences"), ("DELETE", "/api/v2/silence/{silenceID}"), ("POST", BulkTelemetryPath),
     ];
 
     /// <summary>What a sender key (Prometheus's) may do: post alerts through the Alertmanager API, nothing else.</summary>
@@ -105,6 +105,9 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
 
     /// <summary>Reads that only an admin may make: the audit log and the key list.</summary>
     private static readonly HashSet<string> AdminReads = ["/api/audit", "/api/keys/"];
+
+    /// <summary>Telemetry for many servers: an operator's key, or no key and every server's own ingest token in the body.</summary>
+    public const string BulkTelemetryPath = "/api/telemetry";
 
     /// <summary>Slack's interactivity callback: it carries no key but Slack's signature, which its endpoint checks.</summary>
     public const string SlackCallbackPath = "/slack/interactions";
@@ -132,12 +135,19 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
             return;
         }
         var presented = Presented(context.Request);
+        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
+        if (presented is null && route == BulkTelemetryPath && HttpMethods.IsPost(context.Request.Method))
+        {
+            // No key: the endpoint demands every server's own ingest token in the body.
+            context.User = Principal("ingest-tokens", Role.Sender);
+            await next(context);
+            return;
+        }
         if (presented is null)
         {
             await Deny(context, StatusCodes.Status401Unauthorized, "An API key is required: send it as 'Authorization: Bearer <key>', 'X-Api-Key', or as the password of basic auth.");
             return;
         }
-        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
         if (presented.StartsWith(KeyMaterial.IngestTokenPrefix, StringComparison.Ordinal))
         {
             var serverId = context.Request.RouteValues["id"] as string;

@@ -251,6 +251,8 @@ public sealed class HostileRequestTests(ApiFixture api)
             ["DELETE /api/v2/silence/{silenceID}"] = new(null), ["GET /api/v2/status"] = new(null), ["GET /api/v2/receivers"] = new(null),
             ["GET /-/healthy"] = new(null), ["GET /-/ready"] = new(null),
             ["POST /slack/interactions"] = new("""{"payload":"{}"}"""),
+            ["POST /api/servers/bulk"] = new("{\"servers\":[" + server.Insert(1, $"\"id\":\"bulk-{id}\",") + "]}"),
+            ["POST /api/telemetry"] = new($"{{\"servers\":[{{\"serverId\":\"none-{id}\",\"telemetry\":{telemetry}}}]}}"),
         };
     }
 

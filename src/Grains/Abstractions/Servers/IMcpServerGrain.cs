@@ -50,3 +50,11 @@ public interface IMcpServerGrain : IGrainWithStringKey
     /// <summary>Where a round of active checks reports back. The checks run off the grain's turn; this applies what they found.</summary>
     Task ApplyChecksAsync(ActiveCheckResult result);
 }
+
+/// <summary>Checks servers' addresses against the outbound policy before a bulk apply writes any of them.</summary>
+[Alias("mcp.IServerAddressCheckGrain")]
+public interface IServerAddressCheckGrain : IGrainWithIntegerKey
+{
+    /// <summary>Every address the outbound policy can never reach, as "servers[i].field".</summary>
+    Task<Common.FieldError[]> CheckAsync(McpServer[] servers);
+}
