@@ -21,22 +21,20 @@ public sealed class ListingShardGrain(
     private bool _dirty;
     private IGrainTimer? _flush;
 
-    public async Task UpsertAsync(IListingEntry entry)
+    public Task UpsertAsync(IListingEntry entry)
     {
         var entries = state.State.Entries;
         var known = entries.TryGetValue(entry.Id, out var existing);
         if (!known || existing!.Version <= entry.Version)
         {
+            // Written behind, new entries too: the shard and its storage both live in this process's memory, so what
+            // a write-through would guard against (losing the process) loses the storage as well, and writing the
+            // whole shard for each new server made registering a fleet quadratic (12.5% of a 10,000-server
+            // registration's samples). A deactivation writes what is pending.
             entries[entry.Id] = entry;
-            if (known)
-            {
-                MarkDirty(); // a change of a listed entry: written behind, and its grain upserts again when it next acts
-            }
-            else
-            {
-                await FlushAsync(CancellationToken.None); // a new entry is written through: a crash must not unlist a grain
-            }
+            MarkDirty();
         }
+        return Task.CompletedTask;
     }
 
     public async Task RemoveAsync(string id)
