@@ -23,6 +23,7 @@ public static class ConsoleHosting
         services.AddConsoleSession();
         services.AddSingleton<ActionLinks>();
         services.AddSingleton<Acting>();
+        services.AddSingleton<Pages.Silences.SilencePreview>();
         return services;
     }
 

@@ -3,14 +3,13 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
-using Monitoring.Listings;
 using Monitoring.Security;
 using Monitoring.Silences;
 
 namespace Monitoring.Api.Web.Pages.Silences;
 
 /// <summary>A new silence: matchers one per line, a length and a comment, with a live preview of the alerts it would mute.</summary>
-public sealed class NewModel(IListingStore listings) : ConsolePage
+public sealed class NewModel(SilencePreview previews) : ConsolePage
 {
     [BindProperty(SupportsGet = true)] public string? Matchers { get; set; }
     [BindProperty(SupportsGet = true)] public string Duration { get; set; } = "2h";
@@ -22,7 +21,7 @@ public sealed class NewModel(IListingStore listings) : ConsolePage
     public async Task<IActionResult> OnGetAsync()
     {
         if (Demand(Role.Operator) is { } refused) return refused;
-        if (!string.IsNullOrWhiteSpace(Matchers)) await PreviewAsync();
+        if (!string.IsNullOrWhiteSpace(Matchers)) await PreviewAsync(live: false);
         return Page();
     }
 
@@ -30,7 +29,7 @@ public sealed class NewModel(IListingStore listings) : ConsolePage
     public async Task<IActionResult> OnGetPreviewAsync()
     {
         if (Demand(Role.Operator) is { } refused) return refused;
-        await PreviewAsync();
+        await PreviewAsync(live: true);
         return Partial("_Preview", this);
     }
 
@@ -44,7 +43,7 @@ public sealed class NewModel(IListingStore listings) : ConsolePage
         {
             Errors = [.. errors.ToArray().Select(e => $"{e.Field}: {e.Message}")];
             Response.StatusCode = StatusCodes.Status400BadRequest;
-            await PreviewAsync();
+            await PreviewAsync(live: false);
             return Page();
         }
         var result = await Grains.GetGrain<ISilenceCatalogGrain>(ISilenceCatalogGrain.Key).CreateAsync(silence);
@@ -63,7 +62,7 @@ public sealed class NewModel(IListingStore listings) : ConsolePage
 
     private JsonElement? MatcherArray() => Lines() is { Length: > 0 } lines ? JsonSerializer.SerializeToElement(lines) : null;
 
-    private async Task PreviewAsync()
+    private async Task PreviewAsync(bool live)
     {
         var matchers = new List<Matcher>();
         var errors = new List<string>();
@@ -80,6 +79,6 @@ public sealed class NewModel(IListingStore listings) : ConsolePage
             if (errors.Count > 0) Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
-        Preview = await new SilencePreview(Grains, listings).MatchingAsync([.. matchers]);
+        Preview = await previews.MatchingAsync([.. matchers], live);
     }
 }

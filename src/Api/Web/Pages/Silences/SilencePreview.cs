@@ -11,10 +11,25 @@ public sealed record PreviewedAlert(string AlertId, string Title, string Status,
 /// <summary>
 /// The alerts that are not resolved, with their labels, as silences see them: the members of open incidents (the
 /// product's alerts and those posted through the Alertmanager API) and the product's alerts from the listing.
-/// Bounded: at most 200 incidents and 500 alerts are looked at.
+/// Bounded: at most 200 incidents and 500 alerts are looked at. The live preview, asked as the matchers are typed,
+/// reuses what it gathered for 2 seconds rather than reading every open incident again on each keystroke.
 /// </summary>
 public sealed class SilencePreview(IGrainFactory grains, IListingStore listings)
 {
+    private static readonly TimeSpan Reuse = TimeSpan.FromSeconds(2);
+    private sealed record Gathered(long At, List<PreviewedAlert> Alerts);
+
+    private Gathered? _recent;
+
+    public async Task<List<PreviewedAlert>> RecentAsync()
+    {
+        if (Volatile.Read(ref _recent) is { } recent && System.Diagnostics.Stopwatch.GetElapsedTime(recent.At) < Reuse) return recent.Alerts;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var alerts = await CurrentAsync();
+        Volatile.Write(ref _recent, new Gathered(started, alerts));
+        return alerts;
+    }
+
     public async Task<List<PreviewedAlert>> CurrentAsync()
     {
         var found = new Dictionary<string, PreviewedAlert>(StringComparer.Ordinal);
@@ -43,6 +58,6 @@ public sealed class SilencePreview(IGrainFactory grains, IListingStore listings)
         return [.. found.Values.OrderBy(a => a.AlertId, StringComparer.Ordinal)];
     }
 
-    public async Task<List<PreviewedAlert>> MatchingAsync(Matcher[] matchers) =>
-        [.. (await CurrentAsync()).Where(a => matchers.All(m => m.Matches(a.Labels)))];
+    public async Task<List<PreviewedAlert>> MatchingAsync(Matcher[] matchers, bool live = false) =>
+        [.. (await (live ? RecentAsync() : CurrentAsync())).Where(a => matchers.All(m => m.Matches(a.Labels)))];
 }
