@@ -23,7 +23,7 @@ public static class ConsoleHosting
         services.AddConsoleSession();
         services.AddSingleton<ActionLinks>();
         services.AddSingleton<Acting>();
-        services.AddSingleton<Pages.Silences.SilencePreview>();
+        services.AddSingleton<SilencePreview>();
         return services;
     }
 

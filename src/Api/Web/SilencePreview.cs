@@ -3,7 +3,7 @@ using Monitoring.Listings;
 using Monitoring.Routing;
 using Monitoring.Silences;
 
-namespace Monitoring.Api.Web.Pages.Silences;
+namespace Monitoring.Api.Web;
 
 /// <summary>An alert a silence would mute: its id, what it is, and its labels.</summary>
 public sealed record PreviewedAlert(string AlertId, string Title, string Status, Dictionary<string, string> Labels);
