@@ -276,8 +276,25 @@ public sealed class NotificationChannelGrain(
         }
     }
 
-    /// <summary>Attempts one entry until it is delivered, fails for good, or runs out of age; then finishes it.</summary>
+    /// <summary>
+    /// Runs one entry, and whatever happens frees its slot for the next: with at most MaxInFlightPerChannel on their
+    /// way, a send that ended in an exception must not leave the rest waiting for the reminder.
+    /// </summary>
     private async Task RunAsync(OutboxEntry entry)
+    {
+        try
+        {
+            await RunOnceAsync(entry);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Channel {ChannelId}: sending {IdempotencyKey} stopped; it stays pending and is tried again", ChannelId, entry.Notification.IdempotencyKey);
+            ArmPump(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Attempts one entry until it is delivered, fails for good, or runs out of age; then finishes it.</summary>
+    private async Task RunOnceAsync(OutboxEntry entry)
     {
         var notification = entry.Notification;
         var attempts = _attempts!;
