@@ -6,6 +6,7 @@ using Monitoring.Api.Endpoints;
 using Monitoring.Api.Audit;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Security;
+using Monitoring.Api.Telemetry;
 using Monitoring.Api.Web;
 using Monitoring.Hosting.Health;
 using Monitoring.Listings;
@@ -73,6 +74,7 @@ public static class ApiHosting
         app.MapOpenApi("/openapi/v1.json"); // one document; any other name is an ordinary 404 problem
         app.MapServerEndpoints();
         app.MapBulkTelemetryEndpoint();
+        app.MapOtlpEndpoints();
         app.MapRuleEndpoints();
         app.MapChannelEndpoints();
         app.MapAlertEndpoints();

@@ -46,6 +46,18 @@ public sealed class RequestGuards(RequestDelegate next, IProblemDetailsService p
             await next(context);
             return;
         }
+        var encoding = request.Headers.ContentEncoding.ToString();
+        if (encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<AcceptsEncodedBody>() is not null)
+            {
+                await next(context); // such an endpoint (OTLP) decompresses, then checks JSON with Check
+                return;
+            }
+            await RefuseAsync(context, StatusCodes.Status415UnsupportedMediaType, "The request could not be read",
+                $"Content-Encoding '{Shorten(encoding)}' is not accepted here; send the body uncompressed.");
+            return;
+        }
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type))
         {
             await next(context); // binding answers 415 for a body it cannot read
@@ -195,3 +207,6 @@ public sealed class RequestGuards(RequestDelegate next, IProblemDetailsService p
         }
     }
 }
+
+/// <summary>Marks an endpoint that reads a compressed body itself (Content-Encoding), and checks a JSON one with <see cref="RequestGuards.Check"/>.</summary>
+public sealed class AcceptsEncodedBody;

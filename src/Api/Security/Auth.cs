@@ -95,6 +95,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         ("POST", "/api/servers/{id}/telemetry"), ("POST", "/api/servers/{id}/check"), ("POST", "/api/channels/{id}/test"),
         ("POST", "/api/incidents/{id}/ack"), ("POST", "/api/incidents/{id}/resolve"),
         ("POST", "/api/v2/silences"), ("DELETE", "/api/v2/silence/{silenceID}"), ("POST", BulkTelemetryPath),
+        ("POST", OtlpMetricsPath),
     ];
 
     /// <summary>What a sender key (Prometheus's) may do: post alerts through the Alertmanager API, nothing else.</summary>
@@ -108,6 +109,12 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
 
     /// <summary>Telemetry for many servers: an operator's key, or no key and every server's own ingest token in the body.</summary>
     public const string BulkTelemetryPath = "/api/telemetry";
+
+    /// <summary>OTLP/HTTP metrics: an operator's key, or a server's ingest token for points naming that server only (the endpoint checks).</summary>
+    public const string OtlpMetricsPath = "/v1/metrics";
+
+    /// <summary>Where an ingest token presented on the OTLP path is left, hashed, for its endpoint to check against every server named.</summary>
+    public const string OtlpIngestTokenItem = "otlp.ingest-token-hash";
 
     /// <summary>Slack's interactivity callback: it carries no key but Slack's signature, which its endpoint checks.</summary>
     public const string SlackCallbackPath = "/slack/interactions";
@@ -146,6 +153,14 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         if (presented is null)
         {
             await Deny(context, StatusCodes.Status401Unauthorized, "An API key is required: send it as 'Authorization: Bearer <key>', 'X-Api-Key', or as the password of basic auth.");
+            return;
+        }
+        if (presented.StartsWith(KeyMaterial.IngestTokenPrefix, StringComparison.Ordinal) && route == OtlpMetricsPath && HttpMethods.IsPost(context.Request.Method))
+        {
+            // OTLP names its servers in the body: the endpoint checks that every one accepts this token.
+            context.Items[OtlpIngestTokenItem] = KeyMaterial.Hash(presented);
+            context.User = Principal("ingest-token", Role.Reader);
+            await next(context);
             return;
         }
         if (presented.StartsWith(KeyMaterial.IngestTokenPrefix, StringComparison.Ordinal))

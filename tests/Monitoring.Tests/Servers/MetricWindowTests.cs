@@ -169,6 +169,34 @@ public sealed class MetricWindowTests
         Assert.False(new MetricWindow(TimeSpan.FromMinutes(10)).Import(data, later), "a snapshot of another window length is ignored");
     }
 
+    [Fact]
+    public void Summed_requests_read_as_Prometheus_interpolates_inside_the_senders_buckets()
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        // 10,000 requests over OpenTelemetry's bounds: 10% up to 10 ms, 40% to 20 ms, 40% to 50 ms, 10% to 100 ms.
+        // (With a handful of requests per bucket, rounding them onto the window's finer buckets costs a few percent.)
+        double[] bounds = [0.01, 0.02, 0.05, 0.1];
+        long[] counts = [1_000, 4_000, 4_000, 1_000, 0];
+        Assert.True(window.RecordMany(Start, Start, 10_000, true, true, 300.0, bounds, counts, minSeconds: 0.002, maxSeconds: 0.09));
+        var snapshot = window.Snapshot(Start);
+        Assert.Equal(10_000, snapshot.RequestsInWindow);
+        Assert.Equal(0.03, snapshot.AverageResponseTime, 9);
+        Assert.Equal(10_000, snapshot.ToolCalls);
+        // histogram_quantile: p95 lies halfway through the (50 ms, 100 ms] bucket, clamped to the largest seen (90 ms):
+        // 50 + (90 - 50) * 5/10 = 70 ms; p50 at the end of the (10, 20] bucket: 20 ms.
+        Assert.InRange(snapshot.P95ResponseTime, 0.070 * 0.98, 0.070 * 1.02);
+        Assert.InRange(window.Snapshot(Start).P99ResponseTime, 0.086 * 0.98, 0.086 * 1.02);
+
+        // Errors count whole; a second batch adds to the same bucket; nothing is lost to rounding.
+        Assert.True(window.RecordMany(Start, Start, 7, false, false, 0.7, bounds, [0, 0, 3, 4, 0], null, null));
+        snapshot = window.Snapshot(Start);
+        Assert.Equal(10_007, snapshot.RequestsInWindow);
+        Assert.Equal(7.0 / 10_007, snapshot.ErrorRate, 9);
+        Assert.Equal(10_000, snapshot.ToolCalls);
+        // Too old for the window: refused, as single records are.
+        Assert.False(window.RecordMany(Start - TimeSpan.FromMinutes(6), Start, 5, true, false, 0.1, bounds, [5, 0, 0, 0, 0], null, null));
+    }
+
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

@@ -77,7 +77,38 @@ public sealed record GaugeReading(
 [GenerateSerializer, Immutable, Alias("mcp.TelemetryBatch")]
 public sealed record TelemetryBatch(
     [property: Id(0)] RequestRecord[] Requests,
-    [property: Id(1)] GaugeReading? Gauges);
+    [property: Id(1)] GaugeReading? Gauges)
+{
+    /// <summary>Requests summed up by the server itself (OpenTelemetry histogram points), beside or instead of one record each.</summary>
+    [Id(2)] public RequestAggregate[] Aggregates { get; init; } = [];
+}
+
+/// <summary>
+/// Many requests of one kind summed up, as one point of OpenTelemetry's <c>mcp.server.operation.duration</c> histogram
+/// carries them: how many, their total duration and their distribution over explicit bucket bounds (seconds, upper
+/// bounds inclusive; one more count than bounds). A cumulative point counts everything since <see cref="Start"/>: the
+/// server grain turns consecutive points of a series into the requests between them.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mcp.RequestAggregate")]
+public sealed record RequestAggregate(
+    [property: Id(0)] string Method,
+    [property: Id(1)] string? Tool,
+    [property: Id(2)] string? ErrorType,
+    [property: Id(3)] DateTimeOffset Start,
+    [property: Id(4)] DateTimeOffset At,
+    [property: Id(5)] bool Cumulative,
+    [property: Id(6)] long Count,
+    [property: Id(7)] double SumSeconds,
+    [property: Id(8)] double[] BoundsSeconds,
+    [property: Id(9)] long[] BucketCounts,
+    [property: Id(10)] double? MinSeconds,
+    [property: Id(11)] double? MaxSeconds)
+{
+    public bool Success => ErrorType is null;
+
+    /// <summary>What names a series of cumulative points: everything but the counts and times.</summary>
+    public string SeriesKey => $"{Method}\u0000{Tool}\u0000{ErrorType}";
+}
 
 [GenerateSerializer, Immutable, Alias("mcp.IngestResult")]
 public sealed record IngestResult(

@@ -76,6 +76,44 @@ public sealed class MetricWindow
         return true;
     }
 
+    /// <summary>
+    /// Adds many requests summed up by the sender: how many, whether they failed, their total duration and their
+    /// distribution over explicit bucket bounds in seconds (upper bounds inclusive; one more count than bounds).
+    /// Each bucket's requests spread evenly over the window's own histogram buckets between its bounds, clamped to
+    /// the smallest and largest duration when known, so a percentile read here is as exact as the sender's bounds
+    /// allow (linear inside a bucket, as Prometheus's histogram_quantile). Answers false when too old for the window.
+    /// </summary>
+    public bool RecordMany(DateTimeOffset at, DateTimeOffset now, long count, bool success, bool isToolCall, double sumSeconds,
+        ReadOnlySpan<double> bounds, ReadOnlySpan<long> counts, double? minSeconds, double? maxSeconds)
+    {
+        if (count <= 0) return true;
+        if (at > now) at = now;
+        var epoch = at.UtcTicks / _bucketTicks;
+        if (epoch <= now.UtcTicks / _bucketTicks - BucketsPerWindow) return false;
+        var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
+        if (bucket.Epoch > epoch) return false;
+        if (bucket.Epoch != epoch) bucket.Reset(epoch);
+        bucket.AddMany(count, Math.Max(0, sumSeconds), success, isToolCall);
+        var sliceEpoch = at.UtcTicks / _sliceTicks;
+        var slice = _slices[Ring(sliceEpoch, Slices)];
+        if (slice.Epoch < sliceEpoch) slice.Reset(sliceEpoch);
+        if (slice.Epoch == sliceEpoch)
+        {
+            for (var i = 0; i < counts.Length; i++)
+            {
+                if (counts[i] <= 0) continue;
+                var lower = i == 0 ? 0 : bounds[i - 1];
+                var upper = i < bounds.Length ? bounds[i] : maxSeconds ?? lower;
+                if (minSeconds is { } min) (lower, upper) = (Math.Max(lower, min), Math.Max(upper, min));
+                if (maxSeconds is { } max) (lower, upper) = (Math.Min(lower, max), Math.Min(upper, max));
+                slice.AddSpread(Math.Max(0, lower), Math.Max(0, upper), counts[i]);
+            }
+        }
+        if (LastRecordedAt is null || at > LastRecordedAt) LastRecordedAt = at;
+        Changed = true;
+        return true;
+    }
+
     public void RecordGauges(GaugeReading gauges, DateTimeOffset at)
     {
         if (gauges.ActiveConnections is { } c) _connections = new Gauge(c, at);
@@ -282,6 +320,18 @@ public sealed class MetricWindow
             SumSeconds = 0;
         }
 
+        public void AddMany(long count, double seconds, bool success, bool isToolCall)
+        {
+            Count += count;
+            SumSeconds += seconds;
+            if (!success) Errors += count;
+            if (isToolCall)
+            {
+                ToolCalls += count;
+                if (!success) ToolErrors += count;
+            }
+        }
+
         public void Add(double seconds, bool success, bool isToolCall)
         {
             Count++;
@@ -316,6 +366,29 @@ public sealed class MetricWindow
             Histogram[LatencyHistogram.BucketOf(seconds)]++;
             MaxSeconds = Math.Max(MaxSeconds, seconds);
         }
+
+        /// <summary>Adds <paramref name="count"/> requests spread evenly between two durations (rounding carried, none lost).</summary>
+        public void AddSpread(double lower, double upper, long count)
+        {
+            Histogram ??= new int[LatencyHistogram.BucketCount];
+            MaxSeconds = Math.Max(MaxSeconds, upper);
+            var first = LatencyHistogram.BucketOf(lower);
+            var last = LatencyHistogram.BucketOf(upper);
+            if (first == last || !(upper > lower))
+            {
+                Histogram[last] = Saturate(Histogram[last] + count);
+                return;
+            }
+            long given = 0;
+            for (var b = first; b <= last; b++)
+            {
+                var reached = b == last ? count : (long)Math.Round(count * ((Math.Min(upper, LatencyHistogram.UpperBound(b)) - lower) / (upper - lower)));
+                Histogram[b] = Saturate(Histogram[b] + (reached - given));
+                given = reached;
+            }
+        }
+
+        private static int Saturate(long value) => (int)Math.Min(value, int.MaxValue);
     }
 }
 
