@@ -29,6 +29,22 @@ public static class BenchHost
         throw new TimeoutException("the API did not come up");
     }
 
+    /// <summary>The product's own process: `dotnet run` starts it as a child.</summary>
+    public static int ApiPid(Process run)
+    {
+        var children = Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => int.TryParse(p, out _)).Select(p => int.Parse(p!))
+            .Where(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains("Monitoring.Api") && pid != run.Id; } catch (IOException) { return false; } });
+        return children.DefaultIfEmpty(run.Id).Max();
+    }
+
+    /// <summary>CPU seconds (user and system) a process has used so far, from /proc.</summary>
+    public static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0; // utime, stime in clock ticks (100 a second)
+    }
+
     public static string RepoRoot()
     {
         var dir = AppContext.BaseDirectory;

@@ -4,6 +4,8 @@
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --incident-storm [--servers 2000] [--group-wait 30s]
 // Alertmanager API v2 storms, side by side with Debian's Alertmanager 0.25 in the same run:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500]
+// Steady-state telemetry into one silo (JSON records and OTLP protobuf), with the CPU it used:
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --telemetry [--servers 1000] [--seconds 15]
 // How many servers one silo can probe at a 15 s interval:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
 using System.Collections.Concurrent;
@@ -24,6 +26,12 @@ if (args.Contains("--incident-storm"))
 if (args.Contains("--am-storm"))
 {
     await AlertmanagerStorm.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--telemetry"))
+{
+    await TelemetryThroughput.RunAsync(args);
     return;
 }
 

@@ -74,14 +74,15 @@ public sealed class RequestGuards(RequestDelegate next, IProblemDetailsService p
             await next(context);
             return;
         }
-        request.EnableBuffering();
+        // Read once into memory and hand the endpoint the same bytes (EnableBuffering would spill bodies over 30 KB to a
+        // temporary file and read them back: a bulk push paid that on every request).
         byte[] body;
-        using (var buffer = new MemoryStream())
+        using (var buffer = new MemoryStream(request.ContentLength is > 0 and <= 64 * 1024 * 1024 ? (int)request.ContentLength.Value : 0))
         {
             await request.Body.CopyToAsync(buffer, context.RequestAborted); // Kestrel stops this at the body size limit (413)
             body = buffer.ToArray();
         }
-        request.Body.Position = 0;
+        request.Body = new MemoryStream(body, writable: false);
         if (Check(body) is { } problem)
         {
             await RefuseAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid", problem);
@@ -107,7 +108,11 @@ public sealed class RequestGuards(RequestDelegate next, IProblemDetailsService p
             }
         }
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = MaxDepth });
-        var frames = new Stack<Frame>();
+        // One frame per depth, reused: a bulk push holds tens of thousands of objects, and this runs before every JSON
+        // endpoint, so paths are only spelled out when something is wrong and names are compared as bytes.
+        var frames = new List<Frame>();
+        var depth = 0;
+        Frame? Top() => depth == 0 ? null : frames[depth - 1];
         try
         {
             while (reader.Read())
@@ -116,25 +121,33 @@ public sealed class RequestGuards(RequestDelegate next, IProblemDetailsService p
                 {
                     case JsonTokenType.StartObject:
                     case JsonTokenType.StartArray:
-                        var path = frames.Count == 0 ? "$" : frames.Peek().ChildPath();
-                        frames.Push(new Frame(path, reader.TokenType == JsonTokenType.StartObject));
+                        if (frames.Count == depth) frames.Add(new Frame());
+                        frames[depth].Reset(Top(), reader.TokenType == JsonTokenType.StartObject);
+                        depth++;
                         break;
                     case JsonTokenType.EndObject:
                     case JsonTokenType.EndArray:
-                        frames.Pop();
-                        if (frames.Count > 0) frames.Peek().Done();
+                        depth--;
+                        Top()?.Done();
                         break;
                     case JsonTokenType.PropertyName:
-                        if (!TryText(ref reader, out var name)) return $"{frames.Peek().Path} has a member name with an unpaired surrogate escape (such as \\ud800).";
-                        if (!frames.Peek().Names!.Add(name)) return $"{frames.Peek().Path} names '{Shorten(name)}' twice; every member may appear once.";
-                        frames.Peek().Member = name;
+                        var frame = Top()!;
+                        var start = (int)reader.TokenStartIndex + 1;
+                        if (reader.ValueIsEscaped && !TryText(ref reader, out _)) return $"{frame.Path(body)} has a member name with an unpaired surrogate escape (such as \\ud800).";
+                        if (!frame.AddName(body, start, reader.ValueSpan.Length, reader.ValueIsEscaped, out var name))
+                        {
+                            return $"{frame.Path(body)} names '{Shorten(name)}' twice; every member may appear once.";
+                        }
                         break;
                     case JsonTokenType.String:
-                        if (!TryText(ref reader, out _)) return $"{(frames.Count == 0 ? "$" : frames.Peek().ChildPath())} has an unpaired surrogate escape (such as \\ud800); text must be valid Unicode.";
-                        if (frames.Count > 0) frames.Peek().Done();
+                        if (reader.ValueIsEscaped && !TryText(ref reader, out _))
+                        {
+                            return $"{(Top() is { } at ? at.ChildPath(body) : "$")} has an unpaired surrogate escape (such as \\ud800); text must be valid Unicode.";
+                        }
+                        Top()?.Done();
                         break;
                     default:
-                        if (frames.Count > 0) frames.Peek().Done();
+                        Top()?.Done();
                         break;
                 }
             }
@@ -191,19 +204,70 @@ public sealed class RequestGuards(RequestDelegate next, IProblemDetailsService p
         });
     }
 
-    /// <summary>Where the reader is: an object's path and the member names seen in it, or an array's and its index.</summary>
-    private sealed class Frame(string path, bool isObject)
+    /// <summary>
+    /// Where the reader is, one per depth: the enclosing frame, the current member (as a range of the body) or index,
+    /// and the member names seen, as ranges compared byte by byte (decoded strings only once a name is escaped).
+    /// </summary>
+    private sealed class Frame
     {
-        public string Path { get; } = path;
-        public HashSet<string>? Names { get; } = isObject ? new(StringComparer.Ordinal) : null;
-        public string? Member { get; set; }
+        private readonly List<(int Start, int Length)> _names = [];
+        private HashSet<string>? _decoded;
+        private Frame? _parent;
+        private bool _isObject;
+        private (int Start, int Length, bool Escaped) _member;
         private int _index;
 
-        public string ChildPath() => Names is not null ? $"{Path}.{Member}" : $"{Path}[{_index}]";
+        public void Reset(Frame? parent, bool isObject)
+        {
+            (_parent, _isObject, _member, _index, _decoded) = (parent, isObject, default, 0, null);
+            _names.Clear();
+        }
+
+        /// <summary>False when the object already has this member; <paramref name="name"/> is then the name.</summary>
+        public bool AddName(ReadOnlySpan<byte> body, int start, int length, bool escaped, out string name)
+        {
+            name = "";
+            _member = (start, length, escaped);
+            if (_decoded is null && !escaped && _names.Count < 16)
+            {
+                var candidate = body.Slice(start, length);
+                foreach (var (s, l) in _names)
+                {
+                    if (body.Slice(s, l).SequenceEqual(candidate))
+                    {
+                        name = Encoding.UTF8.GetString(candidate);
+                        return false;
+                    }
+                }
+                _names.Add((start, length));
+                return true;
+            }
+            if (_decoded is null)
+            {
+                _decoded = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var (s, l) in _names) _decoded.Add(Decode(body, s, l, false));
+            }
+            name = Decode(body, start, length, escaped);
+            return _decoded.Add(name);
+        }
+
+        public string Path(ReadOnlySpan<byte> body) => _parent is null ? "$" : _parent.ChildPath(body);
+
+        public string ChildPath(ReadOnlySpan<byte> body) =>
+            _isObject ? $"{Path(body)}.{Decode(body, _member.Start, _member.Length, _member.Escaped)}" : $"{Path(body)}[{_index}]";
 
         public void Done()
         {
-            if (Names is null) _index++;
+            if (!_isObject) _index++;
+        }
+
+        private static string Decode(ReadOnlySpan<byte> body, int start, int length, bool escaped)
+        {
+            if (!escaped) return Encoding.UTF8.GetString(body.Slice(start, length));
+            var quoted = body.Slice(start - 1, length + 2);
+            var reader = new Utf8JsonReader(quoted);
+            reader.Read();
+            try { return reader.GetString() ?? ""; } catch (InvalidOperationException) { return Encoding.UTF8.GetString(body.Slice(start, length)); }
         }
     }
 }
