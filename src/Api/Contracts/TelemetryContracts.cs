@@ -3,7 +3,18 @@ using Monitoring.Servers;
 
 namespace Monitoring.Api.Contracts;
 
-public sealed record TelemetryRecordRequest(string? Method, string? Tool, double? DurationMs, bool? Success, DateTimeOffset? Timestamp);
+/// <summary>
+/// One request record. Settable properties rather than a constructor: a bulk push binds tens of thousands of these,
+/// and System.Text.Json binds constructor parameters markedly slower than properties.
+/// </summary>
+public sealed class TelemetryRecordRequest
+{
+    public string? Method { get; set; }
+    public string? Tool { get; set; }
+    public double? DurationMs { get; set; }
+    public bool? Success { get; set; }
+    public DateTimeOffset? Timestamp { get; set; }
+}
 
 public sealed record GaugesRequest(double? ActiveConnections, double? CpuUsage, double? MemoryUsage);
 
@@ -57,7 +68,14 @@ public sealed record TelemetryRequest(TelemetryRecordRequest[]? Requests, Gauges
     }
 
     /// <summary>Control and formatting characters (NUL, newlines, bidirectional overrides) would forge labels and log lines.</summary>
-    private static bool HasControl(string text) => text.Any(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
+    private static bool HasControl(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c < 0x7F ? c < 0x20 : char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) return true;
+        }
+        return false;
+    }
 }
 
 public sealed record TelemetryResponse(int Accepted, int Dropped);
