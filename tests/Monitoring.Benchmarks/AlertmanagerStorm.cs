@@ -69,14 +69,30 @@ public static class AlertmanagerStorm
             Console.WriteLine("Alertmanager is not installed (apt-get install prometheus-alertmanager): this product only");
         }
 
-        const string apiUrl = "http://127.0.0.1:5393";
         // Alertmanager has no cluster-wide notification cap; the product's (500/s by default, protecting receivers) is
-        // turned off so both send as fast as they can.
-        var api = BenchHost.StartApi(apiUrl, 21113, 40113, "--Notifications:ClusterRatePerSecond=0");
+        // turned off so both send as fast as they can. --production runs the product as silos on PostgreSQL with Redis
+        // membership and the API as a client (the tests' harness), instead of the embedded process.
+        var production = args.Contains("--production");
+        var silos = TelemetryThroughput.Arg(args, "--silos", 3);
+        Process? api = null;
+        Monitoring.Tests.Support.ProcessCluster? cluster = null;
+        string apiUrl;
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        if (production)
+        {
+            cluster = await Monitoring.Tests.Support.ProcessCluster.StartAsync(silos, 400, null, ("Notifications__ClusterRatePerSecond", "0"));
+            apiUrl = cluster.Http.BaseAddress!.ToString().TrimEnd('/');
+            http.DefaultRequestHeaders.Authorization = cluster.Http.DefaultRequestHeaders.Authorization; // Alertmanager ignores it
+            Console.WriteLine($"the product: {silos} silo processes on PostgreSQL, Redis membership, the API as a client");
+        }
+        else
+        {
+            apiUrl = "http://127.0.0.1:5393";
+            api = BenchHost.StartApi(apiUrl, 21113, 40113, "--Notifications:ClusterRatePerSecond=0");
+        }
         try
         {
-            await BenchHost.WaitForHealthAsync(new HttpClient { BaseAddress = new Uri(apiUrl) });
+            if (api is not null) await BenchHost.WaitForHealthAsync(new HttpClient { BaseAddress = new Uri(apiUrl) });
             await Send(http, HttpMethod.Post, $"{apiUrl}/api/channels", JsonSerializer.Serialize(new { id = "bench", type = "webhook", config = new { url = $"{hookBase}/product" } }));
             await Send(http, HttpMethod.Put, $"{apiUrl}/api/routing", JsonSerializer.Serialize(new
             {
@@ -89,12 +105,13 @@ public static class AlertmanagerStorm
             foreach (var size in sizes)
             {
                 if (alertmanager is not null) await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
-                await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered);
+                await StormAsync(http, production ? $"product, {silos} silos" : "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered);
             }
         }
         finally
         {
-            try { api.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            try { api?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            if (cluster is not null) await cluster.DisposeAsync();
             try { alertmanager?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             amDirectory.Delete(recursive: true);
             await receiver.StopAsync();

@@ -6,6 +6,8 @@
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500]
 // Steady-state telemetry into one silo (JSON records and OTLP protobuf), with the CPU it used:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --telemetry [--servers 1000] [--seconds 15]
+// The production shape (silos on PostgreSQL, Redis, the API as a client): bulk registration, a storm, telemetry, per silo count:
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --production [--silos 1,2,3] [--servers 10000] [--kill]
 // How many servers one silo can probe at a 15 s interval:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
 using System.Collections.Concurrent;
@@ -26,6 +28,12 @@ if (args.Contains("--incident-storm"))
 if (args.Contains("--am-storm"))
 {
     await AlertmanagerStorm.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--production"))
+{
+    await ProductionStorm.RunAsync(args);
     return;
 }
 

@@ -16,6 +16,8 @@ using OpenTelemetry.Proto.Resource.V1;
 /// </summary>
 public static class TelemetryThroughput
 {
+    public static int Arg(string[] args, string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
+
     public static async Task RunAsync(string[] args)
     {
         var servers = args.SkipWhile(a => a != "--servers").Skip(1).Select(int.Parse).DefaultIfEmpty(1000).First();
@@ -46,38 +48,7 @@ public static class TelemetryThroughput
             }
 
             Console.WriteLine();
-            Console.WriteLine($"| path | per request | HTTP requests/s | request records/s | API CPU (cores of {Environment.ProcessorCount}) | records per CPU-second |");
-            Console.WriteLine("|---|---|---|---|---|---|");
-
-            // 1. JSON, one record per request handled: POST /api/telemetry, 100 servers × 100 records a request.
-            const int perServer = 100, perRequest = 100;
-            var jsonBodies = Enumerable.Range(0, (servers + perRequest - 1) / perRequest).Select(b => JsonSerializer.SerializeToUtf8Bytes(new
-            {
-                servers = Enumerable.Range(b * perRequest, Math.Min(perRequest, servers - b * perRequest)).Select(i => new
-                {
-                    serverId = $"t-{i}",
-                    telemetry = new { requests = Enumerable.Range(0, perServer).Select(r => new { method = "tools/call", tool = "search", durationMs = 20 + r % 30, success = true }) },
-                }),
-            }, JsonSerializerOptions.Web)).ToArray();
-            await RunPathAsync("JSON records, `POST /api/telemetry`", $"{perRequest} servers × {perServer} records", pid, seconds, jsonBodies, perRequest * perServer,
-                body => new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } }, http, "/api/telemetry",
-                async response => (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").GetInt64());
-
-            // 2. OTLP protobuf, as an OpenTelemetry SDK exports: one delta histogram point per server and export, each
-            //    summing 1,000 requests over the semantic conventions' bucket bounds; 500 servers a request (a collector).
-            const int otlpPerRequest = 500, requestsPerPoint = 1000;
-            var otlpBodies = Enumerable.Range(0, (servers + otlpPerRequest - 1) / otlpPerRequest)
-                .Select(b => Otlp(Enumerable.Range(b * otlpPerRequest, Math.Min(otlpPerRequest, servers - b * otlpPerRequest)), requestsPerPoint).ToByteArray()).ToArray();
-            await RunPathAsync("OTLP protobuf, `POST /v1/metrics`", $"{otlpPerRequest} servers × 1 point of {requestsPerPoint:N0}", pid, seconds, otlpBodies,
-                otlpPerRequest * requestsPerPoint,
-                body => new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-protobuf") } }, http, "/v1/metrics",
-                async response =>
-                {
-                    var answer = ExportMetricsServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
-                    if (answer.PartialSuccess is { RejectedDataPoints: > 0 } partial) throw new InvalidOperationException(partial.ErrorMessage);
-                    return otlpPerRequest * (long)requestsPerPoint;
-                });
-
+            await RunPathsAsync(http, servers, seconds, () => BenchHost.CpuSeconds(pid));
             var status = await http.GetFromJsonAsync<JsonElement>("/api/servers/t-0");
             Console.WriteLine();
             Console.WriteLine($"t-0 afterwards: {status.GetProperty("requestsInWindow").GetInt64():N0} requests in its window, health {status.GetProperty("health").GetProperty("status").GetString()}");
@@ -88,13 +59,48 @@ public static class TelemetryThroughput
         }
     }
 
-    private static async Task RunPathAsync(string name, string shape, int pid, int seconds, byte[][] bodies, long recordsPerBody,
+    /// <summary>Both paths in turn against a fleet registered as t-0..t-{servers-1}; CPU is what <paramref name="cpuSeconds"/> counts (the product's processes).</summary>
+    public static async Task RunPathsAsync(HttpClient http, int servers, int seconds, Func<double> cpuSeconds)
+    {
+        Console.WriteLine($"| path | per request | HTTP requests/s | request records/s | product CPU (cores of {Environment.ProcessorCount}) | records per CPU-second |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+
+        // 1. JSON, one record per request handled: POST /api/telemetry, 100 servers × 100 records a request.
+        const int perServer = 100, perRequest = 100;
+        var jsonBodies = Enumerable.Range(0, (servers + perRequest - 1) / perRequest).Select(b => JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            servers = Enumerable.Range(b * perRequest, Math.Min(perRequest, servers - b * perRequest)).Select(i => new
+            {
+                serverId = $"t-{i}",
+                telemetry = new { requests = Enumerable.Range(0, perServer).Select(r => new { method = "tools/call", tool = "search", durationMs = 20 + r % 30, success = true }) },
+            }),
+        }, JsonSerializerOptions.Web)).ToArray();
+        await RunPathAsync("JSON records, `POST /api/telemetry`", $"{perRequest} servers × {perServer} records", cpuSeconds, seconds, jsonBodies,
+            body => new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } }, http, "/api/telemetry",
+            async response => (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").GetInt64());
+
+        // 2. OTLP protobuf, as an OpenTelemetry SDK exports: one delta histogram point per server and export, each
+        //    summing 1,000 requests over the semantic conventions' bucket bounds; 500 servers a request (a collector).
+        const int otlpPerRequest = 500, requestsPerPoint = 1000;
+        var otlpBodies = Enumerable.Range(0, (servers + otlpPerRequest - 1) / otlpPerRequest)
+            .Select(b => Otlp(Enumerable.Range(b * otlpPerRequest, Math.Min(otlpPerRequest, servers - b * otlpPerRequest)), requestsPerPoint).ToByteArray()).ToArray();
+        await RunPathAsync("OTLP protobuf, `POST /v1/metrics`", $"{otlpPerRequest} servers × 1 point of {requestsPerPoint:N0}", cpuSeconds, seconds, otlpBodies,
+            body => new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-protobuf") } }, http, "/v1/metrics",
+            async response =>
+            {
+                var answer = ExportMetricsServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
+                if (answer.PartialSuccess is { RejectedDataPoints: > 0 } partial) throw new InvalidOperationException(partial.ErrorMessage);
+                return Math.Min(otlpPerRequest, servers) * (long)requestsPerPoint;
+            });
+    }
+
+    private static async Task RunPathAsync(string name, string shape, Func<double> cpuSeconds, int seconds, byte[][] bodies,
         Func<byte[], HttpContent> content, HttpClient http, string url, Func<HttpResponseMessage, Task<long>> accepted)
     {
         // Warm up one round, then run for the time given with 4 requests in flight, cycling through the bodies.
         foreach (var body in bodies) await SendAsync(http, url, content(body), accepted);
         long requests = 0, records = 0;
-        var cpuBefore = BenchHost.CpuSeconds(pid);
+        var cpuBefore = cpuSeconds();
         var clock = Stopwatch.StartNew();
         var next = -1;
         await Parallel.ForEachAsync(Enumerable.Range(0, 4), async (_, _) =>
@@ -108,7 +114,7 @@ public static class TelemetryThroughput
             }
         });
         var elapsed = clock.Elapsed.TotalSeconds;
-        var cpu = BenchHost.CpuSeconds(pid) - cpuBefore;
+        var cpu = cpuSeconds() - cpuBefore;
         Console.WriteLine($"| {name} | {shape} | {requests / elapsed:N0} | **{records / elapsed:N0}** | {cpu / elapsed:F2} | {records / Math.Max(cpu, 1e-9):N0} |");
     }
 

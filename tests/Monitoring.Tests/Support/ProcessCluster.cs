@@ -37,6 +37,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     public string PostgresConnectionString => _postgres.ConnectionString();
     public IReadOnlyList<ClusterProcess> Silos => _silos;
 
+    /// <summary>The API process (an Orleans client), once started.</summary>
+    public ClusterProcess? Api => _api;
+
     /// <param name="seed">Runs against the empty PostgreSQL before any process starts (the connection string and the schema).</param>
     public static Task<ProcessCluster> StartAsync(int silos, Func<string, string, Task>? seed = null, params (string Name, string Value)[] environment) =>
         StartAsync(silos, 200, seed, environment);

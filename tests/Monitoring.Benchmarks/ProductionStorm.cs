@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Monitoring.Tests.Support;
+
+/// <summary>
+/// The production shape on loopback, as real processes: silos on PostgreSQL with Redis membership, the API as a client
+/// (the tests' harness starts them). For each silo count: registers the fleet in bulk, storms it (one breaching push
+/// per server, 64 in flight, each alert its own webhook message), optionally kills a silo a third of the way in, then
+/// runs the telemetry paths. Prints registration time, accepted pushes/s, push latency, time until every alert was
+/// notified, alerts lost, and the product's CPU.
+///   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --production [--silos 1,2,3] [--servers 10000] [--kill] [--seconds 10]
+/// </summary>
+public static class ProductionStorm
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var siloCounts = args.SkipWhile(a => a != "--silos").Skip(1).DefaultIfEmpty("3").First().Split(',').Select(int.Parse).ToArray();
+        var servers = TelemetryThroughput.Arg(args, "--servers", 10_000);
+        var seconds = TelemetryThroughput.Arg(args, "--seconds", 10);
+        var kill = args.Contains("--kill");
+        Console.WriteLine($"{Environment.ProcessorCount} cores; production shape on loopback (PostgreSQL, Redis, silo processes, the API as a client); {servers} servers; silos {string.Join(", ", siloCounts)}{(kill ? "; one silo killed a third of the way into the storm" : "")}");
+
+        var arrivals = new ConcurrentDictionary<string, long>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpContext context) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            var alert = body.RootElement.GetProperty("alert");
+            if (alert.GetProperty("status").GetString() == "firing") arrivals.TryAdd(alert.GetProperty("id").GetString()!, now);
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        var hookUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook";
+        var rows = new List<string>();
+        try
+        {
+            foreach (var silos in siloCounts)
+            {
+                arrivals.Clear();
+                rows.Add(await RunOnceAsync(silos, servers, seconds, kill, hookUrl, arrivals));
+            }
+        }
+        finally
+        {
+            await receiver.StopAsync();
+        }
+        Console.WriteLine();
+        Console.WriteLine($"| silos | register {servers:N0} (bulk) | storm: accepted pushes/s | push p50 | push p99 | last push → all notified | alerts firing / notified / lost | retried pushes | product CPU in the storm (cores) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var row in rows) Console.WriteLine(row);
+    }
+
+    private static async Task<string> RunOnceAsync(int silos, int servers, int seconds, bool kill, string hookUrl, ConcurrentDictionary<string, long> arrivals)
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos, 400, null,
+            ("Notifications__ClusterRatePerSecond", "0"), ("Monitoring__ReminderPeriod", "00:00:05"));
+        using var http = new HttpClient { BaseAddress = cluster.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = cluster.Http.DefaultRequestHeaders.Authorization;
+        double Cpu() => cluster.Silos.Select(s => s.Process.Id).Append(cluster.Api!.Process.Id).Sum(pid => { try { return BenchHost.CpuSeconds(pid); } catch (IOException) { return 0; } });
+        Console.WriteLine();
+        Console.WriteLine($"## {silos} silo(s)");
+
+        await Post(http, "/api/channels", new { id = "bench", type = "webhook", config = new { url = hookUrl } });
+        await Post(http, "/api/rules", new
+        {
+            id = "storm", name = "Shared dependency down", condition = "error_rate > 0.05", severity = "critical", channels = new[] { "bench" },
+            escalateAfter = "off", selector = new Dictionary<string, string> { ["fleet"] = "1" },
+        });
+        var beforeRegistration = await PgStatsAsync(cluster);
+        var registering = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, servers).Chunk(1000), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (chunk, _) =>
+            await Post(http, "/api/servers/bulk", new
+            {
+                servers = chunk.Select(i => new
+                {
+                    id = $"t-{i}", name = $"T {i}", endpoint = $"http://127.0.0.1:1/{i}",
+                    labels = new Dictionary<string, string> { ["fleet"] = "1" }, probe = new { enabled = false },
+                }),
+            }));
+        var registered = registering.Elapsed;
+        var afterRegistration = await PgStatsAsync(cluster);
+        Console.WriteLine($"registered {servers:N0} servers in {registered.TotalSeconds:F1} s ({servers / registered.TotalSeconds:N0}/s); PostgreSQL per server: {Per(afterRegistration, beforeRegistration, servers)}");
+
+        // The storm: every server pushes one breaching batch; a push refused during a failover (503) or cut off is sent again.
+        var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 20).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
+        await breach.LoadIntoBufferAsync();
+        var latencies = new ConcurrentBag<double>();
+        long retried = 0, accepted = 0;
+        var cpuBefore = Cpu();
+        var beforeStorm = await PgStatsAsync(cluster);
+        var storm = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, servers), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var response = await http.PostAsync($"/api/servers/t-{i}/telemetry", breach);
+                    if (response.StatusCode == HttpStatusCode.Accepted)
+                    {
+                        latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                        break;
+                    }
+                    if (attempt > 50) throw new InvalidOperationException($"t-{i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && attempt <= 50)
+                {
+                }
+                Interlocked.Increment(ref retried);
+                await Task.Delay(200);
+            }
+            if (Interlocked.Increment(ref accepted) == servers / 3 && kill && cluster.Silos.Count > 1)
+            {
+                var victim = cluster.Silos[^1];
+                victim.Kill();
+                Console.WriteLine($"killed {victim.Name} after {accepted:N0} accepted pushes ({storm.Elapsed.TotalSeconds:F1} s into the storm)");
+            }
+        });
+        var pushed = storm.Elapsed;
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (arrivals.Count < servers && DateTime.UtcNow < deadline) await Task.Delay(20);
+        var notified = storm.Elapsed;
+        var cpu = (Cpu() - cpuBefore) / notified.TotalSeconds;
+        await Task.Delay(1500); // PostgreSQL publishes its statistics within a second
+        var afterStorm = await PgStatsAsync(cluster);
+        var firing = (await http.GetFromJsonAsync<JsonElement>("/api/alerts?status=firing&limit=1")).GetProperty("total").GetInt32();
+        var sorted = latencies.Order().ToArray();
+        double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        Console.WriteLine($"storm: {servers:N0} pushes accepted in {pushed.TotalSeconds:F1} s ({servers / pushed.TotalSeconds:N0}/s), p50 {P(0.5):F0} ms, p99 {P(0.99):F0} ms; " +
+            $"{arrivals.Count:N0} notified {(notified - pushed).TotalSeconds:F1} s after the last push; {firing:N0} firing; {retried} pushes retried; PostgreSQL per breach: {Per(afterStorm, beforeStorm, servers)}");
+
+        Console.WriteLine();
+        await TelemetryThroughput.RunPathsAsync(http, servers, seconds, Cpu);
+        var lost = servers - arrivals.Count;
+        return $"| {silos} | {registered.TotalSeconds:F1} s | {servers / pushed.TotalSeconds:N0} | {P(0.5):F0} ms | {P(0.99):F0} ms | {(notified - pushed).TotalSeconds:F1} s | {firing:N0} / {arrivals.Count:N0} / {lost} | {retried} | {cpu:F2} |";
+    }
+
+    /// <summary>Transactions committed and rows written so far in the cluster's database.</summary>
+    private static async Task<long[]> PgStatsAsync(ProcessCluster cluster)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("select xact_commit, tup_inserted, tup_updated, tup_deleted from pg_stat_database where datname = current_database()", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return [reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)];
+    }
+
+    private static string Per(long[] after, long[] before, int count) =>
+        $"{(after[0] - before[0]) / (double)count:F1} commits, {(after[1] - before[1]) / (double)count:F1} rows inserted, {(after[2] - before[2]) / (double)count:F1} updated, {(after[3] - before[3]) / (double)count:F1} deleted";
+
+    private static async Task Post(HttpClient http, string url, object body)
+    {
+        var response = await http.PostAsJsonAsync(url, body);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}
