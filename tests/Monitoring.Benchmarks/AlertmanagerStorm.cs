@@ -105,7 +105,7 @@ public static class AlertmanagerStorm
             foreach (var size in sizes)
             {
                 if (alertmanager is not null) await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
-                await StormAsync(http, production ? $"product, {silos} silos" : "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered);
+                await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered, production, silos);
             }
         }
         finally
@@ -118,10 +118,12 @@ public static class AlertmanagerStorm
         }
     }
 
-    private static async Task StormAsync(HttpClient http, string who, string url, int size, int batch, int inFlight, ConcurrentDictionary<string, long> delivered)
+    /// <param name="who">Also the receiver's path: deliveries are counted by it.</param>
+    private static async Task StormAsync(HttpClient http, string who, string url, int size, int batch, int inFlight, ConcurrentDictionary<string, long> delivered, bool production = false, int silos = 0)
     {
         var storm = Guid.NewGuid().ToString("N")[..8];
         var sentAt = new long[size];
+        var resent = 0;
         var started = Stopwatch.GetTimestamp();
         await Parallel.ForEachAsync(Enumerable.Range(0, (size + batch - 1) / batch), new ParallelOptions { MaxDegreeOfParallelism = inFlight }, async (b, _) =>
         {
@@ -134,7 +136,19 @@ public static class AlertmanagerStorm
                 sentAt[i] = now;
             }
             json.Append(']');
-            await Send(http, HttpMethod.Post, url, json.ToString());
+            // A 503 (the cluster busy or failing over) says "nothing was lost: send it again": resend, as Prometheus would.
+            for (var attempt = 1; ; attempt++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json.ToString(), Encoding.UTF8, "application/json") };
+                using var response = await http.SendAsync(request);
+                if (response.IsSuccessStatusCode) break;
+                if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || attempt == 20)
+                {
+                    throw new InvalidOperationException($"POST {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+                Interlocked.Increment(ref resent);
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+            }
         });
         var accepted = Stopwatch.GetElapsedTime(started);
         var deadline = Stopwatch.StartNew();
@@ -146,7 +160,8 @@ public static class AlertmanagerStorm
         var all = latencies.Length == size
             ? $"{(Stopwatch.GetElapsedTime(started, delivered.Where(k => k.Key.StartsWith(prefix, StringComparison.Ordinal)).Max(k => k.Value))).TotalSeconds:F1} s"
             : $"only {latencies.Length} in 10 min";
-        Console.WriteLine($"| {who} | {size:N0} | {accepted.TotalSeconds:F1} s | {size / accepted.TotalSeconds:N0}/s | {all} | {Percentile(latencies, 0.5) / 1000:F1} s | {Percentile(latencies, 0.99) / 1000:F1} s |");
+        var label = who + (production ? $", {silos} silos" : "") + (resent > 0 ? $" ({resent} batches resent after 503)" : "");
+        Console.WriteLine($"| {label} | {size:N0} | {accepted.TotalSeconds:F1} s | {size / accepted.TotalSeconds:N0}/s | {all} | {Percentile(latencies, 0.5) / 1000:F1} s | {Percentile(latencies, 0.99) / 1000:F1} s |");
     }
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];

@@ -97,6 +97,7 @@ public static class ProductionStorm
         long retried = 0, accepted = 0;
         var cpuBefore = Cpu();
         var beforeStorm = await PgStatsAsync(cluster);
+        var tablesBefore = await PgTablesAsync(cluster);
         var storm = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, servers), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
         {
@@ -133,12 +134,20 @@ public static class ProductionStorm
         var cpu = (Cpu() - cpuBefore) / notified.TotalSeconds;
         await Task.Delay(1500); // PostgreSQL publishes its statistics within a second
         var afterStorm = await PgStatsAsync(cluster);
+        var tablesAfter = await PgTablesAsync(cluster);
         var firing = (await http.GetFromJsonAsync<JsonElement>("/api/alerts?status=firing&limit=1")).GetProperty("total").GetInt32();
         var sorted = latencies.Order().ToArray();
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
         Console.WriteLine($"storm: {servers:N0} pushes accepted in {pushed.TotalSeconds:F1} s ({servers / pushed.TotalSeconds:N0}/s), p50 {P(0.5):F0} ms, p99 {P(0.99):F0} ms; " +
             $"{arrivals.Count:N0} notified {(notified - pushed).TotalSeconds:F1} s after the last push; {firing:N0} firing; {retried} pushes retried; PostgreSQL per breach: {Per(afterStorm, beforeStorm, servers)}");
 
+        Console.WriteLine("PostgreSQL per breach, by table (rows inserted / updated / deleted, scans):");
+        foreach (var (table, after) in tablesAfter)
+        {
+            var before = tablesBefore.GetValueOrDefault(table, new long[4]);
+            var delta = after.Zip(before, (a, b) => (a - b) / (double)servers).ToArray();
+            if (delta.Any(d => d >= 0.05)) Console.WriteLine($"  {table,-40} {delta[0],5:F2} / {delta[1],5:F2} / {delta[2],5:F2}, {delta[3],5:F2} scans");
+        }
         Console.WriteLine();
         await TelemetryThroughput.RunPathsAsync(http, servers, seconds, Cpu);
         var lost = servers - arrivals.Count;
@@ -154,6 +163,18 @@ public static class ProductionStorm
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return [reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)];
+    }
+
+    private static async Task<Dictionary<string, long[]>> PgTablesAsync(ProcessCluster cluster)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "select schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_del, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) from pg_stat_user_tables", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var tables = new Dictionary<string, long[]>();
+        while (await reader.ReadAsync()) tables[reader.GetString(0)] = [reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)];
+        return tables;
     }
 
     private static string Per(long[] after, long[] before, int count) =>
