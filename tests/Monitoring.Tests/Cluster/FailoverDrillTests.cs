@@ -275,12 +275,21 @@ public sealed class OverloadTests(ITestOutputHelper output)
 
         // Within a minute of the load stopping the cluster serves normally: ready, and a fresh breach alerts at once.
         clock.Restart();
-        await Eventually.TrueAsync(async () =>
+        var last = "";
+        try
         {
-            var ready = await http.GetAsync("/health/ready");
-            var push = await http.PostJsonAsync($"/api/servers/s0-{id}/telemetry", """{"requests":[{"method":"tools/call","durationMs":5,"success":false}]}""");
-            return ready.IsSuccessStatusCode && push.StatusCode == HttpStatusCode.Accepted;
-        }, "the cluster serving normally again", TimeSpan.FromSeconds(60));
+            await Eventually.TrueAsync(async () =>
+            {
+                var ready = await http.GetAsync("/health/ready");
+                var push = await http.PostJsonAsync($"/api/servers/s0-{id}/telemetry", """{"requests":[{"method":"tools/call","durationMs":5,"success":false}]}""");
+                last = $"ready {(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}; push {(int)push.StatusCode} {await push.Content.ReadAsStringAsync()}";
+                return ready.IsSuccessStatusCode && push.StatusCode == HttpStatusCode.Accepted;
+            }, "the cluster serving normally again", TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; last answers: {last}", e);
+        }
         var recovered = clock.Elapsed;
         output.WriteLine($"{storm} pushes, 128 in flight, pools larger than PostgreSQL's 20 connections: {accepted.Count} accepted, " +
             $"{statuses.Values.Count(s => s == HttpStatusCode.ServiceUnavailable)} answered 503 with Retry-After, " +
