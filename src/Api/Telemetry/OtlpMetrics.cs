@@ -94,10 +94,10 @@ internal static class OtlpMetrics
                     switch (metric.DataCase)
                     {
                         case Metric.DataOneofCase.Histogram:
-                            ReadHistogram(metric.Histogram, scale, at + ".histogram", list, reading, now, Report);
+                            ReadHistogram(metric.Histogram, scale, at + ".histogram", list, now, Report);
                             break;
                         case Metric.DataOneofCase.ExponentialHistogram:
-                            ReadExponential(metric.ExponentialHistogram, scale, at + ".exponentialHistogram", list, reading, now, Report);
+                            ReadExponential(metric.ExponentialHistogram, scale, at + ".exponentialHistogram", list, now, Report);
                             break;
                         default:
                             reading.Reject(points, $"{OperationDuration} sent as {metric.DataCase}: it must be a histogram");
@@ -120,13 +120,9 @@ internal static class OtlpMetrics
         return reading;
     }
 
-    private static void ReadHistogram(Histogram histogram, double scale, string at, List<RequestAggregate> into, OtlpReading reading, DateTimeOffset now, Action<string, string> report)
+    private static void ReadHistogram(Histogram histogram, double scale, string at, List<RequestAggregate> into, DateTimeOffset now, Action<string, string> report)
     {
-        if (Cumulative(histogram.AggregationTemporality) is not { } cumulative)
-        {
-            report($"{at}.aggregationTemporality", "is required: 1 (delta) or 2 (cumulative)");
-            return;
-        }
+        if (Cumulative(histogram.AggregationTemporality, at, report) is not { } cumulative) return;
         for (var i = 0; i < histogram.DataPoints.Count; i++)
         {
             var point = histogram.DataPoints[i];
@@ -154,13 +150,9 @@ internal static class OtlpMetrics
     }
 
     /// <summary>Base-2 exponential buckets become explicit ones: the zero bucket, then each positive bucket's upper bound.</summary>
-    private static void ReadExponential(ExponentialHistogram histogram, double scale, string at, List<RequestAggregate> into, OtlpReading reading, DateTimeOffset now, Action<string, string> report)
+    private static void ReadExponential(ExponentialHistogram histogram, double scale, string at, List<RequestAggregate> into, DateTimeOffset now, Action<string, string> report)
     {
-        if (Cumulative(histogram.AggregationTemporality) is not { } cumulative)
-        {
-            report($"{at}.aggregationTemporality", "is required: 1 (delta) or 2 (cumulative)");
-            return;
-        }
+        if (Cumulative(histogram.AggregationTemporality, at, report) is not { } cumulative) return;
         for (var i = 0; i < histogram.DataPoints.Count; i++)
         {
             var point = histogram.DataPoints[i];
@@ -250,12 +242,13 @@ internal static class OtlpMetrics
         return total;
     }
 
-    private static bool? Cumulative(AggregationTemporality temporality) => temporality switch
+    /// <summary>Whether the points count since their series started; null (reported) when the temporality is missing.</summary>
+    private static bool? Cumulative(AggregationTemporality temporality, string at, Action<string, string> report)
     {
-        AggregationTemporality.Cumulative => true,
-        AggregationTemporality.Delta => false,
-        _ => null,
-    };
+        if (temporality is AggregationTemporality.Cumulative or AggregationTemporality.Delta) return temporality == AggregationTemporality.Cumulative;
+        report($"{at}.aggregationTemporality", "is required: 1 (delta) or 2 (cumulative)");
+        return null;
+    }
 
     private static double? Scale(string unit) => unit switch
     {

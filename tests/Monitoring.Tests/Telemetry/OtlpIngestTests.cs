@@ -26,10 +26,10 @@ public sealed class OtlpIngestTests(ApiFixture api) : IClassFixture<ApiFixture>
 
     private static readonly double[] SemanticConventionBounds = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
 
-    private MeterProvider Provider(string meterName, string serviceName) => Sdk.CreateMeterProviderBuilder()
+    private MeterProvider Provider(string meterName, string serviceName, bool exponential = false) => Sdk.CreateMeterProviderBuilder()
         .AddMeter(meterName)
         .ConfigureResource(r => r.AddService(serviceName))
-        .AddView(Duration, new ExplicitBucketHistogramConfiguration { Boundaries = SemanticConventionBounds })
+        .AddView(Duration, exponential ? new Base2ExponentialBucketHistogramConfiguration() : new ExplicitBucketHistogramConfiguration { Boundaries = SemanticConventionBounds })
         .AddOtlpExporter((exporter, reader) =>
         {
             exporter.Endpoint = new Uri("http://localhost/v1/metrics");
@@ -84,6 +84,29 @@ public sealed class OtlpIngestTests(ApiFixture api) : IClassFixture<ApiFixture>
         // Flushing again with nothing new adds nothing.
         Assert.True(provider.ForceFlush(10_000));
         Assert.Equal(120, (await StatusAsync(s.ServerId)).GetProperty("requestsInWindow").GetInt64());
+    }
+
+    [Fact]
+    public async Task Exponential_histograms_from_the_SDK_count_as_well_and_read_percentiles_within_their_finer_buckets()
+    {
+        var s = new ApiScenario(api);
+        await s.ServerAsync();
+        using var meter = new Meter($"otlp-exp-{s.Id}");
+        var histogram = meter.CreateHistogram<double>(Duration, unit: "ms");
+        using var provider = Provider(meter.Name, s.ServerId, exponential: true);
+        // 200 calls from 1 ms to 200 ms, 10 of them failed: p95 near 190 ms, reported in milliseconds.
+        for (var i = 1; i <= 200; i++)
+        {
+            histogram.Record(i, new KeyValuePair<string, object?>("mcp.method.name", "tools/call"),
+                i % 20 == 0 ? new KeyValuePair<string, object?>("error.type", "timeout") : new KeyValuePair<string, object?>("gen_ai.tool.name", "search"));
+        }
+        Assert.True(provider.ForceFlush(10_000));
+        var status = await StatusAsync(s.ServerId);
+        Assert.Equal(200, status.GetProperty("requestsInWindow").GetInt64());
+        var metrics = status.GetProperty("metrics");
+        Assert.Equal(0.05, metrics.GetProperty("error_rate").GetDouble(), 6);
+        Assert.InRange(metrics.GetProperty("p95_response_time").GetDouble(), 0.190 * 0.95, 0.190 * 1.05);
+        Assert.Equal(0.1005, metrics.GetProperty("average_response_time").GetDouble(), 4);
     }
 
     private static string Point(string method, long count, string buckets, string bounds = "[0.01,0.1]", string extra = "", string time = "") =>
