@@ -13,7 +13,7 @@ var builder = WebApplication.CreateBuilder(args.Where(a => a != "migrate").ToArr
 if (args.Contains("migrate"))
 {
     var settings = ClusterSettings.ReadOrExit(builder.Configuration, "migrate");
-    await using var dataSource = NpgsqlDataSource.Create(settings.Postgres);
+    await using var dataSource = PostgresDataSource.Create(settings.Postgres);
     var applied = await Schema.MigrateAsync(dataSource, settings.Schema);
     Console.WriteLine($"schema {settings.Schema}: {applied} migrations applied, {Schema.Migrations.Count} in all");
     return 0;

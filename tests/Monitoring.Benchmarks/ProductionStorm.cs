@@ -75,6 +75,7 @@ public static class ProductionStorm
             id = "storm", name = "Shared dependency down", condition = "error_rate > 0.05", severity = "critical", channels = new[] { "bench" },
             escalateAfter = "off", selector = new Dictionary<string, string> { ["fleet"] = "1" },
         });
+        await ExecuteAsync(cluster, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()");
         var beforeRegistration = await PgStatsAsync(cluster);
         var registering = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, servers).Chunk(1000), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (chunk, _) =>
@@ -88,6 +89,7 @@ public static class ProductionStorm
             }));
         var registered = registering.Elapsed;
         var afterRegistration = await PgStatsAsync(cluster);
+        await PrintStatementsAsync(cluster, "per registered server", servers, reset: true);
         Console.WriteLine($"registered {servers:N0} servers in {registered.TotalSeconds:F1} s ({servers / registered.TotalSeconds:N0}/s); PostgreSQL per server: {Per(afterRegistration, beforeRegistration, servers)}");
 
         // The storm: every server pushes one breaching batch; a push refused during a failover (503) or cut off is sent again.
@@ -135,6 +137,7 @@ public static class ProductionStorm
         await Task.Delay(1500); // PostgreSQL publishes its statistics within a second
         var afterStorm = await PgStatsAsync(cluster);
         var tablesAfter = await PgTablesAsync(cluster);
+        await PrintStatementsAsync(cluster, "per breach", servers, reset: false);
         var firing = (await http.GetFromJsonAsync<JsonElement>("/api/alerts?status=firing&limit=1")).GetProperty("total").GetInt32();
         var sorted = latencies.Order().ToArray();
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
@@ -152,6 +155,32 @@ public static class ProductionStorm
         await TelemetryThroughput.RunPathsAsync(http, servers, seconds, Cpu);
         var lost = servers - arrivals.Count;
         return $"| {silos} | {registered.TotalSeconds:F1} s | {servers / pushed.TotalSeconds:N0} | {P(0.5):F0} ms | {P(0.99):F0} ms | {(notified - pushed).TotalSeconds:F1} s | {firing:N0} / {arrivals.Count:N0} / {lost} | {retried} | {cpu:F2} |";
+    }
+
+    private static async Task ExecuteAsync(ProcessCluster cluster, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The product's statements since the last reset, in calls per unit of work (pg_stat_statements; the harness preloads it).</summary>
+    private static async Task PrintStatementsAsync(ProcessCluster cluster, string unit, int count, bool reset)
+    {
+        await using (var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand(
+                "select calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) from pg_stat_statements where query not like '%pg_stat%' order by calls desc limit 12", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            Console.WriteLine($"PostgreSQL statements {unit}:");
+            while (await reader.ReadAsync())
+            {
+                if (reader.GetInt64(0) >= count / 20) Console.WriteLine($"  {reader.GetInt64(0) / (double)count,5:F2}  {reader.GetString(1)}");
+            }
+        }
+        if (reset) await ExecuteAsync(cluster, "select pg_stat_statements_reset()");
     }
 
     /// <summary>Transactions committed and rows written so far in the cluster's database.</summary>

@@ -48,7 +48,7 @@ public static class ProductionHosting
         silo.Configure<MonitoringOptions>(o => o.ReminderPeriod = settings.ReminderPeriod);
 
         silo.AddActivityPropagation();
-        silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
+        silo.Services.AddSingleton(_ => PostgresDataSource.Create(settings.Postgres));
         foreach (var name in StorageNames.Durable)
         {
             silo.Services.AddGrainStorage(name, (sp, n) => new PostgresGrainStorage(n, sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
@@ -79,7 +79,7 @@ public static class ProductionHosting
         // holding the caller for Orleans' default 30 s; a check round, which may wait on a slow server, has its own timeout.
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ApiResponseTimeout);
         client.Services.TryAddSingleton(TimeProvider.System);
-        client.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.Postgres));
+        client.Services.AddSingleton(_ => PostgresDataSource.Create(settings.Postgres));
         client.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         client.Services.AddSingleton<Listings.IListingStore>(sp => new PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         return client;

@@ -78,7 +78,7 @@ public sealed class PostgresServer : IAsyncDisposable
             [.. (asRoot ? new[] { "-u", "postgres", "--", Path.Combine(bin, "initdb") } : []), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
         var port = LocalPorts.Free();
         string[] postgres = [Path.Combine(bin, "postgres"), "-D", data, "-p", port.ToString(), "-k", directory, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", $"max_connections={maxConnections}"];
+            "-c", "fsync=off", "-c", $"max_connections={maxConnections}", "-c", "shared_preload_libraries=pg_stat_statements"];
         var process = asRoot ? LocalProcesses.Start("runuser", ["-u", "postgres", "--", .. postgres]) : LocalProcesses.Start(postgres[0], postgres[1..]);
         await LocalPorts.WaitUntilListeningAsync(port, process, "postgres");
         return new PostgresServer(process, directory, port);
