@@ -23,7 +23,7 @@ public sealed class ConsolePagesTests(ApiFixture api)
         foreach (var (url, expected) in new[]
         {
             ("/", "Fleet"), ($"/?q={s.Id}", s.ServerId), ($"/servers/{s.ServerId}", "High error rate"), ("/incidents", "Incidents"),
-            ("/alerts?status=firing", s.AlertId), ("/silences", "Silences"), ($"/silences/new?matchers=server_id%3D{s.ServerId}", s.AlertId),
+            ($"/alerts?status=firing&serverId={s.ServerId}", s.AlertId), ("/silences", "Silences"), ($"/silences/new?matchers=server_id%3D{s.ServerId}", s.AlertId),
             ("/config", "High error rate"), ("/config/routes", "Routing tree"), ("/config/channels", $"hook-{s.Id}"), ("/config/policies", "Configuration"),
             ("/config/intervals", "Configuration"), ("/config/inhibitions", "Configuration"), ("/audit", "Audit log"),
         })
@@ -48,7 +48,7 @@ public sealed class ConsolePagesTests(ApiFixture api)
         string[] refused =
         [
             "/?health=sick", "/?sort=password", "/?label=%3D%3D%3D", "/?q=" + new string('x', 300), "/?order=sideways",
-            "/incidents?status=exploded", "/alerts?status=1", "/silences?state=%00", "/config/routes?labels=not%20a%20label",
+            "/incidents?status=exploded", "/alerts?status=1", "/alerts?serverId=a%20b%0A", "/silences?state=%00", "/config/routes?labels=not%20a%20label",
             "/silences/new?matchers=%7B%7D%3D", "/actions/AAAA",
         ];
         foreach (var url in refused)

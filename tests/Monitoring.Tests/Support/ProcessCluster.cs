@@ -80,11 +80,20 @@ public sealed class ProcessCluster : IAsyncDisposable
                 await WaitForActiveSilosAsync(TimeSpan.FromSeconds(90));
                 return;
             }
-            catch (TimeoutException) when (attempt < 3 && _api.Process.HasExited && _api.Tail().Contains("address already in use", StringComparison.Ordinal))
+            catch (TimeoutException) when (attempt < 3 && _silos.Append(_api).Any(LostItsPort))
             {
+                // The API is started again on a new port by the loop; a silo that lost a port is started again here.
+                for (var i = 0; i < _silos.Count; i++)
+                {
+                    if (LostItsPort(_silos[i])) _silos[i] = StartSilo(i);
+                }
+                if (!_api.Process.HasExited) _api.Kill();
             }
         }
     }
+
+    private static bool LostItsPort(ClusterProcess process) =>
+        process.Process.HasExited && process.Tail().Contains("address already in use", StringComparison.Ordinal);
 
     public ClusterProcess StartSilo(int index)
     {

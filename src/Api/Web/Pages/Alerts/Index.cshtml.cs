@@ -15,6 +15,9 @@ public sealed class IndexModel(IListingStore listings, Acting acting) : ConsoleP
     [BindProperty(SupportsGet = true)] public string? Status { get; set; }
     [BindProperty(SupportsGet = true)] public int Offset { get; set; }
 
+    /// <summary>Only this server's alerts, when given.</summary>
+    [BindProperty(SupportsGet = true)] public string? ServerId { get; set; }
+
     public AlertEntry[] Items { get; private set; } = [];
     public int Total { get; private set; }
 
@@ -30,6 +33,16 @@ public sealed class IndexModel(IListingStore listings, Acting acting) : ConsoleP
                 Response.StatusCode = StatusCodes.Status400BadRequest;
                 return Page();
             }
+        }
+        if (!string.IsNullOrEmpty(ServerId))
+        {
+            if (!Monitoring.Common.Ids.IsValid(ServerId))
+            {
+                Failure = $"A server id is {Monitoring.Common.Ids.Describe}.";
+                Response.StatusCode = StatusCodes.Status400BadRequest;
+                return Page();
+            }
+            filter["serverId"] = ServerId;
         }
         (Items, Total) = await listings.QueryAsync<AlertEntry>(filter, PageSize, Math.Max(0, Offset), new Dictionary<string, string> { ["status"] = "inactive" });
         return Page();
