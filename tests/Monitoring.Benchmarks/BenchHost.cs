@@ -1,4 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 
 /// <summary>Starts the product as a user does (Release, on its own ports) for a benchmark, and finds the repository.</summary>
 public static class BenchHost
@@ -16,6 +21,35 @@ public static class BenchHost
         api.BeginOutputReadLine();
         api.BeginErrorReadLine();
         return api;
+    }
+
+    /// <summary>
+    /// A webhook receiver on loopback that stamps when each alert's firing message arrived (the product's native webhook
+    /// payload), keyed by alert id. Answers the receiver, to stop, and the URL to give a webhook channel.
+    /// </summary>
+    public static async Task<(WebApplication Receiver, string HookUrl)> StartFiringReceiverAsync(ConcurrentDictionary<string, long> arrivals)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpContext context) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            var alert = body.RootElement.GetProperty("alert");
+            if (alert.GetProperty("status").GetString() == "firing") arrivals.TryAdd(alert.GetProperty("id").GetString()!, now);
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        return (receiver, receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook");
+    }
+
+    /// <summary>POSTs JSON and throws with the product's answer unless it succeeded: setting up a benchmark must not fail quietly.</summary>
+    public static async Task PostAsync(HttpClient http, string url, object body)
+    {
+        using var response = await http.PostAsJsonAsync(url, body);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
     public static async Task WaitForHealthAsync(HttpClient http)

@@ -26,20 +26,7 @@ public static class ProductionStorm
         Console.WriteLine($"{Environment.ProcessorCount} cores; production shape on loopback (PostgreSQL, Redis, silo processes, the API as a client); {servers} servers; silos {string.Join(", ", siloCounts)}{(kill ? "; one silo killed a third of the way into the storm" : "")}");
 
         var arrivals = new ConcurrentDictionary<string, long>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var receiver = builder.Build();
-        receiver.MapPost("/hook", async (HttpContext context) =>
-        {
-            var now = Stopwatch.GetTimestamp();
-            using var body = await JsonDocument.ParseAsync(context.Request.Body);
-            var alert = body.RootElement.GetProperty("alert");
-            if (alert.GetProperty("status").GetString() == "firing") arrivals.TryAdd(alert.GetProperty("id").GetString()!, now);
-            return Results.Ok();
-        });
-        await receiver.StartAsync();
-        var hookUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook";
+        var (receiver, hookUrl) = await BenchHost.StartFiringReceiverAsync(arrivals);
         var rows = new List<string>();
         try
         {
@@ -69,8 +56,8 @@ public static class ProductionStorm
         Console.WriteLine();
         Console.WriteLine($"## {silos} silo(s)");
 
-        await Post(http, "/api/channels", new { id = "bench", type = "webhook", config = new { url = hookUrl } });
-        await Post(http, "/api/rules", new
+        await BenchHost.PostAsync(http, "/api/channels", new { id = "bench", type = "webhook", config = new { url = hookUrl } });
+        await BenchHost.PostAsync(http, "/api/rules", new
         {
             id = "storm", name = "Shared dependency down", condition = "error_rate > 0.05", severity = "critical", channels = new[] { "bench" },
             escalateAfter = "off", selector = new Dictionary<string, string> { ["fleet"] = "1" },
@@ -79,7 +66,7 @@ public static class ProductionStorm
         var beforeRegistration = await PgStatsAsync(cluster);
         var registering = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, servers).Chunk(1000), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (chunk, _) =>
-            await Post(http, "/api/servers/bulk", new
+            await BenchHost.PostAsync(http, "/api/servers/bulk", new
             {
                 servers = chunk.Select(i => new
                 {
@@ -209,9 +196,4 @@ public static class ProductionStorm
     private static string Per(long[] after, long[] before, int count) =>
         $"{(after[0] - before[0]) / (double)count:F1} commits, {(after[1] - before[1]) / (double)count:F1} rows inserted, {(after[2] - before[2]) / (double)count:F1} updated, {(after[3] - before[3]) / (double)count:F1} deleted";
 
-    private static async Task Post(HttpClient http, string url, object body)
-    {
-        var response = await http.PostAsJsonAsync(url, body);
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-    }
 }

@@ -57,23 +57,7 @@ const string apiUrl = "http://127.0.0.1:5391";
 
 // 1. A loopback webhook receiver that stamps each alert's arrival.
 var arrivals = new ConcurrentDictionary<string, long>();
-var receiverBuilder = WebApplication.CreateSlimBuilder();
-receiverBuilder.WebHost.UseUrls("http://127.0.0.1:0");
-receiverBuilder.Logging.ClearProviders();
-var receiver = receiverBuilder.Build();
-receiver.MapPost("/hook", async (HttpContext context) =>
-{
-    var now = Stopwatch.GetTimestamp();
-    using var body = await JsonDocument.ParseAsync(context.Request.Body);
-    var alert = body.RootElement.GetProperty("alert");
-    if (alert.GetProperty("status").GetString() == "firing")
-    {
-        arrivals.TryAdd(alert.GetProperty("id").GetString()!, now);
-    }
-    return Results.Ok();
-});
-await receiver.StartAsync();
-var hookUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook";
+var (receiver, hookUrl) = await BenchHost.StartFiringReceiverAsync(arrivals);
 
 // 2. The product exactly as a user starts it, in Release, on its own ports.
 var api = BenchHost.StartApi(apiUrl, 21111, 40111);
@@ -84,14 +68,14 @@ try
     Console.WriteLine($"{Environment.ProcessorCount} cores; API up (pid {api.Id}); {alerts} servers, one alert each; MCP probes of their dead endpoints {(probesOn ? "on" : "off")}");
     var rssBefore = Rss(api);
 
-    await Post(http, "/api/channels", new { id = "bench", type = "webhook", config = new { url = hookUrl } });
-    await Post(http, "/api/rules", new
+    await BenchHost.PostAsync(http, "/api/channels", new { id = "bench", type = "webhook", config = new { url = hookUrl } });
+    await BenchHost.PostAsync(http, "/api/rules", new
     {
         id = "bench-errors", name = "Bench errors", condition = "error_rate > 0.05", @for = "0s", severity = "critical",
         channels = new[] { "bench" }, escalateAfter = "off", selector = new Dictionary<string, string> { ["bench"] = "1" },
     });
     await Parallel.ForEachAsync(Enumerable.Range(0, alerts), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
-        await Post(http, "/api/servers", new
+        await BenchHost.PostAsync(http, "/api/servers", new
         {
             id = $"srv-{i}", name = $"Server {i}", endpoint = $"http://127.0.0.1:1/{i}", labels = new Dictionary<string, string> { ["bench"] = "1" },
             probe = new { enabled = probesOn },
@@ -183,8 +167,3 @@ static long Rss(Process process)
     }).Max();
 }
 
-static async Task Post(HttpClient http, string url, object body)
-{
-    var response = await http.PostAsJsonAsync(url, body);
-    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-}

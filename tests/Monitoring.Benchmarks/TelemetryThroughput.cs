@@ -30,14 +30,14 @@ public static class TelemetryThroughput
             await BenchHost.WaitForHealthAsync(http);
             var pid = BenchHost.ApiPid(api);
             Console.WriteLine($"{Environment.ProcessorCount} cores; API up (pid {pid}); {servers} servers, healthy traffic, {seconds} s per path, rules evaluated on every push");
-            await Post(http, "/api/rules", new
+            await BenchHost.PostAsync(http, "/api/rules", new
             {
                 id = "errors", name = "Errors", condition = "error_rate > 0.05", severity = "critical", channels = Array.Empty<string>(),
                 selector = new Dictionary<string, string> { ["fleet"] = "1" },
             });
             foreach (var chunk in Enumerable.Range(0, servers).Chunk(1000))
             {
-                await Post(http, "/api/servers/bulk", new
+                await BenchHost.PostAsync(http, "/api/servers/bulk", new
                 {
                     servers = chunk.Select(i => new
                     {
@@ -152,11 +152,5 @@ public static class TelemetryThroughput
             request.ResourceMetrics.Add(resource);
         }
         return request;
-    }
-
-    private static async Task Post(HttpClient http, string url, object body)
-    {
-        var response = await http.PostAsJsonAsync(url, body);
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 }
