@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Monitoring.Settings;
 
 namespace Monitoring.Listings;
@@ -14,7 +15,8 @@ public sealed class ListingShardState
 /// </summary>
 [GrainType("listing-shard")]
 public sealed class ListingShardGrain(
-    [PersistentState("listing", StorageNames.Listings)] IPersistentState<ListingShardState> state)
+    [PersistentState("listing", StorageNames.Listings)] IPersistentState<ListingShardState> state,
+    IHostApplicationLifetime lifetime)
     : Grain, IListingShardGrain
 {
     private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
@@ -78,6 +80,12 @@ public sealed class ListingShardGrain(
 
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
+        // Once the process is stopping, its memory (where the storage lives) is about to go too, and the storage
+        // grain may already be gone: a write then would only fail.
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return;
+        }
         _dirty = false;
         await state.WriteStateAsync(cancellationToken);
     }
