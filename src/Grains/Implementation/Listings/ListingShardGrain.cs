@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Monitoring.Settings;
 
 namespace Monitoring.Listings;
@@ -16,7 +15,7 @@ public sealed class ListingShardState
 [GrainType("listing-shard")]
 public sealed class ListingShardGrain(
     [PersistentState("listing", StorageNames.Listings)] IPersistentState<ListingShardState> state,
-    IHostApplicationLifetime lifetime)
+    SiloStopping stopping)
     : Grain, IListingShardGrain
 {
     private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
@@ -80,9 +79,9 @@ public sealed class ListingShardGrain(
 
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
-        // Once the process is stopping, its memory (where the storage lives) is about to go too, and the storage
-        // grain may already be gone: a write then would only fail.
-        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        // Once the silo is stopping, its memory (where the storage lives) is about to go too, and the storage grain
+        // may already be gone: a write then would only fail.
+        if (stopping.IsStopping)
         {
             return;
         }
