@@ -22,6 +22,7 @@ public static class AlertmanagerStorm
         var inFlight = args.SkipWhile(a => a != "--in-flight").Skip(1).Select(int.Parse).DefaultIfEmpty(4).First();
 
         var delivered = new ConcurrentDictionary<string, long>();
+        string? sample = null; // one of the product's webhook bodies, for the delivery floor
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
@@ -29,7 +30,9 @@ public static class AlertmanagerStorm
         receiver.MapPost("/{who}", async (HttpContext context, string who) =>
         {
             var now = Stopwatch.GetTimestamp();
-            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            var raw = await new StreamReader(context.Request.Body).ReadToEndAsync();
+            if (who == "product") sample ??= raw;
+            using var body = JsonDocument.Parse(raw);
             // Alertmanager's webhook lists alerts at the top; the product's lists an incident's alerts.
             var alerts = body.RootElement.TryGetProperty("incident", out var incident) ? incident.GetProperty("alerts") : body.RootElement.GetProperty("alerts");
             foreach (var alert in alerts.EnumerateArray())
@@ -105,7 +108,14 @@ public static class AlertmanagerStorm
             foreach (var size in sizes)
             {
                 if (alertmanager is not null) await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
+                var cpuBefore = api is null ? 0 : BenchHost.CpuSeconds(BenchHost.ApiPid(api));
                 await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered, production, silos);
+                if (api is not null)
+                {
+                    var cpu = BenchHost.CpuSeconds(BenchHost.ApiPid(api)) - cpuBefore;
+                    Console.WriteLine($"| (the product's process used {cpu:F1} s of CPU for the {size:N0}: {cpu * 1000 / size:F2} ms an alert) | | | | | | |");
+                }
+                if (sample is not null) await FloorAsync(sample, $"{hookBase}/floor", size, delivered);
             }
         }
         finally
@@ -162,6 +172,30 @@ public static class AlertmanagerStorm
             : $"only {latencies.Length} in 10 min";
         var label = who + (production ? $", {silos} silos" : "") + (resent > 0 ? $" ({resent} batches resent after 503)" : "");
         Console.WriteLine($"| {label} | {size:N0} | {accepted.TotalSeconds:F1} s | {size / accepted.TotalSeconds:N0}/s | {all} | {Percentile(latencies, 0.5) / 1000:F1} s | {Percentile(latencies, 0.99) / 1000:F1} s |");
+    }
+
+    /// <summary>
+    /// The delivery floor on this machine: the same number of webhook posts, each the size of the product's own message
+    /// for one alert, sent straight to the same receiver by one HttpClient with as many in flight as a channel allows
+    /// (64). No product runs; this is what delivering one message per alert costs here before any alerting is done.
+    /// </summary>
+    private static async Task FloorAsync(string sample, string url, int size, ConcurrentDictionary<string, long> delivered)
+    {
+        using var document = JsonDocument.Parse(sample);
+        var alert = document.RootElement.GetProperty("incident").GetProperty("alerts")[0].GetProperty("labels");
+        var (oldStorm, oldInstance) = (alert.GetProperty("storm").GetString()!, alert.GetProperty("instance").GetString()!);
+        var storm = Guid.NewGuid().ToString("N")[..8];
+        using var client = new HttpClient();
+        var started = Stopwatch.GetTimestamp();
+        await Parallel.ForEachAsync(Enumerable.Range(0, size), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
+        {
+            var body = sample.Replace(oldStorm, storm, StringComparison.Ordinal).Replace(oldInstance, $"srv-{i:00000}", StringComparison.Ordinal);
+            using var response = await client.PostAsync(url, new StringContent(body, Encoding.UTF8, "application/json"));
+            response.EnsureSuccessStatusCode();
+        });
+        var took = Stopwatch.GetElapsedTime(started);
+        var received = delivered.Keys.Count(k => k.StartsWith($"floor/{storm}/", StringComparison.Ordinal));
+        Console.WriteLine($"| delivery floor: {size:N0} posts of {Encoding.UTF8.GetByteCount(sample):N0} bytes, 64 in flight, no product | {size:N0} | | | {took.TotalSeconds:F1} s ({received:N0} received) | | |");
     }
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];

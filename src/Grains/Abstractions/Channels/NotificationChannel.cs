@@ -85,7 +85,10 @@ public sealed record Notification(
 
     /// <summary>The same for every attempt at this message, so receivers can drop duplicates.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public string IdempotencyKey => $"{AlertId}/{Episode}/{Kind.ToString().ToLowerInvariant()}/{Sequence}";
+    public string IdempotencyKey => $"{AlertId}/{Episode}/{KindNames.GetValueOrDefault(Kind) ?? Kind.ToString().ToLowerInvariant()}/{Sequence}";
+
+    private static readonly System.Collections.Frozen.FrozenDictionary<NotificationKind, string> KindNames =
+        System.Collections.Frozen.FrozenDictionary.ToFrozenDictionary(Enum.GetValues<NotificationKind>().ToDictionary(k => k, k => k.ToString().ToLowerInvariant()));
 
     /// <summary>Messages of one alert episode share this, so chat threads and mail threads can group them.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -76,6 +76,7 @@ public sealed class NotificationChannelGrain(
 
     /// <summary>The episodes (thread keys) with a message on its way: the next message of one waits for it.</summary>
     private readonly Dictionary<string, int> _busyThreads = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _walkThreads = new(StringComparer.Ordinal);
     private NotificationChannel? _plain;
     private ChannelSettings _settings = new(null, RetrySettings.Default, MessageTemplates.None);
     private RateGate? _gate;
@@ -230,14 +231,16 @@ public sealed class NotificationChannelGrain(
         // One message of an alert episode at a time, in order: a resolution never overtakes its firing message,
         // and a reply finds the thread of the message before it. At most MaxInFlightPerChannel are on their way:
         // the walk stops there, so a storm's queue of thousands costs a pass of about that many, not all of it.
-        var busyThreads = new HashSet<string>(_busyThreads.Keys, StringComparer.Ordinal);
+        var busyThreads = _walkThreads; // reused: the pump runs for every message recorded and finished
+        busyThreads.Clear();
+        foreach (var thread in _busyThreads.Keys) busyThreads.Add(thread);
         foreach (var entry in _queue)
         {
-            if (_sending.Contains(entry.Notification.IdempotencyKey))
+            if (_sending.Contains(entry.Key))
             {
                 continue;
             }
-            if (!busyThreads.Add(entry.Notification.ThreadKey))
+            if (!busyThreads.Add(entry.Thread))
             {
                 continue;
             }
@@ -270,8 +273,8 @@ public sealed class NotificationChannelGrain(
                 continue;
             }
             entry.Held = false;
-            _sending.Add(entry.Notification.IdempotencyKey);
-            _busyThreads[entry.Notification.ThreadKey] = _busyThreads.GetValueOrDefault(entry.Notification.ThreadKey) + 1;
+            _sending.Add(entry.Key);
+            _busyThreads[entry.Thread] = _busyThreads.GetValueOrDefault(entry.Thread) + 1;
             _ = RunAsync(entry);
         }
     }
@@ -305,9 +308,9 @@ public sealed class NotificationChannelGrain(
         }
         finally
         {
-            _sending.Remove(notification.IdempotencyKey);
-            if (_busyThreads.TryGetValue(notification.ThreadKey, out var busy) && busy > 1) _busyThreads[notification.ThreadKey] = busy - 1;
-            else _busyThreads.Remove(notification.ThreadKey);
+            _sending.Remove(entry.Key);
+            if (_busyThreads.TryGetValue(entry.Thread, out var busy) && busy > 1) _busyThreads[entry.Thread] = busy - 1;
+            else _busyThreads.Remove(entry.Thread);
         }
         if (S.Channel is null)
         {

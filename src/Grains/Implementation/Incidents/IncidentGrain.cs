@@ -37,6 +37,7 @@ public sealed class IncidentGrain(
     private WriteBehind? _writeBehind;
     private bool _reminderRegistered;
     private string[] _inhibited = [];
+    private IncidentSummary? _indexed;
     private IncidentState S => state.State;
     private string IncidentId => this.GetPrimaryKeyString();
 
@@ -367,7 +368,11 @@ public sealed class IncidentGrain(
         logger.LogInformation("Incident {IncidentId} {Kind}: {Text}", IncidentId, kind, text);
     }
 
-    /// <summary>Stores what changed, then hands the recorded messages over, then re-arms.</summary>
+    /// <summary>
+    /// Stores what changed, then hands the recorded messages over, then re-arms. That a channel took a message is stored
+    /// behind: if that write is lost, the message is handed over again and the channel, which keeps its key, answers
+    /// that it has it.
+    /// </summary>
     private async Task CommitAsync(DateTimeOffset now)
     {
         var outboxBefore = S.Outbox.Count;
@@ -375,7 +380,7 @@ public sealed class IncidentGrain(
         if (S.Outbox.Count > 0)
         {
             await HandOffAsync(now);
-            if (S.Outbox.Count != outboxBefore) await WriteAsync();
+            if (S.Outbox.Count != outboxBefore) MarkDirty();
         }
         Index(now);
         await SyncReminderAsync();
@@ -385,11 +390,14 @@ public sealed class IncidentGrain(
     private async Task HandOffAsync(DateTimeOffset now) =>
         S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Deliveries, now, logger, $"Incident {IncidentId}");
 
+    /// <summary>Tells the index when what it lists changed (status, episode, counts): a message sent, or a delivery reported, is not news to it.</summary>
     private void Index(DateTimeOffset now)
     {
         if (S.Route is not { } route) return;
         var summary = new IncidentSummary(IncidentId, route.Path, route.Receiver, route.GroupLabels, Status, S.Episode,
             S.Members.Values.Count(m => m.Status == MemberStatus.Firing), S.Members.Count, S.OpenedAt, now);
+        if (_indexed is { } last && last == summary with { UpdatedAt = last.UpdatedAt }) return;
+        _indexed = summary;
         _ = GrainFactory.GetGrain<IIncidentIndexGrain>(IIncidentIndexGrain.Key).UpsertAsync(summary);
     }
 

@@ -9,9 +9,10 @@ public sealed class IncidentIndexState
 }
 
 /// <summary>
-/// Every incident's latest summary, for the listing. Stored behind (at most once a second) and bounded to
-/// <see cref="MaxIncidents"/>: when full, the longest-resolved incidents leave first. Incidents are few by design
-/// (one per route and group), so one grain holds them.
+/// Every incident's latest summary, for the listing. Stored behind (at most once a second). Resolved incidents are
+/// bounded: past <see cref="MaxIncidents"/> summaries (and a tenth more, so the trimming is not done on every change)
+/// the longest-resolved leave first, down to the bound. Open incidents always stay listed, however many a storm opens.
+/// Incidents are few by design (one per route and group), so one grain holds them.
 /// </summary>
 [GrainType("incidentindex")]
 public sealed class IncidentIndexGrain(
@@ -21,17 +22,24 @@ public sealed class IncidentIndexGrain(
 {
     public const int MaxIncidents = 10_000;
     private WriteBehind? _writeBehind;
+    private int _openAtLastTrim; // when most are open, trimming again waits until a tenth more have come
 
-    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, WriteAsync, TimeSpan.FromSeconds(1));
+    /// <summary>
+    /// Stored every 5 seconds at most: a summary lost with a silo comes back with its incident's next change or reminder
+    /// tick, and the whole index is one write (megabytes at 10,000 incidents).
+    /// </summary>
+    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, WriteAsync, TimeSpan.FromSeconds(5));
 
     public Task UpsertAsync(IncidentSummary summary)
     {
         var incidents = state.State.Incidents;
         if (incidents.TryGetValue(summary.Id, out var known) && known.UpdatedAt > summary.UpdatedAt) return Task.CompletedTask;
         incidents[summary.Id] = summary;
-        if (incidents.Count > MaxIncidents)
+        if (incidents.Count > MaxIncidents + MaxIncidents / 10 && incidents.Count > _openAtLastTrim + MaxIncidents / 10)
         {
-            foreach (var old in incidents.Values.OrderBy(i => i.Status != IncidentStatus.Resolved).ThenBy(i => i.UpdatedAt).Take(incidents.Count - MaxIncidents).ToArray())
+            var resolved = incidents.Values.Where(i => i.Status == IncidentStatus.Resolved).ToArray();
+            _openAtLastTrim = incidents.Count - resolved.Length;
+            foreach (var old in resolved.OrderBy(i => i.UpdatedAt).Take(incidents.Count - MaxIncidents))
             {
                 incidents.Remove(old.Id);
             }

@@ -13,6 +13,15 @@ public sealed class OutboxEntry
     [Id(4), JsonPropertyName("LastError")] public string? LastError { get; set; }
     [Id(5), JsonPropertyName("Held")] public bool Held { get; set; }
 
+    [NonSerialized] private string? _key;
+    [NonSerialized] private string? _thread;
+
+    /// <summary>The notification's idempotency key, made once: a channel's pump asks for it for every entry it walks.</summary>
+    [JsonIgnore] public string Key => _key ??= Notification.IdempotencyKey;
+
+    /// <summary>The notification's thread key, made once.</summary>
+    [JsonIgnore] public string Thread => _thread ??= Notification.ThreadKey;
+
     public DeliveryRecord Record(string channelId, DeliveryState? final = null, string? error = null) => new(
         Notification.IdempotencyKey, Notification.AlertId, channelId, Notification.Kind,
         final ?? (Held ? DeliveryState.Held : DeliveryState.Pending), Attempts, RecordedAt, UpdatedAt, error ?? LastError);
