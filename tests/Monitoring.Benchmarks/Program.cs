@@ -92,6 +92,7 @@ try
     var sequential = await MeasureAsync(http, arrivals, Enumerable.Range(0, alerts / 2).ToArray(), parallelism: 1);
     // 3b. A burst: the rest of the servers breach together, 64 pushes in flight.
     var burst = await MeasureAsync(http, arrivals, Enumerable.Range(alerts / 2, alerts - alerts / 2).ToArray(), parallelism: 64);
+    var rssAlerting = Rss(api);
 
     Report("sequential (1 in flight)", sequential.Latencies, sequential.Elapsed);
     Report("burst (64 in flight)", burst.Latencies, burst.Elapsed);
@@ -101,6 +102,7 @@ try
     Console.WriteLine();
     Console.WriteLine($"metric window, full (every bucket holding data): {MeasureWindowBytes():N0} bytes per server (computed bound {MetricWindow.MaxBytes:N0})");
     Console.WriteLine($"API process RSS growth for {alerts} servers with full windows: {(rssAfter - rssBefore) / (double)alerts:N0} bytes per server");
+    Console.WriteLine($"API process RSS growth for {alerts} servers with full windows and one open alert each: {(rssAlerting - rssBefore) / (double)alerts:N0} bytes per server");
 }
 finally
 {
