@@ -9,7 +9,7 @@ public sealed class IncidentIndexState
 }
 
 /// <summary>
-/// Every incident's latest summary, for the listing. Stored behind (at most once a second). Resolved incidents are
+/// Every incident's latest summary, for the listing. Stored behind (at most every 5 seconds). Resolved incidents are
 /// bounded: past <see cref="MaxIncidents"/> summaries (and a tenth more, so the trimming is not done on every change)
 /// the longest-resolved leave first, down to the bound. Open incidents always stay listed, however many a storm opens.
 /// Incidents are few by design (one per route and group), so one grain holds them.
