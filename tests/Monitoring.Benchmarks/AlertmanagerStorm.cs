@@ -23,14 +23,8 @@ public static class AlertmanagerStorm
 
         var delivered = new ConcurrentDictionary<string, long>();
         string? sample = null; // one of the product's webhook bodies, for the delivery floor
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var receiver = builder.Build();
-        receiver.MapPost("/{who}", async (HttpContext context, string who) =>
+        var (receiver, hookBase) = await BenchHost.StartReceiverAsync((who, raw, now) =>
         {
-            var now = Stopwatch.GetTimestamp();
-            var raw = await new StreamReader(context.Request.Body).ReadToEndAsync();
             if (who == "product") sample ??= raw;
             using var body = JsonDocument.Parse(raw);
             // Alertmanager's webhook lists alerts at the top; the product's lists an incident's alerts.
@@ -41,10 +35,7 @@ public static class AlertmanagerStorm
                 var labels = alert.GetProperty("labels");
                 delivered.TryAdd($"{who}/{labels.GetProperty("storm").GetString()}/{labels.GetProperty("instance").GetString()}", now);
             }
-            return Results.Ok();
         });
-        await receiver.StartAsync();
-        var hookBase = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Console.WriteLine($"{Environment.ProcessorCount} cores; storms of {string.Join(", ", sizes)} distinct alerts, {batch} per request, {inFlight} requests in flight, grouped by instance, group_wait 0s");
 
         Process? alertmanager = null;

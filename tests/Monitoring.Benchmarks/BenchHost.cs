@@ -24,25 +24,38 @@ public static class BenchHost
     }
 
     /// <summary>
-    /// A webhook receiver on loopback that stamps when each alert's firing message arrived (the product's native webhook
-    /// payload), keyed by alert id. Answers the receiver, to stop, and the URL to give a webhook channel.
+    /// A webhook receiver on loopback: every POST's path (without the leading slash), body and arrival timestamp go to
+    /// <paramref name="received"/>. Answers the receiver, to stop, and its base URL (no trailing slash).
     /// </summary>
-    public static async Task<(WebApplication Receiver, string HookUrl)> StartFiringReceiverAsync(ConcurrentDictionary<string, long> arrivals)
+    public static async Task<(WebApplication Receiver, string BaseUrl)> StartReceiverAsync(Action<string, string, long> received)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var receiver = builder.Build();
-        receiver.MapPost("/hook", async (HttpContext context) =>
+        receiver.MapPost("/{**path}", async (HttpContext context, string path) =>
         {
             var now = Stopwatch.GetTimestamp();
-            using var body = await JsonDocument.ParseAsync(context.Request.Body);
-            var alert = body.RootElement.GetProperty("alert");
-            if (alert.GetProperty("status").GetString() == "firing") arrivals.TryAdd(alert.GetProperty("id").GetString()!, now);
+            received(path, await new StreamReader(context.Request.Body).ReadToEndAsync(), now);
             return Results.Ok();
         });
         await receiver.StartAsync();
-        return (receiver, receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook");
+        return (receiver, receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+    }
+
+    /// <summary>
+    /// A webhook receiver that stamps when each alert's firing message arrived (the product's native webhook payload),
+    /// keyed by alert id. Answers the receiver, to stop, and the URL to give a webhook channel.
+    /// </summary>
+    public static async Task<(WebApplication Receiver, string HookUrl)> StartFiringReceiverAsync(ConcurrentDictionary<string, long> arrivals)
+    {
+        var (receiver, baseUrl) = await StartReceiverAsync((_, raw, at) =>
+        {
+            using var body = JsonDocument.Parse(raw);
+            var alert = body.RootElement.GetProperty("alert");
+            if (alert.GetProperty("status").GetString() == "firing") arrivals.TryAdd(alert.GetProperty("id").GetString()!, at);
+        });
+        return (receiver, baseUrl + "/hook");
     }
 
     /// <summary>POSTs JSON and throws with the product's answer unless it succeeded: setting up a benchmark must not fail quietly.</summary>

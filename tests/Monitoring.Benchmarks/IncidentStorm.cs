@@ -20,22 +20,15 @@ public static class IncidentStorm
         const string apiUrl = "http://127.0.0.1:5392";
 
         var received = new ConcurrentQueue<(long At, string Kind, int Firing, int Listed)>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var receiver = builder.Build();
-        receiver.MapPost("/hook", async (HttpContext context) =>
+        var (receiver, hookBase) = await BenchHost.StartReceiverAsync((_, raw, now) =>
         {
-            var now = Stopwatch.GetTimestamp();
-            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            using var body = JsonDocument.Parse(raw);
             var kind = body.RootElement.GetProperty("context").GetProperty("notification").GetString()!;
             var incident = body.RootElement.TryGetProperty("incident", out var i) ? i : default;
             received.Enqueue((now, kind, incident.ValueKind == JsonValueKind.Object ? incident.GetProperty("firing").GetInt32() : 1,
                 incident.ValueKind == JsonValueKind.Object ? incident.GetProperty("alerts").GetArrayLength() : 1));
-            return Results.Ok();
         });
-        await receiver.StartAsync();
-        var hookUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/hook";
+        var hookUrl = hookBase + "/hook";
 
         var api = BenchHost.StartApi(apiUrl, 21112, 40112);
         using var http = new HttpClient { BaseAddress = new Uri(apiUrl), Timeout = TimeSpan.FromSeconds(60) };
