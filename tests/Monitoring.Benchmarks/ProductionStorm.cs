@@ -65,15 +65,23 @@ public static class ProductionStorm
         await ExecuteAsync(cluster, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()");
         var beforeRegistration = await PgStatsAsync(cluster);
         var registering = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, servers).Chunk(1000), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (chunk, _) =>
-            await BenchHost.PostAsync(http, "/api/servers/bulk", new
-            {
-                servers = chunk.Select(i => new
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, servers).Chunk(1000), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (chunk, _) =>
+                await BenchHost.PostAsync(http, "/api/servers/bulk", new
                 {
-                    id = $"t-{i}", name = $"T {i}", endpoint = $"http://127.0.0.1:1/{i}",
-                    labels = new Dictionary<string, string> { ["fleet"] = "1" }, probe = new { enabled = false },
-                }),
-            }));
+                    servers = chunk.Select(i => new
+                    {
+                        id = $"t-{i}", name = $"T {i}", endpoint = $"http://127.0.0.1:1/{i}",
+                        labels = new Dictionary<string, string> { ["fleet"] = "1" }, probe = new { enabled = false },
+                    }),
+                }));
+        }
+        catch (InvalidOperationException)
+        {
+            foreach (var process in cluster.Silos.Append(cluster.Api!)) Console.WriteLine($"--- {process.Name}:\n{process.Tail()}");
+            throw;
+        }
         var registered = registering.Elapsed;
         var afterRegistration = await PgStatsAsync(cluster);
         await PrintStatementsAsync(cluster, "per registered server", servers, reset: true);

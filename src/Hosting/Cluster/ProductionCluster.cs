@@ -49,12 +49,13 @@ public static class ProductionHosting
 
         silo.AddActivityPropagation();
         silo.Services.AddSingleton(_ => PostgresDataSource.Create(settings.Postgres));
+        silo.Services.AddSingleton(sp => new StatementBatcher(sp.GetRequiredService<NpgsqlDataSource>()));
         foreach (var name in StorageNames.Durable)
         {
-            silo.Services.AddGrainStorage(name, (sp, n) => new PostgresGrainStorage(n, sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+            silo.Services.AddGrainStorage(name, (sp, n) => new PostgresGrainStorage(n, sp.GetRequiredService<StatementBatcher>(), settings.Schema));
         }
         silo.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
-        silo.Services.AddSingleton<Listings.IListingStore>(sp => new PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        silo.Services.AddSingleton<Listings.IListingStore>(sp => new PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
         silo.Services.AddSingleton<Channels.Delivery.IOutboxStore>(sp => new PostgresOutboxStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
         // One key ring for the whole cluster, in PostgreSQL: a secret sealed by one silo opens on any other.
         silo.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()

@@ -10,9 +10,10 @@ namespace Monitoring.Hosting.Persistence;
 /// Grain state in PostgreSQL through Npgsql: one row per grain type, grain key and state name, the state as JSONB,
 /// and a version for optimistic concurrency. Keys are stored as text, whatever they look like (the ADO.NET
 /// provider's pitfalls: rows keyed without the grain type, hex-looking strings stored as numbers, do not apply).
-/// A write whose version is not the stored one fails with <see cref="InconsistentStateException"/>.
+/// A write whose version is not the stored one fails with <see cref="InconsistentStateException"/>. Statements go
+/// through the silo's <see cref="StatementBatcher"/>, so concurrent grains share round trips and commits.
 /// </summary>
-public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSource, string schema) : IGrainStorage
+public sealed class PostgresGrainStorage(string name, StatementBatcher batcher, string schema) : IGrainStorage
 {
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -36,18 +37,17 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
 
     private async Task ReadAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        await using var command = dataSource.CreateCommand(
-            $"SELECT payload, version, state_version FROM {_table} WHERE grain_type = @type AND grain_key = @key AND state_name = @state");
-        AddKey(command, stateName, grainId);
-        await using var reader = await command.ExecuteReaderAsync();
-        if (await reader.ReadAsync())
+        var grainType = grainId.Type.ToString()!;
+        var row = await batcher.RunAsync(
+            $"SELECT payload, version, state_version FROM {_table} WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3",
+            [grainType, grainId.Key.ToString()!, stateName],
+            async reader => await reader.ReadAsync() ? (Payload: reader.GetString(0), Version: reader.GetInt64(1), StateVersion: reader.GetInt32(2)) : default((string Payload, long Version, int StateVersion)?));
+        if (row is { } found)
         {
-            var payload = reader.GetString(0);
-            var stored = reader.GetInt32(2);
-            grainState.State = (stored < StateMigrations.CurrentVersion(grainId.Type.ToString()!, stateName)
-                ? StateMigrations.Upgrade(grainId.Type.ToString()!, stateName, stored, payload).Deserialize<T>(Json)
-                : JsonSerializer.Deserialize<T>(payload, Json)) ?? Activator.CreateInstance<T>();
-            grainState.ETag = reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            grainState.State = (found.StateVersion < StateMigrations.CurrentVersion(grainType, stateName)
+                ? StateMigrations.Upgrade(grainType, stateName, found.StateVersion, found.Payload).Deserialize<T>(Json)
+                : JsonSerializer.Deserialize<T>(found.Payload, Json)) ?? Activator.CreateInstance<T>();
+            grainState.ETag = found.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
         }
         else
@@ -60,47 +60,35 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
 
     private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        var payload = JsonSerializer.Serialize(grainState.State, Json);
-        NpgsqlCommand command;
-        if (grainState.ETag is null)
+        var grainType = grainId.Type.ToString()!;
+        var payload = StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(grainState.State, Json));
+        var stateVersion = StateMigrations.CurrentVersion(grainType, stateName);
+        var (sql, parameters) = grainState.ETag is null
+            ? ($"INSERT INTO {_table} (grain_type, grain_key, state_name, payload, version, state_version) VALUES ($1, $2, $3, $4, 1, $5) " +
+                "ON CONFLICT DO NOTHING RETURNING version",
+                new StatementBatcher.Parameter[] { grainType, grainId.Key.ToString()!, stateName, payload, stateVersion })
+            : ($"UPDATE {_table} SET payload = $4, version = version + 1, state_version = $5, updated_at = now() " +
+                "WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3 AND version = $6 RETURNING version",
+                [grainType, grainId.Key.ToString()!, stateName, payload, stateVersion, long.Parse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture)]);
+        var written = await batcher.RunAsync(sql, parameters, async reader => await reader.ReadAsync() ? reader.GetInt64(0) : (long?)null);
+        if (written is not { } version)
         {
-            command = dataSource.CreateCommand(
-                $"INSERT INTO {_table} (grain_type, grain_key, state_name, payload, version, state_version) VALUES (@type, @key, @state, @payload, 1, @stateVersion) " +
-                "ON CONFLICT DO NOTHING RETURNING version");
+            throw new InconsistentStateException(
+                $"{name}: state '{stateName}' of {grainId} changed since it was read (version {grainState.ETag ?? "none"})",
+                grainState.ETag ?? "none", grainState.ETag ?? "none");
         }
-        else
-        {
-            command = dataSource.CreateCommand(
-                $"UPDATE {_table} SET payload = @payload, version = version + 1, state_version = @stateVersion, updated_at = now() " +
-                "WHERE grain_type = @type AND grain_key = @key AND state_name = @state AND version = @version RETURNING version");
-            command.Parameters.AddWithValue("version", long.Parse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture));
-        }
-        await using (command)
-        {
-            AddKey(command, stateName, grainId);
-            command.Parameters.Add(new NpgsqlParameter("payload", NpgsqlDbType.Jsonb) { Value = payload });
-            command.Parameters.AddWithValue("stateVersion", StateMigrations.CurrentVersion(grainId.Type.ToString()!, stateName));
-            var version = await command.ExecuteScalarAsync();
-            if (version is not long written)
-            {
-                throw new InconsistentStateException(
-                    $"{name}: state '{stateName}' of {grainId} changed since it was read (version {grainState.ETag ?? "none"})",
-                    grainState.ETag ?? "none", grainState.ETag ?? "none");
-            }
-            grainState.ETag = written.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            grainState.RecordExists = true;
-        }
+        grainState.ETag = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
     }
 
     private async Task ClearAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         if (grainState.ETag is not null)
         {
-            await using var command = dataSource.CreateCommand(
-                $"DELETE FROM {_table} WHERE grain_type = @type AND grain_key = @key AND state_name = @state AND version = @version");
-            AddKey(command, stateName, grainId);
-            command.Parameters.AddWithValue("version", long.Parse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture));
-            if (await command.ExecuteNonQueryAsync() == 0)
+            var deleted = await batcher.ExecuteAsync(
+                $"DELETE FROM {_table} WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3 AND version = $4 RETURNING 1",
+                grainId.Type.ToString()!, grainId.Key.ToString()!, stateName, long.Parse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture));
+            if (deleted == 0)
             {
                 throw new InconsistentStateException(
                     $"{name}: state '{stateName}' of {grainId} changed since it was read (version {grainState.ETag})", grainState.ETag, grainState.ETag);
@@ -109,12 +97,5 @@ public sealed class PostgresGrainStorage(string name, NpgsqlDataSource dataSourc
         grainState.State = Activator.CreateInstance<T>();
         grainState.ETag = null;
         grainState.RecordExists = false;
-    }
-
-    private static void AddKey(NpgsqlCommand command, string stateName, GrainId grainId)
-    {
-        command.Parameters.AddWithValue("type", grainId.Type.ToString()!);
-        command.Parameters.AddWithValue("key", grainId.Key.ToString()!);
-        command.Parameters.AddWithValue("state", stateName);
     }
 }

@@ -7,31 +7,40 @@ namespace Monitoring.Hosting.Persistence;
 
 /// <summary>
 /// Production's listings: one row per entry in the listing table, its filter fields in a JSONB column with a GIN
-/// index, and a version so a late write never replaces a newer one.
+/// index, and a version so a late write never replaces a newer one. In a silo, writes go through its
+/// <see cref="StatementBatcher"/> (group commit); the API, which only reads, has none.
 /// </summary>
-public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string schema) : IListingStore
+public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string schema, StatementBatcher? batcher = null) : IListingStore
 {
     private readonly string _table = $"{Schema.Quote(schema)}.listing";
 
     public async Task UpsertAsync<TEntry>(TEntry entry) where TEntry : IListingEntry<TEntry>
     {
-        await using var command = dataSource.CreateCommand(
-            $"INSERT INTO {_table} (kind, id, version, fields, payload) VALUES ($1, $2, $3, $4, $5) " +
+        var sql = $"INSERT INTO {_table} (kind, id, version, fields, payload) VALUES ($1, $2, $3, $4, $5) " +
             $"ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version, fields = EXCLUDED.fields, payload = EXCLUDED.payload, updated_at = now() " +
-            $"WHERE {_table}.version <= EXCLUDED.version");
-        command.Parameters.Add(new NpgsqlParameter { Value = TEntry.Kind });
-        command.Parameters.Add(new NpgsqlParameter { Value = entry.Id });
-        command.Parameters.Add(new NpgsqlParameter { Value = entry.Version });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(entry.Fields()) });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(entry, PostgresGrainStorage.Json) });
-        await command.ExecuteNonQueryAsync();
+            $"WHERE {_table}.version <= EXCLUDED.version RETURNING 1";
+        StatementBatcher.Parameter[] parameters =
+        [
+            TEntry.Kind, entry.Id, entry.Version,
+            StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(entry.Fields())),
+            StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(entry, PostgresGrainStorage.Json)),
+        ];
+        if (batcher is not null) await batcher.ExecuteAsync(sql, parameters);
+        else await RunAloneAsync(sql, parameters);
     }
 
     public async Task RemoveAsync<TEntry>(string id) where TEntry : IListingEntry<TEntry>
     {
-        await using var command = dataSource.CreateCommand($"DELETE FROM {_table} WHERE kind = $1 AND id = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = TEntry.Kind });
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        var sql = $"DELETE FROM {_table} WHERE kind = $1 AND id = $2 RETURNING 1";
+        StatementBatcher.Parameter[] parameters = [TEntry.Kind, id];
+        if (batcher is not null) await batcher.ExecuteAsync(sql, parameters);
+        else await RunAloneAsync(sql, parameters);
+    }
+
+    private async Task RunAloneAsync(string sql, StatementBatcher.Parameter[] parameters)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var parameter in parameters) command.Parameters.Add(parameter.ToNpgsql());
         await command.ExecuteNonQueryAsync();
     }
 

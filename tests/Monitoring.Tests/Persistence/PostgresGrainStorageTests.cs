@@ -27,7 +27,7 @@ public sealed class PostgresGrainStorageTests(PostgresFixture pg)
     {
         var schema = PostgresFixture.NewSchema();
         await Schema.MigrateAsync(pg.DataSource, schema);
-        return new PostgresGrainStorage("test", pg.DataSource, schema);
+        return new PostgresGrainStorage("test", new StatementBatcher(pg.DataSource), schema);
     }
 
     [Fact]
