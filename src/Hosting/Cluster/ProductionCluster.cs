@@ -54,9 +54,9 @@ public static class ProductionHosting
         {
             silo.Services.AddGrainStorage(name, (sp, n) => new PostgresGrainStorage(n, sp.GetRequiredService<StatementBatcher>(), settings.Schema));
         }
-        silo.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        silo.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
         silo.Services.AddSingleton<Listings.IListingStore>(sp => new PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
-        silo.Services.AddSingleton<Channels.Delivery.IOutboxStore>(sp => new PostgresOutboxStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        silo.Services.AddSingleton<Channels.Delivery.IOutboxStore>(sp => new PostgresOutboxStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
         // One key ring for the whole cluster, in PostgreSQL: a secret sealed by one silo opens on any other.
         silo.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
             .Configure<IServiceProvider>((o, sp) => o.XmlRepository = new PostgresXmlRepository(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
@@ -81,8 +81,9 @@ public static class ProductionHosting
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ApiResponseTimeout);
         client.Services.TryAddSingleton(TimeProvider.System);
         client.Services.AddSingleton(_ => PostgresDataSource.Create(settings.Postgres));
-        client.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
-        client.Services.AddSingleton<Listings.IListingStore>(sp => new PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));
+        client.Services.AddSingleton(sp => new StatementBatcher(sp.GetRequiredService<NpgsqlDataSource>()));
+        client.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
+        client.Services.AddSingleton<Listings.IListingStore>(sp => new PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
         return client;
     }
 }

@@ -3,39 +3,24 @@ using Npgsql;
 
 namespace Monitoring.Hosting.Persistence;
 
-/// <summary>The alert and notification history in PostgreSQL, queried with SQL.</summary>
-public sealed class PostgresAlertHistory(NpgsqlDataSource dataSource, string schema) : IAlertHistory
+/// <summary>The alert and notification history in PostgreSQL, queried with SQL; rows are written through the group commit.</summary>
+public sealed class PostgresAlertHistory(NpgsqlDataSource dataSource, string schema, StatementBatcher batcher) : IAlertHistory
 {
     private readonly string _s = Schema.Quote(schema);
 
     public async Task AppendTransitionsAsync(IReadOnlyCollection<TransitionRow> rows)
     {
-        if (rows.Count == 0) return;
-        await using var batch = dataSource.CreateBatch();
-        foreach (var r in rows)
-        {
-            var command = new NpgsqlBatchCommand(
-                $"INSERT INTO {_s}.alert_history (alert_id, rule_id, server_id, severity, from_status, to_status, reason, episode, sequence, at) " +
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (alert_id, sequence) DO NOTHING");
-            foreach (var value in new object[] { r.AlertId, r.RuleId, r.ServerId, r.Severity, r.From, r.To, r.Reason, r.Episode, r.Sequence, r.At })
-            {
-                command.Parameters.Add(new NpgsqlParameter { Value = value });
-            }
-            batch.BatchCommands.Add(command);
-        }
-        await batch.ExecuteNonQueryAsync();
+        // A row already there (the same alert and sequence, written before a retry) is left as it is.
+        await Task.WhenAll(rows.Select(r => batcher.ExecuteAsync(
+            $"INSERT INTO {_s}.alert_history (alert_id, rule_id, server_id, severity, from_status, to_status, reason, episode, sequence, at) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (alert_id, sequence) DO NOTHING RETURNING 1",
+            r.AlertId, r.RuleId, r.ServerId, r.Severity, r.From, r.To, r.Reason, r.Episode, r.Sequence, new StatementBatcher.Parameter(r.At))));
     }
 
-    public async Task AppendDeliveryAsync(DeliveryRow r)
-    {
-        await using var command = dataSource.CreateCommand(
-            $"INSERT INTO {_s}.notification_history (idempotency_key, alert_id, channel_id, kind, status, attempts, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-        foreach (var value in new object?[] { r.IdempotencyKey, r.AlertId, r.ChannelId, r.Kind, r.Status, r.Attempts, r.Error, r.At })
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
-        }
-        await command.ExecuteNonQueryAsync();
-    }
+    public async Task AppendDeliveryAsync(DeliveryRow r) =>
+        await batcher.ExecuteAsync(
+            $"INSERT INTO {_s}.notification_history (idempotency_key, alert_id, channel_id, kind, status, attempts, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING 1",
+            r.IdempotencyKey, r.AlertId, r.ChannelId, r.Kind, r.Status, r.Attempts, StatementBatcher.Parameter.OrNull(r.Error), new StatementBatcher.Parameter(r.At));
 
     public async Task<(TransitionRow[] Rows, long Total)> QueryAsync(HistoryQuery q)
     {

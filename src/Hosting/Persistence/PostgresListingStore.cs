@@ -7,10 +7,10 @@ namespace Monitoring.Hosting.Persistence;
 
 /// <summary>
 /// Production's listings: one row per entry in the listing table, its filter fields in a JSONB column with a GIN
-/// index, and a version so a late write never replaces a newer one. In a silo, writes go through its
-/// <see cref="StatementBatcher"/> (group commit); the API, which only reads, has none.
+/// index, and a version so a late write never replaces a newer one. Writes go through the process's
+/// <see cref="StatementBatcher"/> (group commit).
 /// </summary>
-public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string schema, StatementBatcher? batcher = null) : IListingStore
+public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string schema, StatementBatcher batcher) : IListingStore
 {
     private readonly string _table = $"{Schema.Quote(schema)}.listing";
 
@@ -25,23 +25,14 @@ public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string sch
             StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(entry.Fields())),
             StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(entry, PostgresGrainStorage.Json)),
         ];
-        if (batcher is not null) await batcher.ExecuteAsync(sql, parameters);
-        else await RunAloneAsync(sql, parameters);
+        await batcher.ExecuteAsync(sql, parameters);
     }
 
     public async Task RemoveAsync<TEntry>(string id) where TEntry : IListingEntry<TEntry>
     {
         var sql = $"DELETE FROM {_table} WHERE kind = $1 AND id = $2 RETURNING 1";
         StatementBatcher.Parameter[] parameters = [TEntry.Kind, id];
-        if (batcher is not null) await batcher.ExecuteAsync(sql, parameters);
-        else await RunAloneAsync(sql, parameters);
-    }
-
-    private async Task RunAloneAsync(string sql, StatementBatcher.Parameter[] parameters)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        foreach (var parameter in parameters) command.Parameters.Add(parameter.ToNpgsql());
-        await command.ExecuteNonQueryAsync();
+        await batcher.ExecuteAsync(sql, parameters);
     }
 
     public async Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(ListingQuery query) where TEntry : IListingEntry<TEntry>

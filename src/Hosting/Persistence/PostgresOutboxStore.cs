@@ -9,40 +9,38 @@ namespace Monitoring.Hosting.Persistence;
 /// <summary>
 /// The channels' outbox in PostgreSQL: a row per channel and idempotency key. Recording is an insert that does nothing
 /// for a key already there, so dedup holds across silos and restarts; finishing keeps the row (without the message) as
-/// the delivery log and the memory of the key, until the retention prunes it.
+/// the delivery log and the memory of the key, until the retention prunes it. Recording, updating and finishing go
+/// through the group commit.
 /// </summary>
-public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string schema) : IOutboxStore
+public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string schema, StatementBatcher batcher) : IOutboxStore
 {
     private readonly string _table = $"{Schema.Quote(schema)}.outbox";
 
     public async Task<bool> TryRecordAsync(string channelId, OutboxEntry entry)
     {
         var n = entry.Notification;
-        await using var command = dataSource.CreateCommand(
+        var inserted = await StorageErrors.GuardAsync("outbox", "record", () => batcher.ExecuteAsync(
             $"INSERT INTO {_table} (channel_id, idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error, notification) " +
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING");
-        Add(command, channelId, n.IdempotencyKey, n.AlertId, Kind(n.Kind), entry.Held ? "held" : "pending", entry.Attempts, entry.RecordedAt, entry.UpdatedAt, entry.LastError);
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(n, PostgresGrainStorage.Json) });
-        return await StorageErrors.GuardAsync("outbox", "record", () => command.ExecuteNonQueryAsync()) == 1;
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING 1",
+            channelId, n.IdempotencyKey, n.AlertId, Kind(n.Kind), entry.Held ? "held" : "pending", entry.Attempts,
+            new StatementBatcher.Parameter(entry.RecordedAt), new StatementBatcher.Parameter(entry.UpdatedAt), StatementBatcher.Parameter.OrNull(entry.LastError),
+            StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(n, PostgresGrainStorage.Json))));
+        return inserted == 1;
     }
 
-    public async Task UpdateAsync(string channelId, OutboxEntry entry)
-    {
-        await using var command = dataSource.CreateCommand(
-            $"UPDATE {_table} SET state = $3, attempts = $4, updated_at = $5, last_error = $6 WHERE channel_id = $1 AND idempotency_key = $2 AND state IN ('pending', 'held')");
-        Add(command, channelId, entry.Notification.IdempotencyKey, entry.Held ? "held" : "pending", entry.Attempts, entry.UpdatedAt, entry.LastError);
-        await StorageErrors.GuardAsync("outbox", "update", () => command.ExecuteNonQueryAsync());
-    }
+    public Task UpdateAsync(string channelId, OutboxEntry entry) =>
+        StorageErrors.GuardAsync("outbox", "update", () => batcher.ExecuteAsync(
+            $"UPDATE {_table} SET state = $3, attempts = $4, updated_at = $5, last_error = $6 WHERE channel_id = $1 AND idempotency_key = $2 AND state IN ('pending', 'held') RETURNING 1",
+            channelId, entry.Notification.IdempotencyKey, entry.Held ? "held" : "pending", entry.Attempts,
+            new StatementBatcher.Parameter(entry.UpdatedAt), StatementBatcher.Parameter.OrNull(entry.LastError)));
 
-    public async Task FinishAsync(string channelId, DeliveryRecord r)
-    {
-        await using var command = dataSource.CreateCommand(
+    public Task FinishAsync(string channelId, DeliveryRecord r) =>
+        StorageErrors.GuardAsync("outbox", "finish", () => batcher.ExecuteAsync(
             $"INSERT INTO {_table} (channel_id, idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error, notification) " +
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) ON CONFLICT (channel_id, idempotency_key) DO UPDATE SET " +
-            "state = EXCLUDED.state, attempts = EXCLUDED.attempts, updated_at = EXCLUDED.updated_at, last_error = EXCLUDED.last_error, notification = NULL");
-        Add(command, channelId, r.IdempotencyKey, r.AlertId, Kind(r.Kind), r.State.ToString().ToLowerInvariant(), r.Attempts, r.RecordedAt, r.UpdatedAt, r.LastError);
-        await StorageErrors.GuardAsync("outbox", "finish", () => command.ExecuteNonQueryAsync());
-    }
+            "state = EXCLUDED.state, attempts = EXCLUDED.attempts, updated_at = EXCLUDED.updated_at, last_error = EXCLUDED.last_error, notification = NULL RETURNING 1",
+            channelId, r.IdempotencyKey, r.AlertId, Kind(r.Kind), r.State.ToString().ToLowerInvariant(), r.Attempts,
+            new StatementBatcher.Parameter(r.RecordedAt), new StatementBatcher.Parameter(r.UpdatedAt), StatementBatcher.Parameter.OrNull(r.LastError)));
 
     public async Task<IReadOnlyList<OutboxEntry>> PendingAsync(string channelId)
     {

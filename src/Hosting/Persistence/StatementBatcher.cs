@@ -150,6 +150,8 @@ public sealed class StatementBatcher(NpgsqlDataSource dataSource)
 
         public static Parameter Jsonb(string json) => new(json, NpgsqlDbType.Jsonb);
 
+        public static Parameter OrNull(object? value) => new(value ?? DBNull.Value);
+
         public NpgsqlParameter ToNpgsql() => Type is { } type ? new NpgsqlParameter { NpgsqlDbType = type, Value = Value } : new NpgsqlParameter { Value = Value };
     }
 

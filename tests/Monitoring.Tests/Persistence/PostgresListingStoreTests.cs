@@ -17,7 +17,7 @@ public sealed class PostgresListingStoreTests(PostgresFixture pg)
     {
         var schema = PostgresFixture.NewSchema();
         await Schema.MigrateAsync(pg.DataSource, schema);
-        var store = new PostgresListingStore(pg.DataSource, schema);
+        var store = new PostgresListingStore(pg.DataSource, schema, new StatementBatcher(pg.DataSource));
         for (var i = 0; i < 25; i++)
         {
             await store.UpsertAsync(Alert($"r1:s{i:00}", i % 5 == 0 ? AlertStatus.Inactive : AlertStatus.Firing, 1, server: $"s{i:00}",
@@ -50,7 +50,7 @@ public sealed class PostgresListingStoreTests(PostgresFixture pg)
     {
         var schema = PostgresFixture.NewSchema();
         await Schema.MigrateAsync(pg.DataSource, schema);
-        var store = new PostgresListingStore(pg.DataSource, schema);
+        var store = new PostgresListingStore(pg.DataSource, schema, new StatementBatcher(pg.DataSource));
         var entries = new List<ServerEntry>();
         for (var i = 0; i < 12; i++)
         {
