@@ -10,19 +10,14 @@ using Monitoring.Servers;
 using Monitoring.Silences;
 using Orleans.Storage;
 
+using static Monitoring.Tests.Persistence.GrainStorageContract;
+
 namespace Monitoring.Tests.Persistence;
 
 /// <summary>The PostgreSQL grain storage against a real server: migrations, round trips of every state, concurrency, keys.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresGrainStorageTests(PostgresFixture pg)
 {
-    private sealed class Held<T>(T state) : IGrainState<T>
-    {
-        [System.Diagnostics.CodeAnalysis.AllowNull] public T State { get; set; } = state;
-        public string? ETag { get; set; }
-        public bool RecordExists { get; set; }
-    }
-
     private async Task<PostgresGrainStorage> StorageAsync()
     {
         var schema = PostgresFixture.NewSchema();

@@ -6,23 +6,15 @@ using Monitoring.Rules;
 using Npgsql;
 using Orleans.Storage;
 
+using static Monitoring.Tests.Persistence.GrainStorageContract;
+
 namespace Monitoring.Tests.Persistence;
 
 /// <summary>Group commit in a real PostgreSQL: many grains' statements share round trips, and each still gets its own answer.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class StatementBatcherTests(PostgresFixture pg)
 {
-    private sealed class Held<T>(T state) : IGrainState<T>
-    {
-        [System.Diagnostics.CodeAnalysis.AllowNull] public T State { get; set; } = state;
-        public string? ETag { get; set; }
-        public bool RecordExists { get; set; }
-    }
-
-    private static AlertRuleState Rule(string name) => new()
-    {
-        Rule = new AlertRule("r", name, "up == 0", TimeSpan.Zero, Severity.Info, [], "m", TimeSpan.Zero, null, [], true, true, [], DateTimeOffset.UnixEpoch),
-    };
+    private static AlertRuleState Named(string name) => new() { Rule = GrainStorageContract.Rule(name) };
 
     [Fact]
     public async Task Concurrent_grain_writes_and_listing_rows_share_batches_and_a_stale_write_among_them_still_fails_alone()
@@ -35,18 +27,18 @@ public sealed class StatementBatcherTests(PostgresFixture pg)
 
         // One grain written once, so two writers can both hold its first version.
         var contested = GrainId.Create("alertrule", "contested");
-        var first = new Held<AlertRuleState>(Rule("first"));
+        var first = new Held<AlertRuleState>(Named("first"));
         await storage.WriteStateAsync("s", contested, first);
-        var staleA = new Held<AlertRuleState>(Rule("a")) { ETag = first.ETag, RecordExists = true };
-        var staleB = new Held<AlertRuleState>(Rule("b")) { ETag = first.ETag, RecordExists = true };
+        var staleA = new Held<AlertRuleState>(Named("a")) { ETag = first.ETag, RecordExists = true };
+        var staleB = new Held<AlertRuleState>(Named("b")) { ETag = first.ETag, RecordExists = true };
         var before = batcher.Sent;
 
         // Grain writes and listing rows (which answer no rows of their own) interleaved, so batches mix them.
         var writes = Enumerable.Range(0, 600)
             .Select(i => i % 2 == 0
-                ? storage.WriteStateAsync("s", GrainId.Create("alertrule", $"g{i}"), new Held<AlertRuleState>(Rule($"rule {i}")))
+                ? storage.WriteStateAsync("s", GrainId.Create("alertrule", $"g{i}"), new Held<AlertRuleState>(Named($"rule {i}")))
                 : Task.WhenAll(
-                    storage.WriteStateAsync("s", GrainId.Create("alertrule", $"g{i}"), new Held<AlertRuleState>(Rule($"rule {i}"))),
+                    storage.WriteStateAsync("s", GrainId.Create("alertrule", $"g{i}"), new Held<AlertRuleState>(Named($"rule {i}"))),
                     listings.UpsertAsync(new AlertEntry($"r1:s{i}", "r1", $"s{i}", "High", Severity.Critical, AlertStatus.Firing, "m", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1))))
             .ToList();
         var contestedWrites = new[] { storage.WriteStateAsync("s", contested, staleA), storage.WriteStateAsync("s", contested, staleB) };
