@@ -167,12 +167,15 @@ public static class ProductionStorm
         {
             await connection.OpenAsync();
             await using var command = new Npgsql.NpgsqlCommand(
-                "select calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) from pg_stat_statements where query not like '%pg_stat%' order by calls desc limit 12", connection);
+                "select calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) from pg_stat_statements where query not like '%pg_stat%' order by calls desc limit 12", connection);
             await using var reader = await command.ExecuteReaderAsync();
-            Console.WriteLine($"PostgreSQL statements {unit}:");
+            Console.WriteLine($"PostgreSQL statements {unit} (calls, mean execution time):");
             while (await reader.ReadAsync())
             {
-                if (reader.GetInt64(0) >= count / 20) Console.WriteLine($"  {reader.GetInt64(0) / (double)count,5:F2}  {reader.GetString(1)}");
+                if (reader.GetInt64(0) >= count / 20)
+                {
+                    Console.WriteLine($"  {reader.GetInt64(0) / (double)count,5:F2}  {reader.GetDouble(1) * 1000 / reader.GetInt64(0),6:F0} µs  {reader.GetString(2)}");
+                }
             }
         }
         if (reset) await ExecuteAsync(cluster, "select pg_stat_statements_reset()");
