@@ -28,7 +28,7 @@ public sealed class StatementBatcher(NpgsqlDataSource dataSource)
     private long _batches;
     private long _statements;
 
-    /// <summary>Batches sent and statements they carried, since the silo started (for the benchmark and tests).</summary>
+    /// <summary>Batches sent and statements they carried since this batcher was made (the tests read it to see statements grouped).</summary>
     public (long Batches, long Statements) Sent => (Interlocked.Read(ref _batches), Interlocked.Read(ref _statements));
 
     /// <summary>
