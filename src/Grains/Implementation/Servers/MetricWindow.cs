@@ -6,8 +6,11 @@ namespace Monitoring.Servers;
 /// A sliding window of one server's telemetry, in bounded memory whatever the request rate. Counters (requests,
 /// errors, tool calls, latency sum and max) live in 20 time buckets (15 s each at 5 minutes), so rates slide in 15 s
 /// steps. Latency histograms live in 6 slices of a fifth of the window (1 minute each at 5 minutes): percentiles are
-/// read over the slices that overlap the window, 5 to 6 minutes of data at 5 minutes. That keeps a full window near
-/// 6 KB. Not thread-safe: a grain owns it.
+/// read over the slices that overlap the window, 5 to 6 minutes of data at 5 minutes. A slice keeps counts only for the
+/// span of latency buckets it has seen (growing when a request falls outside it), so a server whose latencies stay
+/// within, say, 10 to 400 ms holds about 40 of the 172 counts a slice: a full window of such traffic is about 2.5 KB,
+/// and one whose latencies cover every bucket is at most <see cref="MaxBytes"/>. Percentiles are the same either way.
+/// Not thread-safe: a grain owns it.
 /// </summary>
 public sealed class MetricWindow
 {
@@ -33,7 +36,7 @@ public sealed class MetricWindow
         _window = window;
         _bucketTicks = window.Ticks / BucketsPerWindow;
         _sliceTicks = window.Ticks / SlicesPerWindow;
-        for (var i = 0; i < _buckets.Length; i++) _buckets[i] = new Bucket { Epoch = long.MinValue };
+        for (var i = 0; i < _buckets.Length; i++) _buckets[i].Epoch = long.MinValue;
         for (var i = 0; i < _slices.Length; i++) _slices[i] = new Slice { Epoch = long.MinValue };
     }
 
@@ -53,7 +56,7 @@ public sealed class MetricWindow
         {
             return false;
         }
-        var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
+        ref var bucket = ref _buckets[Ring(epoch, BucketsPerWindow)];
         if (bucket.Epoch > epoch)
         {
             return false;
@@ -90,7 +93,7 @@ public sealed class MetricWindow
         if (at > now) at = now;
         var epoch = at.UtcTicks / _bucketTicks;
         if (epoch <= now.UtcTicks / _bucketTicks - BucketsPerWindow) return false;
-        var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
+        ref var bucket = ref _buckets[Ring(epoch, BucketsPerWindow)];
         if (bucket.Epoch > epoch) return false;
         if (bucket.Epoch != epoch) bucket.Reset(epoch);
         bucket.AddMany(count, Math.Max(0, sumSeconds), success, isToolCall);
@@ -148,16 +151,12 @@ public sealed class MetricWindow
         var nowSlice = now.UtcTicks / _sliceTicks;
         foreach (var slice in _slices)
         {
-            if (slice.Epoch <= nowSlice - Slices || slice.Epoch > nowSlice || slice.Histogram is null)
+            if (slice.Epoch <= nowSlice - Slices || slice.Epoch > nowSlice || !slice.HasCounts)
             {
                 continue;
             }
             max = Math.Max(max, slice.MaxSeconds);
-            for (var i = 0; i < histogram.Length; i++)
-            {
-                histogram[i] += slice.Histogram[i];
-                observed += slice.Histogram[i];
-            }
+            observed += slice.AddTo(histogram);
         }
 
         var windowStart = now - _window;
@@ -183,7 +182,7 @@ public sealed class MetricWindow
         for (var i = 0; i < BucketsPerWindow; i++)
         {
             var epoch = nowEpoch - BucketsPerWindow + 1 + i;
-            var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
+            ref readonly var bucket = ref _buckets[Ring(epoch, BucketsPerWindow)];
             var at = new DateTimeOffset(epoch * _bucketTicks, TimeSpan.Zero);
             points[i] = bucket.Epoch == epoch && bucket.Count > 0
                 ? new WindowPoint(at, bucket.Count, bucket.Errors, bucket.SumSeconds / bucket.Count)
@@ -193,9 +192,13 @@ public sealed class MetricWindow
     }
 
     /// <summary>Bytes this window holds when every bucket and slice has data: the bound on a server's telemetry memory.</summary>
-    public static int MaxBytes =>
-        BucketsPerWindow * (Bucket.ObjectBytes + 8) + Slices * (Slice.ObjectBytes + 8 + 24 + LatencyHistogram.BucketCount * sizeof(int))
-        + 2 * 32 + 3 * 24 + 96;
+    public static int MaxBytes => WindowBytes(LatencyHistogram.BucketCount * Slices);
+
+    /// <summary>Bytes this window holds now: its fixed part and the latency counts its slices keep.</summary>
+    public int Bytes => WindowBytes(_slices.Sum(s => s.Capacity));
+
+    private static int WindowBytes(int counts) =>
+        96 + 24 + BucketsPerWindow * Bucket.Bytes + 32 + Slices * (8 + Slice.ObjectBytes) + Slices * 24 + counts * sizeof(int);
 
     /// <summary>
     /// A compact copy of what the window holds at <paramref name="now"/> (what has aged out is left out), to write
@@ -228,19 +231,19 @@ public sealed class MetricWindow
             w.Write7BitEncodedInt64(b.ToolErrors);
             w.Write(b.SumSeconds);
         }
-        var slices = _slices.Where(s => s.Epoch > nowSlice - Slices && s.Epoch <= nowSlice && s.Histogram is not null).ToList();
+        var slices = _slices.Where(s => s.Epoch > nowSlice - Slices && s.Epoch <= nowSlice && s.HasCounts).ToList();
         w.Write7BitEncodedInt(slices.Count);
         foreach (var s in slices)
         {
             w.Write7BitEncodedInt64(s.Epoch);
             w.Write(s.MaxSeconds);
-            var histogram = s.Histogram!;
-            w.Write7BitEncodedInt(histogram.Count(c => c > 0));
-            for (var i = 0; i < histogram.Length; i++)
+            var (first, counts) = s.Counts;
+            w.Write7BitEncodedInt(counts.Count(c => c > 0));
+            for (var i = 0; i < counts.Length; i++)
             {
-                if (histogram[i] == 0) continue;
-                w.Write((byte)i);
-                w.Write7BitEncodedInt(histogram[i]);
+                if (counts[i] == 0) continue;
+                w.Write((byte)(first + i));
+                w.Write7BitEncodedInt(counts[i]);
             }
         }
         w.Flush();
@@ -267,7 +270,7 @@ public sealed class MetricWindow
             var epoch = r.Read7BitEncodedInt64();
             var (count, errors, toolCalls, toolErrors, sum) = (r.Read7BitEncodedInt64(), r.Read7BitEncodedInt64(), r.Read7BitEncodedInt64(), r.Read7BitEncodedInt64(), r.ReadDouble());
             if (epoch <= nowEpoch - BucketsPerWindow || epoch > nowEpoch) continue;
-            var bucket = _buckets[Ring(epoch, BucketsPerWindow)];
+            ref var bucket = ref _buckets[Ring(epoch, BucketsPerWindow)];
             bucket.Reset(epoch);
             (bucket.Count, bucket.Errors, bucket.ToolCalls, bucket.ToolErrors, bucket.SumSeconds) = (count, errors, toolCalls, toolErrors, sum);
         }
@@ -282,14 +285,10 @@ public sealed class MetricWindow
             {
                 slice.Reset(epoch);
                 slice.MaxSeconds = max;
-                slice.Histogram ??= new int[LatencyHistogram.BucketCount];
             }
-            for (var used = r.Read7BitEncodedInt(); used > 0; used--)
-            {
-                var index = r.ReadByte();
-                var value = r.Read7BitEncodedInt();
-                if (keep && index < LatencyHistogram.BucketCount) slice.Histogram![index] = value;
-            }
+            var counts = new (int Bucket, int Count)[r.Read7BitEncodedInt()];
+            for (var i = 0; i < counts.Length; i++) counts[i] = (r.ReadByte(), r.Read7BitEncodedInt());
+            if (keep) slice.Restore(counts.Where(c => c.Bucket < LatencyHistogram.BucketCount).ToArray());
         }
         Changed = false;
         return true;
@@ -302,9 +301,9 @@ public sealed class MetricWindow
         public double? ValueIfAfter(DateTimeOffset start) => At > start ? Value : null;
     }
 
-    private sealed class Bucket
+    private struct Bucket
     {
-        public const int ObjectBytes = 16 + 6 * 8;
+        public const int Bytes = 6 * 8;
 
         public long Epoch;
         public long Count;
@@ -345,47 +344,106 @@ public sealed class MetricWindow
         }
     }
 
+    /// <summary>
+    /// One fifth of the window's latency distribution: counts of <see cref="LatencyHistogram"/> buckets, kept only for
+    /// the span of buckets seen so far (a few to either side, grown when a request falls outside it), so a narrow
+    /// distribution holds tens of counts rather than 172. The span outlives a reset: the next minute's traffic is
+    /// usually like the last.
+    /// </summary>
     private sealed class Slice
     {
-        public const int ObjectBytes = 16 + 2 * 8 + 8;
+        public const int ObjectBytes = 16 + 2 * 8 + 8 + 8;
+        private const int Margin = 4;
 
         public long Epoch;
         public double MaxSeconds;
-        public int[]? Histogram; // int: overflow needs over 2^31 requests in one slice
+        private int[]? _counts; // int: overflow needs over 2^31 requests in one slice
+        private int _first;
+
+        public bool HasCounts => _counts is not null;
+
+        /// <summary>How many counts the slice holds memory for.</summary>
+        public int Capacity => _counts?.Length ?? 0;
+
+        /// <summary>The first bucket held, and the counts from there on.</summary>
+        public (int First, int[] Counts) Counts => (_first, _counts ?? []);
 
         public void Reset(long epoch)
         {
             Epoch = epoch;
             MaxSeconds = 0;
-            if (Histogram is not null) Array.Clear(Histogram);
+            if (_counts is not null) Array.Clear(_counts);
+        }
+
+        /// <summary>Adds the counts into a full-width histogram; answers how many they were.</summary>
+        public long AddTo(Span<long> histogram)
+        {
+            long total = 0;
+            var counts = _counts!;
+            for (var i = 0; i < counts.Length; i++)
+            {
+                histogram[_first + i] += counts[i];
+                total += counts[i];
+            }
+            return total;
+        }
+
+        /// <summary>Sets the counts of a restored slice, its span sized to them at once.</summary>
+        public void Restore((int Bucket, int Count)[] counts)
+        {
+            if (counts.Length == 0) return;
+            Cover(counts.Min(c => c.Bucket), counts.Max(c => c.Bucket));
+            foreach (var (bucket, count) in counts) Count(bucket) = count;
         }
 
         public void Add(double seconds)
         {
-            Histogram ??= new int[LatencyHistogram.BucketCount];
-            Histogram[LatencyHistogram.BucketOf(seconds)]++;
+            Count(LatencyHistogram.BucketOf(seconds))++;
             MaxSeconds = Math.Max(MaxSeconds, seconds);
         }
 
         /// <summary>Adds <paramref name="count"/> requests spread evenly between two durations (rounding carried, none lost).</summary>
         public void AddSpread(double lower, double upper, long count)
         {
-            Histogram ??= new int[LatencyHistogram.BucketCount];
             MaxSeconds = Math.Max(MaxSeconds, upper);
             var first = LatencyHistogram.BucketOf(lower);
             var last = LatencyHistogram.BucketOf(upper);
             if (first == last || !(upper > lower))
             {
-                Histogram[last] = Saturate(Histogram[last] + count);
+                ref var only = ref Count(last);
+                only = Saturate(only + count);
                 return;
             }
+            Cover(first, last);
             long given = 0;
             for (var b = first; b <= last; b++)
             {
                 var reached = b == last ? count : (long)Math.Round(count * ((Math.Min(upper, LatencyHistogram.UpperBound(b)) - lower) / (upper - lower)));
-                Histogram[b] = Saturate(Histogram[b] + (reached - given));
+                ref var slot = ref Count(b);
+                slot = Saturate(slot + (reached - given));
                 given = reached;
             }
+        }
+
+        private ref int Count(int bucket)
+        {
+            Cover(bucket, bucket);
+            return ref _counts![bucket - _first];
+        }
+
+        /// <summary>Grows the span held to include buckets <paramref name="low"/> to <paramref name="high"/>, with a margin on the side that grew.</summary>
+        private void Cover(int low, int high)
+        {
+            var end = _first + (_counts?.Length ?? 0);
+            if (_counts is not null && low >= _first && high < end)
+            {
+                return;
+            }
+            var newFirst = _counts is null || low < _first ? Math.Max(0, low - Margin) : _first;
+            var newEnd = _counts is null || high >= end ? Math.Min(LatencyHistogram.BucketCount, high + 1 + Margin) : end;
+            var grown = new int[newEnd - newFirst];
+            if (_counts is not null) Array.Copy(_counts, 0, grown, _first - newFirst, _counts.Length);
+            (_counts, _first) = (grown, newFirst);
         }
 
         private static int Saturate(long value) => (int)Math.Min(value, int.MaxValue);
