@@ -67,7 +67,7 @@ public sealed partial class McpServerGrain(
     private static readonly TimeSpan WindowWriteBehind = TimeSpan.FromSeconds(30);
     private readonly MetricWindow _window = new(options.Value.MetricWindow);
     private IGrainTimer? _evaluationTimer;
-    private IGrainTimer? _windowTimer;
+    private DateTimeOffset _windowSavedAt;
     private DateTimeOffset _activatedAt;
 
     private string ServerId => this.GetPrimaryKeyString();
@@ -75,6 +75,7 @@ public sealed partial class McpServerGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
+        _windowSavedAt = _activatedAt;
         if (state.State.Server is null)
         {
             return;
@@ -83,6 +84,8 @@ public sealed partial class McpServerGrain(
         {
             logger.LogInformation("Server {ServerId}: the stored metric window has another length; starting empty", ServerId);
         }
+        // The snapshot lives in storage; the window itself is the copy in memory.
+        windowState.State.Data = null;
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await RefreshRulesAsync();
         StartTimers();
@@ -166,8 +169,6 @@ public sealed partial class McpServerGrain(
         }
         _evaluationTimer?.Dispose();
         _evaluationTimer = null;
-        _windowTimer?.Dispose();
-        _windowTimer = null;
         ScheduleChecks();
         logger.LogInformation("Server {ServerId} deleted", ServerId);
         DeactivateOnIdle();
@@ -255,8 +256,9 @@ public sealed partial class McpServerGrain(
     }
 
     /// <summary>
-    /// Writes the window behind: at most every 30 s while telemetry arrives, and when the grain deactivates. About 0.3
-    /// to 2 KB a write; a server that receives no telemetry writes nothing.
+    /// Writes the window behind: with the evaluation that comes 30 s or more after the last write while telemetry
+    /// arrives, and when the grain deactivates. About 0.3 to 2 KB a write; a server that receives no telemetry writes
+    /// nothing. The snapshot is not kept in memory once written.
     /// </summary>
     private async Task SaveWindowAsync()
     {
@@ -270,10 +272,15 @@ public sealed partial class McpServerGrain(
         try
         {
             await windowState.WriteStateAsync();
+            _windowSavedAt = now;
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "Server {ServerId}: its metric window could not be stored; trying again", ServerId);
+        }
+        finally
+        {
+            windowState.State.Data = null;
         }
     }
 
@@ -284,9 +291,20 @@ public sealed partial class McpServerGrain(
             var interval = options.Value.EvaluationInterval;
             // Jitter spreads thousands of servers over the interval instead of one thundering second.
             var jitter = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * interval.Ticks));
-            _evaluationTimer = this.RegisterGrainTimer(_ => EvaluateAsync(), new GrainTimerCreationOptions(jitter, interval) { KeepAlive = true });
+            // One timer a server: each of 10,000 costs about half a kilobyte.
+            _evaluationTimer = this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(jitter, interval) { KeepAlive = true });
         }
-        _windowTimer ??= this.RegisterGrainTimer(_ => SaveWindowAsync(),
-            new GrainTimerCreationOptions(TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * WindowWriteBehind.Ticks)), WindowWriteBehind));
+    }
+
+    private async Task TickAsync()
+    {
+        try
+        {
+            await EvaluateAsync();
+        }
+        finally
+        {
+            if (time.GetUtcNow() - _windowSavedAt >= WindowWriteBehind) await SaveWindowAsync();
+        }
     }
 }
