@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -85,6 +86,41 @@ public sealed class DeliveryPartsTests
             """.ReplaceLineEndings("\n"), message.Body.ReplaceLineEndings("\n"));
         Assert.Contains("High &lt;error&gt; rate", message.HtmlBody);
         Assert.Equal("[WARNING] RESOLVED: High <error> rate on Search", renderer.Render(Sample(kind: NotificationKind.Resolved), MessageTemplates.None).Subject);
+    }
+
+    /// <summary>
+    /// Sealing is randomised: a message's links are kept so that its retries carry the same bytes, and let go once its
+    /// delivery is final (a storm's 10,000 delivered messages would otherwise hold about 10 MB). Sent again after that,
+    /// the links differ in bytes but carry the same nonce, so they still count as the same link.
+    /// </summary>
+    [Fact]
+    public void A_messages_action_links_are_the_same_bytes_on_every_retry_and_let_go_when_its_delivery_is_final()
+    {
+        var protection = new EphemeralDataProtectionProvider();
+        var options = Options.Create(new NotificationOptions { ExternalUrl = "https://alerts.example" });
+        var links = new ActionLinkIssuer(protection, options);
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, options, links);
+        var notification = Sample();
+
+        var first = renderer.Render(notification, MessageTemplates.None).Actions!;
+        var retry = renderer.Render(notification, MessageTemplates.None).Actions!;
+        Assert.Equal(first.Acknowledge, retry.Acknowledge);
+        Assert.Equal(first.Resolve, retry.Resolve);
+        Assert.Equal(1, links.Remembering);
+
+        renderer.Finished(notification.IdempotencyKey);
+        Assert.Equal(0, links.Remembering);
+        var again = renderer.Render(notification, MessageTemplates.None).Actions!;
+        Assert.NotEqual(first.Acknowledge, again.Acknowledge);
+        var protector = protection.CreateProtector(Monitoring.Security.ActionLink.Purpose);
+        string Nonce(string url)
+        {
+            Assert.True(Monitoring.Security.ActionLink.TryParse(protector.Unprotect(url[(options.Value.ExternalUrl + Monitoring.Security.ActionLink.Path).Length..]),
+                out var target, out var action, out _, out var nonce));
+            Assert.Equal((notification.AlertId, Monitoring.Security.ActionLink.Acknowledge), (target, action));
+            return nonce;
+        }
+        Assert.Equal(Nonce(first.Acknowledge), Nonce(again.Acknowledge));
     }
 
     [Fact]

@@ -333,6 +333,7 @@ public sealed class NotificationChannelGrain(
     private async Task FinishAsync(OutboxEntry entry, DeliveryState final, string? error)
     {
         _queue.Remove(entry);
+        renderer.Finished(entry.Notification.IdempotencyKey);
         entry.UpdatedAt = time.GetUtcNow();
         var record = entry.Record(ChannelId, final, final == DeliveryState.Delivered ? null : error);
         MonitoringMetrics.Notifications.WithLabels(ChannelType, final.ToString().ToLowerInvariant()).Inc();

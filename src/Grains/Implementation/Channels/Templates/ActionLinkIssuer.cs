@@ -13,7 +13,9 @@ public sealed record ActionUrls(string Acknowledge, string Resolve);
 /// <c>{Notifications:ExternalUrl}/actions/{token}</c>, the token sealed by the cluster's key ring, valid for
 /// <c>Notifications:ActionLinkLifetime</c> from the message's time. The nonce is derived from the message's
 /// idempotency key, so every attempt at one message carries links that count as the same link; sealing is randomised,
-/// so the links made for a message are kept (a bounded cache) and a retry from the same silo sends the same bytes.
+/// so the links made for a message are kept (a bounded cache) until its delivery is final, and a retry from the same
+/// silo sends the same bytes. A message sent again after that (another channel, or after a restart) carries new bytes
+/// that still count as the same link.
 /// </summary>
 public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft.Extensions.Options.IOptions<Settings.NotificationOptions> options)
 {
@@ -34,4 +36,10 @@ public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft
         if (_made.Count >= Remembered) _made.Clear();
         return _made.GetOrAdd(n.IdempotencyKey, made);
     }
+
+    /// <summary>How many messages' links are kept.</summary>
+    public int Remembering => _made.Count;
+
+    /// <summary>The message's delivery is final: no retry will need its links' bytes again (about 1 KB each).</summary>
+    public void Forget(string idempotencyKey) => _made.TryRemove(idempotencyKey, out _);
 }

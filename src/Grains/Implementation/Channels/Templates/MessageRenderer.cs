@@ -101,6 +101,9 @@ public sealed partial class MessageRenderer(
         }
     }
 
+    /// <summary>A message's delivery is final (delivered, or given up): what was kept for its retries goes.</summary>
+    public void Finished(string idempotencyKey) => links?.Forget(idempotencyKey);
+
     public RenderedMessage Render(Notification notification, MessageTemplates channelTemplates)
     {
         var grouped = notification.Group is not null;
