@@ -84,6 +84,33 @@ public static class BenchHost
         return children.DefaultIfEmpty(run.Id).Max();
     }
 
+    /// <summary>
+    /// A healthy telemetry batch whose 200 requests are spread over the 285 s before <paramref name="now"/>, at latencies
+    /// from 10 to 400 ms: it gives every 15 s bucket and every one-minute latency slice of a 5-minute window data, so a
+    /// server's window is as large as it gets.
+    /// </summary>
+    public static object FullWindow(DateTimeOffset now) => new
+    {
+        requests = Enumerable.Range(0, 200).Select(r => new
+        {
+            method = "tools/call", tool = "search", durationMs = 10 + r * 2, success = true, timestamp = now.AddSeconds(-285 + r * 285 / 200.0),
+        }),
+    };
+
+    /// <summary>Resident memory of a process, from /proc (0 when it is gone).</summary>
+    public static long RssBytes(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:"));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>CPU seconds (user and system) a process has used so far, from /proc.</summary>
     public static double CpuSeconds(int pid)
     {

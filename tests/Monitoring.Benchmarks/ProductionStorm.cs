@@ -41,8 +41,8 @@ public static class ProductionStorm
             await receiver.StopAsync();
         }
         Console.WriteLine();
-        Console.WriteLine($"| silos | register {servers:N0} (bulk) | storm: accepted pushes/s | push p50 | push p99 | last push → all notified | alerts firing / notified / lost | retried pushes | product CPU in the storm (cores) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| silos | register {servers:N0} (bulk) | storm: accepted pushes/s | push p50 | push p99 | last push → all notified | alerts firing / notified / lost | retried pushes | product CPU in the storm (cores) | silo memory per server: full windows / with an open alert |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows) Console.WriteLine(row);
     }
 
@@ -52,6 +52,7 @@ public static class ProductionStorm
             ("Notifications__ClusterRatePerSecond", "0"), ("Monitoring__ReminderPeriod", "00:00:05"));
         using var http = new HttpClient { BaseAddress = cluster.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = cluster.Http.DefaultRequestHeaders.Authorization;
+        long SiloRss() => cluster.Silos.Sum(s => BenchHost.RssBytes(s.Process.Id));
         double Cpu() => cluster.Silos.Select(s => s.Process.Id).Append(cluster.Api!.Process.Id).Sum(pid => { try { return BenchHost.CpuSeconds(pid); } catch (IOException) { return 0; } });
         Console.WriteLine();
         Console.WriteLine($"## {silos} silo(s)");
@@ -64,6 +65,7 @@ public static class ProductionStorm
         });
         await ExecuteAsync(cluster, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()");
         var beforeRegistration = await PgStatsAsync(cluster);
+        var rssBefore = SiloRss();
         var registering = Stopwatch.StartNew();
         try
         {
@@ -86,6 +88,15 @@ public static class ProductionStorm
         var afterRegistration = await PgStatsAsync(cluster);
         await PrintStatementsAsync(cluster, "per registered server", servers, reset: true);
         Console.WriteLine($"registered {servers:N0} servers in {registered.TotalSeconds:F1} s ({servers / registered.TotalSeconds:N0}/s); PostgreSQL per server: {Per(afterRegistration, beforeRegistration, servers)}");
+
+        // Healthy traffic over the last 5 minutes, so every server's window is full before the storm; the silos'
+        // resident memory then, and again with one open alert each after the storm, is what a server costs them.
+        await Parallel.ForEachAsync(Enumerable.Range(0, servers).Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (chunk, _) =>
+            await BenchHost.PostAsync(http, "/api/telemetry", new
+            {
+                servers = chunk.Select(i => new { serverId = $"t-{i}", telemetry = BenchHost.FullWindow(DateTimeOffset.UtcNow) }),
+            }));
+        var rssWindows = SiloRss();
 
         // The storm: every server pushes one breaching batch; a push refused during a failover (503) or cut off is sent again.
         var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 20).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
@@ -129,6 +140,10 @@ public static class ProductionStorm
         while (arrivals.Count < servers && DateTime.UtcNow < deadline) await Task.Delay(20);
         var notified = storm.Elapsed;
         var cpu = (Cpu() - cpuBefore) / notified.TotalSeconds;
+        var killed = kill && silos > 1;
+        var rssAlerting = killed ? (long?)null : SiloRss();
+        var memory = $"{(rssWindows - rssBefore) / (double)servers / 1024:F1} / {(rssAlerting is { } a ? $"{(a - rssBefore) / (double)servers / 1024:F1}" : "(a silo was killed)")} KiB";
+        Console.WriteLine($"silo resident memory growth per server (all silos): {memory} (full windows / and one open alert each)");
         await Task.Delay(1500); // PostgreSQL publishes its statistics within a second
         var afterStorm = await PgStatsAsync(cluster);
         var tablesAfter = await PgTablesAsync(cluster);
@@ -149,7 +164,7 @@ public static class ProductionStorm
         Console.WriteLine();
         await TelemetryThroughput.RunPathsAsync(http, servers, seconds, Cpu);
         var lost = servers - arrivals.Count;
-        return $"| {silos} | {registered.TotalSeconds:F1} s | {servers / pushed.TotalSeconds:N0} | {P(0.5):F0} ms | {P(0.99):F0} ms | {(notified - pushed).TotalSeconds:F1} s | {firing:N0} / {arrivals.Count:N0} / {lost} | {retried} | {cpu:F2} |";
+        return $"| {silos} | {registered.TotalSeconds:F1} s | {servers / pushed.TotalSeconds:N0} | {P(0.5):F0} ms | {P(0.99):F0} ms | {(notified - pushed).TotalSeconds:F1} s | {firing:N0} / {arrivals.Count:N0} / {lost} | {retried} | {cpu:F2} | {memory} |";
     }
 
     private static async Task ExecuteAsync(ProcessCluster cluster, string sql)

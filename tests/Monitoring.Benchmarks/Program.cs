@@ -81,11 +81,9 @@ try
             probe = new { enabled = probesOn },
         }));
 
-    // Healthy traffic first, so every server has a full window, then measure.
-    var healthy = JsonContent.Create(new { requests = Enumerable.Range(0, 200).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = true }) });
-    await healthy.LoadIntoBufferAsync();
+    // Healthy traffic first, so every server has a full window (every bucket and latency slice), then measure.
     await Parallel.ForEachAsync(Enumerable.Range(0, alerts), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
-        (await http.PostAsync($"/api/servers/srv-{i}/telemetry", healthy)).EnsureSuccessStatusCode());
+        (await http.PostAsJsonAsync($"/api/servers/srv-{i}/telemetry", BenchHost.FullWindow(DateTimeOffset.UtcNow))).EnsureSuccessStatusCode());
     var rssAfter = Rss(api);
 
     // 3a. One breach at a time: latency with the cluster otherwise idle.
@@ -100,7 +98,8 @@ try
     Report($"all {all.Length} alerts", all, sequential.Elapsed + burst.Elapsed);
 
     Console.WriteLine();
-    Console.WriteLine($"metric window, full (every bucket holding data): {MeasureWindowBytes():N0} bytes per server (computed bound {MetricWindow.MaxBytes:N0})");
+    var (measured, counted) = MeasureWindowBytes();
+    Console.WriteLine($"metric window, full (every bucket and slice holding 10-408 ms requests): {measured:N0} bytes per server measured, {counted:N0} counted (bound, every latency bucket used: {MetricWindow.MaxBytes:N0})");
     Console.WriteLine($"API process RSS growth for {alerts} servers with full windows: {(rssAfter - rssBefore) / (double)alerts:N0} bytes per server");
     Console.WriteLine($"API process RSS growth for {alerts} servers with full windows and one open alert each: {(rssAlerting - rssBefore) / (double)alerts:N0} bytes per server");
 }
@@ -136,36 +135,27 @@ static void Report(string name, double[] latencies, TimeSpan elapsed)
     Console.WriteLine($"{name,-26} n={latencies.Length,5}  breach->webhook p50 {P(0.50),7:F2} ms  p99 {P(0.99),7:F2} ms  max {P(1),7:F2} ms  ({latencies.Length / elapsed.TotalSeconds:N0} alerts/s)");
 }
 
-static long MeasureWindowBytes()
+// A window as the benchmark's servers fill theirs (200 requests over 285 s at 10 to 408 ms): measured on the heap, and
+// as the window counts itself.
+static (long Measured, int Counted) MeasureWindowBytes()
 {
     const int count = 1000;
-    var start = DateTimeOffset.UtcNow;
+    var now = DateTimeOffset.UtcNow;
     var windows = new MetricWindow[count];
     var before = GC.GetTotalMemory(forceFullCollection: true);
     for (var w = 0; w < count; w++)
     {
         windows[w] = new MetricWindow(TimeSpan.FromMinutes(5));
-        for (var b = 0; b < MetricWindow.BucketsPerWindow; b++)
-        {
-            var at = start.AddSeconds(b * 15);
-            windows[w].Record(at, start.AddMinutes(5), 0.1, true, true);
-        }
-        windows[w].RecordGauges(new GaugeReading(1, 1, 1), start);
+        for (var r = 0; r < 200; r++) windows[w].Record(now.AddSeconds(-285 + r * 285 / 200.0), now, (10 + r * 2) / 1000.0, true, true);
+        windows[w].RecordGauges(new GaugeReading(1, 1, 1), now);
     }
     var after = GC.GetTotalMemory(forceFullCollection: true);
     GC.KeepAlive(windows);
-    return (after - before) / count;
+    return ((after - before) / count, windows[0].Bytes);
 }
 
 static long Rss(Process process)
 {
-    // The API runs as a child of `dotnet run`; measure the largest process in the tree.
-    var pids = new[] { process.Id }.Concat(Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)!).Where(p => int.TryParse(p, out _)).Select(p => int.Parse(p))
-        .Where(pid => File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/cmdline").Contains("Monitoring.Api")));
-    return pids.Distinct().Select(pid =>
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:"));
-        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-    }).Max();
+    // The API runs as a child of `dotnet run`: measure it, not the launcher.
+    return BenchHost.RssBytes(BenchHost.ApiPid(process));
 }
-
