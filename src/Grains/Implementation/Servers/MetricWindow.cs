@@ -8,7 +8,7 @@ namespace Monitoring.Servers;
 /// steps. Latency histograms live in 6 slices of a fifth of the window (1 minute each at 5 minutes): percentiles are
 /// read over the slices that overlap the window, 5 to 6 minutes of data at 5 minutes. A slice keeps counts only for the
 /// span of latency buckets it has seen (growing when a request falls outside it), so a server whose latencies stay
-/// within, say, 10 to 400 ms holds about 40 of the 172 counts a slice: a full window of such traffic is about 2.5 KB,
+/// within, say, 10 to 400 ms holds about 40 of the 172 counts a slice: a full window of such traffic is about 1.9 KB,
 /// and one whose latencies cover every bucket is at most <see cref="MaxBytes"/>. Percentiles are the same either way.
 /// Not thread-safe: a grain owns it.
 /// </summary>
