@@ -19,11 +19,18 @@ public sealed class WriteBehind(IGrainBase grain, Func<CancellationToken, Task> 
         _timer ??= grain.RegisterGrainTimer(OnDueAsync, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
     }
 
-    private Task OnDueAsync(CancellationToken token)
+    private async Task OnDueAsync(CancellationToken token)
     {
-        _timer?.Dispose();
-        _timer = null;
-        return Pending ? WriteAsync(token) : Task.CompletedTask;
+        try
+        {
+            if (Pending) await WriteAsync(token);
+        }
+        finally
+        {
+            // After the write: disposing a timer cancels the token its running callback was given.
+            _timer?.Dispose();
+            _timer = null;
+        }
     }
 
     public Task WriteAsync(CancellationToken cancellationToken = default)
