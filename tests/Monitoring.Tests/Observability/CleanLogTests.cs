@@ -36,7 +36,14 @@ public sealed class CleanLogTests
 
         var stop = Stopwatch.StartNew();
         api.Process.Interrupt();
-        await api.Process.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        try
+        {
+            await api.Process.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"Ctrl-C did not stop the process in 20 s; its last lines:\n{api.Process.Tail()}");
+        }
         stop.Stop();
         text = string.Join('\n', lines);
         Assert.Equal(0, api.Process.Process.ExitCode);

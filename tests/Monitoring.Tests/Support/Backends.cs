@@ -81,7 +81,29 @@ public sealed class PostgresServer : IAsyncDisposable
             "-c", "fsync=off", "-c", $"max_connections={maxConnections}", "-c", "shared_preload_libraries=pg_stat_statements"];
         var process = asRoot ? LocalProcesses.Start("runuser", ["-u", "postgres", "--", .. postgres]) : LocalProcesses.Start(postgres[0], postgres[1..]);
         await LocalPorts.WaitUntilListeningAsync(port, process, "postgres");
-        return new PostgresServer(process, directory, port);
+        var server = new PostgresServer(process, directory, port);
+        await server.WaitUntilAcceptingAsync();
+        return server;
+    }
+
+    /// <summary>Listening is not ready: until recovery ends PostgreSQL refuses sessions with 57P03 ("starting up").</summary>
+    private async Task WaitUntilAcceptingAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var connectionString = $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false";
+        while (true)
+        {
+            try
+            {
+                await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+                await connection.OpenAsync();
+                return;
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == "57P03" && DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
