@@ -86,7 +86,7 @@ public static class BenchHost
 
     /// <summary>
     /// A healthy telemetry batch whose 200 requests are spread over the 285 s before <paramref name="now"/>, at latencies
-    /// from 10 to 400 ms: it gives every 15 s bucket and every one-minute latency slice of a 5-minute window data, so a
+    /// from 10 to 408 ms: it gives every 15 s bucket and every one-minute latency slice of a 5-minute window data, so a
     /// server's window is as large as it gets.
     /// </summary>
     public static object FullWindow(DateTimeOffset now) => new

@@ -59,7 +59,7 @@ public static class IncidentStorm
                     }),
                 }));
             Console.WriteLine($"registered {servers} servers in {registering.Elapsed.TotalSeconds:F1} s ({servers / registering.Elapsed.TotalSeconds:N0}/s, bulk, 1,000 a request)");
-            var rssBefore = Rss();
+            var rssBefore = BenchHost.RssBytes(BenchHost.ApiPid(api));
 
             var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 20).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
             await breach.LoadIntoBufferAsync();
@@ -73,7 +73,7 @@ public static class IncidentStorm
             while (received.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(20);
             // Wait a little past the next group interval's worth of quiet to see whether anything else arrives.
             await Task.Delay(TimeSpan.FromSeconds(10));
-            var rssAfter = Rss();
+            var rssAfter = BenchHost.RssBytes(BenchHost.ApiPid(api));
             var messages = received.ToArray();
             var incidentId = (await http.GetFromJsonAsync<JsonElement>("/api/alerts/storm:storm-0")).GetProperty("incidents")[0].GetString();
             var incident = await http.GetStringAsync($"/api/incidents/{incidentId}");
@@ -107,13 +107,6 @@ public static class IncidentStorm
             await receiver.StopAsync();
         }
     }
-
-    private static long Rss() =>
-        Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)!).Where(p => int.TryParse(p, out _)).Select(int.Parse)
-            .Where(pid => File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Contains("Monitoring.Api"))
-            .Select(pid => File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:")) is { } line
-                ? long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024 : 0)
-            .DefaultIfEmpty(0).Max();
 
     private static async Task Post(HttpClient http, HttpMethod method, string url, object body)
     {
