@@ -90,7 +90,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
         Assert.Contains("/signin", page.Url);
         await page.FillAsync("input[name=key]", key);
         await page.ClickAsync("button:has-text('Sign in')");
-        await page.WaitForURLAsync(url => !url.Contains("/signin"));
+        // Signed in once the browser has left the sign-in page; the steps after wait for what they need on the next one
+        // (waiting for its whole load timed out twice under the full suite's load).
+        await page.WaitForURLAsync(url => !url.Contains("/signin"), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
         return page;
     }
 
