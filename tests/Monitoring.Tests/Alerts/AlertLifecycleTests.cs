@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Monitoring.Alerts;
+using Orleans.Core.Internal;
 using Monitoring.Rules;
 using Monitoring.Tests.Support;
 
@@ -115,6 +117,40 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
         await s.PushAsync(failures: 0, successes: 100);
         await s.WaitForHooksAsync(2);
         await fixture.Webhooks.WaitForAsync(s.EscalationPath, 2);
+    }
+
+    [Fact]
+    public async Task A_firing_alert_holds_no_reminder_its_server_brings_it_back_and_old_reminders_are_put_right()
+    {
+        var s = NewScenario();
+        s = await Relabel(await s.SetUpAsync(r => r with { EscalateAfter = TimeSpan.FromMinutes(10), EscalationChannels = [s.EscalationChannelId], Cooldown = TimeSpan.FromHours(4) }));
+        var reminders = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        var alert = s.Alert.GetGrainId();
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        Assert.Empty((await reminders.ReadRows(alert)).Reminders);
+
+        // Its activation lost, as on a dead silo: the server's evaluations alone bring it back, with its escalation due.
+        await s.Alert.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        for (var step = 0; step < 10; step++)
+        {
+            Advance(TimeSpan.FromMinutes(1));
+            await s.Server.EvaluateAsync();
+        }
+        var escalation = (await fixture.Webhooks.WaitForAsync(s.EscalationPath, 1)).Single();
+        Assert.Equal("escalated", escalation.Body.GetProperty("alert").GetProperty("status").GetString());
+        Assert.Empty((await reminders.ReadRows(alert)).Reminders);
+
+        // A reminder an earlier version kept for every firing alert is removed at its tick; a server's keep-alive
+        // registered with five periods is registered again with one.
+        var at = fixture.Time.GetUtcNow().UtcDateTime;
+        var old = TimeSpan.FromMinutes(5);
+        await reminders.UpsertRow(new ReminderEntry { GrainId = alert, ReminderName = "lifecycle", StartAt = at, Period = TimeSpan.FromMinutes(1) });
+        await s.Alert.AsReference<IRemindable>().ReceiveReminder("lifecycle", new TickStatus(at, TimeSpan.FromMinutes(1), at));
+        Assert.Empty((await reminders.ReadRows(alert)).Reminders);
+        await reminders.UpsertRow(new ReminderEntry { GrainId = s.Server.GetGrainId(), ReminderName = "keep-alive", StartAt = at, Period = old });
+        await s.Server.AsReference<IRemindable>().ReceiveReminder("keep-alive", new TickStatus(at, old, at));
+        Assert.Equal(TimeSpan.FromMinutes(1), (await reminders.ReadRow(s.Server.GetGrainId(), "keep-alive"))!.Period);
     }
 
     [Fact]

@@ -16,9 +16,12 @@ namespace Monitoring.Alerts;
 /// <summary>
 /// The alert of one rule on one server: a thin shell around <see cref="AlertLifecycle"/>. It gathers the lifecycle's
 /// inputs (the matching silence, the rule's escalation policy), stores the next state, appends transitions to the
-/// history, hands notifications to their channels, and schedules itself for the next deadline: a grain timer, and
-/// while work is pending a reminder that brings it back after a silo restart. Channels record what they take before
-/// sending it; what a channel could not take stays here and is handed over again.
+/// history, hands notifications to their channels, and schedules itself for the next deadline with a grain timer.
+/// An open alert needs no reminder of its own: its server observes every open alert on each evaluation (15 s), which
+/// brings it back after a silo restart with the timer armed again, and the server's own reminder brings the server
+/// back. Only work its server does not drive (a notification not yet taken by its channel, a report that failed) holds
+/// a reminder. Channels record what they take before sending it; what a channel could not take stays here and is
+/// handed over again.
 /// </summary>
 [GrainType("alert")]
 public sealed class AlertGrain(
@@ -43,7 +46,7 @@ public sealed class AlertGrain(
     private bool _reminderRegistered;
     private bool _reminderInDoubt;
     private WriteBehind? _writeBehind;
-    private bool _reassert;
+    private DateTimeOffset _reassertAt;
     private (MemberStatus?, int, bool)? _reported;
     private (int Sequence, AlertStatus Status)? _listed;
     private AlertState S => state.State;
@@ -52,7 +55,7 @@ public sealed class AlertGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        _reminderRegistered = WantsReminder(now);
+        _reminderRegistered = WantsReminder();
         ArmTimer(now);
         return Task.CompletedTask;
     }
@@ -146,7 +149,13 @@ public sealed class AlertGrain(
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         _reminderInDoubt = false;
-        _reassert = true; // incidents and the inhibitors keep part of what they know in memory: say it again
+        // It ticked, so it exists: one no longer wanted (or left by a version that kept one for every firing alert) is removed.
+        _reminderRegistered = true;
+        if (S.Rule is null)
+        {
+            await SyncReminderAsync();
+            return;
+        }
         await TickAsync();
     }
 
@@ -234,7 +243,7 @@ public sealed class AlertGrain(
             await listings.UpsertAsync(new AlertEntry(AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, listed.Item2, rule.Message, S.Life.FiredAt, now, S.Life.Sequence));
             _listed = listed;
         }
-        await SyncReminderAsync(now);
+        await SyncReminderAsync();
         ArmTimer(now);
     }
 
@@ -331,8 +340,8 @@ public sealed class AlertGrain(
             AlertPhase.Resolved when S.ReportedStatus is not null and not MemberStatus.Resolved => MemberStatus.Resolved,
             _ => null,
         };
-        var force = _reassert || S.ReportDue;
-        _reassert = false;
+        // Incidents and the inhibitors keep part of what they know in memory: it is said again once a reminder period.
+        var force = S.ReportDue || now >= _reassertAt;
         var inhibiting = life.Phase == AlertPhase.Firing;
         // Steady state (the same status in the same episode) costs nothing: most evaluations end here.
         var reported = (status, life.Episode, inhibiting);
@@ -366,6 +375,7 @@ public sealed class AlertGrain(
             }
             S.ReportDue = false;
             _reported = reported;
+            if (force) _reassertAt = now + options.Value.ReminderPeriod;
         }
         catch (Exception e)
         {
@@ -419,18 +429,21 @@ public sealed class AlertGrain(
         _timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Work waiting on time (a firing alert's next step, a notification not yet handed over) must survive a silo restart.</summary>
-    private bool WantsReminder(DateTimeOffset now) =>
-        (S.Life.Phase == AlertPhase.Firing && (NextDue(now) is not null || S.Routes.Length > 0 || S.Inhibiting)) || S.Outbox.Count > 0 || S.ReportDue;
+    /// <summary>
+    /// Work its server's evaluations do not bring back must survive a silo restart on its own: a notification not yet
+    /// handed over (a resolved alert's last word included) and a report that failed. An open alert's next step is
+    /// brought back by the server, which observes every open alert on each evaluation.
+    /// </summary>
+    private bool WantsReminder() => S.Outbox.Count > 0 || S.ReportDue;
 
     /// <summary>
     /// A reminder survives silo restarts: it brings the grain back to re-arm its timer. Registering it can fail (its
     /// storage or the silo that owns it is gone); the alert's state is already stored, so the failure is logged and the
     /// registration tried again on the next timer, never thrown at the caller.
     /// </summary>
-    private async Task SyncReminderAsync(DateTimeOffset now)
+    private async Task SyncReminderAsync()
     {
-        var wanted = WantsReminder(now);
+        var wanted = WantsReminder();
         if (wanted == _reminderRegistered && !_reminderInDoubt)
         {
             return;

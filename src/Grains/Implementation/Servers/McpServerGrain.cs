@@ -118,7 +118,7 @@ public sealed partial class McpServerGrain(
         await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await RefreshRulesAsync();
-        await this.RegisterOrUpdateReminder(KeepAliveReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod * 5);
+        await this.RegisterOrUpdateReminder(KeepAliveReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         StartTimers();
         ScheduleChecks();
         logger.LogDebug("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
@@ -198,10 +198,23 @@ public sealed partial class McpServerGrain(
     public Task<bool> AcceptsIngestTokenAsync(string hash) => Task.FromResult(
         state.State.Server is not null && state.State.IngestTokens.Values.Any(stored => Security.KeyMaterial.HashesEqual(hash, stored)));
 
-    public Task ReceiveReminder(string reminderName, TickStatus status)
+    /// <summary>
+    /// The reminder brings the server back after a silo restart (activation restarts evaluation and checks), and with
+    /// it, through the first evaluation, its open alerts, which hold no reminder of their own: so it ticks once a
+    /// reminder period. One registered with another period (an earlier version used five) is registered again.
+    /// </summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        // The reminder only brings the grain back after a silo restart; activation restarts evaluation.
-        return Task.CompletedTask;
+        var period = options.Value.ReminderPeriod;
+        if (state.State.Server is null)
+        {
+            if (await this.GetReminder(reminderName) is { } orphan) await this.UnregisterReminder(orphan);
+            return;
+        }
+        if (status.Period != period)
+        {
+            await this.RegisterOrUpdateReminder(KeepAliveReminder, period, period);
+        }
     }
 
     private ServerStatus? Status()
