@@ -97,6 +97,16 @@ public static class BenchHost
         }),
     };
 
+    /// <summary>
+    /// A breaching push of <paramref name="requests"/> failed tool calls, a new body for each request: one HttpContent
+    /// sent by many requests at once is not safe (its headers are read without a lock; seen failing in a storm).
+    /// </summary>
+    public static Func<HttpContent> Breach(int requests)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { requests = Enumerable.Range(0, requests).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
+        return () => new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } };
+    }
+
     /// <summary>Resident memory of a process, from /proc (0 when it is gone).</summary>
     public static long RssBytes(int pid)
     {

@@ -61,11 +61,10 @@ public static class IncidentStorm
             Console.WriteLine($"registered {servers} servers in {registering.Elapsed.TotalSeconds:F1} s ({servers / registering.Elapsed.TotalSeconds:N0}/s, bulk, 1,000 a request)");
             var rssBefore = BenchHost.RssBytes(BenchHost.ApiPid(api));
 
-            var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 20).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
-            await breach.LoadIntoBufferAsync();
+            var breach = BenchHost.Breach(20);
             var first = Stopwatch.GetTimestamp();
             await Parallel.ForEachAsync(Enumerable.Range(0, servers), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
-                (await http.PostAsync($"/api/servers/storm-{i}/telemetry", breach)).EnsureSuccessStatusCode());
+                (await http.PostAsync($"/api/servers/storm-{i}/telemetry", breach())).EnsureSuccessStatusCode());
             var pushed = Stopwatch.GetElapsedTime(first);
             Console.WriteLine($"pushed {servers} breaches in {pushed.TotalSeconds:F1} s ({servers / pushed.TotalSeconds:N0}/s)");
 

@@ -99,8 +99,7 @@ public static class ProductionStorm
         var rssWindows = SiloRss();
 
         // The storm: every server pushes one breaching batch; a push refused during a failover (503) or cut off is sent again.
-        var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 20).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
-        await breach.LoadIntoBufferAsync();
+        var breach = BenchHost.Breach(20);
         var latencies = new ConcurrentBag<double>();
         long retried = 0, accepted = 0;
         var cpuBefore = Cpu();
@@ -114,7 +113,7 @@ public static class ProductionStorm
                 var sent = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await http.PostAsync($"/api/servers/t-{i}/telemetry", breach);
+                    using var response = await http.PostAsync($"/api/servers/t-{i}/telemetry", breach());
                     if (response.StatusCode == HttpStatusCode.Accepted)
                     {
                         latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);

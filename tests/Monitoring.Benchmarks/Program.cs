@@ -112,13 +112,12 @@ finally
 static async Task<(double[] Latencies, TimeSpan Elapsed)> MeasureAsync(HttpClient http, ConcurrentDictionary<string, long> arrivals, int[] servers, int parallelism)
 {
     var sent = new ConcurrentDictionary<string, long>();
-    var breach = JsonContent.Create(new { requests = Enumerable.Range(0, 50).Select(_ => new { method = "tools/call", tool = "search", durationMs = 40, success = false }) });
-    await breach.LoadIntoBufferAsync();
+    var breach = BenchHost.Breach(50);
     var started = Stopwatch.GetTimestamp();
     await Parallel.ForEachAsync(servers, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (i, _) =>
     {
         sent[$"bench-errors:srv-{i}"] = Stopwatch.GetTimestamp();
-        (await http.PostAsync($"/api/servers/srv-{i}/telemetry", breach)).EnsureSuccessStatusCode();
+        (await http.PostAsync($"/api/servers/srv-{i}/telemetry", breach())).EnsureSuccessStatusCode();
     });
     var deadline = DateTime.UtcNow.AddSeconds(60);
     while (sent.Keys.Any(k => !arrivals.ContainsKey(k)) && DateTime.UtcNow < deadline) await Task.Delay(5);
