@@ -5,9 +5,20 @@ using Fluid;
 
 namespace Monitoring.Channels.Templates;
 
-/// <summary>A message as it goes out: its subject, its plain body, and the body HTML-encoded for mail.</summary>
-public sealed record RenderedMessage(string Subject, string Body, string HtmlBody)
+/// <summary>
+/// A message as it goes out: its subject, its plain body, and the body HTML-encoded for mail, rendered when first asked
+/// for (only mail asks: a webhook or Slack message does not pay for a third render).
+/// </summary>
+public sealed class RenderedMessage(string subject, string body, Func<string> htmlBody)
 {
+    private string? _htmlBody;
+
+    public string Subject { get; } = subject;
+
+    public string Body { get; } = body;
+
+    public string HtmlBody => _htmlBody ??= htmlBody();
+
     /// <summary>The message's acknowledge and resolve links, when it is one that can be acted on.</summary>
     public ActionUrls? Actions { get; init; }
 }
@@ -115,7 +126,7 @@ public sealed partial class MessageRenderer(
         return new RenderedMessage(
             RenderOne(subject, defaultSubject, notification, actions, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
             RenderOne(body, defaultBody, notification, actions, NullEncoder.Default).Trim(),
-            RenderOne(body, defaultBody, notification, actions, HtmlEncoder.Default).Trim())
+            () => RenderOne(body, defaultBody, notification, actions, HtmlEncoder.Default).Trim())
         {
             Actions = actions,
         };
