@@ -1,12 +1,17 @@
 using Microsoft.Extensions.DependencyInjection;
+using Monitoring.Alerts;
 using Monitoring.Settings;
 using Monitoring.Servers;
 using Monitoring.Tests.Support;
+using Orleans.Core.Internal;
 using Orleans.Storage;
 
 namespace Monitoring.Tests.Servers;
 
-/// <summary>A server's window is written behind by its one timer, and not kept in memory twice.</summary>
+/// <summary>
+/// A server's window is written behind by its one timer, and not kept in memory twice; a window restored from a
+/// snapshot older than the breach does not resolve the breach's alert.
+/// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class ServerWindowTests(ClusterFixture fixture)
 {
@@ -43,5 +48,53 @@ public sealed class ServerWindowTests(ClusterFixture fixture)
             await s.Server.EvaluateAsync();
         }
         Assert.Equal(written.At, (await StoredAsync()).At);
+    }
+
+    [Fact]
+    public async Task A_window_restored_from_before_the_breach_does_not_resolve_its_open_alert()
+    {
+        var s = new Scenario(fixture);
+        await s.SetUpAsync(labels: s.Labels);
+        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Servers);
+        async Task<GrainState<ServerWindowState>> StoredAsync()
+        {
+            var stored = new GrainState<ServerWindowState>(new ServerWindowState());
+            await storage.ReadStateAsync("window", s.Server.GetGrainId(), stored);
+            return stored;
+        }
+
+        // Healthy traffic, written behind by the evaluation timer.
+        await s.PushAsync(failures: 0, successes: 100);
+        for (var step = 0; step < 3; step++)
+        {
+            fixture.Time.Advance(TimeSpan.FromSeconds(15));
+            await s.Server.EvaluateAsync();
+        }
+        await Eventually.TrueAsync(async () => (await StoredAsync()).State!.Data is not null, "the healthy window to be stored");
+        var healthy = (await StoredAsync()).State!;
+
+        // The breach fires the alert; its silo dies before the window is written again, so storage keeps the healthy
+        // snapshot (here: the activation goes, and the snapshot it wrote on the way out is put back to the healthy one).
+        await s.PushAsync(failures: 50, successes: 0);
+        await s.WaitForHooksAsync(1);
+        await s.Server.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.TrueAsync(async () => (await StoredAsync()).State!.At != healthy.At, "the window to be written as the activation goes");
+        var written = await StoredAsync();
+        written.State = healthy;
+        await storage.WriteStateAsync("window", s.Server.GetGrainId(), written);
+
+        // Back on another activation with only the older snapshot: no data since, so nothing resolves.
+        fixture.Time.Advance(TimeSpan.FromSeconds(15));
+        await s.Server.EvaluateAsync();
+        fixture.Time.Advance(TimeSpan.FromSeconds(15));
+        await s.Server.EvaluateAsync();
+        Assert.Equal(AlertStatus.Firing, await s.StatusAsync());
+        Assert.True((await s.Alert.GetAsync())!.NoData);
+        await Eventually.StaysFalseAsync(() => s.Hooks.Count > 1, "no resolved message from a window older than the breach");
+
+        // Data that arrives after it may resolve it.
+        await s.PushAsync(failures: 0, successes: 100);
+        await s.WaitForStatusAsync(AlertStatus.Resolved);
+        Assert.Equal("resolved", (await s.WaitForHooksAsync(2))[1].Body.GetProperty("alert").GetProperty("status").GetString());
     }
 }

@@ -14,6 +14,13 @@ public sealed partial class McpServerGrain
     private RuleSet _rules = RuleSet.Empty;
     private ServerEntry? _listed;
 
+    /// <summary>
+    /// The window holds only what was restored from storage: nothing has been recorded since this activation. The
+    /// snapshot is written behind, so it may be older than the breach an open alert saw (its silo died before the next
+    /// write); until data arrives again, a clear condition it yields is not evidence of recovery.
+    /// </summary>
+    private bool _windowRestored;
+
     public async Task<IngestResult> IngestAsync(TelemetryBatch batch)
     {
         if (state.State.Server is null)
@@ -57,6 +64,7 @@ public sealed partial class McpServerGrain
         {
             _window.RecordGauges(gauges, now);
         }
+        _windowRestored &= accepted == 0 && summed == 0 && batch.Gauges is null;
         MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted + summed);
         MonitoringMetrics.TelemetryRecordsDropped.Inc(dropped);
         var unreached = await EvaluateCoreAsync();
@@ -135,6 +143,7 @@ public sealed partial class McpServerGrain
         };
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
+        var restoredOnly = _windowRestored && _window.LastRecordedAt is { } recordedAt && recordedAt > now - options.Value.MetricWindow;
         var observed = new List<(string RuleId, ConditionResult Condition, Task<AlertPhase?> Phase)>();
 
         foreach (var rule in _rules.Rules)
@@ -150,6 +159,12 @@ public sealed partial class McpServerGrain
                 false => ConditionResult.Clear,
                 null => ConditionResult.NoData,
             };
+            // No data is not recovery, and neither is data from before the breach: a window restored from an older
+            // snapshot cannot resolve an open alert until data arrives again.
+            if (condition == ConditionResult.Clear && restoredOnly && server.Enabled && open.Contains(rule.Id))
+            {
+                condition = ConditionResult.NoData;
+            }
             MonitoringMetrics.RuleEvaluations.WithLabels(condition switch { ConditionResult.Holds => "true", ConditionResult.Clear => "false", _ => "no_data" }).Inc();
             if (condition == ConditionResult.Holds || open.Contains(rule.Id))
             {

@@ -84,6 +84,7 @@ public sealed partial class McpServerGrain(
         {
             logger.LogInformation("Server {ServerId}: the stored metric window has another length; starting empty", ServerId);
         }
+        _windowRestored = _window.LastRecordedAt is not null;
         // The snapshot lives in storage; the window itself is the copy in memory.
         windowState.State.Data = null;
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
