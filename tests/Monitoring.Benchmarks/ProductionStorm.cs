@@ -13,7 +13,7 @@ using Monitoring.Tests.Support;
 /// per server, 64 in flight, each alert its own webhook message), optionally kills a silo a third of the way in (the
 /// reminder period then 5 s instead of production's minute, so the dead silo's grains come back within the run), then
 /// runs the telemetry paths. Prints registration time, accepted pushes/s, push latency, time until every alert was
-/// notified, alerts lost, and the product's CPU.
+/// notified, alerts lost or falsely resolved, and the product's CPU.
 ///   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --production [--silos 1,2,3] [--servers 10000] [--kill] [--seconds 10]
 /// </summary>
 public static class ProductionStorm
@@ -42,7 +42,7 @@ public static class ProductionStorm
             await receiver.StopAsync();
         }
         Console.WriteLine();
-        Console.WriteLine($"| silos | register {servers:N0} (bulk) | storm: accepted pushes/s | push p50 | push p99 | last push → all notified | alerts firing / notified / lost | retried pushes | product CPU in the storm (cores) | silo memory per server: full windows / with an open alert |");
+        Console.WriteLine($"| silos | register {servers:N0} (bulk) | storm: accepted pushes/s | push p50 | push p99 | last push → all notified | alerts firing / notified / lost / falsely resolved | retried pushes | product CPU in the storm (cores) | silo memory per server: full windows / with an open alert |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows) Console.WriteLine(row);
     }
@@ -150,10 +150,12 @@ public static class ProductionStorm
         var tablesAfter = await PgTablesAsync(cluster);
         await PrintStatementsAsync(cluster, "per breach", servers, reset: false);
         var firing = (await http.GetFromJsonAsync<JsonElement>("/api/alerts?status=firing&limit=1")).GetProperty("total").GetInt32();
+        // Nothing healthy is sent after the storm: every resolved alert is a false one.
+        var resolved = (await http.GetFromJsonAsync<JsonElement>("/api/alerts?status=resolved&limit=1")).GetProperty("total").GetInt32();
         var sorted = latencies.Order().ToArray();
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
         Console.WriteLine($"storm: {servers:N0} pushes accepted in {pushed.TotalSeconds:F1} s ({servers / pushed.TotalSeconds:N0}/s), p50 {P(0.5):F0} ms, p99 {P(0.99):F0} ms; " +
-            $"{arrivals.Count:N0} notified {(notified - pushed).TotalSeconds:F1} s after the last push; {firing:N0} firing; {retried} pushes retried; PostgreSQL per breach: {Per(afterStorm, beforeStorm, servers)}");
+            $"{arrivals.Count:N0} notified {(notified - pushed).TotalSeconds:F1} s after the last push; {firing:N0} firing; {resolved:N0} resolved (falsely: no healthy data was sent); {retried} pushes retried; PostgreSQL per breach: {Per(afterStorm, beforeStorm, servers)}");
 
         Console.WriteLine("PostgreSQL per breach, by table (rows inserted / updated / deleted, scans):");
         foreach (var (table, after) in tablesAfter)
@@ -165,7 +167,7 @@ public static class ProductionStorm
         Console.WriteLine();
         await TelemetryThroughput.RunPathsAsync(http, servers, seconds, Cpu);
         var lost = servers - arrivals.Count;
-        return $"| {silos} | {registered.TotalSeconds:F1} s | {servers / pushed.TotalSeconds:N0} | {P(0.5):F0} ms | {P(0.99):F0} ms | {(notified - pushed).TotalSeconds:F1} s | {firing:N0} / {arrivals.Count:N0} / {lost} | {retried} | {cpu:F2} | {memory} |";
+        return $"| {silos} | {registered.TotalSeconds:F1} s | {servers / pushed.TotalSeconds:N0} | {P(0.5):F0} ms | {P(0.99):F0} ms | {(notified - pushed).TotalSeconds:F1} s | {firing:N0} / {arrivals.Count:N0} / {lost} / {resolved:N0} | {retried} | {cpu:F2} | {memory} |";
     }
 
     private static async Task ExecuteAsync(ProcessCluster cluster, string sql)
