@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Monitoring.Alerts;
 using Orleans.Core.Internal;
 using Monitoring.Rules;
+using Monitoring.Rules.Conditions;
 using Monitoring.Tests.Support;
 
 namespace Monitoring.Tests.Alerts;
@@ -151,6 +152,39 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
         await reminders.UpsertRow(new ReminderEntry { GrainId = s.Server.GetGrainId(), ReminderName = "keep-alive", StartAt = at, Period = old });
         await s.Server.AsReference<IRemindable>().ReceiveReminder("keep-alive", new TickStatus(at, old, at));
         Assert.Equal(TimeSpan.FromMinutes(1), (await reminders.ReadRow(s.Server.GetGrainId(), "keep-alive"))!.Period);
+    }
+
+    [Fact]
+    public async Task An_open_alert_hears_a_change_at_the_next_evaluation_and_the_same_news_once_a_reminder_period()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync());
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        Assert.Equal(1, (await s.Alert.GetAsync())!.Values[MetricNames.ErrorRate]);
+
+        // Still breaching with other figures: nothing the alert acts on changed, so the new values reach it with the
+        // next telling, a reminder period after the last, not with every evaluation.
+        await s.PushAsync(failures: 1, successes: 1);
+        Assert.Equal(1, (await s.Alert.GetAsync())!.Values[MetricNames.ErrorRate]);
+        Advance(TimeSpan.FromMinutes(1));
+        await s.Server.EvaluateAsync();
+        var rate = (await s.Alert.GetAsync())!.Values[MetricNames.ErrorRate];
+        Assert.Equal(2 / 3.0, rate, 6);
+
+        // A silence created meanwhile reaches it at the next evaluation.
+        var now = fixture.Time.GetUtcNow();
+        var silence = new Monitoring.Silences.Silence($"quiet-{s.Id}", [new("scenario", Monitoring.Silences.MatchOperator.Equal, s.Id)],
+            now, now.AddHours(2), "alice", "maintenance", false, now);
+        var catalog = fixture.Grains.GetGrain<Monitoring.Silences.ISilenceCatalogGrain>(Monitoring.Silences.ISilenceCatalogGrain.Key);
+        Assert.True((await catalog.CreateAsync(silence)).Succeeded);
+        await Eventually.TrueAsync(async () => { await s.Server.EvaluateAsync(); return await s.StatusAsync() == AlertStatus.Silenced; }, "the silence to reach the alert");
+        Assert.True((await catalog.ExpireAsync(silence.Id)).Succeeded);
+
+        // Resolved by hand while the condition still holds: the next evaluation opens a new episode.
+        Assert.True((await s.Alert.ResolveAsync("carol")).Succeeded);
+        Assert.Equal(AlertStatus.Resolved, await s.StatusAsync());
+        await Eventually.TrueAsync(async () => { await s.Server.EvaluateAsync(); return await s.StatusAsync() == AlertStatus.Firing; }, "a new episode");
+        Assert.Equal(2, (await s.Alert.GetAsync())!.Episode);
     }
 
     [Fact]

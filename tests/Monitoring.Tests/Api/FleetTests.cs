@@ -48,6 +48,31 @@ public sealed class FleetTests(ApiFixture api)
         Assert.Equal($"gamma-{_id}", Assert.Single(text.GetProperty("items").EnumerateArray()).GetProperty("id").GetString());
     }
 
+    [Fact]
+    public async Task A_verdict_change_is_listed_at_once_and_the_figures_behind_it_within_a_minute()
+    {
+        var id = $"delta-{_id}";
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostJsonAsync("/api/servers",
+            $$"""{"id":"{{id}}","name":"delta server","endpoint":"http://127.0.0.1:9/mcp","labels":{"fleet":"{{_id}}-delta"},"probe":{"enabled":false} }""")).StatusCode);
+        await PushAsync(id, failures: 1, successes: 9);
+        Assert.Contains("10% of requests fail", await ReasonsAsync(id));
+
+        // Another figure in the same verdict: listed with the next refresh, not on every evaluation of a fleet.
+        await PushAsync(id, failures: 1, successes: 4);
+        Assert.Contains("10% of requests fail", await ReasonsAsync(id));
+        api.Time.Advance(TimeSpan.FromMinutes(1));
+        await Eventually.TrueAsync(async () => (await ReasonsAsync(id)).Contains("13.3% of requests fail"), "the new figure to be listed");
+
+        // A new verdict is listed at once.
+        await PushAsync(id, failures: 30, successes: 0);
+        var listed = Assert.Single((await ListAsync($"label=fleet={_id}-delta")).GetProperty("items").EnumerateArray());
+        Assert.Equal("unhealthy", listed.GetProperty("health").GetProperty("status").GetString());
+    }
+
+    private async Task<string?[]> ReasonsAsync(string server) =>
+        [.. Assert.Single((await ListAsync($"q={server}")).GetProperty("items").EnumerateArray())
+            .GetProperty("health").GetProperty("reasons").EnumerateArray().Select(r => r.GetString())];
+
     [Theory]
     [InlineData("health=sick", "health")]
     [InlineData("label=9bad=x", "label[0]")]

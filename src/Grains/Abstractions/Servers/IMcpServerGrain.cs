@@ -40,6 +40,13 @@ public interface IMcpServerGrain : IGrainWithStringKey
     Task RulesChangedAsync();
 
     /// <summary>
+    /// One of this server's alerts changed on its own (resolved by hand): the next evaluation tells it the condition
+    /// again rather than taking it as unchanged.
+    /// </summary>
+    [OneWay]
+    Task AlertChangedAsync(string ruleId);
+
+    /// <summary>
     /// Runs the active checks now (or joins the round in flight) and answers with the status that follows.
     /// Interleaves: waiting on a slow server never blocks the grain's other calls.
     /// </summary>

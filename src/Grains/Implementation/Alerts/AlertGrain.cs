@@ -17,9 +17,9 @@ namespace Monitoring.Alerts;
 /// The alert of one rule on one server: a thin shell around <see cref="AlertLifecycle"/>. It gathers the lifecycle's
 /// inputs (the matching silence, the rule's escalation policy), stores the next state, appends transitions to the
 /// history, hands notifications to their channels, and schedules itself for the next deadline with a grain timer.
-/// An open alert needs no reminder of its own: its server observes every open alert on each evaluation (15 s), which
-/// brings it back after a silo restart with the timer armed again, and the server's own reminder brings the server
-/// back. Only work its server does not drive (a notification not yet taken by its channel, a report that failed) holds
+/// An open alert needs no reminder of its own: its server tells every open alert its condition at least once a
+/// reminder period (and at once when something changed), which brings it back after a silo restart with the timer
+/// armed again, and the server's own reminder brings the server back. Only work its server does not drive (a notification not yet taken by its channel, a report that failed) holds
 /// a reminder. Channels record what they take before sending it; what a channel could not take stays here and is
 /// handed over again.
 /// </summary>
@@ -106,8 +106,17 @@ public sealed class AlertGrain(
     public Task<WriteResult> AcknowledgeAsync(string? by) =>
         ActAsync(false, (life, inputs, now) => AlertLifecycle.Acknowledge(life, by, inputs, now));
 
-    public Task<WriteResult> ResolveAsync(string? by) =>
-        ActAsync(true, (life, inputs, now) => AlertLifecycle.Resolve(life, by, inputs, now));
+    public async Task<WriteResult> ResolveAsync(string? by)
+    {
+        var result = await ActAsync(true, (life, inputs, now) => AlertLifecycle.Resolve(life, by, inputs, now));
+        // The server tells an open alert again only when something changed; a condition that still holds must open a
+        // new episode at its next evaluation, so the server is told that this one closed.
+        if (result.Succeeded && S.Rule is { } rule && S.Server is { } server)
+        {
+            await GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id).AlertChangedAsync(rule.Id);
+        }
+        return result;
+    }
 
     public Task<WriteResult> SuppressAsync(TimeSpan duration, string? by)
     {
@@ -432,7 +441,7 @@ public sealed class AlertGrain(
     /// <summary>
     /// Work its server's evaluations do not bring back must survive a silo restart on its own: a notification not yet
     /// handed over (a resolved alert's last word included) and a report that failed. An open alert's next step is
-    /// brought back by the server, which observes every open alert on each evaluation.
+    /// brought back by the server, which tells every open alert its condition at least once a reminder period.
     /// </summary>
     private bool WantsReminder() => S.Outbox.Count > 0 || S.ReportDue;
 

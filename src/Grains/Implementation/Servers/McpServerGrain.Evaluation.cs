@@ -21,6 +21,16 @@ public sealed partial class McpServerGrain
     /// </summary>
     private bool _windowRestored;
 
+    /// <summary>
+    /// What each open alert was last told. An open alert whose condition, rule, server summary and silences are as
+    /// they were is told again only once a reminder period (its latest values with it), not on every evaluation: a
+    /// fleet's firing alerts cost a call each a minute instead of four, and their values stop churning the heap. The
+    /// alert's own deadlines run on its timer; a change of any of these reaches it at the next evaluation.
+    /// </summary>
+    private readonly Dictionary<string, Told> _told = new(StringComparer.Ordinal);
+
+    private sealed record Told(ConditionResult Condition, AlertRule Rule, ServerSummary Server, long? Silences, DateTimeOffset At);
+
     public async Task<IngestResult> IngestAsync(TelemetryBatch batch)
     {
         if (state.State.Server is null)
@@ -144,7 +154,8 @@ public sealed partial class McpServerGrain
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
         var restoredOnly = _windowRestored && _window.LastRecordedAt is { } recordedAt && recordedAt > now - options.Value.MetricWindow;
-        var observed = new List<(string RuleId, ConditionResult Condition, Task<AlertPhase?> Phase)>();
+        var observed = new List<(AlertRule Rule, ConditionResult Condition, Task<AlertPhase?> Phase)>();
+        var silenceVersion = await SilenceVersionAsync();
 
         foreach (var rule in _rules.Rules)
         {
@@ -166,9 +177,14 @@ public sealed partial class McpServerGrain
                 condition = ConditionResult.NoData;
             }
             MonitoringMetrics.RuleEvaluations.WithLabels(condition switch { ConditionResult.Holds => "true", ConditionResult.Clear => "false", _ => "no_data" }).Inc();
+            if (open.Contains(rule.Id) && _told.TryGetValue(rule.Id, out var told) && told.Condition == condition && ReferenceEquals(told.Rule, rule)
+                && silenceVersion is { } silenceNow && told.Silences == silenceNow && SameSummary(told.Server, summary) && now - told.At < options.Value.ReminderPeriod)
+            {
+                continue;
+            }
             if (condition == ConditionResult.Holds || open.Contains(rule.Id))
             {
-                observed.Add((rule.Id, condition, ObserveAsync(rule.Id, new Observation(rule, summary, condition, metrics))));
+                observed.Add((rule, condition, ObserveAsync(rule.Id, new Observation(rule, summary, condition, metrics))));
             }
         }
 
@@ -184,16 +200,27 @@ public sealed partial class McpServerGrain
         foreach (var (ruleId, closed) in closing)
         {
             changed |= closed.Result && open.Remove(ruleId);
+            _told.Remove(ruleId);
         }
-        foreach (var (ruleId, condition, phase) in observed)
+        foreach (var (rule, condition, phase) in observed)
         {
             if (phase.Result is not { } reached)
             {
-                changed |= open.Add(ruleId);
+                changed |= open.Add(rule.Id);
+                _told.Remove(rule.Id);
                 if (condition == ConditionResult.Holds) unreached++;
                 continue;
             }
-            changed |= reached is AlertPhase.Pending or AlertPhase.Firing ? open.Add(ruleId) : open.Remove(ruleId);
+            if (reached is AlertPhase.Pending or AlertPhase.Firing)
+            {
+                changed |= open.Add(rule.Id);
+                _told[rule.Id] = new Told(condition, rule, summary, silenceVersion, now);
+            }
+            else
+            {
+                changed |= open.Remove(rule.Id);
+                _told.Remove(rule.Id);
+            }
         }
         if (changed)
         {
@@ -202,6 +229,30 @@ public sealed partial class McpServerGrain
         MonitoringMetrics.EvaluationLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         await ListAsync(now, force: false, metrics, verdict);
         return unreached;
+    }
+
+    public Task AlertChangedAsync(string ruleId)
+    {
+        _told.Remove(ruleId);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The same server in the same health; the reasons carry figures (an error share, a latency) and travel with the values.</summary>
+    private static bool SameSummary(ServerSummary a, ServerSummary b) =>
+        a.Id == b.Id && a.Name == b.Name && a.Endpoint == b.Endpoint && ReferenceEquals(a.Labels, b.Labels) && a.Health == b.Health;
+
+    /// <summary>The version of this silo's copy of the silences: a new or changed silence is news for every open alert.</summary>
+    private async Task<long?> SilenceVersionAsync()
+    {
+        try
+        {
+            return (await silences.GetAsync(GrainFactory)).Version;
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "Server {ServerId} could not read the silences; its open alerts are told again", ServerId);
+            return null;
+        }
     }
 
     /// <summary>Takes this silo's copy of the rules; a newer version applies from this evaluation on.</summary>
@@ -278,7 +329,7 @@ public sealed partial class McpServerGrain
 
     /// <summary>
     /// Keeps the server's listing entry current: written at once when the verdict, <c>up</c> or the open alerts change,
-    /// and with fresh metrics at most once a minute otherwise, so a fleet of 10,000 is not a write per evaluation.
+    /// and with fresh metrics and reasons at most once a minute otherwise, so a fleet of 10,000 is not a write per evaluation.
     /// </summary>
     private async Task ListAsync(DateTimeOffset now, bool force, Dictionary<string, double>? metrics = null, HealthVerdict? verdict = null)
     {
@@ -294,10 +345,11 @@ public sealed partial class McpServerGrain
         };
         var listed = _listed;
         var urgent = force || listed is null || listed.Health != entry.Health || listed.OpenAlerts != entry.OpenAlerts
-            || listed.Metrics.GetValueOrDefault(MetricNames.Up, -1) != entry.Metrics.GetValueOrDefault(MetricNames.Up, -1)
-            || !listed.HealthReasons.SequenceEqual(entry.HealthReasons);
+            || listed.Metrics.GetValueOrDefault(MetricNames.Up, -1) != entry.Metrics.GetValueOrDefault(MetricNames.Up, -1);
+        // The reasons carry figures (an error share, a latency, an age) that move with every evaluation: like the
+        // metrics, they are refreshed once a minute, or a fleet's listing would be written every 15 s a server.
         var stale = listed is not null && now - listed.ListedAt >= ListingRefresh
-            && !listed.Metrics.OrderBy(m => m.Key).SequenceEqual(entry.Metrics.OrderBy(m => m.Key));
+            && (!listed.Metrics.OrderBy(m => m.Key).SequenceEqual(entry.Metrics.OrderBy(m => m.Key)) || !listed.HealthReasons.SequenceEqual(entry.HealthReasons));
         if (!urgent && !stale) return;
         try
         {

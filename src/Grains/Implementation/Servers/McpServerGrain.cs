@@ -54,6 +54,7 @@ public sealed partial class McpServerGrain(
     ServerChecks checks,
     IListingStore listings,
     RuleCache ruleCache,
+    Silences.SilenceCache silences,
     LocalServers localServers,
     Security.SecretSealer sealer,
     Outbound.OutboundGuard outbound,
