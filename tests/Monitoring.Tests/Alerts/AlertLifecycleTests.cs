@@ -142,16 +142,11 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
         Assert.Equal("escalated", escalation.Body.GetProperty("alert").GetProperty("status").GetString());
         Assert.Empty((await reminders.ReadRows(alert)).Reminders);
 
-        // A reminder an earlier version kept for every firing alert is removed at its tick; a server's keep-alive
-        // registered with five periods is registered again with one.
+        // A reminder an earlier version kept for every firing alert is removed at its tick.
         var at = fixture.Time.GetUtcNow().UtcDateTime;
-        var old = TimeSpan.FromMinutes(5);
         await reminders.UpsertRow(new ReminderEntry { GrainId = alert, ReminderName = "lifecycle", StartAt = at, Period = TimeSpan.FromMinutes(1) });
         await s.Alert.AsReference<IRemindable>().ReceiveReminder("lifecycle", new TickStatus(at, TimeSpan.FromMinutes(1), at));
         Assert.Empty((await reminders.ReadRows(alert)).Reminders);
-        await reminders.UpsertRow(new ReminderEntry { GrainId = s.Server.GetGrainId(), ReminderName = "keep-alive", StartAt = at, Period = old });
-        await s.Server.AsReference<IRemindable>().ReceiveReminder("keep-alive", new TickStatus(at, old, at));
-        Assert.Equal(TimeSpan.FromMinutes(1), (await reminders.ReadRow(s.Server.GetGrainId(), "keep-alive"))!.Period);
     }
 
     [Fact]

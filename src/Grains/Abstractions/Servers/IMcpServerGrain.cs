@@ -39,6 +39,10 @@ public interface IMcpServerGrain : IGrainWithStringKey
     [OneWay]
     Task RulesChangedAsync();
 
+    /// <summary>Its shard's periodic call, which activates the server if its silo died; answers whether it is registered.</summary>
+    [AlwaysInterleave]
+    Task<bool> KeepAliveAsync();
+
     /// <summary>
     /// One of this server's alerts changed on its own (resolved by hand): the next evaluation tells it the condition
     /// again rather than taking it as unchanged.

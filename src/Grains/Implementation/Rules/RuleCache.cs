@@ -51,6 +51,8 @@ public sealed class LocalServers
 
     public void Remove(string id) => _active.TryRemove(id, out _);
 
+    public bool Contains(string id) => _active.ContainsKey(id);
+
     public IEnumerable<IMcpServerGrain> All => _active.Values;
 }
 

@@ -64,7 +64,6 @@ public sealed partial class McpServerGrain(
     ILogger<McpServerGrain> logger)
     : Grain, IMcpServerGrain, IRemindable
 {
-    private const string KeepAliveReminder = "keep-alive";
     private static readonly TimeSpan WindowWriteBehind = TimeSpan.FromSeconds(30);
     private readonly MetricWindow _window = new(options.Value.MetricWindow);
     private IGrainTimer? _evaluationTimer;
@@ -117,10 +116,12 @@ public sealed partial class McpServerGrain(
             return refused;
         }
         var now = time.GetUtcNow();
+        // Into its shard first: a shard that lists a server never stored drops it at its next tick, while a server
+        // stored but in no shard would not come back after its silo died.
+        await Shard.AddAsync(ServerId);
         await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await RefreshRulesAsync();
-        await this.RegisterOrUpdateReminder(KeepAliveReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         StartTimers();
         ScheduleChecks();
         logger.LogDebug("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
@@ -164,10 +165,13 @@ public sealed partial class McpServerGrain(
         await windowState.ClearStateAsync();
         await listings.RemoveAsync<ServerEntry>(ServerId);
         localServers.Remove(ServerId);
-        var reminder = await this.GetReminder(KeepAliveReminder);
-        if (reminder is not null)
+        try
         {
-            await this.UnregisterReminder(reminder);
+            await Shard.RemoveAsync(ServerId);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Server {ServerId} deleted; its shard could not be told and drops it at its next tick", ServerId);
         }
         _evaluationTimer?.Dispose();
         _evaluationTimer = null;
@@ -200,24 +204,26 @@ public sealed partial class McpServerGrain(
     public Task<bool> AcceptsIngestTokenAsync(string hash) => Task.FromResult(
         state.State.Server is not null && state.State.IngestTokens.Values.Any(stored => Security.KeyMaterial.HashesEqual(hash, stored)));
 
+    public Task<bool> KeepAliveAsync()
+    {
+        if (state.State.Server is null) DeactivateOnIdle();
+        return Task.FromResult(state.State.Server is not null);
+    }
+
     /// <summary>
-    /// The reminder brings the server back after a silo restart (activation restarts evaluation and checks), and with
-    /// it, through the first evaluation, its open alerts, which hold no reminder of their own: so it ticks once a
-    /// reminder period. One registered with another period (an earlier version used five) is registered again.
+    /// A reminder of its own kept a server alive until its shard took over (<see cref="IServerShardGrain"/>): at its
+    /// tick a registered server joins its shard, and the reminder is removed either way.
     /// </summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        var period = options.Value.ReminderPeriod;
-        if (state.State.Server is null)
+        if (state.State.Server is not null)
         {
-            if (await this.GetReminder(reminderName) is { } orphan) await this.UnregisterReminder(orphan);
-            return;
+            await Shard.AddAsync(ServerId);
         }
-        if (status.Period != period)
-        {
-            await this.RegisterOrUpdateReminder(KeepAliveReminder, period, period);
-        }
+        if (await this.GetReminder(reminderName) is { } reminder) await this.UnregisterReminder(reminder);
     }
+
+    private IServerShardGrain Shard => GrainFactory.GetGrain<IServerShardGrain>(ServerShards.Of(ServerId));
 
     private ServerStatus? Status()
     {

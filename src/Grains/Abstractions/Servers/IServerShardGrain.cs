@@ -1,0 +1,36 @@
+namespace Monitoring.Servers;
+
+/// <summary>
+/// One of <see cref="ServerShards.Count"/> lists that together name every registered server. A shard's reminder
+/// brings its servers back once a reminder period (after a silo dies, its servers activate elsewhere and resume their
+/// probes and evaluations), so a fleet holds a few dozen reminders instead of one a server.
+/// </summary>
+[Alias("mcp.IServerShardGrain")]
+public interface IServerShardGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds the server; answers once that is stored.</summary>
+    Task AddAsync(string serverId);
+
+    /// <summary>Removes the server; answers once that is stored.</summary>
+    Task RemoveAsync(string serverId);
+
+    /// <summary>The servers this shard keeps alive.</summary>
+    Task<string[]> GetServersAsync();
+}
+
+/// <summary>Which shard keeps a server alive. Stored data depends on it: the count and the hash never change.</summary>
+public static class ServerShards
+{
+    public const int Count = 64;
+
+    /// <summary>FNV-1a over the id's UTF-16 code units, modulo <see cref="Count"/>.</summary>
+    public static int Of(string serverId)
+    {
+        var hash = 2166136261u;
+        foreach (var c in serverId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        return (int)(hash % Count);
+    }
+}

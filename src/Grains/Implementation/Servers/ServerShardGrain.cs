@@ -1,0 +1,138 @@
+using Microsoft.Extensions.Options;
+using Monitoring.Settings;
+
+namespace Monitoring.Servers;
+
+[GenerateSerializer, Alias("mcp.ServerShardState")]
+public sealed class ServerShardState
+{
+    [Id(0), JsonPropertyName("Servers")] public HashSet<string> Servers { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Keeps one shard of the fleet alive: on each reminder tick it calls every server it lists (at most 256 at a time),
+/// which activates any whose silo died. A call that finds no registered server drops it from the list. Reentrant, so
+/// a bulk registration's many additions share their writes: each addition answers once a write that includes it is
+/// stored.
+/// </summary>
+[GrainType("servershard")]
+[Reentrant]
+public sealed class ServerShardGrain(
+    [PersistentState("shard", StorageNames.Servers)] IPersistentState<ServerShardState> state,
+    IOptions<MonitoringOptions> options,
+    SiloStopping stopping,
+    ILogger<ServerShardGrain> logger)
+    : Grain, IServerShardGrain, IRemindable
+{
+    private const string KeepAliveReminder = "keep-alive";
+    private const int InFlight = 256;
+    private readonly HashSet<string> _addedSinceSweep = new(StringComparer.Ordinal);
+    private long _changed;
+    private long _written;
+    private Task? _writing;
+    private bool _reminderRegistered;
+    private HashSet<string>? _working;
+
+    /// <summary>The list as it changes; a write stores a copy, so a write in flight never sees a later change.</summary>
+    private HashSet<string> Servers => _working ??= new HashSet<string>(state.State.Servers, StringComparer.Ordinal);
+
+    public async Task AddAsync(string serverId)
+    {
+        await EnsureReminderAsync();
+        _addedSinceSweep.Add(serverId);
+        if (Servers.Add(serverId)) await PersistAsync();
+    }
+
+    public async Task RemoveAsync(string serverId)
+    {
+        _addedSinceSweep.Remove(serverId);
+        if (Servers.Remove(serverId)) await PersistAsync();
+    }
+
+    public Task<string[]> GetServersAsync() => Task.FromResult(Servers.Order(StringComparer.Ordinal).ToArray());
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        _reminderRegistered = true;
+        if (status.Period != options.Value.ReminderPeriod)
+        {
+            _reminderRegistered = false;
+            await EnsureReminderAsync();
+        }
+        if (stopping.IsStopping) return;
+        _addedSinceSweep.Clear();
+        var servers = Servers.ToArray();
+        var gone = new List<string>();
+        foreach (var chunk in servers.Chunk(InFlight))
+        {
+            var answers = await Task.WhenAll(chunk.Select(WakeAsync));
+            gone.AddRange(chunk.Where((_, i) => !answers[i]));
+        }
+        // A server registered again while the sweep ran stays.
+        var removed = gone.Count(id => !_addedSinceSweep.Contains(id) && Servers.Remove(id));
+        if (removed > 0)
+        {
+            logger.LogInformation("Server shard {Shard}: {Count} servers no longer registered were dropped", this.GetPrimaryKeyLong(), removed);
+            await PersistAsync();
+        }
+    }
+
+    /// <summary>Answers false only when the server says it is not registered; a call that fails keeps it listed.</summary>
+    private async Task<bool> WakeAsync(string serverId)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IMcpServerGrain>(serverId).KeepAliveAsync();
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "Server shard {Shard} could not reach server {ServerId}; the next tick tries again", this.GetPrimaryKeyLong(), serverId);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Group commit: a change waits for a write that began after it. While one write runs, the changes made meanwhile
+    /// wait and go together in the next.
+    /// </summary>
+    private async Task PersistAsync()
+    {
+        var mine = ++_changed;
+        while (_written < mine)
+        {
+            if (_writing is { } running)
+            {
+                try
+                {
+                    await running;
+                }
+                catch
+                {
+                    // That write did not hold this change either; the loop writes again.
+                }
+                continue;
+            }
+            var upTo = _changed;
+            state.State = new ServerShardState { Servers = new HashSet<string>(Servers, StringComparer.Ordinal) };
+            _writing = state.WriteStateAsync();
+            try
+            {
+                await _writing;
+                _written = Math.Max(_written, upTo);
+            }
+            finally
+            {
+                _writing = null;
+            }
+        }
+    }
+
+    /// <summary>The shard's reminder, registered with its first addition after each activation (a reminder tick also proves it).</summary>
+    private async Task EnsureReminderAsync()
+    {
+        if (_reminderRegistered) return;
+        var period = options.Value.ReminderPeriod;
+        await this.RegisterOrUpdateReminder(KeepAliveReminder, period, period);
+        _reminderRegistered = true;
+    }
+}
