@@ -58,6 +58,9 @@ public static class ServerEndpoints
             // The outbound policy's refusals too, before anything is written (every item was valid, so the indices match).
             var unreachable = await grains.GetGrain<IServerAddressCheckGrain>(0).CheckAsync([.. servers.Select(s => s.Server)]);
             if (unreachable.Length > 0) return ProblemResults.Invalid(unreachable);
+            // Into their shards first, one write a shard: each registration then finds itself listed there.
+            await Task.WhenAll(servers.GroupBy(s => ServerShards.Of(s.Server.Id))
+                .Select(shard => grains.GetGrain<IServerShardGrain>(shard.Key).AddManyAsync([.. shard.Select(s => s.Server.Id)])));
             var created = 0;
             var updated = 0;
             var refused = new System.Collections.Concurrent.ConcurrentBag<FieldError>();

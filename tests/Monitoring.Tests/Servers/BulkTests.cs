@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Monitoring.Servers;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Notifications;
 using Monitoring.Tests.Support;
@@ -14,6 +16,10 @@ public sealed class BulkTests(ApiFixture api)
 
     private async Task<HttpStatusCode> StatusOfAsync(string url) => (await api.Http.GetAsync(url)).StatusCode;
 
+    /// <summary>The servers the shard that keeps this one alive lists.</summary>
+    private Task<string[]> ShardListAsync(string serverId) =>
+        api.Services.GetRequiredService<IGrainFactory>().GetGrain<IServerShardGrain>(ServerShards.Of(serverId)).GetServersAsync();
+
     [Fact]
     public async Task A_bulk_apply_creates_then_replaces_and_one_bad_server_refuses_the_whole_request()
     {
@@ -23,6 +29,7 @@ public sealed class BulkTests(ApiFixture api)
         var applied = await first.JsonAsync();
         Assert.Equal(3, applied.GetProperty("created").GetInt32());
         Assert.Equal(0, applied.GetProperty("updated").GetInt32());
+        foreach (var server in new[] { $"a-{id}", $"b-{id}", $"c-{id}" }) Assert.Contains(server, await ShardListAsync(server));
 
         // Applying again replaces: the new name shows; nothing is created twice.
         var again = await (await api.Http.PostJsonAsync("/api/servers/bulk", $$"""{"servers":[{{Server($"a-{id}", "A2")}},{{Server($"b-{id}", "B")}},{{Server($"c-{id}", "C")}}]}""")).JsonAsync();
@@ -38,6 +45,7 @@ public sealed class BulkTests(ApiFixture api)
         Assert.Contains("servers[1].endpoint", problem);
         Assert.Contains("servers[2].id", problem);
         Assert.Equal(HttpStatusCode.NotFound, await StatusOfAsync($"/api/servers/d-{id}"));
+        Assert.DoesNotContain($"d-{id}", await ShardListAsync($"d-{id}"));
         Assert.Equal(HttpStatusCode.BadRequest, (await api.Http.PostJsonAsync("/api/servers/bulk", """{"servers":[]}""")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.Http.PostJsonAsync("/api/servers/bulk", """{"servers":[null]}""")).StatusCode);
     }

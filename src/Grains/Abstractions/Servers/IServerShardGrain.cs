@@ -11,6 +11,9 @@ public interface IServerShardGrain : IGrainWithIntegerKey
     /// <summary>Adds the server; answers once that is stored.</summary>
     Task AddAsync(string serverId);
 
+    /// <summary>Adds servers in one write (a bulk registration's, before it registers them); answers once that is stored.</summary>
+    Task AddManyAsync(string[] serverIds);
+
     /// <summary>Removes the server; answers once that is stored.</summary>
     Task RemoveAsync(string serverId);
 

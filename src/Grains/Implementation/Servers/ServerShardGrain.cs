@@ -36,11 +36,18 @@ public sealed class ServerShardGrain(
     /// <summary>The list as it changes; a write stores a copy, so a write in flight never sees a later change.</summary>
     private HashSet<string> Servers => _working ??= new HashSet<string>(state.State.Servers, StringComparer.Ordinal);
 
-    public async Task AddAsync(string serverId)
+    public Task AddAsync(string serverId) => AddManyAsync([serverId]);
+
+    public async Task AddManyAsync(string[] serverIds)
     {
         await EnsureReminderAsync();
-        _addedSinceSweep.Add(serverId);
-        if (Servers.Add(serverId)) await PersistAsync();
+        var added = false;
+        foreach (var id in serverIds)
+        {
+            _addedSinceSweep.Add(id);
+            added |= Servers.Add(id);
+        }
+        if (added) await PersistAsync();
     }
 
     public async Task RemoveAsync(string serverId)
