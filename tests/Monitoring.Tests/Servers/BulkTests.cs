@@ -16,6 +16,28 @@ public sealed class BulkTests(ApiFixture api)
 
     private async Task<HttpStatusCode> StatusOfAsync(string url) => (await api.Http.GetAsync(url)).StatusCode;
 
+    [Fact]
+    public async Task A_server_still_registering_tells_its_shard_it_is_registered()
+    {
+        // Caught between joining its shard and storing itself: a shard's tick then must not take it for a stray.
+        var id = $"r-{Guid.NewGuid():N}"[..10];
+        const string shardAdd = $"{nameof(IServerShardGrain)}.{nameof(IServerShardGrain.AddAsync)}";
+        api.Faults.Hold(shardAdd);
+        Task<HttpResponseMessage> registering;
+        try
+        {
+            registering = api.Http.PostJsonAsync("/api/servers", Server(id, "R"));
+            await Eventually.TrueAsync(() => Task.FromResult(api.Faults.Waiting > 0), "the registration to reach its shard");
+            Assert.True(await api.Services.GetRequiredService<IGrainFactory>().GetGrain<IMcpServerGrain>(id).KeepAliveAsync());
+        }
+        finally
+        {
+            api.Faults.Release(shardAdd);
+        }
+        Assert.Equal(HttpStatusCode.Created, (await registering).StatusCode);
+        Assert.Contains(id, await ShardListAsync(id));
+    }
+
     /// <summary>The servers the shard that keeps this one alive lists.</summary>
     private Task<string[]> ShardListAsync(string serverId) =>
         api.Services.GetRequiredService<IGrainFactory>().GetGrain<IServerShardGrain>(ServerShards.Of(serverId)).GetServersAsync();

@@ -69,6 +69,7 @@ public sealed partial class McpServerGrain(
     private IGrainTimer? _evaluationTimer;
     private DateTimeOffset _windowSavedAt;
     private DateTimeOffset _activatedAt;
+    private bool _registering;
 
     private string ServerId => this.GetPrimaryKeyString();
 
@@ -117,9 +118,17 @@ public sealed partial class McpServerGrain(
         }
         var now = time.GetUtcNow();
         // Into its shard first: a shard that lists a server never stored drops it at its next tick, while a server
-        // stored but in no shard would not come back after its silo died.
-        await Shard.AddAsync(ServerId);
-        await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
+        // stored but in no shard would not come back after its silo died. A shard's call meanwhile finds it registering.
+        _registering = true;
+        try
+        {
+            await Shard.AddAsync(ServerId);
+            await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
+        }
+        finally
+        {
+            _registering = false;
+        }
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await RefreshRulesAsync();
         StartTimers();
@@ -206,8 +215,9 @@ public sealed partial class McpServerGrain(
 
     public Task<bool> KeepAliveAsync()
     {
-        if (state.State.Server is null) DeactivateOnIdle();
-        return Task.FromResult(state.State.Server is not null);
+        var registered = state.State.Server is not null || _registering;
+        if (!registered) DeactivateOnIdle();
+        return Task.FromResult(registered);
     }
 
     /// <summary>
