@@ -19,8 +19,8 @@ namespace Monitoring.Alerts;
 /// history, hands notifications to their channels, and schedules itself for the next deadline with a grain timer.
 /// An open alert needs no reminder of its own: its server tells every open alert its condition at least once a
 /// reminder period (and at once when something changed), which brings it back after a silo restart with the timer
-/// armed again, and the server's own reminder brings the server back. Only work its server does not drive (a notification not yet taken by its channel, a report that failed) holds
-/// a reminder. Channels record what they take before sending it; what a channel could not take stays here and is
+/// armed again, and its shard's reminder brings the server back (<see cref="Servers.IServerShardGrain"/>). Only work
+/// its server does not drive (a notification not yet taken by its channel, a report that failed) holds a reminder. Channels record what they take before sending it; what a channel could not take stays here and is
 /// handed over again.
 /// </summary>
 [GrainType("alert")]
