@@ -183,6 +183,50 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_quiet_firing_alert_sleeps_and_its_server_wakes_it_a_reminder_period_before_its_next_notification()
+    {
+        // The rule repeats a firing alert's notification every 30 minutes; the reminder period is a minute.
+        var s = await Relabel(await NewScenario().SetUpAsync());
+        var alertId = ((GrainReference)s.Alert).GrainId;
+        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
+        async Task<bool> AwakeAsync() => (await management.GetActiveGrains(alertId.Type)).Contains(alertId);
+
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        // Its notification delivered and nothing due for half an hour: it stores what it holds and deactivates.
+        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the alert to go to sleep once its notification was delivered");
+
+        // Evaluations that bring no news leave it asleep, though the values move.
+        for (var minute = 1; minute <= 28; minute++)
+        {
+            Advance(TimeSpan.FromMinutes(1));
+            await s.PushAsync(failures: 1, successes: 1);
+            Assert.False(await AwakeAsync(), $"asleep at minute {minute}");
+        }
+
+        // A reminder period before the repeat is due, its server wakes it, and its own timer sends the repeat on time.
+        Advance(TimeSpan.FromMinutes(1.5));
+        await s.PushAsync(failures: 1, successes: 1);
+        Assert.True(await AwakeAsync());
+        Assert.Single(s.Hooks);
+        Advance(TimeSpan.FromMinutes(0.6));
+        var repeat = (await s.WaitForHooksAsync(2))[1];
+        Assert.Equal("firing", repeat.Body.GetProperty("alert").GetProperty("status").GetString());
+        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the alert to sleep again after the repeat");
+
+        // A reader of a sleeping alert sees its server's latest values, not those it was last told.
+        Advance(TimeSpan.FromMinutes(1));
+        await s.PushAsync(failures: 1, successes: 9);
+        Advance(TimeSpan.FromMinutes(1));
+        var view = (await s.Alert.GetAsync())!;
+        Assert.Equal(AlertStatus.Firing, view.Status);
+        Assert.Equal(2, view.NotificationCount);
+        var latest = (await s.Server.GetStatusAsync())!.Metrics[MetricNames.ErrorRate];
+        Assert.NotEqual(0.5, latest, 6);
+        Assert.Equal(latest, view.Values[MetricNames.ErrorRate], 6);
+    }
+
+    [Fact]
     public async Task Acknowledging_stops_escalation_and_repeats()
     {
         var s = NewScenario();

@@ -61,6 +61,13 @@ public sealed record Observation(
     [property: Id(2)] ConditionResult Condition,
     [property: Id(3)] Dictionary<string, double> Values);
 
+/// <summary>
+/// An alert's answer to an observation: its phase, and when it went to sleep, the moment its server must tell it again
+/// (one reminder period before its next deadline, or at most an hour on). A sleeping alert holds nothing in memory.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mcp.Observed")]
+public sealed record Observed([property: Id(0)] AlertPhase Phase, [property: Id(1)] DateTimeOffset? SleepsUntil = null);
+
 [GenerateSerializer, Immutable, Alias("mcp.AlertTransition")]
 public sealed record AlertTransition(
     [property: Id(0), JsonPropertyName("From")] AlertStatus From,

@@ -7,8 +7,11 @@ namespace Monitoring.Alerts;
 [Alias("mcp.IAlertGrain")]
 public interface IAlertGrain : IGrainWithStringKey
 {
-    /// <summary>Applies one evaluation and answers the phase after it, so the server knows whether to keep calling.</summary>
-    Task<AlertPhase> ObserveAsync(Observation observation);
+    /// <summary>
+    /// Applies one evaluation and answers the phase after it, so the server knows whether to keep calling, and whether
+    /// the alert went to sleep and until when.
+    /// </summary>
+    Task<Observed> ObserveAsync(Observation observation);
 
     Task<AlertView?> GetAsync();
 

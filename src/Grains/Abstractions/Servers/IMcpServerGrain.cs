@@ -19,6 +19,11 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     Task<McpServer?> GetAsync();
 
+    /// <summary>
+    /// Interleaves: a sleeping alert asks its server for the latest values while the server may be waiting on that
+    /// alert (it answers from memory, in one turn).
+    /// </summary>
+    [AlwaysInterleave]
     Task<ServerStatus?> GetStatusAsync();
 
     Task<IngestResult> IngestAsync(TelemetryBatch batch);
@@ -49,6 +54,13 @@ public interface IMcpServerGrain : IGrainWithStringKey
     /// </summary>
     [OneWay]
     Task AlertChangedAsync(string ruleId);
+
+    /// <summary>
+    /// One of this server's open alerts went to sleep on its own (its last notification was delivered): the server
+    /// tells it again at <paramref name="until"/>, or sooner when something changes.
+    /// </summary>
+    [OneWay]
+    Task AlertSleepsAsync(string ruleId, DateTimeOffset until);
 
     /// <summary>
     /// Runs the active checks now (or joins the round in flight) and answers with the status that follows.

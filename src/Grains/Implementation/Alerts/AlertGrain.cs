@@ -17,11 +17,13 @@ namespace Monitoring.Alerts;
 /// The alert of one rule on one server: a thin shell around <see cref="AlertLifecycle"/>. It gathers the lifecycle's
 /// inputs (the matching silence, the rule's escalation policy), stores the next state, appends transitions to the
 /// history, hands notifications to their channels, and schedules itself for the next deadline with a grain timer.
-/// An open alert needs no reminder of its own: its server tells every open alert its condition at least once a
+/// An open alert needs no reminder of its own: its server tells every awake open alert its condition at least once a
 /// reminder period (and at once when something changed), which brings it back after a silo restart with the timer
-/// armed again, and its shard's reminder brings the server back (<see cref="Servers.IServerShardGrain"/>). Only work
-/// its server does not drive (a notification not yet taken by its channel, a report that failed) holds a reminder. Channels record what they take before sending it; what a channel could not take stays here and is
-/// handed over again.
+/// armed again, and its shard's reminder brings the server back (<see cref="Servers.IServerShardGrain"/>). A quiet
+/// open alert (nothing due within a reminder period, nothing in flight) goes to sleep: it deactivates, and its server
+/// tells it again one reminder period before its next deadline, or when something changes. Only work its server does
+/// not drive (a notification not yet taken by its channel, a report that failed) holds a reminder. Channels record
+/// what they take before sending it; what a channel could not take stays here and is handed over again.
 /// </summary>
 [GrainType("alert")]
 public sealed class AlertGrain(
@@ -40,6 +42,8 @@ public sealed class AlertGrain(
     private const int MaxTransitions = 100;
     private const int MaxDeliveries = 100;
     private const string LifecycleReminder = "lifecycle";
+    /// <summary>The longest a quiet open alert sleeps before its server tells it its condition again.</summary>
+    private static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
     private static readonly TimeSpan HandOffRetry = ChannelHandOff.Retry;
     private readonly List<TransitionRow> _history = [];
     private IGrainTimer? _timer;
@@ -63,7 +67,7 @@ public sealed class AlertGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
         Writes.Pending && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown) ? WriteAsync() : Task.CompletedTask;
 
-    public async Task<AlertPhase> ObserveAsync(Observation observation)
+    public async Task<Observed> ObserveAsync(Observation observation)
     {
         var now = time.GetUtcNow();
         S.Rule = observation.Rule;
@@ -71,7 +75,9 @@ public sealed class AlertGrain(
         var mayFire = observation.Condition == ConditionResult.Holds;
         var inputs = await InputsAsync(now, refreshSilence: mayFire || S.Life.IsOpen, mayFire);
         await ApplyAsync(AlertLifecycle.Observe(S.Life, observation.Condition, observation.Values, inputs, now), now);
-        return S.Life.Phase;
+        var sleeps = SleepsUntil(now);
+        if (sleeps is not null) DeactivateOnIdle();
+        return new Observed(S.Life.Phase, sleeps);
     }
 
     public async Task<AlertView?> GetAsync()
@@ -88,7 +94,7 @@ public sealed class AlertGrain(
         return new AlertView(
             AlertId, rule.Id, server.Id, rule.Name, rule.Severity, AlertLifecycle.StatusAt(life, now), rule.Message, life.Episode,
             life.PendingSince, life.FiredAt, life.ResolvedAt, paging.AcknowledgedAt, paging.AcknowledgedBy, paging.EscalatedAt, life.SuppressedUntil,
-            life.NotificationCount, life.LastNotifiedAt, life.Values, server.Labels, S.UpdatedAt, [.. S.Transitions])
+            life.NotificationCount, life.LastNotifiedAt, await ValuesAsync(now), server.Labels, S.UpdatedAt, [.. S.Transitions])
         {
             SilencedBy = silenced ? life.SilencedBy : null,
             SilencedUntil = silenced ? life.SilencedUntil : null,
@@ -101,6 +107,25 @@ public sealed class AlertGrain(
             Incidents = [.. S.Routes.Select(r => r.IncidentId)],
             InhibitedBy = life.Phase == AlertPhase.Firing ? await InhibitedByAsync() : null,
         };
+    }
+
+    /// <summary>
+    /// The latest values: a sleeping alert was last told them when it fell asleep, so those of an open alert not told
+    /// for a reminder period are asked of its server (what it evaluated last); the stored ones when it cannot answer.
+    /// </summary>
+    private async Task<Dictionary<string, double>> ValuesAsync(DateTimeOffset now)
+    {
+        var life = S.Life;
+        if (!life.IsOpen || life.LastObservedAt > now - options.Value.ReminderPeriod || S.Server is not { } server) return life.Values;
+        try
+        {
+            return await GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id).GetStatusAsync() is { Metrics.Count: > 0 } status ? status.Metrics : life.Values;
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "Alert {AlertId}: its server did not give the latest values; showing the last told", AlertId);
+            return life.Values;
+        }
     }
 
     public Task<WriteResult> AcknowledgeAsync(string? by) =>
@@ -150,7 +175,8 @@ public sealed class AlertGrain(
         S.Deliveries[index] = record;
         // Written behind: the channel's outbox is the durable truth of a delivery; this is the alert's view of it.
         MarkDirty();
-        return Task.CompletedTask;
+        // The last word on its notifications is often the last thing an open alert waits for: then it sleeps.
+        return record.IsFinal ? SleepIfQuietAsync() : Task.CompletedTask;
     }
 
     public Task<DeliveryRecord[]> GetNotificationsAsync() => Task.FromResult(S.Deliveries.ToArray());
@@ -173,6 +199,7 @@ public sealed class AlertGrain(
         if (S.Rule is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
         await ApplyAsync(AlertLifecycle.Tick(S.Life, await InputsAsync(now, refreshSilence: S.Life.IsOpen, mayFire: S.Life.Phase == AlertPhase.Pending), now), now);
+        await SleepIfQuietAsync();
     }
 
     private async Task<WriteResult> ActAsync(bool refreshSilence, Func<AlertLife, AlertInputs, DateTimeOffset, AlertOutcome> act)
@@ -182,7 +209,52 @@ public sealed class AlertGrain(
         var outcome = act(S.Life, await InputsAsync(now, refreshSilence, mayFire: false), now);
         if (outcome.Refusal is { } refusal) return WriteResult.Conflict(refusal);
         await ApplyAsync(outcome, now);
+        await SleepIfQuietAsync();
         return WriteResult.Ok;
+    }
+
+    /// <summary>
+    /// When an open alert may sleep, or null while it must stay awake. It stays awake while it has work of its own (a
+    /// notification not yet handed over or not yet reported delivered, a report or a write to retry), while incidents
+    /// or the inhibitors rely on it saying its status again each reminder period, and while a deadline (the next
+    /// notification, escalation step, the end of a silence) is less than a reminder period away. Otherwise everything
+    /// it knows is stored, and its server wakes it one reminder period before that deadline (the alert's timer then
+    /// takes over), at the latest an hour on, or at once when a change reaches it.
+    /// </summary>
+    private DateTimeOffset? SleepsUntil(DateTimeOffset now)
+    {
+        var period = options.Value.ReminderPeriod;
+        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || _reminderInDoubt
+            || _history.Count > 0 || S.Inhibiting || S.Routes.Length > 0 || stopping.IsStopping
+            || S.Deliveries.Any(d => !d.IsFinal && d.UpdatedAt > now - period))
+        {
+            return null;
+        }
+        var wake = now + MaxSleep;
+        if (NextDue(now) is { } due)
+        {
+            if (due - now <= period) return null;
+            if (due - period < wake) wake = due - period;
+        }
+        return wake;
+    }
+
+    /// <summary>Goes to sleep when it may, after storing what it holds, and tells its server when to wake it.</summary>
+    private async Task SleepIfQuietAsync()
+    {
+        var now = time.GetUtcNow();
+        if (SleepsUntil(now) is not { } until || S.Server is not { } server) return;
+        try
+        {
+            if (Writes.Pending) await WriteAsync();
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "Alert {AlertId}: not stored yet; staying awake", AlertId);
+            return;
+        }
+        GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id).AlertSleepsAsync(S.Rule!.Id, until).Ignore();
+        DeactivateOnIdle();
     }
 
     /// <summary>The silence matching now (or the last known, when the catalog cannot be read), and the rule's policy when the alert may fire.</summary>

@@ -22,14 +22,25 @@ public sealed partial class McpServerGrain
     private bool _windowRestored;
 
     /// <summary>
-    /// What each open alert was last told. An open alert whose condition, rule, server summary and silences are as
-    /// they were is told again only once a reminder period (its latest values with it), not on every evaluation: a
-    /// fleet's firing alerts cost a call each a minute instead of four, and their values stop churning the heap. The
-    /// alert's own deadlines run on its timer; a change of any of these reaches it at the next evaluation.
+    /// What each open alert was last told. An open alert whose condition, rule, server summary, silences and routing
+    /// are as they were is told again only once a reminder period (its latest values with it), not on every
+    /// evaluation: a fleet's firing alerts cost a call each a minute instead of four, and their values stop churning
+    /// the heap. An alert that went to sleep (nothing due within a reminder period, nothing in flight) is told again
+    /// only at the moment it asked for (<see cref="Told.WakeAt"/>). The alert's own deadlines run on its timer while
+    /// it is awake; a change of any of these reaches it at the next evaluation, asleep or not.
     /// </summary>
     private readonly Dictionary<string, Told> _told = new(StringComparer.Ordinal);
 
-    private sealed record Told(ConditionResult Condition, AlertRule Rule, ServerSummary Server, long? Silences, DateTimeOffset At);
+    private sealed record Told(ConditionResult Condition, AlertRule Rule, ServerSummary Server, News? News, DateTimeOffset At, DateTimeOffset? WakeAt)
+    {
+        /// <summary>Nothing this alert needs to hear has changed, and it is not yet time to tell it again.</summary>
+        public bool StillHolds(ConditionResult condition, AlertRule rule, ServerSummary server, News? news, DateTimeOffset now, TimeSpan period) =>
+            Condition == condition && ReferenceEquals(Rule, rule) && news is { } current && News == current && SameSummary(Server, server)
+            && (WakeAt is { } wake ? now < wake : now - At < period);
+    }
+
+    /// <summary>The versions of this silo's copies of the silences and the routing: a change to either is news for every open alert.</summary>
+    private readonly record struct News(long Silences, long Routing);
 
     public async Task<IngestResult> IngestAsync(TelemetryBatch batch)
     {
@@ -154,8 +165,8 @@ public sealed partial class McpServerGrain
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
         var restoredOnly = _windowRestored && _window.LastRecordedAt is { } recordedAt && recordedAt > now - options.Value.MetricWindow;
-        var observed = new List<(AlertRule Rule, ConditionResult Condition, Task<AlertPhase?> Phase)>();
-        var silenceVersion = await SilenceVersionAsync();
+        var observed = new List<(AlertRule Rule, ConditionResult Condition, Task<Observed?> Answer)>();
+        var news = await NewsAsync();
 
         foreach (var rule in _rules.Rules)
         {
@@ -177,8 +188,7 @@ public sealed partial class McpServerGrain
                 condition = ConditionResult.NoData;
             }
             MonitoringMetrics.RuleEvaluations.WithLabels(condition switch { ConditionResult.Holds => "true", ConditionResult.Clear => "false", _ => "no_data" }).Inc();
-            if (open.Contains(rule.Id) && _told.TryGetValue(rule.Id, out var told) && told.Condition == condition && ReferenceEquals(told.Rule, rule)
-                && silenceVersion is { } silenceNow && told.Silences == silenceNow && SameSummary(told.Server, summary) && now - told.At < options.Value.ReminderPeriod)
+            if (open.Contains(rule.Id) && _told.TryGetValue(rule.Id, out var told) && told.StillHolds(condition, rule, summary, news, now, options.Value.ReminderPeriod))
             {
                 continue;
             }
@@ -191,7 +201,7 @@ public sealed partial class McpServerGrain
         // Open alerts whose rule was deleted, disabled or no longer selects this server are closed, not left firing.
         var closing = open.Where(ruleId => !selected.Contains(ruleId)).Select(ruleId => (RuleId: ruleId, Closed: CloseAsync(ruleId))).ToList();
 
-        await Task.WhenAll(observed.Select(o => (Task)o.Phase).Concat(closing.Select(c => c.Closed)));
+        await Task.WhenAll(observed.Select(o => (Task)o.Answer).Concat(closing.Select(c => c.Closed)));
 
         // An alert that could not be reached is counted as open, so the next evaluation tries it again: when in doubt,
         // the server's record errs towards an alert it must still look after, never towards one it forgot.
@@ -202,19 +212,19 @@ public sealed partial class McpServerGrain
             changed |= closed.Result && open.Remove(ruleId);
             _told.Remove(ruleId);
         }
-        foreach (var (rule, condition, phase) in observed)
+        foreach (var (rule, condition, answer) in observed)
         {
-            if (phase.Result is not { } reached)
+            if (answer.Result is not { } reached)
             {
                 changed |= open.Add(rule.Id);
                 _told.Remove(rule.Id);
                 if (condition == ConditionResult.Holds) unreached++;
                 continue;
             }
-            if (reached is AlertPhase.Pending or AlertPhase.Firing)
+            if (reached.Phase is AlertPhase.Pending or AlertPhase.Firing)
             {
                 changed |= open.Add(rule.Id);
-                _told[rule.Id] = new Told(condition, rule, summary, silenceVersion, now);
+                _told[rule.Id] = new Told(condition, rule, summary, news, now, reached.SleepsUntil);
             }
             else
             {
@@ -237,20 +247,32 @@ public sealed partial class McpServerGrain
         return Task.CompletedTask;
     }
 
+    public Task AlertSleepsAsync(string ruleId, DateTimeOffset until)
+    {
+        if (_told.TryGetValue(ruleId, out var told))
+        {
+            _told[ruleId] = told with { WakeAt = until };
+        }
+        return Task.CompletedTask;
+    }
+
     /// <summary>The same server in the same health; the reasons carry figures (an error share, a latency) and travel with the values.</summary>
     private static bool SameSummary(ServerSummary a, ServerSummary b) =>
         a.Id == b.Id && a.Name == b.Name && a.Endpoint == b.Endpoint && ReferenceEquals(a.Labels, b.Labels) && a.Health == b.Health;
 
-    /// <summary>The version of this silo's copy of the silences: a new or changed silence is news for every open alert.</summary>
-    private async Task<long?> SilenceVersionAsync()
+    /// <summary>
+    /// The versions of this silo's copies of the silences and the routing: a new or changed silence, route or
+    /// inhibition rule is news for every open alert. Unknown (either could not be read) counts as news.
+    /// </summary>
+    private async Task<News?> NewsAsync()
     {
         try
         {
-            return (await silences.GetAsync(GrainFactory)).Version;
+            return new News((await silences.GetAsync(GrainFactory)).Version, (await routing.GetAsync(GrainFactory)).Version);
         }
         catch (Exception e)
         {
-            logger.LogDebug(e, "Server {ServerId} could not read the silences; its open alerts are told again", ServerId);
+            logger.LogDebug(e, "Server {ServerId} could not read the silences or the routing; its open alerts are told again", ServerId);
             return null;
         }
     }
@@ -363,7 +385,7 @@ public sealed partial class McpServerGrain
     }
 
     /// <summary>One alert failing (its silo dying mid-call) must not fail the push, the probe or the other rules.</summary>
-    private async Task<AlertPhase?> ObserveAsync(string ruleId, Observation observation)
+    private async Task<Observed?> ObserveAsync(string ruleId, Observation observation)
     {
         for (var attempt = 1; ; attempt++)
         {

@@ -55,6 +55,7 @@ public sealed partial class McpServerGrain(
     IListingStore listings,
     RuleCache ruleCache,
     Silences.SilenceCache silences,
+    Routing.RoutingCache routing,
     LocalServers localServers,
     Security.SecretSealer sealer,
     Outbound.OutboundGuard outbound,
