@@ -56,7 +56,13 @@ public static class ProductionStorm
         using var http = new HttpClient { BaseAddress = cluster.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = cluster.Http.DefaultRequestHeaders.Authorization;
         long SiloRss() => cluster.Silos.Sum(s => BenchHost.RssBytes(s.Process.Id));
-        double Cpu() => cluster.Silos.Select(s => s.Process.Id).Append(cluster.Api!.Process.Id).Sum(pid => { try { return BenchHost.CpuSeconds(pid); } catch (IOException) { return 0; } });
+        // A killed silo's CPU counts up to its death: the last figure read for it stands.
+        var cpuSeen = new ConcurrentDictionary<int, double>();
+        double Cpu() => cluster.Silos.Select(s => s.Process.Id).Append(cluster.Api!.Process.Id).Sum(pid =>
+        {
+            try { return cpuSeen[pid] = BenchHost.CpuSeconds(pid); }
+            catch (IOException) { return cpuSeen.GetValueOrDefault(pid); }
+        });
         Console.WriteLine();
         Console.WriteLine($"## {silos} silo(s)");
 

@@ -227,6 +227,29 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_alert_woken_by_a_person_with_a_deadline_near_stays_awake_and_its_server_knows_it()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync());
+        var alertId = ((GrainReference)s.Alert).GrainId;
+        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
+        async Task<bool> AwakeAsync() => (await management.GetActiveGrains(alertId.Type)).Contains(alertId);
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the alert to go to sleep");
+
+        // Suppressed for 40 s: its next deadline is within a reminder period, so it stays awake on its timer, and its
+        // server, which believed it asleep for half an hour, hears that it is not.
+        Assert.True((await s.Alert.SuppressAsync(TimeSpan.FromSeconds(40), "bob")).Succeeded);
+        Assert.True(await AwakeAsync());
+
+        // Its activation lost (as with its silo): the server's next evaluation brings it back with its timer.
+        await s.Alert.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the activation to be gone");
+        await s.PushAsync(failures: 1, successes: 0);
+        Assert.True(await AwakeAsync(), "its server told it again");
+    }
+
+    [Fact]
     public async Task Acknowledging_stops_escalation_and_repeats()
     {
         var s = NewScenario();

@@ -53,6 +53,8 @@ public sealed class AlertGrain(
     private DateTimeOffset _reassertAt;
     private (MemberStatus?, int, bool)? _reported;
     private (int Sequence, AlertStatus Status)? _listed;
+    /// <summary>Its server was told, by the answer to its last observation or since, that this activation is awake.</summary>
+    private bool _serverKnowsAwake;
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
 
@@ -77,6 +79,7 @@ public sealed class AlertGrain(
         await ApplyAsync(AlertLifecycle.Observe(S.Life, observation.Condition, observation.Values, inputs, now), now);
         var sleeps = SleepsUntil(now);
         if (sleeps is not null) DeactivateOnIdle();
+        _serverKnowsAwake = sleeps is null;
         return new Observed(S.Life.Phase, sleeps);
     }
 
@@ -239,22 +242,34 @@ public sealed class AlertGrain(
         return wake;
     }
 
-    /// <summary>Goes to sleep when it may, after storing what it holds, and tells its server when to wake it.</summary>
+    /// <summary>
+    /// After work its server did not drive (a timer, a person, a channel's report): goes to sleep when it may, after
+    /// storing what it holds, and tells its server when to wake it. An open alert that must stay awake makes sure its
+    /// server knows: a server that believes it asleep would not bring it back after a silo restart until the agreed time.
+    /// </summary>
     private async Task SleepIfQuietAsync()
     {
-        var now = time.GetUtcNow();
-        if (SleepsUntil(now) is not { } until || S.Server is not { } server) return;
-        try
+        if (S.Server is not { } server || S.Rule is not { } rule || !S.Life.IsOpen) return;
+        var serverGrain = GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id);
+        if (SleepsUntil(time.GetUtcNow()) is { } until)
         {
-            if (Writes.Pending) await WriteAsync();
+            try
+            {
+                if (Writes.Pending) await WriteAsync();
+                serverGrain.AlertSleepsAsync(rule.Id, until).Ignore();
+                DeactivateOnIdle();
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogDebug(e, "Alert {AlertId}: not stored yet; staying awake", AlertId);
+            }
         }
-        catch (Exception e)
+        if (!_serverKnowsAwake)
         {
-            logger.LogDebug(e, "Alert {AlertId}: not stored yet; staying awake", AlertId);
-            return;
+            serverGrain.AlertChangedAsync(rule.Id).Ignore();
+            _serverKnowsAwake = true;
         }
-        GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id).AlertSleepsAsync(S.Rule!.Id, until).Ignore();
-        DeactivateOnIdle();
     }
 
     /// <summary>The silence matching now (or the last known, when the catalog cannot be read), and the rule's policy when the alert may fire.</summary>
