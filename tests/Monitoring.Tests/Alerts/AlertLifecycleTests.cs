@@ -186,33 +186,25 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     public async Task A_quiet_firing_alert_sleeps_and_its_server_wakes_it_a_reminder_period_before_its_next_notification()
     {
         // The rule repeats a firing alert's notification every 30 minutes; the reminder period is a minute.
-        var s = await Relabel(await NewScenario().SetUpAsync());
-        var alertId = ((GrainReference)s.Alert).GrainId;
-        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
-        async Task<bool> AwakeAsync() => (await management.GetActiveGrains(alertId.Type)).Contains(alertId);
-
-        await s.PushAsync(failures: 1, successes: 0);
-        await s.WaitForHooksAsync(1);
-        // Its notification delivered and nothing due for half an hour: it stores what it holds and deactivates.
-        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the alert to go to sleep once its notification was delivered");
+        var (s, awake) = await FiredAndAsleepAsync();
 
         // Evaluations that bring no news leave it asleep, though the values move.
         for (var minute = 1; minute <= 28; minute++)
         {
             Advance(TimeSpan.FromMinutes(1));
             await s.PushAsync(failures: 1, successes: 1);
-            Assert.False(await AwakeAsync(), $"asleep at minute {minute}");
+            Assert.False(await awake(), $"asleep at minute {minute}");
         }
 
         // A reminder period before the repeat is due, its server wakes it, and its own timer sends the repeat on time.
         Advance(TimeSpan.FromMinutes(1.5));
         await s.PushAsync(failures: 1, successes: 1);
-        Assert.True(await AwakeAsync());
+        Assert.True(await awake());
         Assert.Single(s.Hooks);
         Advance(TimeSpan.FromMinutes(0.6));
         var repeat = (await s.WaitForHooksAsync(2))[1];
         Assert.Equal("firing", repeat.Body.GetProperty("alert").GetProperty("status").GetString());
-        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the alert to sleep again after the repeat");
+        await Eventually.TrueAsync(async () => !await awake(), "the alert to sleep again after the repeat");
 
         // A reader of a sleeping alert sees its server's latest values, not those it was last told.
         Advance(TimeSpan.FromMinutes(1));
@@ -229,24 +221,18 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     [Fact]
     public async Task An_alert_woken_by_a_person_with_a_deadline_near_stays_awake_and_its_server_knows_it()
     {
-        var s = await Relabel(await NewScenario().SetUpAsync());
-        var alertId = ((GrainReference)s.Alert).GrainId;
-        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
-        async Task<bool> AwakeAsync() => (await management.GetActiveGrains(alertId.Type)).Contains(alertId);
-        await s.PushAsync(failures: 1, successes: 0);
-        await s.WaitForHooksAsync(1);
-        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the alert to go to sleep");
+        var (s, awake) = await FiredAndAsleepAsync();
 
         // Suppressed for 40 s: its next deadline is within a reminder period, so it stays awake on its timer, and its
         // server, which believed it asleep for half an hour, hears that it is not.
         Assert.True((await s.Alert.SuppressAsync(TimeSpan.FromSeconds(40), "bob")).Succeeded);
-        Assert.True(await AwakeAsync());
+        Assert.True(await awake());
 
         // Its activation lost (as with its silo): the server's next evaluation brings it back with its timer.
         await s.Alert.Cast<IGrainManagementExtension>().DeactivateOnIdle();
-        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the activation to be gone");
+        await Eventually.TrueAsync(async () => !await awake(), "the activation to be gone");
         await s.PushAsync(failures: 1, successes: 0);
-        Assert.True(await AwakeAsync(), "its server told it again");
+        Assert.True(await awake(), "its server told it again");
     }
 
     [Fact]
@@ -366,6 +352,22 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     }
 
     /// <summary>Lets time pass a minute at a step while the server keeps failing, so the window never empties.</summary>
+    /// <summary>
+    /// A scenario whose alert fired, had its notification delivered and, with nothing due for half an hour, stored
+    /// what it holds and deactivated; and a way to ask whether its activation exists.
+    /// </summary>
+    private async Task<(Scenario Scenario, Func<Task<bool>> AwakeAsync)> FiredAndAsleepAsync()
+    {
+        var s = await Relabel(await NewScenario().SetUpAsync());
+        var alertId = ((GrainReference)s.Alert).GrainId;
+        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
+        async Task<bool> AwakeAsync() => (await management.GetActiveGrains(alertId.Type)).Contains(alertId);
+        await s.PushAsync(failures: 1, successes: 0);
+        await s.WaitForHooksAsync(1);
+        await Eventually.TrueAsync(async () => !await AwakeAsync(), "the alert to go to sleep once its notification was delivered");
+        return (s, AwakeAsync);
+    }
+
     private async Task KeepBreachingAsync(Scenario s, TimeSpan total)
     {
         for (var passed = TimeSpan.Zero; passed < total; passed += TimeSpan.FromMinutes(1))
