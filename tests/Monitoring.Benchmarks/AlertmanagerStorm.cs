@@ -74,7 +74,8 @@ public static class AlertmanagerStorm
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         if (production)
         {
-            cluster = await Monitoring.Tests.Support.ProcessCluster.StartAsync(silos, 400, null, ("Notifications__ClusterRatePerSecond", "0"));
+            // Production's reminder period (the harness's default of 5 s is for tests that kill silos).
+            cluster = await Monitoring.Tests.Support.ProcessCluster.StartAsync(silos, 400, null, ("Notifications__ClusterRatePerSecond", "0"), ("Monitoring__ReminderPeriod", "00:01:00"));
             apiUrl = cluster.Http.BaseAddress!.ToString().TrimEnd('/');
             http.DefaultRequestHeaders.Authorization = cluster.Http.DefaultRequestHeaders.Authorization; // Alertmanager ignores it
             Console.WriteLine($"the product: {silos} silo processes on PostgreSQL, Redis membership, the API as a client");
@@ -100,17 +101,30 @@ public static class AlertmanagerStorm
             {
                 if (alertmanager is not null) await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
                 var cpuBefore = api is null ? 0 : BenchHost.CpuSeconds(BenchHost.ApiPid(api));
+                var clusterCpuBefore = cluster is null ? default : ClusterCpu(cluster);
+                if (cluster is not null) await ProductionStorm.ExecuteAsync(cluster, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()");
                 await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered, production, silos);
                 if (api is not null)
                 {
                     var cpu = BenchHost.CpuSeconds(BenchHost.ApiPid(api)) - cpuBefore;
                     Console.WriteLine($"| (the product's process used {cpu:F1} s of CPU for the {size:N0}: {cpu * 1000 / size:F2} ms an alert) | | | | | | |");
                 }
+                if (cluster is not null)
+                {
+                    var after = ClusterCpu(cluster);
+                    Console.WriteLine($"| (CPU for the {size:N0}: silos {after.Silos - clusterCpuBefore.Silos:F1} s, API {after.Api - clusterCpuBefore.Api:F1} s, " +
+                        $"PostgreSQL {after.Postgres - clusterCpuBefore.Postgres:F1} s; {(after.Silos + after.Api + after.Postgres - clusterCpuBefore.Silos - clusterCpuBefore.Api - clusterCpuBefore.Postgres) * 1000 / size:F2} ms an alert) | | | | | | |");
+                    ExtraLines.Clear(); // statements are counted from the last storm's start
+                    ExtraLines.Add(() => ProductionStorm.PrintStatementsAsync(cluster, "per alert", size, reset: false));
+                    ExtraLines.Add(() => ProductionStorm.PrintStateWritesAsync(cluster));
+                }
                 if (sample is not null) await FloorAsync(sample, $"{hookBase}/floor", size, delivered);
             }
         }
         finally
         {
+            foreach (var print in ExtraLines) await print();
+            ExtraLines.Clear();
             try { api?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             if (cluster is not null) await cluster.DisposeAsync();
             try { alertmanager?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
@@ -118,6 +132,12 @@ public static class AlertmanagerStorm
             await receiver.StopAsync();
         }
     }
+
+    /// <summary>What prints after the table (PostgreSQL's statements per alert in production mode).</summary>
+    private static readonly List<Func<Task>> ExtraLines = [];
+
+    private static (double Silos, double Api, double Postgres) ClusterCpu(Monitoring.Tests.Support.ProcessCluster cluster) =>
+        (cluster.Silos.Sum(s => s.Process.HasExited ? 0 : BenchHost.CpuSeconds(s.Process.Id)), BenchHost.CpuSeconds(cluster.Api!.Process.Id), BenchHost.CpuSecondsOfAll("postgres"));
 
     /// <param name="who">Also the receiver's path: deliveries are counted by it.</param>
     private static async Task StormAsync(HttpClient http, string who, string url, int size, int batch, int inFlight, ConcurrentDictionary<string, long> delivered, bool production = false, int silos = 0)

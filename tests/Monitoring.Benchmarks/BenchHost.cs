@@ -129,6 +129,31 @@ public static class BenchHost
         return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0; // utime, stime in clock ticks (100 a second)
     }
 
+    /// <summary>
+    /// CPU seconds used so far by every process of that name, with the children they have reaped: for PostgreSQL, the
+    /// postmaster and its live backends, plus the backends that have exited.
+    /// </summary>
+    public static double CpuSecondsOfAll(string name)
+    {
+        var total = 0.0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc").Where(d => char.IsAsciiDigit(Path.GetFileName(d)[0])))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var open = stat.IndexOf('(');
+                if (open < 0 || stat[(open + 1)..stat.LastIndexOf(')')] != name) continue;
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                total += (long.Parse(fields[11]) + long.Parse(fields[12]) + long.Parse(fields[13]) + long.Parse(fields[14])) / 100.0;
+            }
+            catch (IOException)
+            {
+                // gone while read
+            }
+        }
+        return total;
+    }
+
     public static string RepoRoot()
     {
         var dir = AppContext.BaseDirectory;

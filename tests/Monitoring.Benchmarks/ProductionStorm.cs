@@ -200,7 +200,7 @@ public static class ProductionStorm
         return $"| {silos} | {registered.TotalSeconds:F1} s | {servers / pushed.TotalSeconds:N0} | {P(0.5):F0} ms | {P(0.99):F0} ms | {(notified - pushed).TotalSeconds:F1} s | {firing:N0} / {arrivals.Count:N0} / {lost} / {resolved:N0} | {retried} | {cpu:F2} | {memory} |";
     }
 
-    private static async Task ExecuteAsync(ProcessCluster cluster, string sql)
+    internal static async Task ExecuteAsync(ProcessCluster cluster, string sql)
     {
         await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
         await connection.OpenAsync();
@@ -209,7 +209,7 @@ public static class ProductionStorm
     }
 
     /// <summary>The product's statements since the last reset, in calls per unit of work (pg_stat_statements; the harness preloads it).</summary>
-    private static async Task PrintStatementsAsync(ProcessCluster cluster, string unit, int count, bool reset)
+    internal static async Task PrintStatementsAsync(ProcessCluster cluster, string unit, int count, bool reset)
     {
         await using (var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString))
         {
@@ -229,8 +229,20 @@ public static class ProductionStorm
         if (reset) await ExecuteAsync(cluster, "select pg_stat_statements_reset()");
     }
 
+    /// <summary>Grain states by type: rows, and writes per row so far (each write adds one to a row's version).</summary>
+    internal static async Task PrintStateWritesAsync(ProcessCluster cluster)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"select grain_type || '/' || state_name, count(*), sum(version), sum(length(payload::text)) from \"{cluster.Schema}\".grain_state group by 1 order by 3 desc limit 10", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        Console.WriteLine("grain states (type/state: rows, writes so far, bytes stored):");
+        while (await reader.ReadAsync()) Console.WriteLine($"  {reader.GetString(0),-40} {reader.GetInt64(1),8:N0} {reader.GetInt64(2),10:N0} {reader.GetInt64(3),12:N0}");
+    }
+
     /// <summary>Transactions committed and rows written so far in the cluster's database.</summary>
-    private static async Task<long[]> PgStatsAsync(ProcessCluster cluster)
+    internal static async Task<long[]> PgStatsAsync(ProcessCluster cluster)
     {
         await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
         await connection.OpenAsync();
@@ -252,7 +264,7 @@ public static class ProductionStorm
         return tables;
     }
 
-    private static string Per(long[] after, long[] before, int count) =>
+    internal static string Per(long[] after, long[] before, int count) =>
         $"{(after[0] - before[0]) / (double)count:F1} commits, {(after[1] - before[1]) / (double)count:F1} rows inserted, {(after[2] - before[2]) / (double)count:F1} updated, {(after[3] - before[3]) / (double)count:F1} deleted";
 
 }
