@@ -1,5 +1,11 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Monitoring.External;
+using Monitoring.Routing;
+using Monitoring.Settings;
+using Orleans.Core.Internal;
+using Orleans.Storage;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Notifications;
 using Monitoring.Tests.Support;
@@ -94,6 +100,70 @@ public sealed class AlertmanagerApiTests(ApiFixture api)
         Assert.Equal(0, resolved.Body.GetProperty("incident").GetProperty("firing").GetInt32());
         Assert.Equal(2, resolved.Body.GetProperty("incident").GetProperty("resolved").GetInt32());
         Assert.Empty(await AlertsAsync(s));
+    }
+
+    [Fact]
+    public async Task A_reminder_with_nothing_new_rewrites_no_incident_and_gives_back_a_join_the_incident_lost()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"am-{s.Id}", "am");
+        await RouteAsync(s);
+        var now = api.Time.GetUtcNow();
+        await PostAsync(s, "/api/v2/alerts", $$"""
+            [{"labels":{"alertname":"GatewayDown","t":"{{s.Id}}","instance":"a:9090"},"startsAt":"{{Time(now)}}","endsAt":"{{Time(now + TimeSpan.FromHours(2))}}"},
+             {"labels":{"alertname":"GatewayDown","t":"{{s.Id}}","instance":"b:9090"},"startsAt":"{{Time(now)}}","endsAt":"{{Time(now + TimeSpan.FromHours(2))}}"}]
+            """);
+        await s.AdvanceUntilAsync(() => s.Hooks("am").Count >= 1, "the first message", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(3));
+        var incidentId = s.Hooks("am")[0].Body.GetProperty("incident").GetProperty("id").GetString()!;
+        Assert.Equal(2, s.Hooks("am")[0].Body.GetProperty("incident").GetProperty("firing").GetInt32());
+        var fingerprints = (await AlertsAsync(s)).ToDictionary(a => a.GetProperty("labels").GetProperty("instance").GetString()!, a => a.GetProperty("fingerprint").GetString()!);
+        await s.AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1)); // what is stored behind (a second) is stored
+
+        var grains = api.Services.GetRequiredService<IGrainFactory>();
+        var storage = api.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Alerts);
+        var incident = grains.GetGrain<IIncidentGrain>(incidentId);
+        async Task<GrainState<IncidentState>> StoredIncidentAsync()
+        {
+            var stored = new GrainState<IncidentState>(new IncidentState());
+            await storage.ReadStateAsync("incident", incident.GetGrainId(), stored);
+            return stored;
+        }
+        async Task<long> StoredSequenceAsync(string instance)
+        {
+            var stored = new GrainState<ExternalAlertsState>(new ExternalAlertsState());
+            await storage.ReadStateAsync("externalalerts", ExternalAlerts.Partition(grains, fingerprints[instance]).GetGrainId(), stored);
+            return stored.State!.Alerts[fingerprints[instance]].Sequence;
+        }
+        async Task RemindAsync()
+        {
+            var at = api.Time.GetUtcNow();
+            var tick = new TickStatus(at.UtcDateTime, TimeSpan.FromMinutes(1), at.UtcDateTime);
+            foreach (var fingerprint in fingerprints.Values) await ExternalAlerts.Partition(grains, fingerprint).AsReference<IRemindable>().ReceiveReminder("externalalerts", tick);
+            await incident.AsReference<IRemindable>().ReceiveReminder("incident", tick);
+            await s.AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1));
+        }
+
+        // Reminder periods with nothing new: each alert is said again to its incident, and neither it nor the incident writes.
+        var before = await StoredIncidentAsync();
+        var sequences = (await StoredSequenceAsync("a:9090"), await StoredSequenceAsync("b:9090"));
+        for (var period = 0; period < 3; period++) await RemindAsync();
+        Assert.Equal(before.ETag, (await StoredIncidentAsync()).ETag);
+        Assert.Equal(sequences, (await StoredSequenceAsync("a:9090"), await StoredSequenceAsync("b:9090")));
+
+        // The incident's silo died before b's join was stored: storage has the incident with a alone.
+        await incident.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        var lost = await StoredIncidentAsync();
+        var b = ExternalAlerts.AlertId(fingerprints["b:9090"]);
+        Assert.True(lost.State!.Members.Remove(b));
+        await storage.WriteStateAsync("incident", incident.GetGrainId(), lost);
+        async Task<int> FiringAsync() => (await (await s.Http.GetAsync($"/api/incidents/{incidentId}")).JsonAsync()).GetProperty("firing").GetInt32();
+        await Eventually.TrueAsync(async () => await FiringAsync() == 1, "the incident back from storage without b");
+
+        // The next reminder says b again, with the sequence it had: the incident takes it back, and pages nobody again.
+        await RemindAsync();
+        Assert.Equal(2, await FiringAsync());
+        Assert.True((await StoredIncidentAsync()).State!.Members.ContainsKey(b));
+        Assert.Single(s.Hooks("am"));
     }
 
     [Fact]

@@ -241,9 +241,10 @@ public sealed class ExternalAlertsGrain(
                 var set = await routing.GetAsync(GrainFactory);
                 var now = time.GetUtcNow();
                 var calls = new List<Task>(batch.Length);
+                var changed = false;
                 foreach (var fingerprint in batch)
                 {
-                    if (Alerts.TryGetValue(fingerprint, out var alert)) Report(fingerprint, alert, set, now, calls);
+                    if (Alerts.TryGetValue(fingerprint, out var alert)) changed |= Report(fingerprint, alert, set, now, calls);
                 }
                 try
                 {
@@ -257,7 +258,7 @@ public sealed class ExternalAlertsGrain(
                         this.GetPrimaryKeyLong(), batch.Length);
                     break;
                 }
-                Writes.Mark();
+                if (changed) Writes.Mark();
             }
         }
         finally
@@ -267,23 +268,37 @@ public sealed class ExternalAlertsGrain(
         }
     }
 
-    private void Report(string fingerprint, ExternalAlertRecord alert, RoutingSet set, DateTimeOffset now, List<Task> calls)
+    /// <summary>
+    /// Tells the alert's incidents (and the inhibitors) what it is. Answers whether what is stored of it changed: a
+    /// reminder's re-assertion of an unchanged alert keeps its sequence, so an incident that has it ignores it and one
+    /// that lost it (a join stored behind) takes it again, and neither this partition nor the incident writes.
+    /// </summary>
+    private bool Report(string fingerprint, ExternalAlertRecord alert, RoutingSet set, DateTimeOffset now, List<Task> calls)
     {
         var status = StatusOf(alert, now);
         var alertId = ExternalAlerts.AlertId(fingerprint);
         var source = status != MemberStatus.Resolved && RoutingCache.IsSource(set, alert.Labels);
+        var changed = false;
         if (source != alert.Inhibiting)
         {
             calls.Add(GrainFactory.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(alertId, source ? alert.Labels : null));
             alert.Inhibiting = source;
+            changed = true;
         }
         if (status == MemberStatus.Resolved && alert.ReportedStatus is null or MemberStatus.Resolved)
         {
+            changed |= alert.ReportedStatus != status || alert.ReportedEpisode != alert.Episode;
             alert.ReportedStatus = status;
             alert.ReportedEpisode = alert.Episode;
-            return; // never told as firing: nothing to take back
+            return changed; // never told as firing: nothing to take back
         }
-        alert.Sequence++;
+        var routes = status == MemberStatus.Resolved ? alert.Routes : [.. RouteTree.Match(set.Root, alert.Labels).Where(r => r.Receiver is not null)];
+        if (status != alert.ReportedStatus || alert.Episode != alert.ReportedEpisode || alert.Sequence == 0
+            || !routes.Select(r => r.IncidentId).SequenceEqual(alert.Routes.Select(r => r.IncidentId), StringComparer.Ordinal))
+        {
+            alert.Sequence++;
+            changed = true;
+        }
         var name = alert.Labels.GetValueOrDefault("alertname") ?? "";
         var instance = alert.Labels.GetValueOrDefault("instance") ?? alert.Labels.GetValueOrDefault("job") ?? "";
         var message = alert.Annotations.GetValueOrDefault("summary") ?? alert.Annotations.GetValueOrDefault("description") ?? name;
@@ -293,7 +308,6 @@ public sealed class ExternalAlertsGrain(
             Annotations = alert.Annotations,
             GeneratorUrl = alert.GeneratorUrl,
         };
-        var routes = status == MemberStatus.Resolved ? alert.Routes : [.. RouteTree.Match(set.Root, alert.Labels).Where(r => r.Receiver is not null)];
         foreach (var route in routes) calls.Add(GrainFactory.GetGrain<IIncidentGrain>(route.IncidentId).UpdateAsync(route, member));
         foreach (var old in alert.Routes.Where(old => routes.All(r => r.IncidentId != old.IncidentId)))
         {
@@ -302,6 +316,7 @@ public sealed class ExternalAlertsGrain(
         alert.Routes = routes;
         alert.ReportedStatus = status;
         alert.ReportedEpisode = alert.Episode;
+        return changed;
     }
 
     /// <summary>

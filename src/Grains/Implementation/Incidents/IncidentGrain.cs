@@ -149,6 +149,15 @@ public sealed class IncidentGrain(
     {
         if (S.Route is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
+        if (S.Outbox.Count == 0 && (NextDue() is not { } due || due > now))
+        {
+            // A reminder's tick with nothing due keeps the incident alive and changes nothing: no write. An open
+            // incident's state is a few KB, and ten thousand of them rewritten every reminder period is a load of its own.
+            Index(now);
+            await SyncReminderAsync();
+            ArmTimer(now);
+            return;
+        }
         await FlushAsync(now);
         await EscalateAsync(now);
         await CommitAsync(now);
