@@ -8,10 +8,12 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 /// <summary>
 /// A storm through <c>POST /api/v2/alerts</c>, side by side with Debian's Alertmanager (when installed) in the same
-/// run: N distinct alerts in batches, grouped by instance so each alert is its own notification, group_wait 0s, one
+/// run: N distinct alerts in batches, grouped by storm and instance so each alert is its own notification (and a later
+/// storm's alerts open groups of their own rather than joining an earlier storm's), group_wait 0s, one
 /// webhook receiver on loopback for both. Prints the accept rate, the time until every alert was delivered, and the
 /// p50/p99 of each alert's post-to-delivery time.
 ///   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500] [--in-flight 4]
+///   ... --am-storm --production [--silos 3] [--settle 130]: the product as silo processes on PostgreSQL; with --settle, what the open incidents cost at rest
 /// </summary>
 public static class AlertmanagerStorm
 {
@@ -20,6 +22,7 @@ public static class AlertmanagerStorm
         var sizes = args.SkipWhile(a => a != "--alerts").Skip(1).DefaultIfEmpty("10000,50000").First().Split(',').Select(int.Parse).ToArray();
         var batch = args.SkipWhile(a => a != "--batch").Skip(1).Select(int.Parse).DefaultIfEmpty(500).First();
         var inFlight = args.SkipWhile(a => a != "--in-flight").Skip(1).Select(int.Parse).DefaultIfEmpty(4).First();
+        var settle = TelemetryThroughput.Arg(args, "--settle", 0);
 
         var delivered = new ConcurrentDictionary<string, long>();
         string? sample = null; // one of the product's webhook bodies, for the delivery floor
@@ -36,7 +39,7 @@ public static class AlertmanagerStorm
                 delivered.TryAdd($"{who}/{labels.GetProperty("storm").GetString()}/{labels.GetProperty("instance").GetString()}", now);
             }
         });
-        Console.WriteLine($"{Environment.ProcessorCount} cores; storms of {string.Join(", ", sizes)} distinct alerts, {batch} per request, {inFlight} requests in flight, grouped by instance, group_wait 0s");
+        Console.WriteLine($"{Environment.ProcessorCount} cores; storms of {string.Join(", ", sizes)} distinct alerts, {batch} per request, {inFlight} requests in flight, grouped by storm and instance, group_wait 0s");
 
         Process? alertmanager = null;
         var amBinary = new[] { "/usr/bin/prometheus-alertmanager", "/usr/bin/alertmanager" }.FirstOrDefault(File.Exists);
@@ -45,7 +48,7 @@ public static class AlertmanagerStorm
         if (amBinary is not null)
         {
             await File.WriteAllTextAsync(Path.Combine(amDirectory.FullName, "am.yml"), $$"""
-                route: {receiver: hook, group_by: [instance], group_wait: 0s, group_interval: 5m, repeat_interval: 4h}
+                route: {receiver: hook, group_by: [storm, instance], group_wait: 0s, group_interval: 5m, repeat_interval: 4h}
                 receivers:
                   - name: hook
                     webhook_configs: [{url: "{{hookBase}}/alertmanager", send_resolved: false}]
@@ -91,7 +94,7 @@ public static class AlertmanagerStorm
             await Send(http, HttpMethod.Post, $"{apiUrl}/api/channels", JsonSerializer.Serialize(new { id = "bench", type = "webhook", config = new { url = $"{hookBase}/product" } }));
             await Send(http, HttpMethod.Put, $"{apiUrl}/api/routing", JsonSerializer.Serialize(new
             {
-                route = new { receiver = "bench", groupBy = new[] { "instance" }, groupWait = "0s" },
+                route = new { receiver = "bench", groupBy = new[] { "storm", "instance" }, groupWait = "0s" },
                 receivers = new[] { new { name = "bench", channels = new[] { "bench" }, sendResolved = false } },
             }));
             if (alertmanager is not null) await WaitUpAsync(http, $"{amUrl}/-/ready");
@@ -117,6 +120,22 @@ public static class AlertmanagerStorm
                     ExtraLines.Clear(); // statements are counted from the last storm's start
                     ExtraLines.Add(() => ProductionStorm.PrintStatementsAsync(cluster, "per alert", size, reset: false));
                     ExtraLines.Add(() => ProductionStorm.PrintStateWritesAsync(cluster));
+                    if (settle > 0)
+                    {
+                        // Every alert holds for the resolve timeout (5 minutes; none is re-sent): the incidents stay open, and what they cost at rest is read over the settle time.
+                        ExtraLines.Add(async () =>
+                        {
+                            var before = await ProductionStorm.PgStatsAsync(cluster);
+                            var tables = await ProductionStorm.PgTablesAsync(cluster);
+                            var cpu = ClusterCpu(cluster);
+                            await Task.Delay(TimeSpan.FromSeconds(settle));
+                            var after = ClusterCpu(cluster);
+                            Console.WriteLine($"at rest with {size:N0} incidents open, over {settle} s: PostgreSQL per incident {ProductionStorm.Per(await ProductionStorm.PgStatsAsync(cluster), before, size)}; " +
+                                $"CPU silos {after.Silos - cpu.Silos:F1} s, PostgreSQL {after.Postgres - cpu.Postgres:F1} s");
+                            ProductionStorm.PrintTables("  per incident at rest", tables, await ProductionStorm.PgTablesAsync(cluster), size);
+                            await ProductionStorm.PrintStateWritesAsync(cluster);
+                        });
+                    }
                 }
                 if (sample is not null) await FloorAsync(sample, $"{hookBase}/floor", size, delivered);
             }

@@ -169,13 +169,7 @@ public static class ProductionStorm
         var afterStorm = await PgStatsAsync(cluster);
         var tablesAfter = await PgTablesAsync(cluster);
         await PrintStatementsAsync(cluster, "per breach", servers, reset: false);
-        Console.WriteLine("PostgreSQL per breach, by table (rows inserted / updated / deleted, scans):");
-        foreach (var (table, after) in tablesAfter)
-        {
-            var before = tablesBefore.GetValueOrDefault(table, new long[4]);
-            var delta = after.Zip(before, (a, b) => (a - b) / (double)servers).ToArray();
-            if (delta.Any(d => d >= 0.05)) Console.WriteLine($"  {table,-40} {delta[0],5:F2} / {delta[1],5:F2} / {delta[2],5:F2}, {delta[3],5:F2} scans");
-        }
+        PrintTables("PostgreSQL per breach", tablesBefore, tablesAfter, servers);
 
         // The alerts then stay open through the settle time, with their servers evaluating: none may resolve.
         var rssAlerting = killed ? ((long, long)?)null : await RssAsync(rssRight);
@@ -252,7 +246,18 @@ public static class ProductionStorm
         return [reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)];
     }
 
-    private static async Task<Dictionary<string, long[]>> PgTablesAsync(ProcessCluster cluster)
+    internal static void PrintTables(string what, Dictionary<string, long[]> tablesBefore, Dictionary<string, long[]> tablesAfter, int count)
+    {
+        Console.WriteLine($"{what}, by table (rows inserted / updated / deleted, scans):");
+        foreach (var (table, after) in tablesAfter)
+        {
+            var before = tablesBefore.GetValueOrDefault(table, new long[4]);
+            var delta = after.Zip(before, (a, b) => (a - b) / (double)count).ToArray();
+            if (delta.Any(d => d >= 0.05)) Console.WriteLine($"  {table,-40} {delta[0],5:F2} / {delta[1],5:F2} / {delta[2],5:F2}, {delta[3],5:F2} scans");
+        }
+    }
+
+    internal static async Task<Dictionary<string, long[]>> PgTablesAsync(ProcessCluster cluster)
     {
         await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
         await connection.OpenAsync();

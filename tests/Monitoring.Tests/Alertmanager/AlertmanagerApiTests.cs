@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Monitoring.Channels;
 using Monitoring.External;
 using Monitoring.Routing;
 using Monitoring.Settings;
@@ -164,6 +165,35 @@ public sealed class AlertmanagerApiTests(ApiFixture api)
         Assert.Equal(2, await FiringAsync());
         Assert.True((await StoredIncidentAsync()).State!.Members.ContainsKey(b));
         Assert.Single(s.Hooks("am"));
+    }
+
+    [Fact]
+    public async Task With_no_group_wait_an_incident_stores_its_opening_with_its_first_message_and_the_delivery_in_one_more_write()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"am-{s.Id}", "am");
+        var response = await s.Http.PutJsonAsync("/api/routing", $$"""
+            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{s.Id}}"],"receiver":"am-{{s.Id}}","groupWait":"0s"}]},
+             "receivers":[{"name":"am-{{s.Id}}","channels":["am-{{s.Id}}"]}]}
+            """);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var now = api.Time.GetUtcNow();
+        await PostAsync(s, "/api/v2/alerts", $$"""
+            [{"labels":{"alertname":"GatewayDown","t":"{{s.Id}}","instance":"a:9090"},"startsAt":"{{Time(now)}}","endsAt":"{{Time(now + TimeSpan.FromHours(2))}}"}]
+            """);
+        await Eventually.TrueAsync(() => s.Hooks("am").Count == 1, "the message, with no group wait");
+        var incidentId = s.Hooks("am")[0].Body.GetProperty("incident").GetProperty("id").GetString()!;
+        var incident = api.Services.GetRequiredService<IGrainFactory>().GetGrain<IIncidentGrain>(incidentId);
+        await Eventually.TrueAsync(async () => (await incident.GetAsync())!.Notifications.SingleOrDefault()?.State == DeliveryState.Delivered, "the delivery reported");
+        await s.AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1)); // the report is stored behind, within a second
+
+        // One write for the opening, the message recorded and handed over; one for the channel's report, which also
+        // stores that the channel took it (an incident's state is a few KB, and a storm opens thousands).
+        var stored = new GrainState<IncidentState>(new IncidentState());
+        await api.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Alerts).ReadStateAsync("incident", incident.GetGrainId(), stored);
+        Assert.Equal("2", stored.ETag);
+        Assert.Empty(stored.State!.Outbox);
+        Assert.Equal(DeliveryState.Delivered, stored.State.Deliveries.Single().State);
     }
 
     [Fact]

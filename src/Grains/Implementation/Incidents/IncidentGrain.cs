@@ -62,6 +62,14 @@ public sealed class IncidentGrain(
         if (opens)
         {
             Open(route, now);
+            if (S.NextFlushAt <= now && !stopping.IsStopping)
+            {
+                // No group wait: the first message is recorded with the opening, in one write, and handed over.
+                await FlushAsync(now);
+                await EscalateAsync(now);
+                await CommitAsync(now);
+                return;
+            }
             await WriteAsync();
             Index(now);
             await SyncReminderAsync();
@@ -378,18 +386,18 @@ public sealed class IncidentGrain(
     }
 
     /// <summary>
-    /// Stores what changed, then hands the recorded messages over, then re-arms. That a channel took a message is stored
-    /// behind: if that write is lost, the message is handed over again and the channel, which keeps its key, answers
-    /// that it has it.
+    /// Stores what changed, then hands the recorded messages over, then re-arms. That a channel took a message is not
+    /// written on its own: the channel's report of the delivery, stored behind, carries it. If both are lost, the
+    /// message is handed over again and the channel, which keeps its key, answers that it has it.
     /// </summary>
     private async Task CommitAsync(DateTimeOffset now)
     {
-        var outboxBefore = S.Outbox.Count;
         await WriteAsync();
         if (S.Outbox.Count > 0)
         {
+            var failed = S.Deliveries.Count(d => d.State == DeliveryState.Failed);
             await HandOffAsync(now);
-            if (S.Outbox.Count != outboxBefore) MarkDirty();
+            if (S.Deliveries.Count(d => d.State == DeliveryState.Failed) != failed) MarkDirty(); // a message for a channel that does not exist
         }
         Index(now);
         await SyncReminderAsync();
