@@ -51,6 +51,7 @@ public static class GrainServices
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();
+        services.TryAddSingleton<External.IExternalAlertStore, External.InMemoryExternalAlertStore>();
         services.AddSingleton<SilenceCache>();
         services.AddSingleton<Routing.RoutingCache>();
         Observability.MonitoringMetrics.Prime();

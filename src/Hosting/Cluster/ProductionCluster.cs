@@ -57,6 +57,7 @@ public static class ProductionHosting
         silo.Services.AddSingleton<IAlertHistory>(sp => new PostgresAlertHistory(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
         silo.Services.AddSingleton<Listings.IListingStore>(sp => new PostgresListingStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
         silo.Services.AddSingleton<Channels.Delivery.IOutboxStore>(sp => new PostgresOutboxStore(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema, sp.GetRequiredService<StatementBatcher>()));
+        silo.Services.AddSingleton<External.IExternalAlertStore>(sp => new PostgresExternalAlertStore(settings.Schema, sp.GetRequiredService<StatementBatcher>()));
         // One key ring for the whole cluster, in PostgreSQL: a secret sealed by one silo opens on any other.
         silo.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
             .Configure<IServiceProvider>((o, sp) => o.XmlRepository = new PostgresXmlRepository(sp.GetRequiredService<NpgsqlDataSource>(), settings.Schema));

@@ -112,6 +112,16 @@ public static class Schema
             CREATE INDEX outbox_pending ON outbox (channel_id, recorded_at) WHERE state IN ('pending', 'held');
             CREATE INDEX outbox_finished ON outbox (channel_id, updated_at DESC) WHERE state NOT IN ('pending', 'held');
             """),
+        (7, "external alerts, one row per alert (they lived in their partition's grain state)",
+            """
+            CREATE TABLE external_alert (
+                partition   integer     NOT NULL,
+                fingerprint text        NOT NULL,
+                payload     jsonb       NOT NULL,
+                updated_at  timestamptz NOT NULL,
+                PRIMARY KEY (partition, fingerprint)
+            );
+            """),
     ];
 
     /// <summary>Applies the migrations not yet applied; answers how many it applied.</summary>

@@ -131,9 +131,8 @@ public sealed class AlertmanagerApiTests(ApiFixture api)
         }
         async Task<long> StoredSequenceAsync(string instance)
         {
-            var stored = new GrainState<ExternalAlertsState>(new ExternalAlertsState());
-            await storage.ReadStateAsync("externalalerts", ExternalAlerts.Partition(grains, fingerprints[instance]).GetGrainId(), stored);
-            return stored.State!.Alerts[fingerprints[instance]].Sequence;
+            var stored = await api.Services.GetRequiredService<IExternalAlertStore>().LoadAsync(ExternalAlerts.PartitionOf(fingerprints[instance]));
+            return stored.Single(a => a.Key == fingerprints[instance]).Value.Sequence;
         }
         async Task RemindAsync()
         {

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Monitoring.External;
 using Monitoring.Hosting.Persistence;
 using Monitoring.Tests.Cluster;
 using Monitoring.Tests.Support;
@@ -97,5 +98,55 @@ public sealed class StoredRowsTests
         Assert.Equal("alice", alert.GetProperty("acknowledgedBy").GetString());
         Assert.Contains(alert.GetProperty("transitions").EnumerateArray(), t => t.GetProperty("reason").GetString() == "acknowledged by alice");
         Assert.NotEmpty((await http.GetFromJsonAsync<JsonElement>("/api/alerts/high-error-rate:mcp-1/notifications")).GetProperty("items").EnumerateArray());
+    }
+    [Fact]
+    public async Task External_alerts_stored_in_their_partition_state_move_into_rows_and_still_fire()
+    {
+        // A partition as the version before the row store left it: its alerts inside its grain state.
+        var labels = new Dictionary<string, string> { ["alertname"] = "GatewayDown", ["instance"] = "a:9090" };
+        var fingerprint = ExternalAlerts.Fingerprint(labels);
+        var partition = ExternalAlerts.PartitionOf(fingerprint);
+        var now = DateTimeOffset.UtcNow;
+        var legacy = new ExternalAlertsState
+        {
+            Alerts =
+            {
+                [fingerprint] = new ExternalAlertRecord
+                {
+                    Labels = labels, Annotations = new() { ["summary"] = "gateway a is down" }, StartsAt = now.AddMinutes(-5), EndsAt = now.AddHours(2),
+                    UpdatedAt = now.AddMinutes(-5), Episode = 1, Sequence = 1, ReportedStatus = Monitoring.Routing.MemberStatus.Firing, ReportedEpisode = 1,
+                },
+            },
+        };
+        await using var cluster = await ProcessCluster.StartAsync(silos: 1, seed: async (connection, schema) =>
+        {
+            await using var data = NpgsqlDataSource.Create(connection);
+            await Schema.MigrateAsync(data, schema);
+            await using var insert = data.CreateCommand($"INSERT INTO {schema}.grain_state (grain_type, grain_key, state_name, payload, version) VALUES ('externalalerts', $1, 'externalalerts', $2, 1)");
+            insert.Parameters.Add(new NpgsqlParameter { Value = GrainIdKeyExtensions.CreateIntegerKey(partition).ToString() });
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(legacy, PostgresGrainStorage.Json) });
+            await insert.ExecuteNonQueryAsync();
+        });
+
+        var alerts = await cluster.Http.GetFromJsonAsync<JsonElement>("/api/v2/alerts");
+        var alert = Assert.Single(alerts.EnumerateArray());
+        Assert.Equal(fingerprint, alert.GetProperty("fingerprint").GetString());
+        Assert.Equal("active", alert.GetProperty("status").GetProperty("state").GetString());
+        Assert.Equal("gateway a is down", alert.GetProperty("annotations").GetProperty("summary").GetString());
+
+        // It moved: a row of its own, and the partition's state is empty.
+        await using var db = NpgsqlDataSource.Create(cluster.PostgresConnectionString);
+        await using (var rows = db.CreateCommand($"SELECT partition, payload->'Labels'->>'instance' FROM {cluster.Schema}.external_alert WHERE fingerprint = $1"))
+        {
+            rows.Parameters.Add(new NpgsqlParameter { Value = fingerprint });
+            await using var reader = await rows.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(partition, reader.GetInt32(0));
+            Assert.Equal("a:9090", reader.GetString(1));
+        }
+        await using (var state = db.CreateCommand($"SELECT payload->'Alerts' FROM {cluster.Schema}.grain_state WHERE grain_type = 'externalalerts'"))
+        {
+            Assert.Equal("{}", (string?)await state.ExecuteScalarAsync());
+        }
     }
 }

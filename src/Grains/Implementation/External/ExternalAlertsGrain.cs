@@ -9,13 +9,14 @@ namespace Monitoring.External;
 /// <summary>
 /// One partition of the alerts that Prometheus and other Alertmanager clients post, with Alertmanager's semantics: an
 /// alert is its label set; a re-send that overlaps the known one merges with it (earliest start, an explicit end over
-/// a timed-out one); it fires until its end passes. Accepted alerts are stored before the call returns (concurrent
-/// batches share one write). Each alert then tells the incidents the routing tree puts it in when it starts firing,
+/// a timed-out one); it fires until its end passes. Accepted alerts are stored before the call returns, a row per alert
+/// (<see cref="IExternalAlertStore"/>: a batch writes what it changed; concurrent batches share one write). Each alert then tells the incidents the routing tree puts it in when it starts firing,
 /// is silenced or resolves, exactly as the product's own alerts do, and the inhibitors when it may inhibit others.
 /// </summary>
 [GrainType("externalalerts"), Reentrant]
 public sealed class ExternalAlertsGrain(
     [PersistentState("externalalerts", StorageNames.Alerts)] IPersistentState<ExternalAlertsState> state,
+    IExternalAlertStore store,
     RoutingCache routing,
     SilenceCache silences,
     IOptions<MonitoringOptions> options,
@@ -44,10 +45,19 @@ public sealed class ExternalAlertsGrain(
     private IGrainTimer? _timer;
     private WriteBehind? _writeBehind;
     private bool _reminderRegistered;
-    private Dictionary<string, ExternalAlertRecord> Alerts => state.State.Alerts;
+    private readonly Dictionary<string, ExternalAlertRecord> _alerts = new(StringComparer.Ordinal);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>Alerts changed, and alerts removed, since the last write: the next write stores exactly these.</summary>
+    private readonly HashSet<string> _unsaved = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unsavedRemovals = new(StringComparer.Ordinal);
+
+    private Dictionary<string, ExternalAlertRecord> Alerts => _alerts;
+    private int Partition => (int)this.GetPrimaryKeyLong();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        foreach (var (fingerprint, alert) in await store.LoadAsync(Partition)) _alerts[fingerprint] = alert;
+        await MoveLegacyAlertsAsync();
         var now = time.GetUtcNow();
         _reminderRegistered = Alerts.Count > 0;
         // What was accepted but perhaps never told (a silo lost between the two) is told now.
@@ -57,7 +67,34 @@ public sealed class ExternalAlertsGrain(
         }
         StartReporting();
         ArmTimer();
-        return Task.CompletedTask;
+    }
+
+    /// <summary>Alerts stored in the partition's grain state (before the row store) move into the store, once.</summary>
+    private async Task MoveLegacyAlertsAsync()
+    {
+        if (state.State.Alerts.Count == 0) return;
+        foreach (var (fingerprint, alert) in state.State.Alerts)
+        {
+            // A row already in the store is newer: the move was cut short after storing it.
+            if (_alerts.TryAdd(fingerprint, alert)) Changed(fingerprint);
+        }
+        await CommitAsync();
+        logger.LogInformation("External alerts partition {Partition}: moved {Count} alerts from its grain state into the alert store", Partition, state.State.Alerts.Count);
+        state.State.Alerts = new(StringComparer.Ordinal);
+        await state.WriteStateAsync();
+    }
+
+    private void Changed(string fingerprint)
+    {
+        _unsaved.Add(fingerprint);
+        _unsavedRemovals.Remove(fingerprint);
+    }
+
+    private void Removed(string fingerprint)
+    {
+        _alerts.Remove(fingerprint);
+        _unsaved.Remove(fingerprint);
+        _unsavedRemovals.Add(fingerprint);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
@@ -94,6 +131,7 @@ public sealed class ExternalAlertsGrain(
                 };
             }
             known.SilencedBy = known.EndsAt > now ? [.. SilenceCache.Matching(set, known.Labels, now).Select(s => s.Id)] : [];
+            Changed(posted.Fingerprint);
             if (StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
         }
         await CommitAsync();
@@ -119,6 +157,7 @@ public sealed class ExternalAlertsGrain(
         if (alert.AcknowledgedAt is not null) return WriteResult.Ok;
         alert.AcknowledgedAt = now;
         alert.AcknowledgedBy = by;
+        Changed(fingerprint);
         await CommitAsync();
         return WriteResult.Ok;
     }
@@ -133,6 +172,7 @@ public sealed class ExternalAlertsGrain(
         alert.Timeout = false;
         alert.SilencedBy = [];
         _dirty.Add(fingerprint);
+        Changed(fingerprint);
         logger.LogInformation("External alert {Fingerprint} resolved by {By}", fingerprint, by ?? "hand");
         await CommitAsync();
         StartReporting();
@@ -199,11 +239,16 @@ public sealed class ExternalAlertsGrain(
         {
             if (alert.EndsAt <= now)
             {
-                alert.SilencedBy = [];
+                if (alert.SilencedBy.Length > 0)
+                {
+                    alert.SilencedBy = [];
+                    Changed(fingerprint);
+                    Writes.Mark();
+                }
                 if (alert.ReportedStatus is not (null or MemberStatus.Resolved)) _dirty.Add(fingerprint);
                 else if (now - alert.EndsAt >= ResolvedRetention && !_dirty.Contains(fingerprint))
                 {
-                    Alerts.Remove(fingerprint);
+                    Removed(fingerprint);
                     removed = true;
                 }
                 continue;
@@ -212,6 +257,7 @@ public sealed class ExternalAlertsGrain(
             if (!silencedBy.SequenceEqual(alert.SilencedBy))
             {
                 alert.SilencedBy = silencedBy;
+                Changed(fingerprint);
                 Writes.Mark();
             }
             if (StatusOf(alert, now) != alert.ReportedStatus) _dirty.Add(fingerprint);
@@ -244,7 +290,11 @@ public sealed class ExternalAlertsGrain(
                 var changed = false;
                 foreach (var fingerprint in batch)
                 {
-                    if (Alerts.TryGetValue(fingerprint, out var alert)) changed |= Report(fingerprint, alert, set, now, calls);
+                    if (Alerts.TryGetValue(fingerprint, out var alert) && Report(fingerprint, alert, set, now, calls))
+                    {
+                        Changed(fingerprint);
+                        changed = true;
+                    }
                 }
                 try
                 {
@@ -338,7 +388,24 @@ public sealed class ExternalAlertsGrain(
     {
         await Task.Yield();
         var upTo = _changes;
-        await state.WriteStateAsync();
+        if (_unsaved.Count > 0 || _unsavedRemovals.Count > 0)
+        {
+            KeyValuePair<string, ExternalAlertRecord>[] changed = [.. _unsaved.Where(Alerts.ContainsKey).Select(f => KeyValuePair.Create(f, Alerts[f]))];
+            string[] removed = [.. _unsavedRemovals];
+            _unsaved.Clear();
+            _unsavedRemovals.Clear();
+            try
+            {
+                await store.SaveAsync(Partition, changed, removed);
+            }
+            catch
+            {
+                // Not stored: the next write carries them, unless they changed the other way meanwhile.
+                foreach (var (fingerprint, _) in changed) if (!_unsavedRemovals.Contains(fingerprint)) _unsaved.Add(fingerprint);
+                foreach (var fingerprint in removed) if (!_unsaved.Contains(fingerprint)) _unsavedRemovals.Add(fingerprint);
+                throw;
+            }
+        }
         if (upTo > _written) _written = upTo;
     }
 

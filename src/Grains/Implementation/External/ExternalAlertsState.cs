@@ -2,7 +2,10 @@ using Monitoring.Routing;
 
 namespace Monitoring.External;
 
-/// <summary>One partition's external alerts by fingerprint.</summary>
+/// <summary>
+/// One partition's external alerts by fingerprint, as they were stored before the row store
+/// (<see cref="IExternalAlertStore"/>): an activation moves what it finds here into the store and leaves this empty.
+/// </summary>
 [GenerateSerializer, Alias("mcp.ExternalAlertsState")]
 public sealed class ExternalAlertsState
 {
