@@ -85,9 +85,11 @@ public sealed class PersistedContractTests
             lines.Add($"listing {kind}: payload");
             Walk(PostgresGrainStorage.Json.GetTypeInfo(entry), $"listing/{kind}", lines, unpinned, []);
         }
-        // Documents stored outside grain state: the channels' outbox rows.
+        // Documents stored outside grain state: the channels' outbox rows and the external alerts' rows.
         lines.Add("table outbox: notification");
         Walk(PostgresGrainStorage.Json.GetTypeInfo(typeof(Monitoring.Channels.Notification)), "outbox/notification", lines, unpinned, []);
+        lines.Add("table external_alert: payload");
+        Walk(PostgresGrainStorage.Json.GetTypeInfo(typeof(Monitoring.External.ExternalAlertRecord)), "external_alert/payload", lines, unpinned, []);
         return (string.Join('\n', lines) + "\n", unpinned);
     }
 
