@@ -415,7 +415,7 @@ public sealed class IncidentGrain(
             S.Members.Values.Count(m => m.Status == MemberStatus.Firing), S.Members.Count, S.OpenedAt, now);
         if (_indexed is { } last && last == summary with { UpdatedAt = last.UpdatedAt }) return;
         _indexed = summary;
-        _ = GrainFactory.GetGrain<IIncidentIndexGrain>(IIncidentIndexGrain.Key).UpsertAsync(summary);
+        _ = GrainReferences.Of(GrainFactory).Get<IIncidentIndexGrain>(IIncidentIndexGrain.Key).UpsertAsync(summary);
     }
 
     /// <summary>Alerts joining an open incident are stored behind, at most once a second: a storm of joins is a few writes, not one each.</summary>

@@ -21,7 +21,7 @@ public static class ChannelHandOff
         {
             try
             {
-                return await grains.GetGrain<INotificationChannelGrain>(handOff.ChannelId).EnqueueAsync(handOff.Notification);
+                return await Settings.GrainReferences.Of(grains).Get<INotificationChannelGrain>(handOff.ChannelId).EnqueueAsync(handOff.Notification);
             }
             catch (Exception e)
             {
