@@ -10,8 +10,9 @@ namespace Monitoring.External;
 /// One partition of the alerts that Prometheus and other Alertmanager clients post, with Alertmanager's semantics: an
 /// alert is its label set; a re-send that overlaps the known one merges with it (earliest start, an explicit end over
 /// a timed-out one); it fires until its end passes. Accepted alerts are stored before the call returns, a row per alert
-/// (<see cref="IExternalAlertStore"/>: a batch writes what it changed; concurrent batches share one write). Each alert then tells the incidents the routing tree puts it in when it starts firing,
-/// is silenced or resolves, exactly as the product's own alerts do, and the inhibitors when it may inhibit others.
+/// (<see cref="IExternalAlertStore"/>: a batch writes what it changed; concurrent batches share one write). Each alert
+/// then tells the incidents the routing tree puts it in when it starts firing, is silenced or resolves, exactly as the
+/// product's own alerts do, and the inhibitors when it may inhibit others.
 /// </summary>
 [GrainType("externalalerts"), Reentrant]
 public sealed class ExternalAlertsGrain(

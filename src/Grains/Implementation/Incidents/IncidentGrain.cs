@@ -64,10 +64,17 @@ public sealed class IncidentGrain(
             Open(route, now);
             if (S.NextFlushAt <= now && !stopping.IsStopping)
             {
-                // No group wait: the first message is recorded with the opening, in one write, and handed over.
-                await FlushAsync(now);
-                await EscalateAsync(now);
-                await CommitAsync(now);
+                // No group wait: the first message is recorded with the opening, in one write, and handed over. The
+                // opening is stored (and the reminder and timer set) even if recording the message failed part way.
+                try
+                {
+                    await FlushAsync(now);
+                    await EscalateAsync(now);
+                }
+                finally
+                {
+                    await CommitAsync(now);
+                }
                 return;
             }
             await WriteAsync();
