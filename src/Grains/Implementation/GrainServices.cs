@@ -29,6 +29,7 @@ public static class GrainServices
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(StateDurability.Durable);
         services.AddSingleton<SiloStopping>();
+        services.AddSingleton<Routing.IncidentWakeups>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloStopping>());
         services.AddOptions<NotificationOptions>()
             .BindConfiguration(NotificationOptions.Section)

@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Monitoring.Routing;
+using Orleans.Core.Internal;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Notifications;
 using Monitoring.Tests.Support;
@@ -61,6 +64,32 @@ public sealed class IncidentTests(ApiFixture api)
         {
             throw new TimeoutException(e.Message + "\n" + string.Join("\n", api.Logs.Lines.Where(l => l.Contains(incidentId)).TakeLast(8)));
         }
+    }
+
+    [Fact]
+    public async Task An_incident_put_away_while_it_waits_out_its_group_wait_is_woken_on_time()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"ops-{s.Id}", "ops");
+        await RouteAsync(s, $"\"ops-{s.Id}\"");
+        var server = (await ServersAsync(s, 1))[0];
+        await s.RuleAsync(""" "channels":[]""");
+        await s.FireAsync(server);
+        string? incidentId = null;
+        await Eventually.TrueAsync(async () => (await s.AlertAsync(s.AlertIdFor(server))).TryGetProperty("incidents", out var ids)
+            && ids.GetArrayLength() == 1 && (incidentId = ids[0].GetString()) is not null, "the alert in its incident");
+        var wakeups = api.Services.GetRequiredService<IncidentWakeups>();
+        Assert.True(wakeups.Count >= 1);
+
+        // The silo puts the incident away (idle, or short of memory) before its group wait ends: a timer of its own
+        // would go with it, and only the reminder, a minute or more later, would bring it back. The silo's wake-up stays.
+        var incident = api.Services.GetRequiredService<IGrainFactory>().GetGrain<IIncidentGrain>(incidentId!);
+        await incident.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        Assert.Empty(s.Hooks("ops"));
+        await s.AdvanceAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10));
+        var first = (await s.WaitForHooksAsync("ops", 1)).Single();
+        Assert.Equal(incidentId, Incident(first).GetProperty("id").GetString());
+        Assert.Equal(1, Incident(first).GetProperty("firing").GetInt32());
     }
 
     [Fact]

@@ -124,6 +124,9 @@ public interface IIncidentGrain : IGrainWithStringKey
 
     [OneWay]
     Task ReportDeliveryAsync(DeliveryRecord record);
+
+    /// <summary>Does what is due (the silo's wake-ups call it at the time the incident asked for).</summary>
+    Task WakeAsync();
 }
 
 /// <summary>Every incident's summary, for the listing. Bounded: the oldest resolved incidents leave first.</summary>

@@ -25,6 +25,7 @@ public sealed class IncidentGrain(
     RoutingCache routing,
     IOptions<MonitoringOptions> options,
     SiloStopping stopping,
+    IncidentWakeups wakeups,
     TimeProvider time,
     ILogger<IncidentGrain> logger)
     : Grain, IIncidentGrain, IRemindable
@@ -33,7 +34,6 @@ public sealed class IncidentGrain(
     private const int MaxTimeline = 200;
     private const int MaxDeliveries = 100;
     private static readonly TimeSpan JoinWriteDelay = TimeSpan.FromSeconds(1);
-    private IGrainTimer? _timer;
     private WriteBehind? _writeBehind;
     private bool _reminderRegistered;
     private string[] _inhibited = [];
@@ -44,7 +44,7 @@ public sealed class IncidentGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _reminderRegistered = WantsReminder();
-        ArmTimer(time.GetUtcNow());
+        ScheduleWakeUp(time.GetUtcNow());
         return Task.CompletedTask;
     }
 
@@ -83,9 +83,9 @@ public sealed class IncidentGrain(
         }
         else
         {
-            MarkDirty(); // the next flush (its timer runs while the incident is open) tells what changed
+            MarkDirty(); // the next flush (its wake-up is set while the incident is open) tells what changed
         }
-        ArmTimer(now);
+        ScheduleWakeUp(now);
     }
 
     public async Task<IncidentView?> GetAsync()
@@ -117,7 +117,7 @@ public sealed class IncidentGrain(
         Event(now, "acknowledged", by is null ? "acknowledged; escalation stopped" : $"acknowledged by {by}; escalation stopped");
         await WriteAsync();
         Index(now);
-        ArmTimer(now);
+        ScheduleWakeUp(now);
         // Each alert keeps its own status: acknowledge the firing ones, without waiting (they report back to this grain).
         foreach (var member in S.Members.Values.Where(m => m.Status == MemberStatus.Firing))
         {
@@ -160,6 +160,8 @@ public sealed class IncidentGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => TickAsync();
 
+    public Task WakeAsync() => TickAsync();
+
     private async Task TickAsync()
     {
         if (S.Route is null || stopping.IsStopping) return;
@@ -170,7 +172,7 @@ public sealed class IncidentGrain(
             // incident's state is a few KB, and ten thousand of them rewritten every reminder period is a load of its own.
             Index(now);
             await SyncReminderAsync();
-            ArmTimer(now);
+            ScheduleWakeUp(now);
             return;
         }
         await FlushAsync(now);
@@ -408,7 +410,7 @@ public sealed class IncidentGrain(
         }
         Index(now);
         await SyncReminderAsync();
-        ArmTimer(now);
+        ScheduleWakeUp(now);
     }
 
     private async Task HandOffAsync(DateTimeOffset now) =>
@@ -440,20 +442,8 @@ public sealed class IncidentGrain(
         return due;
     }
 
-    private void ArmTimer(DateTimeOffset _)
-    {
-        var due = NextDue();
-        if (due is null)
-        {
-            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            return;
-        }
-        // Measured from the clock as it is now, not as it was when the work began: the timer counts from this call.
-        var delay = due.Value - time.GetUtcNow();
-        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-        _timer ??= this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true });
-        _timer.Change(delay, Timeout.InfiniteTimeSpan);
-    }
+    /// <summary>Asks the silo's wake-ups for the time the next thing is due (none while nothing is).</summary>
+    private void ScheduleWakeUp(DateTimeOffset _) => wakeups.Set(IncidentId, NextDue());
 
     private bool WantsReminder() => S.IsOpen || S.Outbox.Count > 0;
 
