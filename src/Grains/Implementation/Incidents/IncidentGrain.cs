@@ -26,6 +26,7 @@ public sealed class IncidentGrain(
     IOptions<MonitoringOptions> options,
     SiloStopping stopping,
     IncidentWakeups wakeups,
+    StateDurability durability,
     TimeProvider time,
     ILogger<IncidentGrain> logger)
     : Grain, IIncidentGrain, IRemindable
@@ -445,7 +446,12 @@ public sealed class IncidentGrain(
     /// <summary>Asks the silo's wake-ups for the time the next thing is due (none while nothing is).</summary>
     private void ScheduleWakeUp(DateTimeOffset _) => wakeups.Set(IncidentId, NextDue());
 
-    private bool WantsReminder() => S.IsOpen || S.Outbox.Count > 0;
+    /// <summary>
+    /// A reminder brings an open incident back after its silo is lost. In the embedded mode there is no other silo: the
+    /// process holds the state, the reminders and the wake-ups alike and loses them together, and the wake-ups already
+    /// bring back an incident put away, so a reminder would only cost (a timer and about 1.4 KB an incident).
+    /// </summary>
+    private bool WantsReminder() => !durability.Volatile && (S.IsOpen || S.Outbox.Count > 0);
 
     /// <summary>While the incident is open its reminder brings it back after a silo is lost, to send what is due.</summary>
     private async Task SyncReminderAsync()
