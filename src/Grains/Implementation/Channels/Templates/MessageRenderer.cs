@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using Fluid;
+using Fluid.Values;
 
 namespace Monitoring.Channels.Templates;
 
@@ -123,27 +124,36 @@ public sealed partial class MessageRenderer(
         var subject = notification.Templates.Subject ?? channelTemplates.Subject ?? defaultSubject;
         var body = notification.Templates.Body ?? channelTemplates.Body ?? defaultBody;
         var actions = links?.For(notification);
+        var model = Model(notification, actions);
         return new RenderedMessage(
-            RenderOne(subject, defaultSubject, notification, actions, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
-            RenderOne(body, defaultBody, notification, actions, NullEncoder.Default).Trim(),
-            () => RenderOne(body, defaultBody, notification, actions, HtmlEncoder.Default).Trim())
+            RenderOne(subject, defaultSubject, model, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
+            RenderOne(body, defaultBody, model, NullEncoder.Default).Trim(),
+            () => RenderOne(body, defaultBody, model, HtmlEncoder.Default).Trim())
         {
             Actions = actions,
         };
     }
 
-    private string RenderOne(string source, string fallback, Notification notification, ActionUrls? actions, TextEncoder encoder)
+    /// <summary>Each template renders in a context of its own (an <c>assign</c> in the subject never reaches the body), over values made once.</summary>
+    private string RenderOne(string source, string fallback, KeyValuePair<string, FluidValue>[] model, TextEncoder encoder)
     {
         try
         {
-            return Parse(source).Render(Context(notification, actions), encoder);
+            return Parse(source).Render(Context(model), encoder);
         }
         catch (Exception e) when (source != fallback)
         {
             // A template that parsed can still fail at render time (the step limit); the default always renders.
             logger.LogWarning("A message template failed to render ({Error}); the default was used", e.Message);
-            return Parse(fallback).Render(Context(notification, actions), encoder);
+            return Parse(fallback).Render(Context(model), encoder);
         }
+    }
+
+    private static TemplateContext Context(KeyValuePair<string, FluidValue>[] model)
+    {
+        var context = new TemplateContext(Options);
+        foreach (var (name, value) in model) context.SetValue(name, value);
+        return context;
     }
 
     private IFluidTemplate Parse(string source)
@@ -158,41 +168,42 @@ public sealed partial class MessageRenderer(
         return template;
     }
 
-    private TemplateContext Context(Notification n, ActionUrls? actions)
+    /// <summary>What a message's templates see, made once for its subject and body (a storm renders one message an alert).</summary>
+    private KeyValuePair<string, FluidValue>[] Model(Notification n, ActionUrls? actions)
     {
-        var context = new TemplateContext(Options);
-        context.SetValue("ack_url", actions?.Acknowledge ?? "");
-        context.SetValue("resolve_url", actions?.Resolve ?? "");
-        context.SetValue("id", n.AlertId);
-        context.SetValue("status", n.Status);
-        context.SetValue("kind", n.Kind.ToString().ToLowerInvariant());
-        context.SetValue("severity", n.Severity.ToString().ToLowerInvariant());
-        context.SetValue("message", n.Message);
-        context.SetValue("rule_id", n.RuleId);
-        context.SetValue("rule_name", n.RuleName);
-        context.SetValue("condition", n.Condition);
-        context.SetValue("server_id", n.ServerId);
-        context.SetValue("server_name", n.ServerName);
-        if (n.ServerHealth is { } health) context.SetValue("server_health", health);
-        context.SetValue("episode", n.Episode);
-        context.SetValue("fired_at", n.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
-        context.SetValue("at", n.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
-        context.SetValue("escalation_level", n.EscalationLevel);
-        context.SetValue("labels", new SortedDictionary<string, string>(n.Labels, StringComparer.Ordinal));
-        context.SetValue("values", new SortedDictionary<string, double>(n.Values, StringComparer.Ordinal));
+        var context = new ModelBuilder();
+        context.Set("ack_url", actions?.Acknowledge ?? "");
+        context.Set("resolve_url", actions?.Resolve ?? "");
+        context.Set("id", n.AlertId);
+        context.Set("status", n.Status);
+        context.Set("kind", n.Kind.ToString().ToLowerInvariant());
+        context.Set("severity", n.Severity.ToString().ToLowerInvariant());
+        context.Set("message", n.Message);
+        context.Set("rule_id", n.RuleId);
+        context.Set("rule_name", n.RuleName);
+        context.Set("condition", n.Condition);
+        context.Set("server_id", n.ServerId);
+        context.Set("server_name", n.ServerName);
+        if (n.ServerHealth is { } health) context.Set("server_health", health);
+        context.Set("episode", n.Episode);
+        context.Set("fired_at", n.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
+        context.Set("at", n.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
+        context.Set("escalation_level", n.EscalationLevel);
+        context.Set("labels", new SortedDictionary<string, string>(n.Labels, StringComparer.Ordinal));
+        context.Set("values", new SortedDictionary<string, double>(n.Values, StringComparer.Ordinal));
         // An incident's message also sees its group: alerts (each with the fields above), group and common labels, counts.
         var group = n.Group;
-        context.SetValue("incident_id", group?.IncidentId ?? "");
-        context.SetValue("incident_url", group is null ? "" : $"{options.Value.ExternalUrl.TrimEnd('/')}/api/incidents/{group.IncidentId}");
-        context.SetValue("group_labels", new SortedDictionary<string, string>(group?.GroupLabels ?? [], StringComparer.Ordinal));
-        context.SetValue("group_text", group is null ? "" : string.Join(", ", group.GroupLabels.Where(l => l.Key != "alertname").OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
-        context.SetValue("common_labels", new SortedDictionary<string, string>(group?.CommonLabels ?? n.Labels, StringComparer.Ordinal));
-        context.SetValue("firing_count", group?.Firing ?? (n.Kind == NotificationKind.Resolved ? 0 : 1));
-        context.SetValue("resolved_count", group?.Resolved ?? (n.Kind == NotificationKind.Resolved ? 1 : 0));
-        context.SetValue("truncated_alerts", group?.TruncatedAlerts ?? 0);
+        context.Set("incident_id", group?.IncidentId ?? "");
+        context.Set("incident_url", group is null ? "" : $"{options.Value.ExternalUrl.TrimEnd('/')}/api/incidents/{group.IncidentId}");
+        context.Set("group_labels", new SortedDictionary<string, string>(group?.GroupLabels ?? [], StringComparer.Ordinal));
+        context.Set("group_text", group is null ? "" : string.Join(", ", group.GroupLabels.Where(l => l.Key != "alertname").OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
+        context.Set("common_labels", new SortedDictionary<string, string>(group?.CommonLabels ?? n.Labels, StringComparer.Ordinal));
+        context.Set("firing_count", group?.Firing ?? (n.Kind == NotificationKind.Resolved ? 0 : 1));
+        context.Set("resolved_count", group?.Resolved ?? (n.Kind == NotificationKind.Resolved ? 1 : 0));
+        context.Set("truncated_alerts", group?.TruncatedAlerts ?? 0);
         var alerts = group?.Alerts ?? [];
-        context.SetValue("more", group is null ? 0 : group.Firing + group.Resolved - Math.Min(10, alerts.Length));
-        context.SetValue("alerts", alerts.Select(a => new Dictionary<string, object>
+        context.Set("more", group is null ? 0 : group.Firing + group.Resolved - Math.Min(10, alerts.Length));
+        context.Set("alerts", alerts.Select(a => new Dictionary<string, object>
         {
             ["id"] = a.AlertId,
             ["status"] = a.Status,
@@ -206,6 +217,13 @@ public sealed partial class MessageRenderer(
             ["labels"] = new SortedDictionary<string, string>(a.Labels, StringComparer.Ordinal),
             ["values"] = new SortedDictionary<string, double>(a.Values, StringComparer.Ordinal),
         }).ToList());
-        return context;
+        return context.Values.ToArray();
+    }
+
+    private sealed class ModelBuilder
+    {
+        public List<KeyValuePair<string, FluidValue>> Values { get; } = new(32);
+
+        public void Set(string name, object value) => Values.Add(new(name, FluidValue.Create(value, Options)));
     }
 }
