@@ -136,7 +136,21 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
         await Parallel.ForEachAsync(Enumerable.Range(0, storm), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
             retried += await SendAsync(http, HttpMethod.Post, $"/api/servers/s{i}-{id}/telemetry",
                 $$"""{"requests":[{{string.Join(',', Enumerable.Repeat("""{"method":"tools/call","tool":"search","durationMs":50}""", 40))}}]}""", HttpStatusCode.Accepted));
-        await Eventually.TrueAsync(() => Resolved(hooks, $"/{id}") == storm, "every alert resolved", TimeSpan.FromSeconds(240));
+        try
+        {
+            await Eventually.TrueAsync(() => Resolved(hooks, $"/{id}") == storm, "every alert resolved", TimeSpan.FromSeconds(240));
+        }
+        catch (TimeoutException e)
+        {
+            // Say which were left and what the cluster says of them: still firing, or resolved with the message not yet sent.
+            var told = hooks.At($"/{id}").Where(h => Kind(h) == "resolved").Select(AlertOf).ToHashSet();
+            var left = Enumerable.Range(0, storm).Select(i => $"r-{id}:s{i}-{id}").Where(a => !told.Contains(a)).Take(5).ToList();
+            var states = new List<string>();
+            foreach (var alert in left) states.Add($"{alert}: {await (await http.GetAsync($"/api/alerts/{alert}")).Content.ReadAsStringAsync()}");
+            var firingNow = (await http.GetFromJsonAsync<JsonElement>($"/api/alerts?status=firing&ruleId=r-{id}&limit=1")).GetProperty("total").GetInt32();
+            throw new TimeoutException($"{e.Message}: {told.Count} of {storm} resolved messages, {firingNow} alerts listed firing; " +
+                $"{victim.Name} killed at {killedAt.TotalSeconds:F1}s; the first left: {string.Join(" | ", states.Select(x => x.Length > 600 ? x[..600] : x))}", e);
+        }
         Assert.Equal(0, (await http.GetFromJsonAsync<JsonElement>($"/api/alerts?status=firing&ruleId=r-{id}&limit=1")).GetProperty("total").GetInt32());
         output.WriteLine($"{storm} servers registered in {registered.TotalSeconds:F1}s; storm pushed in {pushed.TotalSeconds:F1}s ({storm / pushed.TotalSeconds:F0}/s), " +
             $"{victim.Name} killed at {killedAt.TotalSeconds:F1}s, {retried} pushes sent again after a 503 or no answer; all {storm} notified at {notified.TotalSeconds:F1}s; " +
