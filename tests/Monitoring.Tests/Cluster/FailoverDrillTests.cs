@@ -146,10 +146,16 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
             var told = hooks.At($"/{id}").Where(h => Kind(h) == "resolved").Select(AlertOf).ToHashSet();
             var left = Enumerable.Range(0, storm).Select(i => $"r-{id}:s{i}-{id}").Where(a => !told.Contains(a)).Take(5).ToList();
             var states = new List<string>();
-            foreach (var alert in left) states.Add($"{alert}: {await (await http.GetAsync($"/api/alerts/{alert}")).Content.ReadAsStringAsync()}");
+            foreach (var alert in left)
+            {
+                var server = alert[(alert.IndexOf(':') + 1)..];
+                states.Add($"{alert}: {await (await http.GetAsync($"/api/alerts/{alert}")).Content.ReadAsStringAsync()} " +
+                    $"history {await (await http.GetAsync($"/api/alerts/history?serverId={server}&ruleId=r-{id}")).Content.ReadAsStringAsync()} " +
+                    $"server {await (await http.GetAsync($"/api/servers/{server}")).Content.ReadAsStringAsync()}");
+            }
             var firingNow = (await http.GetFromJsonAsync<JsonElement>($"/api/alerts?status=firing&ruleId=r-{id}&limit=1")).GetProperty("total").GetInt32();
             throw new TimeoutException($"{e.Message}: {told.Count} of {storm} resolved messages, {firingNow} alerts listed firing; " +
-                $"{victim.Name} killed at {killedAt.TotalSeconds:F1}s; the first left: {string.Join(" | ", states.Select(x => x.Length > 600 ? x[..600] : x))}", e);
+                $"{victim.Name} killed at {killedAt.TotalSeconds:F1}s; the first left: {string.Join(" | ", states.Select(x => x.Length > 4000 ? x[..4000] : x))}", e);
         }
         Assert.Equal(0, (await http.GetFromJsonAsync<JsonElement>($"/api/alerts?status=firing&ruleId=r-{id}&limit=1")).GetProperty("total").GetInt32());
         output.WriteLine($"{storm} servers registered in {registered.TotalSeconds:F1}s; storm pushed in {pushed.TotalSeconds:F1}s ({storm / pushed.TotalSeconds:F0}/s), " +

@@ -97,4 +97,42 @@ public sealed class ServerWindowTests(ClusterFixture fixture)
         await s.WaitForStatusAsync(AlertStatus.Resolved);
         Assert.Equal("resolved", (await s.WaitForHooksAsync(2))[1].Body.GetProperty("alert").GetProperty("status").GetString());
     }
+
+    [Fact]
+    public async Task A_window_restored_with_clear_data_from_after_the_breach_resolves_its_open_alert()
+    {
+        // Two servers see the same traffic: the second's stored window stands in for the snapshot the first's activation
+        // wrote after healthy data arrived but before it could tell its alert (its silo died, or the alert was out of reach).
+        var s = new Scenario(fixture);
+        await s.SetUpAsync(labels: s.Labels);
+        var twin = new Scenario(fixture);
+        await twin.SetUpAsync(labels: twin.Labels);
+        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Servers);
+
+        await s.PushAsync(failures: 50, successes: 0);
+        await twin.PushAsync(failures: 50, successes: 0);
+        await s.WaitForHooksAsync(1);
+        await s.Server.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+
+        // A minute later healthy traffic outweighs the breach, on the twin only; its window is stored as it goes.
+        fixture.Time.Advance(TimeSpan.FromMinutes(1));
+        await twin.PushAsync(failures: 0, successes: 5000);
+        var twinWindow = new GrainState<ServerWindowState>(new ServerWindowState());
+        await twin.Server.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.TrueAsync(async () =>
+        {
+            await storage.ReadStateAsync("window", twin.Server.GetGrainId(), twinWindow);
+            return twinWindow.State!.At >= fixture.Time.GetUtcNow();
+        }, "the twin's window stored as its activation goes");
+
+        // The first server comes back with that window: clear, and about moments after its alert began.
+        var stored = new GrainState<ServerWindowState>(new ServerWindowState());
+        await storage.ReadStateAsync("window", s.Server.GetGrainId(), stored);
+        stored.State = twinWindow.State;
+        await storage.WriteStateAsync("window", s.Server.GetGrainId(), stored);
+        fixture.Time.Advance(TimeSpan.FromSeconds(15));
+        await s.Server.EvaluateAsync();
+        await s.WaitForStatusAsync(AlertStatus.Resolved);
+        Assert.Equal("resolved", (await s.WaitForHooksAsync(2))[1].Body.GetProperty("alert").GetProperty("status").GetString());
+    }
 }

@@ -59,7 +59,15 @@ public sealed record Observation(
     [property: Id(0)] AlertRule Rule,
     [property: Id(1)] ServerSummary Server,
     [property: Id(2)] ConditionResult Condition,
-    [property: Id(3)] Dictionary<string, double> Values);
+    [property: Id(3)] Dictionary<string, double> Values)
+{
+    /// <summary>
+    /// Set when the server evaluated a window restored from its stored snapshot, found the condition clear, and sent
+    /// no data instead: the time of the newest data in that window. Data about moments after an alert began is
+    /// recovery for it, even restored; data from before the breach is not.
+    /// </summary>
+    [Id(4)] public DateTimeOffset? RestoredClearThrough { get; init; }
+}
 
 /// <summary>
 /// An alert's answer to an observation: its phase, and when it went to sleep, the moment its server must tell it again

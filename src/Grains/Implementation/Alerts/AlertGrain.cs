@@ -45,6 +45,9 @@ public sealed class AlertGrain(
     /// <summary>The longest a quiet open alert sleeps before its server tells it its condition again.</summary>
     private static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
     private static readonly TimeSpan HandOffRetry = ChannelHandOff.Retry;
+
+    /// <summary>Restored data counts as after the alert's start only this much after it (silos' clocks differ a little).</summary>
+    private static readonly TimeSpan RestoredDataMargin = TimeSpan.FromSeconds(1);
     private readonly List<TransitionRow> _history = [];
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
@@ -74,9 +77,17 @@ public sealed class AlertGrain(
         var now = time.GetUtcNow();
         S.Rule = observation.Rule;
         S.Server = observation.Server;
-        var mayFire = observation.Condition == ConditionResult.Holds;
+        var condition = observation.Condition;
+        if (condition == ConditionResult.NoData && observation.RestoredClearThrough is { } through && S.Life.IsOpen
+            && (S.Life.PendingSince ?? S.Life.FiredAt) is { } began && through > began + RestoredDataMargin)
+        {
+            // The server came back with a stored window whose data reaches past this alert's start and is clear: that
+            // is what the server saw after the breach (an activation lost before it could say so), not older data.
+            condition = ConditionResult.Clear;
+        }
+        var mayFire = condition == ConditionResult.Holds;
         var inputs = await InputsAsync(now, refreshSilence: mayFire || S.Life.IsOpen, mayFire);
-        await ApplyAsync(AlertLifecycle.Observe(S.Life, observation.Condition, observation.Values, inputs, now), now);
+        await ApplyAsync(AlertLifecycle.Observe(S.Life, condition, observation.Values, inputs, now), now);
         var sleeps = SleepsUntil(now);
         if (sleeps is not null) DeactivateOnIdle();
         _serverKnowsAwake = sleeps is null;

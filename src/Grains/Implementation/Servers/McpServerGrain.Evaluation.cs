@@ -183,9 +183,11 @@ public sealed partial class McpServerGrain
             };
             // No data is not recovery, and neither is data from before the breach: a window restored from an older
             // snapshot cannot resolve an open alert until data arrives again.
+            DateTimeOffset? restoredClearThrough = null;
             if (condition == ConditionResult.Clear && restoredOnly && server.Enabled && open.Contains(rule.Id))
             {
                 condition = ConditionResult.NoData;
+                restoredClearThrough = _window.LastRecordedAt; // the alert knows when it began: it decides
             }
             MonitoringMetrics.RuleEvaluations.WithLabels(condition switch { ConditionResult.Holds => "true", ConditionResult.Clear => "false", _ => "no_data" }).Inc();
             if (open.Contains(rule.Id) && _told.TryGetValue(rule.Id, out var told) && told.StillHolds(condition, rule, summary, news, now, options.Value.ReminderPeriod))
@@ -194,7 +196,7 @@ public sealed partial class McpServerGrain
             }
             if (condition == ConditionResult.Holds || open.Contains(rule.Id))
             {
-                observed.Add((rule, condition, ObserveAsync(rule.Id, new Observation(rule, summary, condition, metrics))));
+                observed.Add((rule, condition, ObserveAsync(rule.Id, new Observation(rule, summary, condition, metrics) { RestoredClearThrough = restoredClearThrough })));
             }
         }
 
