@@ -171,39 +171,39 @@ public sealed partial class MessageRenderer(
     /// <summary>What a message's templates see, made once for its subject and body (a storm renders one message an alert).</summary>
     private KeyValuePair<string, FluidValue>[] Model(Notification n, ActionUrls? actions)
     {
-        var context = new ModelBuilder();
-        context.Set("ack_url", actions?.Acknowledge ?? "");
-        context.Set("resolve_url", actions?.Resolve ?? "");
-        context.Set("id", n.AlertId);
-        context.Set("status", n.Status);
-        context.Set("kind", n.Kind.ToString().ToLowerInvariant());
-        context.Set("severity", n.Severity.ToString().ToLowerInvariant());
-        context.Set("message", n.Message);
-        context.Set("rule_id", n.RuleId);
-        context.Set("rule_name", n.RuleName);
-        context.Set("condition", n.Condition);
-        context.Set("server_id", n.ServerId);
-        context.Set("server_name", n.ServerName);
-        if (n.ServerHealth is { } health) context.Set("server_health", health);
-        context.Set("episode", n.Episode);
-        context.Set("fired_at", n.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
-        context.Set("at", n.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
-        context.Set("escalation_level", n.EscalationLevel);
-        context.Set("labels", new SortedDictionary<string, string>(n.Labels, StringComparer.Ordinal));
-        context.Set("values", new SortedDictionary<string, double>(n.Values, StringComparer.Ordinal));
+        var model = new ModelBuilder();
+        model.Set("ack_url", actions?.Acknowledge ?? "");
+        model.Set("resolve_url", actions?.Resolve ?? "");
+        model.Set("id", n.AlertId);
+        model.Set("status", n.Status);
+        model.Set("kind", n.Kind.ToString().ToLowerInvariant());
+        model.Set("severity", n.Severity.ToString().ToLowerInvariant());
+        model.Set("message", n.Message);
+        model.Set("rule_id", n.RuleId);
+        model.Set("rule_name", n.RuleName);
+        model.Set("condition", n.Condition);
+        model.Set("server_id", n.ServerId);
+        model.Set("server_name", n.ServerName);
+        if (n.ServerHealth is { } health) model.Set("server_health", health);
+        model.Set("episode", n.Episode);
+        model.Set("fired_at", n.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
+        model.Set("at", n.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
+        model.Set("escalation_level", n.EscalationLevel);
+        model.Set("labels", new SortedDictionary<string, string>(n.Labels, StringComparer.Ordinal));
+        model.Set("values", new SortedDictionary<string, double>(n.Values, StringComparer.Ordinal));
         // An incident's message also sees its group: alerts (each with the fields above), group and common labels, counts.
         var group = n.Group;
-        context.Set("incident_id", group?.IncidentId ?? "");
-        context.Set("incident_url", group is null ? "" : $"{options.Value.ExternalUrl.TrimEnd('/')}/api/incidents/{group.IncidentId}");
-        context.Set("group_labels", new SortedDictionary<string, string>(group?.GroupLabels ?? [], StringComparer.Ordinal));
-        context.Set("group_text", group is null ? "" : string.Join(", ", group.GroupLabels.Where(l => l.Key != "alertname").OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
-        context.Set("common_labels", new SortedDictionary<string, string>(group?.CommonLabels ?? n.Labels, StringComparer.Ordinal));
-        context.Set("firing_count", group?.Firing ?? (n.Kind == NotificationKind.Resolved ? 0 : 1));
-        context.Set("resolved_count", group?.Resolved ?? (n.Kind == NotificationKind.Resolved ? 1 : 0));
-        context.Set("truncated_alerts", group?.TruncatedAlerts ?? 0);
+        model.Set("incident_id", group?.IncidentId ?? "");
+        model.Set("incident_url", group is null ? "" : $"{options.Value.ExternalUrl.TrimEnd('/')}/api/incidents/{group.IncidentId}");
+        model.Set("group_labels", new SortedDictionary<string, string>(group?.GroupLabels ?? [], StringComparer.Ordinal));
+        model.Set("group_text", group is null ? "" : string.Join(", ", group.GroupLabels.Where(l => l.Key != "alertname").OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
+        model.Set("common_labels", new SortedDictionary<string, string>(group?.CommonLabels ?? n.Labels, StringComparer.Ordinal));
+        model.Set("firing_count", group?.Firing ?? (n.Kind == NotificationKind.Resolved ? 0 : 1));
+        model.Set("resolved_count", group?.Resolved ?? (n.Kind == NotificationKind.Resolved ? 1 : 0));
+        model.Set("truncated_alerts", group?.TruncatedAlerts ?? 0);
         var alerts = group?.Alerts ?? [];
-        context.Set("more", group is null ? 0 : group.Firing + group.Resolved - Math.Min(10, alerts.Length));
-        context.Set("alerts", alerts.Select(a => new Dictionary<string, object>
+        model.Set("more", group is null ? 0 : group.Firing + group.Resolved - Math.Min(10, alerts.Length));
+        model.Set("alerts", alerts.Select(a => new Dictionary<string, object>
         {
             ["id"] = a.AlertId,
             ["status"] = a.Status,
@@ -217,7 +217,7 @@ public sealed partial class MessageRenderer(
             ["labels"] = new SortedDictionary<string, string>(a.Labels, StringComparer.Ordinal),
             ["values"] = new SortedDictionary<string, double>(a.Values, StringComparer.Ordinal),
         }).ToList());
-        return context.Values.ToArray();
+        return model.Values.ToArray();
     }
 
     private sealed class ModelBuilder
