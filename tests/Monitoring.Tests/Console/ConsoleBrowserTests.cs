@@ -91,8 +91,14 @@ public sealed class ConsoleFixture : IAsyncLifetime
         await page.FillAsync("input[name=key]", key);
         await page.ClickAsync("button:has-text('Sign in')");
         // Signed in once the browser has left the sign-in page; the steps after wait for what they need on the next one
-        // (waiting for its whole load timed out twice under the full suite's load).
-        await page.WaitForURLAsync(url => !url.Contains("/signin"), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        // (waiting for its whole load timed out twice under the full suite's load, and WaitForURLAsync, when the page
+        // had already left before it was called, waited for a load state that never came).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (page.Url.Contains("/signin"))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"still on {page.Url} 30 s after signing in");
+            await Task.Delay(50);
+        }
         return page;
     }
 
