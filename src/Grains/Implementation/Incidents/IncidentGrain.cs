@@ -45,7 +45,7 @@ public sealed class IncidentGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _reminderRegistered = WantsReminder();
-        ScheduleWakeUp(time.GetUtcNow());
+        ScheduleWakeUp();
         return Task.CompletedTask;
     }
 
@@ -66,7 +66,7 @@ public sealed class IncidentGrain(
             if (S.NextFlushAt <= now && !stopping.IsStopping)
             {
                 // No group wait: the first message is recorded with the opening, in one write, and handed over. The
-                // opening is stored (and the reminder and timer set) even if recording the message failed part way.
+                // opening is stored (and the reminder and wake-up set) even if recording the message failed part way.
                 try
                 {
                     await FlushAsync(now);
@@ -86,7 +86,7 @@ public sealed class IncidentGrain(
         {
             MarkDirty(); // the next flush (its wake-up is set while the incident is open) tells what changed
         }
-        ScheduleWakeUp(now);
+        ScheduleWakeUp();
     }
 
     public async Task<IncidentView?> GetAsync()
@@ -118,7 +118,7 @@ public sealed class IncidentGrain(
         Event(now, "acknowledged", by is null ? "acknowledged; escalation stopped" : $"acknowledged by {by}; escalation stopped");
         await WriteAsync();
         Index(now);
-        ScheduleWakeUp(now);
+        ScheduleWakeUp();
         // Each alert keeps its own status: acknowledge the firing ones, without waiting (they report back to this grain).
         foreach (var member in S.Members.Values.Where(m => m.Status == MemberStatus.Firing))
         {
@@ -173,7 +173,7 @@ public sealed class IncidentGrain(
             // incident's state is a few KB, and ten thousand of them rewritten every reminder period is a load of its own.
             Index(now);
             await SyncReminderAsync();
-            ScheduleWakeUp(now);
+            ScheduleWakeUp();
             return;
         }
         await FlushAsync(now);
@@ -411,7 +411,7 @@ public sealed class IncidentGrain(
         }
         Index(now);
         await SyncReminderAsync();
-        ScheduleWakeUp(now);
+        ScheduleWakeUp();
     }
 
     private async Task HandOffAsync(DateTimeOffset now) =>
@@ -444,7 +444,7 @@ public sealed class IncidentGrain(
     }
 
     /// <summary>Asks the silo's wake-ups for the time the next thing is due (none while nothing is).</summary>
-    private void ScheduleWakeUp(DateTimeOffset _) => wakeups.Set(IncidentId, NextDue());
+    private void ScheduleWakeUp() => wakeups.Set(IncidentId, NextDue());
 
     /// <summary>
     /// A reminder brings an open incident back after its silo is lost. In the embedded mode there is no other silo: the
