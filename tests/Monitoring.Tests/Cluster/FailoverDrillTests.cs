@@ -151,7 +151,8 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
                 var server = alert[(alert.IndexOf(':') + 1)..];
                 states.Add($"{alert}: {await (await http.GetAsync($"/api/alerts/{alert}")).Content.ReadAsStringAsync()} " +
                     $"history {await (await http.GetAsync($"/api/alerts/history?serverId={server}&ruleId=r-{id}")).Content.ReadAsStringAsync()} " +
-                    $"server {await (await http.GetAsync($"/api/servers/{server}")).Content.ReadAsStringAsync()}");
+                    $"server {await (await http.GetAsync($"/api/servers/{server}")).Content.ReadAsStringAsync()} " +
+                    $"stored server {await StoredAsync(cluster, "mcpserver", server, "server")} window {await StoredAsync(cluster, "mcpserver", server, "window")}");
             }
             var firingNow = (await http.GetFromJsonAsync<JsonElement>($"/api/alerts?status=firing&ruleId=r-{id}&limit=1")).GetProperty("total").GetInt32();
             throw new TimeoutException($"{e.Message}: {told.Count} of {storm} resolved messages, {firingNow} alerts listed firing; " +
@@ -161,6 +162,20 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
         output.WriteLine($"{storm} servers registered in {registered.TotalSeconds:F1}s; storm pushed in {pushed.TotalSeconds:F1}s ({storm / pushed.TotalSeconds:F0}/s), " +
             $"{victim.Name} killed at {killedAt.TotalSeconds:F1}s, {retried} pushes sent again after a 503 or no answer; all {storm} notified at {notified.TotalSeconds:F1}s; " +
             $"{duplicates} duplicates ({duplicates * 100.0 / storm:F2}%); 0 lost; 0 stuck (all {storm} resolved after healthy data)");
+    }
+
+    /// <summary>A grain's stored row (its version, when it was written, and the payload without the window's bytes), for a failure's diagnostics.</summary>
+    private static async Task<string> StoredAsync(ProcessCluster cluster, string grainType, string key, string stateName)
+    {
+        await using var database = Npgsql.NpgsqlDataSource.Create(cluster.PostgresConnectionString);
+        await using var command = database.CreateCommand(
+            $"SELECT version, updated_at, CASE WHEN state_name = 'window' THEN length(payload::text)::text ELSE payload::text END FROM {cluster.Schema}.grain_state " +
+            "WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = grainType });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = key });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = stateName });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? $"v{reader.GetInt64(0)} at {reader.GetDateTime(1):HH:mm:ss.fff}: {reader.GetString(2)}" : "none";
     }
 
     /// <summary>Channels l1 and l2, a policy telling l1 at once and l2 15 s later, a rule, and servers that breach it.</summary>

@@ -135,4 +135,29 @@ public sealed class ServerWindowTests(ClusterFixture fixture)
         await s.WaitForStatusAsync(AlertStatus.Resolved);
         Assert.Equal("resolved", (await s.WaitForHooksAsync(2))[1].Body.GetProperty("alert").GetProperty("status").GetString());
     }
+
+    [Fact]
+    public async Task An_open_alert_whose_write_failed_is_written_at_the_next_evaluation()
+    {
+        var s = new Scenario(fixture);
+        await s.SetUpAsync(labels: s.Labels);
+        async Task<McpServerState> StoredAsync()
+        {
+            var stored = new GrainState<McpServerState>(new McpServerState());
+            await fixture.ServerStorage.ReadStateAsync("server", s.Server.GetGrainId(), stored);
+            return stored.State!;
+        }
+
+        // The breach fires the alert, and the server's record of it fails to be stored: the push is refused.
+        fixture.ServerStorage.FailNextWrite(s.Server.GetGrainId(), "server");
+        await Assert.ThrowsAnyAsync<Exception>(() => s.PushAsync(failures: 50, successes: 0));
+        await s.WaitForHooksAsync(1);
+        Assert.DoesNotContain(s.RuleId, (await StoredAsync()).OpenAlertRules);
+
+        // The next evaluation changes nothing in memory, and stores the record all the same: a silo's death now would
+        // not take the open alert out of its server's care.
+        fixture.Time.Advance(TimeSpan.FromSeconds(15));
+        await s.Server.EvaluateAsync();
+        Assert.Contains(s.RuleId, (await StoredAsync()).OpenAlertRules);
+    }
 }

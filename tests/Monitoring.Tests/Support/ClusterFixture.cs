@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Monitoring.Hosting.Cluster;
+using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
 
 namespace Monitoring.Tests.Support;
@@ -19,6 +20,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>The servers' storage in the one silo.</summary>
+    public FaultyStorage ServerStorage => (FaultyStorage)Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(Monitoring.Settings.StorageNames.Servers);
+
     public async ValueTask InitializeAsync()
     {
         Webhooks = await WebhookReceiver.StartAsync();
@@ -26,6 +30,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.UseInMemoryState().AddMonitoring();
+            // The servers' storage, with a write failure a test can ask for.
+            silo.Services.AddGrainStorage(Monitoring.Settings.StorageNames.Servers, (sp, n) =>
+                new FaultyStorage(new Monitoring.Hosting.Persistence.InProcessGrainStorage(n, sp.GetRequiredService<Orleans.Serialization.Serializer>())));
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
             // The peers of these tests listen on loopback, which production's outbound policy refuses.

@@ -21,6 +21,9 @@ public sealed partial class McpServerGrain
     /// </summary>
     private bool _windowRestored;
 
+    /// <summary>The open set changed and its write failed: written again at the next evaluation.</summary>
+    private bool _openUnsaved;
+
     /// <summary>
     /// What each open alert was last told. An open alert whose condition, rule, server summary, silences and routing
     /// are as they were is told again only once a reminder period (its latest values with it), not on every
@@ -234,9 +237,13 @@ public sealed partial class McpServerGrain
                 _told.Remove(rule.Id);
             }
         }
-        if (changed)
+        if (changed || _openUnsaved)
         {
+            // A write that failed leaves the open set in memory ahead of storage: the next evaluation writes it again
+            // even when nothing changed since, or a silo's death would take the alert it added with it.
+            _openUnsaved = true;
             await state.WriteStateAsync();
+            _openUnsaved = false;
         }
         MonitoringMetrics.EvaluationLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         await ListAsync(now, force: false, metrics, verdict);
