@@ -44,13 +44,6 @@ public static class ProductionHosting
             o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
             o.NumMissedTableIAmAliveLimit = 2;
         });
-        // The strongly consistent directory: a silo's death never lets a grain have two activations at once. The default
-        // one deactivates the activations it registered and, meanwhile, lets a new activation start elsewhere: that one
-        // read the state before the old one's last write and kept a stale view (a server that forgot its open alert
-        // never told it of its recovery). This one recovers the dead silo's ranges from the live activations first.
-#pragma warning disable ORLEANSEXP003 // experimental in Orleans 10; docs/production.md says why it is used
-        silo.AddDistributedGrainDirectory();
-#pragma warning restore ORLEANSEXP003
         silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = settings.ReminderPeriod < o.MinimumReminderPeriod ? settings.ReminderPeriod : o.MinimumReminderPeriod);
         silo.Configure<MonitoringOptions>(o => o.ReminderPeriod = settings.ReminderPeriod);
 
