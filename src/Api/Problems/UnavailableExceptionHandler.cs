@@ -42,6 +42,9 @@ public sealed class UnavailableExceptionHandler(IProblemDetailsService problems,
         OrleansMessageRejectionException => true,
         Orleans.Runtime.Messaging.ConnectionFailedException => true,
         GatewayTooBusyException => true,
+        // A grain's state changed under an activation a silo's death left behind: it is put away, and the request sent
+        // again reaches the one that holds the latest state.
+        Orleans.Storage.InconsistentStateException => true,
         ClientNotAvailableException => true,
         OrleansException { InnerException: { } inner } => IsTransient(inner),
         AggregateException { InnerExceptions.Count: > 0 } aggregate => aggregate.InnerExceptions.All(IsTransient),

@@ -57,7 +57,8 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     /// <summary>
     /// One of this server's open alerts went to sleep on its own (its last notification was delivered): the server
-    /// tells it again at <paramref name="until"/>, or sooner when something changes.
+    /// tells it again at <paramref name="until"/>, or sooner when something changes. A server that did not count it
+    /// open (its activation read a record older than the one its previous activation wrote) counts it from now on.
     /// </summary>
     [OneWay]
     Task AlertSleepsAsync(string ruleId, DateTimeOffset until);

@@ -256,13 +256,22 @@ public sealed partial class McpServerGrain
         return Task.CompletedTask;
     }
 
-    public Task AlertSleepsAsync(string ruleId, DateTimeOffset until)
+    public async Task AlertSleepsAsync(string ruleId, DateTimeOffset until)
     {
         if (_told.TryGetValue(ruleId, out var told))
         {
             _told[ruleId] = told with { WakeAt = until };
         }
-        return Task.CompletedTask;
+        // Only an open alert sleeps. One this activation did not count open was opened by an activation that a silo's
+        // death left finishing beside this one: counted now, it hears of the server's recovery, its next notification
+        // and its deadlines, from the next evaluation on.
+        if (state.State.Server is not null && state.State.OpenAlertRules.Add(ruleId))
+        {
+            logger.LogInformation("Server {ServerId}: alert of rule {RuleId} is open; this activation did not know it", ServerId, ruleId);
+            _openUnsaved = true;
+            await state.WriteStateAsync();
+            _openUnsaved = false;
+        }
     }
 
     /// <summary>The same server in the same health; the reasons carry figures (an error share, a latency) and travel with the values.</summary>

@@ -82,6 +82,12 @@ public sealed partial class McpServerGrain(
         {
             return;
         }
+        // Claims the row: a silo's death can leave an older activation of this server finishing its last call while this
+        // one starts (Orleans' default directory allows it for a moment). Its write would land after this read and this
+        // activation would keep a stale open set and never tell the alert that write added of its recovery. Written
+        // now, the row's version moves on: the older activation's write is refused (its caller is answered 503 and
+        // sends again, here), or, when that write came first, this one is refused and the next call reads it.
+        await state.WriteStateAsync();
         if (windowState.State.Data is { } data && !_window.Import(data, _activatedAt))
         {
             logger.LogInformation("Server {ServerId}: the stored metric window has another length; starting empty", ServerId);
@@ -305,6 +311,13 @@ public sealed partial class McpServerGrain(
         {
             await windowState.WriteStateAsync();
             _windowSavedAt = now;
+        }
+        catch (Orleans.Storage.InconsistentStateException)
+        {
+            // An older activation stored its window after this one read it: this one's is the newer, and the next
+            // write replaces it.
+            windowState.State.Data = null;
+            await windowState.ReadStateAsync();
         }
         catch (Exception e)
         {
