@@ -75,6 +75,6 @@ public sealed class StaleServerTests(ClusterFixture fixture)
         fixture.Time.Advance(TimeSpan.FromSeconds(15));
         await s.Server.EvaluateAsync();
         await s.WaitForStatusAsync(AlertStatus.Resolved);
-        Assert.Contains(s.Hooks, h => h.Body.GetProperty("alert").GetProperty("status").GetString() == "resolved");
+        Assert.Equal("resolved", (await s.WaitForHooksAsync(2))[1].Body.GetProperty("alert").GetProperty("status").GetString());
     }
 }

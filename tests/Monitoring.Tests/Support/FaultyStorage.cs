@@ -12,6 +12,9 @@ public sealed class FaultyStorage(IGrainStorage inner) : IGrainStorage
 
     public void FailNextWrite(GrainId grainId, string stateName) => _failNext[(grainId, stateName)] = true;
 
+    /// <summary>Whether the failure asked for has happened.</summary>
+    public bool Failed(GrainId grainId, string stateName) => !_failNext.ContainsKey((grainId, stateName));
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>

@@ -314,13 +314,21 @@ public sealed partial class McpServerGrain(
         }
         catch (Orleans.Storage.InconsistentStateException)
         {
+            _window.ExportLost();
             // An older activation stored its window after this one read it: this one's is the newer, and the next
-            // write replaces it.
-            windowState.State.Data = null;
-            await windowState.ReadStateAsync();
+            // write, from the version read now, replaces it.
+            try
+            {
+                await windowState.ReadStateAsync();
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Server {ServerId}: its stored metric window could not be read again; trying again", ServerId);
+            }
         }
         catch (Exception e)
         {
+            _window.ExportLost();
             logger.LogWarning(e, "Server {ServerId}: its metric window could not be stored; trying again", ServerId);
         }
         finally

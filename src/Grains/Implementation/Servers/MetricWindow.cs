@@ -47,6 +47,9 @@ public sealed class MetricWindow
     /// <summary>Whether anything changed since the last <see cref="Export"/>: the snapshot written behind is then stale.</summary>
     public bool Changed { get; private set; }
 
+    /// <summary>The snapshot <see cref="Export"/> made was not stored: the window counts as changed until one is.</summary>
+    public void ExportLost() => Changed = true;
+
     /// <summary>Adds one request. Answers false when it is too old for the window (or older than a bucket it would overwrite).</summary>
     public bool Record(DateTimeOffset at, DateTimeOffset now, double durationSeconds, bool success, bool isToolCall)
     {
