@@ -52,7 +52,8 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
         var id = Guid.NewGuid().ToString("N")[..6];
         // Level 1's receiver refuses every first attempt, so its notifications wait in the channel's outbox to retry.
         hooks.FailNext($"/{id}/l1", Servers);
-        await SetUpAsync(http, hooks, id, level2Delay: "10s", level1Extra: ""","retry":{"initialDelay":"15s","maxDelay":"20s"}""");
+        // Level 2 waits 20 s: locating 12 alerts on a loaded machine took more than 10 s once, and the drill needs it pending.
+        await SetUpAsync(http, hooks, id, level2Delay: "20s", level1Extra: ""","retry":{"initialDelay":"15s","maxDelay":"20s"}""");
         await hooks.WaitForAsync($"/{id}/l1", Servers, TimeSpan.FromSeconds(30));
 
         // Kill the silo that holds level 1's channel, with its outbox full and level 2 still pending.

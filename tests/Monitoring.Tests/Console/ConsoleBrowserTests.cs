@@ -93,13 +93,19 @@ public sealed class ConsoleFixture : IAsyncLifetime
         // Signed in once the browser has left the sign-in page; the steps after wait for what they need on the next one
         // (waiting for its whole load timed out twice under the full suite's load, and WaitForURLAsync, when the page
         // had already left before it was called, waited for a load state that never came).
+        await UrlAsync(page, url => !url.Contains("/signin"), "signing in");
+        return page;
+    }
+
+    /// <summary>Waits, 30 s at most, until the page's URL is one it should reach after <paramref name="what"/>.</summary>
+    public static async Task UrlAsync(IPage page, Func<string, bool> reached, string what)
+    {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (page.Url.Contains("/signin"))
+        while (!reached(page.Url))
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"still on {page.Url} 30 s after signing in");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"still on {page.Url} 30 s after {what}");
             await Task.Delay(50);
         }
-        return page;
     }
 
     public static Task ShotAsync(IPage page, string name) =>
@@ -194,7 +200,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
 
         // Signing out ends the session: the console sends the visitor back to sign in.
         await page.ClickAsync("button:has-text('Sign out')");
-        await page.WaitForURLAsync(url => url.Contains("/signin"));
+        await ConsoleFixture.UrlAsync(page, url => url.Contains("/signin"), "signing out");
         await page.GotoAsync("/incidents");
         Assert.Contains("/signin", page.Url);
         await page.Context.CloseAsync();
