@@ -77,7 +77,7 @@ public sealed class ServerWindowTests(ClusterFixture fixture)
         // snapshot (here: the activation goes, and the snapshot it wrote on the way out is put back to the healthy one).
         await s.PushAsync(failures: 50, successes: 0);
         await s.WaitForHooksAsync(1);
-        await AsleepAsync(s); // or its word that it sleeps could bring the server back before the snapshot is put back
+        await s.AsleepAsync(); // or its word that it sleeps could bring the server back before the snapshot is put back
         await s.Server.Cast<IGrainManagementExtension>().DeactivateOnIdle();
         await Eventually.TrueAsync(async () => (await StoredAsync()).State!.At != healthy.At, "the window to be written as the activation goes");
         var written = await StoredAsync();
@@ -113,7 +113,7 @@ public sealed class ServerWindowTests(ClusterFixture fixture)
         await s.PushAsync(failures: 50, successes: 0);
         await twin.PushAsync(failures: 50, successes: 0);
         await s.WaitForHooksAsync(1);
-        await AsleepAsync(s);
+        await s.AsleepAsync();
         await s.Server.Cast<IGrainManagementExtension>().DeactivateOnIdle();
 
         // A minute later healthy traffic outweighs the breach, on the twin only; its window is stored as it goes.
@@ -191,13 +191,5 @@ public sealed class ServerWindowTests(ClusterFixture fixture)
         fixture.Time.Advance(TimeSpan.FromSeconds(15));
         await s.Server.EvaluateAsync();
         Assert.Contains(s.RuleId, (await StoredAsync()).OpenAlertRules);
-    }
-
-    /// <summary>Its message delivered, the scenario's alert has gone to sleep, and has said so to its server.</summary>
-    private async Task AsleepAsync(Scenario s)
-    {
-        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
-        var alertId = s.Alert.GetGrainId();
-        await Eventually.TrueAsync(async () => !(await management.GetActiveGrains(alertId.Type)).Contains(alertId), "the alert to sleep");
     }
 }
