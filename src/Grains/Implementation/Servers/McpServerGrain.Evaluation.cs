@@ -239,11 +239,7 @@ public sealed partial class McpServerGrain
         }
         if (changed || _openUnsaved)
         {
-            // A write that failed leaves the open set in memory ahead of storage: the next evaluation writes it again
-            // even when nothing changed since, or a silo's death would take the alert it added with it.
-            _openUnsaved = true;
-            await state.WriteStateAsync();
-            _openUnsaved = false;
+            await WriteOpenSetAsync();
         }
         MonitoringMetrics.EvaluationLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         await ListAsync(now, force: false, metrics, verdict);
@@ -268,10 +264,19 @@ public sealed partial class McpServerGrain
         if (state.State.Server is not null && state.State.OpenAlertRules.Add(ruleId))
         {
             logger.LogInformation("Server {ServerId}: alert of rule {RuleId} is open; this activation did not know it", ServerId, ruleId);
-            _openUnsaved = true;
-            await state.WriteStateAsync();
-            _openUnsaved = false;
+            await WriteOpenSetAsync();
         }
+    }
+
+    /// <summary>
+    /// Stores the open set. A write that fails leaves it in memory ahead of storage: the next evaluation writes it again
+    /// even when nothing changed since, or a silo's death would take the alert it added with it.
+    /// </summary>
+    private async Task WriteOpenSetAsync()
+    {
+        _openUnsaved = true;
+        await state.WriteStateAsync();
+        _openUnsaved = false;
     }
 
     /// <summary>The same server in the same health; the reasons carry figures (an error share, a latency) and travel with the values.</summary>
