@@ -76,14 +76,29 @@ public sealed class PostgresServer : IAsyncDisposable
         }
         await LocalProcesses.RunAsync(asRoot ? "runuser" : Path.Combine(bin, "initdb"),
             [.. (asRoot ? new[] { "-u", "postgres", "--", Path.Combine(bin, "initdb") } : []), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
-        var port = LocalPorts.Free();
-        string[] postgres = [Path.Combine(bin, "postgres"), "-D", data, "-p", port.ToString(), "-k", directory, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", $"max_connections={maxConnections}", "-c", "shared_preload_libraries=pg_stat_statements"];
-        var process = asRoot ? LocalProcesses.Start("runuser", ["-u", "postgres", "--", .. postgres]) : LocalProcesses.Start(postgres[0], postgres[1..]);
-        await LocalPorts.WaitUntilListeningAsync(port, process, "postgres");
-        var server = new PostgresServer(process, directory, port);
-        await server.WaitUntilAcceptingAsync();
-        return server;
+        for (var attempt = 1; ; attempt++)
+        {
+            // A free port can be taken by another test's PostgreSQL between choosing it and binding it; the one that
+            // answers must be this one (its data directory), or this test would share, and lose, another's database.
+            var port = LocalPorts.Free();
+            string[] postgres = [Path.Combine(bin, "postgres"), "-D", data, "-p", port.ToString(), "-k", directory, "-c", "listen_addresses=127.0.0.1",
+                "-c", "fsync=off", "-c", $"max_connections={maxConnections}", "-c", "shared_preload_libraries=pg_stat_statements"];
+            var process = asRoot ? LocalProcesses.Start("runuser", ["-u", "postgres", "--", .. postgres]) : LocalProcesses.Start(postgres[0], postgres[1..]);
+            await LocalPorts.WaitUntilListeningAsync(port, process, "postgres");
+            var server = new PostgresServer(process, directory, port);
+            await server.WaitUntilAcceptingAsync();
+            if (await server.DataDirectoryAsync() == data) return server;
+            await LocalProcesses.StopAsync(process);
+            if (attempt == 3) throw new InvalidOperationException($"port {port}: another PostgreSQL answered, three times");
+        }
+    }
+
+    private async Task<string?> DataDirectoryAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT current_setting('data_directory')", connection);
+        return (string?)await command.ExecuteScalarAsync();
     }
 
     /// <summary>Listening is not ready: until recovery ends PostgreSQL refuses sessions with 57P03 ("starting up").</summary>
