@@ -153,6 +153,37 @@ public sealed class ServerMonitoringTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_stopped_server_pages_no_data_only_after_five_minutes_without_data()
+    {
+        await using var mcp = await TestMcpServer.StartAsync(legacy: false);
+        var hook = await ChannelAndRuleAsync("data_age_seconds > 300");
+        await RegisterAsync(mcp.Endpoint, """ ,"probe":{"interval":"1m","timeout":"5s"} """);
+        // Answered probes for 8 minutes, so registration lies well past the rule's 5 minutes.
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal(1, Metric(await CheckAsync(), "up"));
+            api.Time.Advance(TimeSpan.FromMinutes(1));
+        }
+        Assert.Equal(1, Metric(await CheckAsync(), "up"));
+        await mcp.StopAsync();
+
+        // Failed probes are not data, and they do not forget the successful ones before them.
+        for (var minute = 1; minute <= 4; minute++)
+        {
+            api.Time.Advance(TimeSpan.FromMinutes(1));
+            var down = await CheckAsync();
+            Assert.Equal(0, Metric(down, "up"));
+            Assert.Equal(minute * 60, Metric(down, "data_age_seconds"), 0.5);
+        }
+        Assert.Empty(api.Webhooks.At(hook));
+
+        api.Time.Advance(TimeSpan.FromMinutes(1.5));
+        Assert.True(Metric(await CheckAsync(), "data_age_seconds") > 300);
+        var fired = (await api.Webhooks.WaitForAsync(hook, 1)).Single();
+        Assert.Equal("firing", fired.Body.GetProperty("alert").GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Probe_headers_are_sent_but_never_returned_or_logged()
     {
         const string token = "tok-9f8e7d6c5b4a-secret";

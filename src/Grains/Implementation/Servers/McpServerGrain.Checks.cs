@@ -17,6 +17,9 @@ public sealed partial class McpServerGrain
     private ScrapeResult? _lastScrape;
     private HealthReportResult? _lastReport;
 
+    /// <summary>When an active check last brought data: a failed check after it must not forget it (no data is its own age).</summary>
+    private DateTimeOffset? _checkDataAt;
+
     public async Task<ServerStatus?> CheckNowAsync()
     {
         if (state.State.Server is null)
@@ -60,7 +63,19 @@ public sealed partial class McpServerGrain
         {
             _lastReport = report;
         }
+        NoteCheckData(result);
         await EvaluateAsync();
+    }
+
+    private void NoteCheckData(ActiveCheckResult result)
+    {
+        DateTimeOffset?[] ok =
+        [
+            result.Probe is { Outcome: CheckOutcome.Ok } p ? p.At : null,
+            result.Scrape is { Outcome: CheckOutcome.Ok } s ? s.At : null,
+            result.Health is { Outcome: CheckOutcome.Ok } r ? r.At : null,
+        ];
+        if (ok.Max() is { } at && (_checkDataAt is null || at > _checkDataAt)) _checkDataAt = at;
     }
 
     /// <summary>What an update makes obsolete: a check of a source that is gone or changed.</summary>

@@ -349,13 +349,8 @@ public sealed partial class McpServerGrain
             _toolSetChanges.Dequeue();
         }
         metrics[MetricNames.ToolSetChanges] = _toolSetChanges.Count;
-        var newest = new[]
-        {
-            _lastProbe is { Outcome: CheckOutcome.Ok } p ? p.At : (DateTimeOffset?)null,
-            _lastScrape is { Outcome: CheckOutcome.Ok } s ? s.At : null,
-            _lastReport is { Outcome: CheckOutcome.Ok } r ? r.At : null,
-            _window.LastRecordedAt,
-        }.Max() ?? (server.CreatedAt > _activatedAt ? server.CreatedAt : _activatedAt);
+        var newest = new[] { _checkDataAt, _window.LastRecordedAt }.Max()
+            ?? (server.CreatedAt > _activatedAt ? server.CreatedAt : _activatedAt);
         metrics[MetricNames.DataAgeSeconds] = Math.Max(0, (now - newest).TotalSeconds);
 
         var verdict = HealthVerdicts.Combine(new HealthInputs(
