@@ -9,6 +9,7 @@ using Monitoring.Channels.Templates;
 using Monitoring.Channels.Webhook;
 using Monitoring.Silences;
 using Monitoring.Probing;
+using Orleans.Hosting;
 
 using Monitoring.Settings;
 
@@ -54,6 +55,8 @@ public static class GrainServices
         services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();
         services.TryAddSingleton<External.IExternalAlertStore, External.InMemoryExternalAlertStore>();
         services.AddSingleton<SilenceCache>();
+        services.AddGrainService<SilenceReplica>();
+        services.AddSingleton<SilenceReplicas>();
         services.AddSingleton<Routing.RoutingCache>();
         Observability.MonitoringMetrics.Prime();
         services.AddSingleton<Rules.RuleCache>();

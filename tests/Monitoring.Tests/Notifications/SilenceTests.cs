@@ -41,6 +41,33 @@ public sealed class SilenceTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_silence_holds_once_its_write_answers_and_the_escalation_due_next_is_withheld()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"l1-{s.Id}", "l1");
+        await s.WebhookChannelAsync($"l2-{s.Id}", "l2");
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/escalation-policies", $$"""
+            {"id":"p-{{s.Id}}","name":"On-call","levels":[{"delay":"0s","channels":["l1-{{s.Id}}"]},{"delay":"1m","channels":["l2-{{s.Id}}"]}]}
+            """)).StatusCode);
+        await s.ServerAndRuleAsync($$""" "channels":[],"escalationPolicy":"p-{{s.Id}}","autoResolve":false""");
+        await s.FireAsync();
+        await s.WaitForHooksAsync("l1", 1);
+        await s.AdvanceAsync(TimeSpan.FromSeconds(50), TimeSpan.FromSeconds(10));
+        Assert.Equal("firing", await s.StatusAsync());
+
+        // The alert is not evaluated between the write and these reads: the write itself brought the silence to it.
+        var id = await SilenceAsync(s, $$"""["server_id=s-{{s.Id}}"]""");
+        var alert = await s.AlertAsync();
+        Assert.Equal("silenced", alert.GetProperty("status").GetString());
+        Assert.Equal(id, alert.GetProperty("silencedBy").GetString());
+
+        // Level 2 was due 10 s later: it is recorded as silenced and never sent.
+        await s.AdvanceAsync(TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(async () => (await s.NotificationsAsync()).Any(n => n.GetProperty("status").GetString() == "silenced"), "level 2 withheld");
+        await Eventually.StaysFalseAsync(() => s.Hooks("l2").Count > 0, "no escalation after the silence");
+    }
+
+    [Fact]
     public async Task A_silence_that_opts_in_sends_the_resolved_message()
     {
         var s = new ApiScenario(api);

@@ -52,6 +52,9 @@ public interface IExternalAlertsGrain : IGrainWithIntegerKey
     Task<WriteResult> AcknowledgeAsync(string fingerprint, string? by);
 
     Task<WriteResult> ResolveAsync(string fingerprint, string? by);
+
+    /// <summary>The silences changed: the partition looks at its alerts again now.</summary>
+    Task SilencesChangedAsync();
 }
 
 /// <summary>Identity of external alerts: Prometheus's label-set fingerprint (64-bit FNV-1a, as Alertmanager shows it), and its partition.</summary>

@@ -71,6 +71,9 @@ public interface IMcpServerGrain : IGrainWithStringKey
     [ResponseTimeout("00:05:00")] // waits on the server's own probe, scrape and health timeouts (up to 2 minutes each)
     Task<ServerStatus?> CheckNowAsync();
 
+    /// <summary>The silences changed: a server with open alerts evaluates now, so they take the change at once.</summary>
+    Task SilencesChangedAsync();
+
     /// <summary>Where a round of active checks reports back. The checks run off the grain's turn; this applies what they found.</summary>
     Task ApplyChecksAsync(ActiveCheckResult result);
 }

@@ -229,6 +229,8 @@ public sealed class ExternalAlertsGrain(
     private static MemberStatus StatusOf(ExternalAlertRecord alert, DateTimeOffset now) =>
         alert.EndsAt <= now ? MemberStatus.Resolved : alert.SilencedBy.Length > 0 ? MemberStatus.Muted : MemberStatus.Firing;
 
+    public Task SilencesChangedAsync() => Alerts.Count == 0 ? Task.CompletedTask : TickAsync();
+
     private async Task TickAsync()
     {
         if (stopping.IsStopping) return;

@@ -145,6 +145,14 @@ public sealed partial class McpServerGrain
         }
     }
 
+    public async Task SilencesChangedAsync()
+    {
+        if (state.State.Server is not null && state.State.OpenAlertRules.Count > 0)
+        {
+            await EvaluateCoreAsync();
+        }
+    }
+
     /// <summary>
     /// Evaluates every rule that selects this server and tells the alerts whose condition holds or that are open.
     /// Answers how many holding conditions did not reach their alert (its silo died mid-call, twice): a push that

@@ -3,10 +3,10 @@ using System.Diagnostics;
 namespace Monitoring.Silences;
 
 /// <summary>
-/// This silo's copy of the silences. A lookup asks the catalog whether its version moved (an interleaved call that
-/// answers null when nothing changed) at most once per <see cref="RefreshInterval"/>, and matches locally. A write
-/// through the catalog grain invalidates the copy of the silo it runs on at once; other silos see it within the
-/// interval.
+/// This silo's copy of the silences. The catalog gives every silo a change before its write answers
+/// (<see cref="SilenceReplicas"/>); besides, a lookup asks the catalog whether its version moved (an interleaved call
+/// that answers null when nothing changed) at most once per <see cref="RefreshInterval"/>, for a silo that joined or
+/// missed a change, and matches locally.
 /// </summary>
 public sealed class SilenceCache
 {
@@ -15,6 +15,18 @@ public sealed class SilenceCache
     private long _checkedAt = long.MinValue;
 
     public void Invalidate() => Volatile.Write(ref _checkedAt, long.MinValue);
+
+    /// <summary>The copy as it is, without asking the catalog.</summary>
+    public SilenceSet Known => Volatile.Read(ref _set);
+
+    /// <summary>Takes a set the catalog sent, unless this copy is already newer.</summary>
+    public void Accept(SilenceSet set)
+    {
+        while (Volatile.Read(ref _set) is var known && set.Version > known.Version)
+        {
+            if (Interlocked.CompareExchange(ref _set, set, known) == known) break;
+        }
+    }
 
     /// <summary>The active silences matching these labels, latest-ending first.</summary>
     public async Task<Silence[]> MatchingAsync(IGrainFactory grains, IReadOnlyDictionary<string, string> labels, DateTimeOffset now) =>

@@ -18,6 +18,7 @@ public sealed class SilenceCatalogState
 public sealed class SilenceCatalogGrain(
     [PersistentState("silences", StorageNames.Rules)] IPersistentState<SilenceCatalogState> state,
     SilenceCache cache,
+    SilenceReplicas replicas,
     TimeProvider time,
     ILogger<SilenceCatalogGrain> logger)
     : Grain, ISilenceCatalogGrain
@@ -90,6 +91,7 @@ public sealed class SilenceCatalogGrain(
     {
         state.State.Set = new SilenceSet(state.State.Set.Version + 1, [.. silences.OrderBy(s => s.StartsAt).ThenBy(s => s.Id, StringComparer.Ordinal)]);
         await state.WriteStateAsync();
-        cache.Invalidate();
+        cache.Accept(state.State.Set);
+        await replicas.PublishAsync(state.State.Set);
     }
 }
