@@ -155,6 +155,32 @@ public sealed class IncidentTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task The_incident_list_says_what_the_incident_says_as_soon_as_its_alerts_resolve()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"ops-{s.Id}", "ops");
+        await RouteAsync(s, $"\"ops-{s.Id}\"", route: ""","groupWait":"0s" """);
+        var servers = await ServersAsync(s, 2);
+        await s.RuleAsync(""" "channels":[]""");
+        foreach (var id in servers) await s.FireAsync(id);
+        var incidentId = Incident((await s.WaitForHooksAsync("ops", 1)).Single()).GetProperty("id").GetString()!;
+        await Eventually.TrueAsync(async () => Listed(await ListedAsync()) == ("open", 2), "the list showing both alerts firing");
+
+        // No clock moves: the next group interval (when the resolved message goes) is minutes away.
+        foreach (var id in servers) await s.ClearAsync(id);
+        await Eventually.TrueAsync(async () => (await (await s.Http.GetAsync($"/api/incidents/{incidentId}")).JsonAsync()).GetProperty("firing").GetInt32() == 0,
+            "the incident's alerts resolved");
+        await Eventually.TrueAsync(async () => Listed(await ListedAsync()).Firing == 0, "the list showing no alert firing");
+        Assert.Single(s.Hooks("ops"));
+
+        async Task<JsonElement?> ListedAsync() =>
+            (await (await s.Http.GetAsync("/api/incidents?limit=1000")).JsonAsync()).GetProperty("items").EnumerateArray()
+                .Where(i => i.GetProperty("id").GetString() == incidentId).Select(i => (JsonElement?)i).SingleOrDefault();
+        static (string? Status, int Firing) Listed(JsonElement? item) =>
+            item is { } i ? (i.GetProperty("status").GetString(), i.GetProperty("firing").GetInt32()) : (null, -1);
+    }
+
+    [Fact]
     public async Task Acknowledging_the_incident_stops_its_escalation_and_a_new_alert_in_it_does_not_page()
     {
         var s = new ApiScenario(api);

@@ -85,6 +85,7 @@ public sealed class IncidentGrain(
         else
         {
             MarkDirty(); // the next flush (its wake-up is set while the incident is open) tells what changed
+            Index(now); // the listing says what the incident says now, not at the next flush
         }
         ScheduleWakeUp();
     }
