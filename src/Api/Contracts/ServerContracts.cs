@@ -253,7 +253,7 @@ public sealed record ServerListItem(
 public static class ServerQuery
 {
     private static readonly string[] Healths = ["healthy", "degraded", "unhealthy", "unknown"];
-    private static readonly string[] Sorts = ["id", "openAlerts", .. Monitoring.Listings.ServerEntry.ListedMetrics];
+    private static readonly string[] Sorts = ["id", "health", "openAlerts", .. Monitoring.Listings.ServerEntry.ListedMetrics];
 
     public static Monitoring.Listings.ListingQuery? From(string? health, string[]? labels, string? text, string? sort, string? order, int? limit, int? offset, RequestErrors errors)
     {
@@ -279,8 +279,9 @@ public static class ServerQuery
             Filter = filter,
             Matchers = [.. matchers],
             Text = string.IsNullOrWhiteSpace(text) ? null : text.Trim(),
-            SortBy = sort is null or "id" ? null : sort,
+            SortBy = sort is null or "id" or "health" ? null : sort,
             Descending = order == "desc",
+            WorstFirst = sort == "health" ? Monitoring.Listings.ServerEntry.WorstFirst : [],
         };
     }
 

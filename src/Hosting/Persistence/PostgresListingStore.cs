@@ -71,7 +71,9 @@ public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string sch
         }
         var order = query.SortBy is { } sort
             ? $"(CASE WHEN fields ->> {Parameter(sort)} ~ '^-?[0-9.eE+-]+$' THEN (fields ->> ${parameters.Count})::double precision END) {(query.Descending ? "DESC" : "ASC")} NULLS LAST, id COLLATE \"C\""
-            : "id COLLATE \"C\"";
+            : string.Concat(query.WorstFirst.Select(rank =>
+                  $"coalesce(array_position({Parameter(rank.Worst, NpgsqlDbType.Array | NpgsqlDbType.Text)}, fields ->> {Parameter(rank.Field)}), {rank.Worst.Length}), "))
+              + "id COLLATE \"C\"";
         var take = Parameter(query.Take);
         var skip = Parameter(query.Skip);
         await using var command = dataSource.CreateCommand(

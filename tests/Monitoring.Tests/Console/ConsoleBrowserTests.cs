@@ -141,9 +141,15 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
         Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
         Assert.DoesNotContain(ConsoleFixture.Operator, cookie.Value);
 
-        // The fleet, filtered to the broken server's health and this fleet's label.
+        // The fleet, worst first: of this fleet's twelve servers, the broken one is on top, ahead of the healthy ones
+        // whose ids sort before it.
         await Assertions.Expect(page.Locator("#fleet tbody tr")).Not.ToHaveCountAsync(0);
         await ConsoleFixture.ShotAsync(page, "0-fleet");
+        await page.FillAsync("input[name=label]", $"t={console.Id}");
+        await page.ClickAsync("button:has-text('Filter')");
+        await Assertions.Expect(page.Locator("#fleet tbody tr")).ToHaveCountAsync(ConsoleFixture.Servers);
+        await Assertions.Expect(page.Locator("#fleet tbody tr").First).ToContainTextAsync(console.BadServer);
+        await Assertions.Expect(page.Locator("#fleet tbody tr").Nth(1)).ToContainTextAsync("healthy");
         await page.SelectOptionAsync("select[name=health]", console.BadHealth);
         await page.FillAsync("input[name=label]", $"t={console.Id}");
         await page.ClickAsync("button:has-text('Filter')");

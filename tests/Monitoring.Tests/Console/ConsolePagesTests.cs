@@ -40,6 +40,41 @@ public sealed class ConsolePagesTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task What_pages_comes_first_and_muted_alerts_are_counted_apart()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"hook-{s.Id}", "hook");
+        await s.ServerAndRuleAsync($$""" "channels":["hook-{{s.Id}}"]""");
+        // A second rule on the same server, silenced, and a warning rule that fires beside it.
+        var rules = new[] { ($"muted-{s.Id}", "Muted rule", "critical"), ($"warn-{s.Id}", "Warning rule", "warning") };
+        foreach (var (id, name, severity) in rules)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/rules",
+                $$"""{"id":"{{id}}","name":"{{name}}","condition":"error_rate > 0.05","severity":"{{severity}}","channels":["hook-{{s.Id}}"],"cooldown":"0s","escalateAfter":"off","selector":{"t":"{{s.Id}}"} }""")).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/silences",
+            $$"""{"matchers":["rule_id=muted-{{s.Id}}"],"duration":"1h","createdBy":"alice","comment":"known"}""")).StatusCode);
+        await s.FireAsync();
+        await s.WaitForHooksAsync("hook", 2);
+
+        // The fleet counts the two that page apart from the silenced one.
+        var fleet = await api.Http.GetStringAsync($"/?q={s.Id}");
+        Assert.Matches(@"<span class=""paging"">2</span>\s*<span class=""muted""[^>]*>1 muted</span>", fleet);
+
+        // The Incidents page shows what pages outside incidents, critical before warning; never the silenced one.
+        var incidents = await api.Http.GetStringAsync("/incidents");
+        Assert.Contains("Paging outside incidents", incidents);
+        var critical = incidents.IndexOf(s.AlertId, StringComparison.Ordinal);
+        var warning = incidents.IndexOf($"warn-{s.Id}:{s.ServerId}", StringComparison.Ordinal);
+        Assert.True(critical > 0 && warning > critical, "the critical alert listed before the warning");
+        Assert.DoesNotContain($"muted-{s.Id}:{s.ServerId}", incidents);
+
+        // The Alerts page: firing before silenced, whatever their ids.
+        var alerts = await api.Http.GetStringAsync($"/alerts?serverId={s.ServerId}");
+        Assert.True(alerts.IndexOf($"warn-{s.Id}:", StringComparison.Ordinal) < alerts.IndexOf($"muted-{s.Id}:", StringComparison.Ordinal), "firing before silenced");
+    }
+
+    [Fact]
     public async Task Hostile_queries_and_forms_are_refused_clearly_and_change_nothing()
     {
         var s = new ApiScenario(api);

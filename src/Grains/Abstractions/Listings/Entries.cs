@@ -18,6 +18,9 @@ public sealed record ServerEntry([property: Id(0), JsonPropertyName("Server")] M
 
     public static string Kind => "servers";
 
+    /// <summary>The fleet's "what is wrong" order: unhealthy, degraded, unknown, then healthy.</summary>
+    public static readonly RankedField[] WorstFirst = [new("health", ["unhealthy", "degraded", "unknown", "healthy"])];
+
     /// <summary>The server's health verdict when it was last listed: healthy, degraded, unhealthy or unknown.</summary>
     [Id(1), JsonPropertyName("Health")] public string Health { get; init; } = "unknown";
 
@@ -102,6 +105,13 @@ public sealed record AlertEntry(
     [property: Id(9), JsonPropertyName("Sequence")] long Sequence) : IListingEntry<AlertEntry>
 {
     public static string Kind => "alerts";
+
+    /// <summary>What pages first: escalated and firing before pending, acknowledged, muted and resolved; the most severe first within each.</summary>
+    public static readonly RankedField[] WorstFirst =
+    [
+        new("status", ["escalated", "firing", "pending", "acknowledged", "suppressed", "silenced", "resolved", "inactive"]),
+        new("severity", ["emergency", "critical", "warning", "info"]),
+    ];
     [System.Text.Json.Serialization.JsonIgnore]
     public string Id => AlertId;
     [System.Text.Json.Serialization.JsonIgnore]

@@ -28,6 +28,16 @@ public sealed record ListingQuery([property: Id(0)] int Take, [property: Id(1)] 
     /// <summary>A field holding a number to sort by (entries without it last), or null for the id.</summary>
     [Id(6)] public string? SortBy { get; init; }
     [Id(7)] public bool Descending { get; init; }
+
+    /// <summary>With no <see cref="SortBy"/>: fields whose values rank the entries, worst first, before the id.</summary>
+    [Id(8)] public RankedField[] WorstFirst { get; init; } = [];
+}
+
+/// <summary>A field whose values, listed worst first, order a listing: "what is wrong" on top. Values not listed come last.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.RankedField")]
+public sealed record RankedField([property: Id(0)] string Field, [property: Id(1)] string[] Worst)
+{
+    public int RankOf(string? value) => value is null || Array.IndexOf(Worst, value) is var i && i < 0 ? Worst.Length : i;
 }
 
 /// <summary>An entry of one listing; <see cref="Kind"/> names it ("servers", "alerts"…), also in the listing table.</summary>
@@ -74,10 +84,16 @@ public static class ListingStoreExtensions
         return query.Text is not { Length: > 0 } text || (entry is ServerEntry server ? server.SearchText : entry.Id).Contains(text, StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>The query's order: by the numeric sort field (entries without it last), then by id.</summary>
+    /// <summary>The query's order: by the numeric sort field (entries without it last), or worst first, then by id.</summary>
     public static IEnumerable<TEntry> Order<TEntry>(this ListingQuery query, IEnumerable<TEntry> entries) where TEntry : IListingEntry
     {
-        if (query.SortBy is not { } field) return entries.OrderBy(e => e.Id, StringComparer.Ordinal);
+        if (query.SortBy is not { } field)
+        {
+            if (query.WorstFirst.Length == 0) return entries.OrderBy(e => e.Id, StringComparer.Ordinal);
+            var ranked = entries.OrderBy(e => query.WorstFirst[0].RankOf(e.Field(query.WorstFirst[0].Field)));
+            foreach (var rank in query.WorstFirst.Skip(1)) ranked = ranked.ThenBy(e => rank.RankOf(e.Field(rank.Field)));
+            return ranked.ThenBy(e => e.Id, StringComparer.Ordinal);
+        }
         double? Value(TEntry e) => double.TryParse(e.Field(field), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null;
         var ordered = entries.OrderBy(e => Value(e) is null);
         ordered = query.Descending ? ordered.ThenByDescending(e => Value(e)) : ordered.ThenBy(e => Value(e));

@@ -27,6 +27,10 @@ public sealed record AlertRule(
     [Id(15), JsonPropertyName("EscalationPolicy")] public string? EscalationPolicy { get; init; }
 
     /// <summary>Label equality matchers; an empty selector selects every server.</summary>
+    /// <summary>A rule that names no channels and no escalation policy is routed: its alerts go to incidents.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Routed => Channels.Length == 0 && EscalationPolicy is null && EscalationChannels.Length == 0;
+
     public bool Selects(IReadOnlyDictionary<string, string> labels)
     {
         foreach (var (name, value) in Selector)

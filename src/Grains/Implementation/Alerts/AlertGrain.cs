@@ -413,9 +413,6 @@ public sealed class AlertGrain(
     private async Task HandOffAsync(DateTimeOffset now) =>
         S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Deliveries, now, logger, $"Alert {AlertId}");
 
-    /// <summary>A rule that names no channels and no escalation policy is routed: its alerts go to incidents.</summary>
-    private static bool Routed(AlertRule rule) => rule.Channels.Length == 0 && rule.EscalationPolicy is null && rule.EscalationChannels.Length == 0;
-
     private Dictionary<string, string> Labels() =>
         new(AlertLabels.Of(AlertId, S.Rule!.Id, S.Rule.Name, S.Server!.Id, S.Rule.Severity, S.Server.Labels), StringComparer.Ordinal);
 
@@ -463,7 +460,7 @@ public sealed class AlertGrain(
                 await GrainFactory.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(AlertId, source ? labels : null);
                 S.Inhibiting = source;
             }
-            if (Routed(S.Rule!) && status is { } member)
+            if (S.Rule!.Routed && status is { } member)
             {
                 var rule = S.Rule!;
                 var server = S.Server!;

@@ -6,7 +6,7 @@ using Monitoring.Security;
 
 namespace Monitoring.Api.Web.Pages.Alerts;
 
-/// <summary>The product's own alerts by status, with acknowledge, resolve and "silence for…" (a suppression) on each.</summary>
+/// <summary>The product's own alerts, what pages first (<see cref="AlertEntry.WorstFirst"/>), by status, with acknowledge, resolve and "silence for…" (a suppression) on each.</summary>
 public sealed class IndexModel(IListingStore listings, Acting acting) : ConsolePage
 {
     public const int PageSize = 50;
@@ -44,7 +44,12 @@ public sealed class IndexModel(IListingStore listings, Acting acting) : ConsoleP
             }
             filter["serverId"] = ServerId;
         }
-        (Items, Total) = await listings.QueryAsync<AlertEntry>(filter, PageSize, Math.Max(0, Offset), new Dictionary<string, string> { ["status"] = "inactive" });
+        (Items, Total) = await listings.QueryAsync<AlertEntry>(new ListingQuery(PageSize, Math.Max(0, Offset))
+        {
+            Filter = filter,
+            Exclude = new Dictionary<string, string> { ["status"] = "inactive" },
+            WorstFirst = AlertEntry.WorstFirst,
+        });
         return Page();
     }
 
