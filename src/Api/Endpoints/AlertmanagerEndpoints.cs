@@ -7,6 +7,7 @@ using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
 using Monitoring.Common;
 using Monitoring.External;
+using Monitoring.Listings;
 using Monitoring.Routing;
 using Monitoring.Silences;
 using Prometheus;
@@ -30,7 +31,11 @@ public static class AlertmanagerEndpoints
     private static readonly string Version =
         typeof(AlertmanagerEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    private static readonly AmVersionInfo VersionInfo = new(Version, "unknown", "main", "mcp-alerting", "", $".NET {Environment.Version}");
+    /// <summary>
+    /// The Alertmanager release whose API v2 this one answers as, in <c>versionInfo.version</c>: amtool warns on every
+    /// command when its major.minor differs from the server's. The product's own version is in <c>revision</c>.
+    /// </summary>
+    public const string DefaultApiVersion = "0.25.0";
 
     private static readonly Gauge BuildInfo = Metrics.CreateGauge("alertmanager_build_info",
         "A metric with a constant '1' value labeled by version, revision, branch, and goversion, as Alertmanager exports it (dashboards read it).",
@@ -47,7 +52,13 @@ public static class AlertmanagerEndpoints
                 throw new InvalidOperationException($"{Section}:ResolveTimeout: {(error.Length > 0 ? error : "must be more than 0s")}");
             }
         }
-        BuildInfo.WithLabels(VersionInfo.Version, VersionInfo.Revision, VersionInfo.Branch, VersionInfo.GoVersion).Set(1);
+        var apiVersion = configuration[$"{Section}:ApiVersion"] ?? DefaultApiVersion;
+        if (!Regex.IsMatch(apiVersion, @"^[0-9]+\.[0-9]+\.[0-9]+$"))
+        {
+            throw new InvalidOperationException($"{Section}:ApiVersion: '{apiVersion}' is not a version like {DefaultApiVersion}");
+        }
+        var versionInfo = new AmVersionInfo(apiVersion, $"mcp-alerting {Version}", "main", "mcp-alerting", "", $".NET {Environment.Version}");
+        BuildInfo.WithLabels(versionInfo.Version, versionInfo.Revision, versionInfo.Branch, versionInfo.GoVersion).Set(1);
         var started = DateTimeOffset.UtcNow;
 
         var v2 = app.MapGroup("/api/v2").WithTags("Alertmanager API v2");
@@ -69,12 +80,13 @@ public static class AlertmanagerEndpoints
                 : Results.Ok();
         });
 
-        v2.MapGet("/alerts", async (HttpRequest request, IGrainFactory grains, TimeProvider time) =>
+        v2.MapGet("/alerts", async (HttpRequest request, IGrainFactory grains, IListingStore listings, TimeProvider time) =>
         {
             var errors = new RequestErrors();
             var query = AlertQuery.Read(request, errors, allowUnprocessed: true);
             if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
-            var alerts = await ListAsync(grains, time.GetUtcNow());
+            var now = time.GetUtcNow();
+            var alerts = (await ListAsync(grains, now)).Concat(await OwnAlertsAsync(grains, listings, now, resolveTimeout));
             return Results.Ok(alerts.Where(a => query.Wants(a)).Select(a => a.Gettable).ToArray());
         });
 
@@ -163,7 +175,7 @@ public static class AlertmanagerEndpoints
             var peers = hosts.Select(h => new AmPeer(h.SiloName, h.SiloAddress.Endpoint.ToString())).OrderBy(p => p.Name, StringComparer.Ordinal).ToArray();
             return Results.Ok(new AmStatus(
                 new AmClusterStatus(config["Orleans:ClusterId"] ?? "embedded", peers.Length > 0 ? "ready" : "settling", peers),
-                VersionInfo, new AmConfig(AlertmanagerConfigYaml.From(set, resolveTimeout)), started));
+                versionInfo, new AmConfig(AlertmanagerConfigYaml.From(set, resolveTimeout)), started));
         });
 
         v2.MapGet("/receivers", async (IGrainFactory grains) =>
@@ -234,6 +246,43 @@ public static class AlertmanagerEndpoints
             var gettable = new AmGettableAlert(view.Labels, annotations, [.. receivers.Select(r => new AmReceiver(r))], view.Fingerprint, view.StartsAt,
                 view.UpdatedAt, view.EndsAt, view.GeneratorUrl, new AmAlertStatus(state, view.SilencedBy, inhibitors));
             return new Listed(view, routes, receivers, inhibitedBy, gettable);
+        })];
+    }
+
+    /// <summary>
+    /// The product's own open alerts, as Alertmanager would list them: the labels the routing tree sees, the silences
+    /// that match, the receivers of their routes (or of their rule, which names its own channels). Karma and amtool see
+    /// every alert, not only those posted here.
+    /// </summary>
+    private static async Task<Listed[]> OwnAlertsAsync(IGrainFactory grains, IListingStore listings, DateTimeOffset now, TimeSpan resolveTimeout)
+    {
+        var (entries, _) = await listings.QueryAsync<AlertEntry>(new ListingQuery(50_000, 0)
+        {
+            Matchers = [new Matcher("status", MatchOperator.Regex, "firing|escalated|acknowledged|silenced|suppressed")],
+        });
+        if (entries.Length == 0) return [];
+        var servers = entries.Select(e => e.ServerId).Distinct().ToArray();
+        var (registered, _) = await listings.QueryAsync<ServerEntry>(new ListingQuery(servers.Length, 0) { Ids = servers });
+        var labelsOf = registered.ToDictionary(s => s.Id, s => s.Server.Labels, StringComparer.Ordinal);
+        var rules = (await grains.GetGrain<Monitoring.Rules.IRuleCatalogGrain>(Monitoring.Rules.IRuleCatalogGrain.Key).GetAsync()).Rules.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var set = await RoutingAsync(grains);
+        var silences = await AllSilencesAsync(grains);
+        var silenceSet = new SilenceSet(0, silences);
+        return [.. entries.OrderBy(e => e.AlertId, StringComparer.Ordinal).Select(entry =>
+        {
+            var labels = new Dictionary<string, string>(AlertLabels.Of(entry.AlertId, entry.RuleId, entry.RuleName, entry.ServerId, entry.Severity,
+                labelsOf.GetValueOrDefault(entry.ServerId) ?? []), StringComparer.Ordinal);
+            var routed = rules.GetValueOrDefault(entry.RuleId) is not { } rule || rule.Routed;
+            var routes = routed ? RouteTree.Match(set.Root, labels) : [];
+            var receivers = routed ? routes.Select(ReceiverName).Distinct().ToArray() : [$"rule/{entry.RuleId}"];
+            var silencedBy = entry.Status == Monitoring.Alerts.AlertStatus.Silenced ? SilenceCache.Matching(silenceSet, labels, now).Select(s => s.Id).ToArray() : [];
+            var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { ["summary"] = entry.Message };
+            var view = new ExternalAlertView(ExternalAlerts.Fingerprint(labels), labels, annotations, entry.FiredAt ?? entry.UpdatedAt, now + resolveTimeout,
+                entry.UpdatedAt, null, silencedBy, null, null, [.. routes.Select(r => r.IncidentId)]);
+            var state = silencedBy.Length > 0 || entry.Status == Monitoring.Alerts.AlertStatus.Suppressed ? "suppressed" : "active";
+            var gettable = new AmGettableAlert(labels, annotations, [.. receivers.Select(r => new AmReceiver(r))], view.Fingerprint, view.StartsAt,
+                view.UpdatedAt, view.EndsAt, null, new AmAlertStatus(state, silencedBy, []));
+            return new Listed(view, routes, receivers, null, gettable);
         })];
     }
 

@@ -48,6 +48,7 @@ public sealed class PostgresListingStore(NpgsqlDataSource dataSource, string sch
             return "$" + parameters.Count;
         }
         var where = new List<string> { "kind = $1", "fields @> $2" };
+        if (query.Ids is { } ids) where.Add($"id = ANY({Parameter(ids, NpgsqlDbType.Array | NpgsqlDbType.Text)})");
         foreach (var (field, value) in query.Exclude ?? [])
         {
             where.Add($"NOT fields @> {Parameter(JsonSerializer.Serialize(new Dictionary<string, string> { [field] = value }), NpgsqlDbType.Jsonb)}");

@@ -57,6 +57,39 @@ public sealed class AlertmanagerApiTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task The_alerts_list_shows_the_products_own_alerts_with_their_labels_and_silences()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"c-{s.Id}", "hook");
+        await s.ServerAndRuleAsync($$""" "channels":["c-{{s.Id}}"]""");
+        await s.FireAsync();
+        await s.WaitForHooksAsync("hook", 1);
+
+        var listed = await ListedAsync();
+        var labels = listed.GetProperty("labels");
+        Assert.Equal("High error rate", labels.GetProperty("alertname").GetString());
+        Assert.Equal(s.ServerId, labels.GetProperty("server_id").GetString());
+        Assert.Equal("critical", labels.GetProperty("severity").GetString());
+        Assert.Equal("prod", labels.GetProperty("env").GetString());
+        Assert.Equal("active", listed.GetProperty("status").GetProperty("state").GetString());
+        Assert.Equal($"rule/{s.RuleId}", listed.GetProperty("receivers")[0].GetProperty("name").GetString());
+
+        var silence = await s.Http.PostJsonAsync("/api/silences", $$"""{"matchers":["server_id={{s.ServerId}}"],"duration":"1h","createdBy":"alice","comment":"deploy"}""");
+        var silenceId = (await silence.JsonAsync()).GetProperty("id").GetString();
+        var muted = await ListedAsync();
+        Assert.Equal("suppressed", muted.GetProperty("status").GetProperty("state").GetString());
+        Assert.Equal([silenceId], muted.GetProperty("status").GetProperty("silencedBy").EnumerateArray().Select(x => x.GetString()));
+        Assert.Empty((await (await s.Http.GetAsync($"/api/v2/alerts?silenced=false&filter=alert_id%3D%22{Uri.EscapeDataString(s.AlertId)}%22")).JsonAsync()).EnumerateArray());
+
+        async Task<JsonElement> ListedAsync()
+        {
+            var response = await s.Http.GetAsync($"/api/v2/alerts?filter=alert_id%3D%22{Uri.EscapeDataString(s.AlertId)}%22");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return Assert.Single((await response.JsonAsync()).EnumerateArray());
+        }
+    }
+
+    [Fact]
     public async Task Posted_alerts_are_grouped_into_one_message_and_resolve_when_their_lease_runs_out()
     {
         var s = new ApiScenario(api);

@@ -55,6 +55,7 @@ public sealed class IndexModel(IListingStore listings) : ConsolePage
         var (alerts, _) = await listings.QueryAsync<AlertEntry>(new ListingQuery(10_000, 0)
         {
             Matchers = [new Monitoring.Silences.Matcher("serverId", Monitoring.Silences.MatchOperator.Regex, string.Join("|", listed.Select(System.Text.RegularExpressions.Regex.Escape)))],
+            Exclude = new Dictionary<string, string> { ["status"] = "resolved" },
         });
         return alerts.Where(a => a.Status is not (AlertStatus.Resolved or AlertStatus.Inactive)).GroupBy(a => a.ServerId).ToDictionary(
             g => g.Key,

@@ -31,6 +31,9 @@ public sealed record ListingQuery([property: Id(0)] int Take, [property: Id(1)] 
 
     /// <summary>With no <see cref="SortBy"/>: fields whose values rank the entries, worst first, before the id.</summary>
     [Id(8)] public RankedField[] WorstFirst { get; init; } = [];
+
+    /// <summary>Only these entries, when given.</summary>
+    [Id(9)] public string[]? Ids { get; init; }
 }
 
 /// <summary>A field whose values, listed worst first, order a listing: "what is wrong" on top. Values not listed come last.</summary>
@@ -74,6 +77,7 @@ public static class ListingStoreExtensions
     /// <summary>Whether an entry is one the query selects (for stores that filter in memory).</summary>
     public static bool Selects(this ListingQuery query, IListingEntry entry)
     {
+        if (query.Ids is { } ids && !ids.Contains(entry.Id, StringComparer.Ordinal)) return false;
         if (!query.Filter.All(f => string.Equals(entry.Field(f.Key), f.Value, StringComparison.OrdinalIgnoreCase))) return false;
         if (query.Exclude is { } exclude && exclude.Any(x => string.Equals(entry.Field(x.Key), x.Value, StringComparison.OrdinalIgnoreCase))) return false;
         if (query.Matchers.Length > 0)
