@@ -5,8 +5,12 @@
 #
 #   scripts/local-cluster.sh [silos=3]
 #
-# Ports: Redis 6390, PostgreSQL 5440, silos 11111.. (gateways 30000..), API 5080. Override with REDIS_PORT,
-# PG_PORT, API_PORT.
+# Ports: Redis 6390, PostgreSQL 5440, silos 11111.. (gateways 30000.., /metrics and /health 8081..), API 5080.
+# Override with REDIS_PORT, PG_PORT, SILO_PORT, GATEWAY_PORT, SILO_HTTP_PORT and API_PORT. CONFIGURATION=Debug runs
+# the Debug build; NO_BUILD=1 runs what is built already.
+#
+# Ctrl-C in a terminal reaches every process of the foreground group at once: Redis and PostgreSQL run in a session
+# of their own, so they stay up while the API and the silos stop gracefully, and are stopped after them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +18,11 @@ silos=${1:-3}
 redis_port=${REDIS_PORT:-6390}
 pg_port=${PG_PORT:-5440}
 api_port=${API_PORT:-5080}
-work=$PWD/.local-cluster
+silo_port=${SILO_PORT:-11111}
+gateway_port=${GATEWAY_PORT:-30000}
+silo_http_port=${SILO_HTTP_PORT:-8081}
+configuration=${CONFIGURATION:-Release}
+work=${LOCAL_CLUSTER_DIR:-$PWD/.local-cluster}
 mkdir -p "$work/logs"
 pids=()      # Redis and PostgreSQL: stopped last
 app_pids=()  # silos and the API: stopped first, while their stores are still up
@@ -56,7 +64,7 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 
 # Redis, with AOF on: reminders (pending escalations) live there.
 mkdir -p "$work/redis"
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --save "" >"$work/logs/redis.log" 2>&1 &
+setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --save "" >"$work/logs/redis.log" 2>&1 &
 pids+=($!)
 
 # PostgreSQL: a cluster of our own, trust authentication on loopback only. As root, it runs as the postgres user.
@@ -69,7 +77,8 @@ fi
 # Connections: each silo pools up to 16, the API 8 (Postgres:MaxPoolSize); leave room for psql and the migrator.
 max_connections=$(( silos * 16 + 8 + 20 ))
 [ "$max_connections" -lt 100 ] && max_connections=100
-run_pg "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -k "$work/pg" -c listen_addresses=127.0.0.1 -c max_connections="$max_connections" >"$work/logs/postgres.log" 2>&1 &
+setsid_pg() { if [ "$(id -u)" -eq 0 ]; then setsid runuser -u postgres -- "$@"; else setsid "$@"; fi; }
+setsid_pg "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -k "$work/pg" -c listen_addresses=127.0.0.1 -c max_connections="$max_connections" >"$work/logs/postgres.log" 2>&1 &
 pids+=($!)
 
 listening() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
@@ -77,37 +86,46 @@ for _ in $(seq 150); do listening "$pg_port" && listening "$redis_port" && break
 listening "$redis_port" || { echo "Redis did not start on $redis_port; see $work/logs/redis.log" >&2; exit 1; }
 listening "$pg_port" || { echo "PostgreSQL did not start on $pg_port; see $work/logs/postgres.log" >&2; exit 1; }
 
-echo "building (Release)"
-dotnet build -c Release Monitoring.sln -v q -nologo >"$work/logs/build.log" || { cat "$work/logs/build.log"; exit 1; }
+if [ "${NO_BUILD:-}" != 1 ]; then
+  echo "building ($configuration; the first build restores packages too, about two minutes)"
+  dotnet build -c "$configuration" Monitoring.sln -v q -nologo >"$work/logs/build.log" || { cat "$work/logs/build.log"; exit 1; }
+fi
 
 export ConnectionStrings__Redis="127.0.0.1:$redis_port"
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 export Orleans__ServiceId=mcp-alerting Orleans__ClusterId=local
 export Outbound__AllowLoopback=true # a cluster on one machine: receivers and MCP servers are on loopback too
 
-dotnet src/Silo/bin/Release/net10.0/Monitoring.Silo.dll migrate
+dotnet src/Silo/bin/$configuration/net10.0/Monitoring.Silo.dll migrate
 for i in $(seq 0 $((silos - 1))); do
-  Orleans__SiloPort=$((11111 + i)) Orleans__GatewayPort=$((30000 + i)) \
-    dotnet src/Silo/bin/Release/net10.0/Monitoring.Silo.dll --urls "http://127.0.0.1:$((8081 + i))" >"$work/logs/silo$i.log" 2>&1 &
+  Orleans__SiloPort=$((silo_port + i)) Orleans__GatewayPort=$((gateway_port + i)) \
+    dotnet src/Silo/bin/$configuration/net10.0/Monitoring.Silo.dll --urls "http://127.0.0.1:$((silo_http_port + i))" >"$work/logs/silo$i.log" 2>&1 &
   app_pids+=($!)
 done
 # Production demands API keys: one admin key for this run, given to the API as its hash.
 admin_key="mcpk_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')_$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
 Auth__Keys__0__Name=local-admin Auth__Keys__0__Role=Admin Auth__Keys__0__Hash="sha256:$(printf %s "$admin_key" | sha256sum | cut -d' ' -f1)" \
-  dotnet src/Api/bin/Release/net10.0/Monitoring.Api.dll --urls "http://127.0.0.1:$api_port" >"$work/logs/api.log" 2>&1 &
+  dotnet src/Api/bin/$configuration/net10.0/Monitoring.Api.dll --urls "http://127.0.0.1:$api_port" >"$work/logs/api.log" 2>&1 &
 app_pids+=($!)
 
-for _ in $(seq 120); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+# Readiness needs no key (the detailed /health does, in production).
+ready=0
+for _ in $(seq 240); do
+  if curl -sf "http://127.0.0.1:$api_port/health/ready" >/dev/null 2>&1; then ready=1; break; fi
+  sleep 0.25
+done
+[ $ready -eq 1 ] || echo "the API is not ready after 60 s; see $work/logs/api.log" >&2
 
 cat <<INFO
 
   API          http://127.0.0.1:$api_port   (try: curl -H "Authorization: Bearer $admin_key" http://127.0.0.1:$api_port/api/cluster)
   admin key    $admin_key   (this run only)
-  silos        $silos, ports 11111..$((11110 + silos)), gateways 30000..$((29999 + silos)), /metrics and /health on 8081..$((8080 + silos))
+  silos        $silos, ports $silo_port..$((silo_port + silos - 1)), gateways $gateway_port..$((gateway_port + silos - 1)), /metrics and /health on $silo_http_port..$((silo_http_port + silos - 1))
   Redis        127.0.0.1:$redis_port   (membership, reminders; AOF in $work/redis)
   PostgreSQL   127.0.0.1:$pg_port user postgres, schema mcp_alerting   (data in $work/pg)
   logs         $work/logs/
 
-  Ctrl-C stops everything.
+  Every request needs the key: add -H "Authorization: Bearer $admin_key" to the README's curl commands.
+  Ctrl-C stops everything: the API and the silos first, then PostgreSQL and Redis.
 INFO
 wait

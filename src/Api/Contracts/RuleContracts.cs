@@ -40,8 +40,9 @@ public sealed record RuleRequest(
 
         var pendingFor = Duration(For ?? "0s", "for", errors);
         var cooldown = Duration(Cooldown ?? DefaultCooldown, "cooldown", errors);
-        // A policy replaces the simple escalation, unless the rule asks for both.
-        var escalateDefault = EscalationPolicy is null ? DefaultEscalateAfter : NoEscalation;
+        // The simple escalation is on by default only where it tells someone: a rule with escalation channels and no
+        // policy (a policy replaces it, unless the rule asks for both). Without channels it would only change the status.
+        var escalateDefault = EscalationPolicy is null && EscalationChannels is { Length: > 0 } ? DefaultEscalateAfter : NoEscalation;
         TimeSpan? escalateAfter = (EscalateAfter ?? escalateDefault) == NoEscalation ? null : Duration(EscalateAfter ?? escalateDefault, "escalateAfter", errors);
         if (escalateAfter == TimeSpan.Zero) errors.Add("escalateAfter", $"must be more than 0s; write \"{NoEscalation}\" for no escalation");
 

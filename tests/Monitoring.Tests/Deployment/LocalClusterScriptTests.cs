@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Deployment;
+
+/// <summary>
+/// scripts/local-cluster.sh as a person runs it in a terminal: started in a process group of its own, stopped by a
+/// SIGINT to the whole group, as Ctrl-C sends it. The stores must outlive the silos' graceful shutdown.
+/// </summary>
+public sealed class LocalClusterScriptTests
+{
+    [Fact]
+    public async Task Ctrl_c_stops_the_api_and_the_silo_first_quickly_and_with_a_clean_log()
+    {
+        var configuration = Repository.Dll("Api").Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        Repository.Dll("Silo");
+        var work = Directory.CreateTempSubdirectory("local-cluster-").FullName;
+        // As root, PostgreSQL runs as the postgres user, which must reach its data directory.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(work, (UnixFileMode)0b111_101_101);
+        var ports = Enumerable.Range(0, 6).Select(_ => FreePort()).ToArray();
+        var start = new ProcessStartInfo("setsid")
+        {
+            WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "bash", "scripts/local-cluster.sh", "1" }) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in new[]
+        {
+            ("REDIS_PORT", ports[0]), ("PG_PORT", ports[1]), ("SILO_PORT", ports[2]), ("GATEWAY_PORT", ports[3]), ("SILO_HTTP_PORT", ports[4]), ("API_PORT", ports[5]),
+        }) start.Environment[name] = value.ToString();
+        start.Environment["CONFIGURATION"] = configuration;
+        start.Environment["NO_BUILD"] = "1";
+        start.Environment["LOCAL_CLUSTER_DIR"] = work;
+        var output = new StringBuilder();
+        using var script = Process.Start(start)!;
+        script.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        script.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        script.BeginOutputReadLine();
+        script.BeginErrorReadLine();
+        string Output() { lock (output) return output.ToString(); }
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(150);
+            while (!Output().Contains("Ctrl-C stops everything") && !script.HasExited && DateTime.UtcNow < deadline) await Task.Delay(200);
+            Assert.True(Output().Contains("Ctrl-C stops everything"), Output());
+            Assert.DoesNotContain("not ready", Output());
+            using (var http = new HttpClient())
+            {
+                Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://127.0.0.1:{ports[5]}/health/ready")).StatusCode);
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            using (var interrupt = Process.Start("kill", ["-INT", "--", $"-{script.Id}"])) await interrupt.WaitForExitAsync();
+            await script.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            stopwatch.Stop();
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {stopwatch.Elapsed}\n{Output()}");
+
+            var silo = await File.ReadAllTextAsync(Path.Combine(work, "logs", "silo0.log"));
+            Assert.DoesNotContain("Exception", silo);
+            Assert.DoesNotContain("fail:", silo);
+            Assert.False(Listening(ports[0]), "Redis still listens");
+            Assert.False(Listening(ports[1]), "PostgreSQL still listens");
+        }
+        finally
+        {
+            if (!script.HasExited) using (Process.Start("kill", ["-KILL", "--", $"-{script.Id}"])) { }
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool Listening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
