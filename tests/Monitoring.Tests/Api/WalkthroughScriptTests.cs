@@ -63,6 +63,13 @@ public sealed partial class WalkthroughScriptTests
         // The fleet's two breaches were one incident: one message listing both.
         var fleet = Assert.Single(hooks.At("/fleet"));
         Assert.Equal(2, fleet.Body.GetProperty("incident").GetProperty("firing").GetInt32());
+
+        // The walkthrough ends quiet: its last step removed the servers, and no alert is left open to page later.
+        var alerts = await (await api.Http.GetAsync("/api/alerts?limit=500")).JsonAsync();
+        var open = alerts.GetProperty("items").EnumerateArray()
+            .Where(a => a.GetProperty("status").GetString() is not ("resolved" or "inactive"))
+            .Select(a => $"{a.GetProperty("id").GetString()} {a.GetProperty("status").GetString()}").ToArray();
+        Assert.True(open.Length == 0, $"left open: {string.Join(", ", open)}");
     }
 
     private static async Task<(int Exit, string Output)> RunAsync(string script, string codes)
