@@ -34,6 +34,8 @@ public static class EmbeddedHosting
         // warnings at every start recommending the server GC. Its only other warnings say a stop was not graceful, which
         // the host's exit code and the membership's own log also tell; its errors still show.
         silo.Services.AddLogging(logging => logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error));
+        // A grain service logs its ring range at every start and stop; the silence replica has no use for a range.
+        silo.Services.AddLogging(logging => logging.AddFilter("Monitoring.Silences.SilenceReplica", LogLevel.Warning));
         // Orleans sizes its directory cache for a million grains up front: 18.6 MB of a silo's heap (1.9 KB a server on
         // 10,000, in a heap dump), paged in as grains appear. A silo looks up far fewer grains elsewhere than that;
         // beyond the size the least recently used entries are looked up again (docs/configuration.md).
