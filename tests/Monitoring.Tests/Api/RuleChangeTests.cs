@@ -11,6 +11,22 @@ public sealed class RuleChangeTests(ApiFixture api)
 {
     private readonly string _id = Guid.NewGuid().ToString("N")[..8];
 
+    [Theory]
+    [InlineData(""" "channels":["c-ID"]""", "off")]
+    [InlineData(""" "channels":[]""", "off")]
+    [InlineData(""" "channels":["c-ID"],"escalationChannels":["c-ID"]""", "30m")]
+    [InlineData(""" "channels":["c-ID"],"escalationChannels":["c-ID"],"escalateAfter":"10m" """, "10m")]
+    public async Task An_omitted_escalateAfter_escalates_only_where_someone_is_told(string fields, string? expected)
+    {
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/channels", $$"""{"id":"c-{{_id}}","type":"webhook","config":{"url":"{{api.Webhooks.UrlFor("/x")}}"} }""")).StatusCode);
+        var created = await api.Http.PostJsonAsync("/api/rules",
+            $$"""{"id":"r-{{_id}}","name":"Errors","condition":"error_rate > 0.5",{{fields.Replace("ID", _id)}} }""");
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var rule = await (await api.Http.GetAsync($"/api/rules/r-{_id}")).JsonAsync();
+        var escalateAfter = rule.GetProperty("escalateAfter");
+        Assert.Equal(expected, escalateAfter.ValueKind == JsonValueKind.Null ? null : escalateAfter.GetString());
+    }
+
     [Fact]
     public async Task A_rule_change_succeeds_while_a_server_throws_is_audited_and_applies_once_the_server_works()
     {
