@@ -275,7 +275,7 @@ public static class AlertmanagerEndpoints
             var routed = rules.GetValueOrDefault(entry.RuleId) is not { } rule || rule.Routed;
             var routes = routed ? RouteTree.Match(set.Root, labels) : [];
             var receivers = routed ? routes.Select(ReceiverName).Distinct().ToArray() : [$"rule/{entry.RuleId}"];
-            var silencedBy = entry.Status == Monitoring.Alerts.AlertStatus.Silenced ? SilenceCache.Matching(silenceSet, labels, now).Select(s => s.Id).ToArray() : [];
+            var silencedBy = entry.Status == Monitoring.Alerts.AlertStatus.Silenced ? silenceSet.Matching(labels, now).Select(s => s.Id).ToArray() : [];
             var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { ["summary"] = entry.Message };
             var view = new ExternalAlertView(ExternalAlerts.Fingerprint(labels), labels, annotations, entry.FiredAt ?? entry.UpdatedAt, now + resolveTimeout,
                 entry.UpdatedAt, null, silencedBy, null, null, [.. routes.Select(r => r.IncidentId)]);

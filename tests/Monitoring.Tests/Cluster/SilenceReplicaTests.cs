@@ -41,7 +41,7 @@ public sealed class SilenceReplicaTests : IAsyncLifetime
         }
         Assert.True((await catalog.ExpireAsync("s0")).Succeeded);
         Assert.All(_cluster.Silos, silo => Assert.DoesNotContain(
-            SilenceCache.Matching(Cache(silo).Known, new Dictionary<string, string> { ["env"] = "prod" }, DateTimeOffset.UtcNow.AddSeconds(1)), s => s.Id == "s0"));
+            Cache(silo).Known.Matching(new Dictionary<string, string> { ["env"] = "prod" }, DateTimeOffset.UtcNow.AddSeconds(1)), s => s.Id == "s0"));
     }
 
     private static SilenceCache Cache(InProcessSiloHandle silo) => silo.ServiceProvider.GetRequiredService<SilenceCache>();

@@ -58,19 +58,29 @@ public sealed class ConsolePagesTests(ApiFixture api)
         await s.WaitForHooksAsync("hook", 2);
 
         // The fleet counts the two that page apart from the silenced one.
-        var fleet = await api.Http.GetStringAsync($"/?q={s.Id}");
-        Assert.Matches(@"<span class=""paging"">2</span>\s*<span class=""muted""[^>]*>1 muted</span>", fleet);
+        var counted = new System.Text.RegularExpressions.Regex(@"<span class=""paging"">2</span>\s*<span class=""muted""[^>]*>1 muted</span>");
+        await Eventually.TrueAsync(async () => counted.IsMatch(await api.Http.GetStringAsync($"/?q={s.Id}")), "the fleet counting 2 paging and 1 muted");
 
         // The Incidents page shows what pages outside incidents, critical before warning; never the silenced one.
-        var incidents = await api.Http.GetStringAsync("/incidents");
+        // (The listing is written as the alerts change: each page is read until it shows all three.)
+        var incidents = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            incidents = await api.Http.GetStringAsync("/incidents");
+            return incidents.Contains(s.AlertId) && incidents.Contains($"warn-{s.Id}:{s.ServerId}");
+        }, "both paging alerts on the Incidents page");
         Assert.Contains("Paging outside incidents", incidents);
-        var critical = incidents.IndexOf(s.AlertId, StringComparison.Ordinal);
-        var warning = incidents.IndexOf($"warn-{s.Id}:{s.ServerId}", StringComparison.Ordinal);
-        Assert.True(critical > 0 && warning > critical, "the critical alert listed before the warning");
+        Assert.True(incidents.IndexOf(s.AlertId, StringComparison.Ordinal) < incidents.IndexOf($"warn-{s.Id}:{s.ServerId}", StringComparison.Ordinal),
+            "the critical alert listed before the warning");
         Assert.DoesNotContain($"muted-{s.Id}:{s.ServerId}", incidents);
 
         // The Alerts page: firing before silenced, whatever their ids.
-        var alerts = await api.Http.GetStringAsync($"/alerts?serverId={s.ServerId}");
+        var alerts = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            alerts = await api.Http.GetStringAsync($"/alerts?serverId={s.ServerId}");
+            return alerts.Contains($"warn-{s.Id}:") && alerts.Contains($"muted-{s.Id}:");
+        }, "both alerts on the Alerts page");
         Assert.True(alerts.IndexOf($"warn-{s.Id}:", StringComparison.Ordinal) < alerts.IndexOf($"muted-{s.Id}:", StringComparison.Ordinal), "firing before silenced");
     }
 

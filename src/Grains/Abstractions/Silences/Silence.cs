@@ -85,6 +85,10 @@ public enum SilenceState
 public sealed record SilenceSet([property: Id(0), JsonPropertyName("Version")] long Version, [property: Id(1), JsonPropertyName("Silences")] Silence[] Silences)
 {
     public static readonly SilenceSet Empty = new(0, []);
+
+    /// <summary>The active silences matching these labels, latest-ending first: the one home of "is this silenced".</summary>
+    public Silence[] Matching(IReadOnlyDictionary<string, string> labels, DateTimeOffset now) =>
+        Silences.Length == 0 ? [] : [.. Silences.Where(s => s.IsActiveAt(now) && s.Matches(labels)).OrderByDescending(s => s.EndsAt)];
 }
 
 /// <summary>The cluster's silences. Small (silences are few) and read through a per-silo cache.</summary>

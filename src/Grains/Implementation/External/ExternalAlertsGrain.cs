@@ -131,7 +131,7 @@ public sealed class ExternalAlertsGrain(
                     Inhibiting = known?.Inhibiting ?? false,
                 };
             }
-            known.SilencedBy = known.EndsAt > now ? [.. SilenceCache.Matching(set, known.Labels, now).Select(s => s.Id)] : [];
+            known.SilencedBy = known.EndsAt > now ? [.. set.Matching(known.Labels, now).Select(s => s.Id)] : [];
             Changed(posted.Fingerprint);
             if (StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
         }
@@ -256,7 +256,7 @@ public sealed class ExternalAlertsGrain(
                 }
                 continue;
             }
-            var silencedBy = SilenceCache.Matching(set, alert.Labels, now).Select(s => s.Id).ToArray();
+            var silencedBy = set.Matching(alert.Labels, now).Select(s => s.Id).ToArray();
             if (!silencedBy.SequenceEqual(alert.SilencedBy))
             {
                 alert.SilencedBy = silencedBy;

@@ -30,10 +30,7 @@ public sealed class SilenceCache
 
     /// <summary>The active silences matching these labels, latest-ending first.</summary>
     public async Task<Silence[]> MatchingAsync(IGrainFactory grains, IReadOnlyDictionary<string, string> labels, DateTimeOffset now) =>
-        Matching(await GetAsync(grains), labels, now);
-
-    public static Silence[] Matching(SilenceSet set, IReadOnlyDictionary<string, string> labels, DateTimeOffset now) =>
-        set.Silences.Length == 0 ? [] : [.. set.Silences.Where(s => s.IsActiveAt(now) && s.Matches(labels)).OrderByDescending(s => s.EndsAt)];
+        (await GetAsync(grains)).Matching(labels, now);
 
     /// <summary>Every silence, as of at most <see cref="RefreshInterval"/> ago (or of the last write on this silo).</summary>
     public async Task<SilenceSet> GetAsync(IGrainFactory grains)
