@@ -1,3 +1,4 @@
+using Monitoring.Api.Telemetry;
 using Monitoring.Api.Audit;
 using Monitoring.Api.Security;
 using Microsoft.Extensions.Options;
@@ -115,19 +116,17 @@ public static class ServerEndpoints
         group.MapDelete("/{id}", async (string id, IGrainFactory grains) =>
             await grains.GetGrain<IMcpServerGrain>(id).DeleteAsync() ? Results.NoContent() : ProblemResults.NotFound("server", id));
 
-        group.MapPost("/{id}/telemetry", async (string id, TelemetryRequest request, IGrainFactory grains, IOptions<TelemetryLimits> options, TimeProvider time) =>
+        group.MapPost("/{id}/telemetry", async (string id, TelemetryRequest request, TelemetryIngest ingest, IOptions<TelemetryLimits> options, TimeProvider time) =>
         {
             var errors = new RequestErrors();
             if (request.ToBatch(options.Value.MaxTelemetryBatch, time.GetUtcNow(), errors) is not { } batch) return ProblemResults.Invalid(errors.ToArray());
-            var result = await grains.GetGrain<IMcpServerGrain>(id).IngestAsync(batch);
-            if (!result.Found) return ProblemResults.NotFound("server", id);
-            if (result.Unreached > 0)
+            var result = await ingest.IngestAsync(id, batch);
+            return result.Outcome switch
             {
-                // Accepted means the breach reached its alert; this one did not (its silo is failing over): send it again.
-                return ProblemResults.Unavailable(
-                    $"{result.Unreached} breached rules could not reach their alerts while the cluster fails over; the push was not accepted: send it again.");
-            }
-            return TypedResults.Accepted($"/api/servers/{id}", new TelemetryResponse(result.Accepted, result.Dropped));
+                IngestOutcome.UnknownServer => ProblemResults.NotFound("server", id),
+                IngestOutcome.Resend => ProblemResults.Unavailable(TelemetryIngest.ResendDetail([result]), TelemetryIngest.RetryAfterSeconds),
+                _ => TypedResults.Accepted($"/api/servers/{id}", new TelemetryResponse(result.Accepted, result.Dropped)),
+            };
         });
     }
 
@@ -138,7 +137,7 @@ public static class ServerEndpoints
     /// </summary>
     public static void MapBulkTelemetryEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(AuthMiddleware.BulkTelemetryPath, async (BulkTelemetryRequest request, HttpContext http, IGrainFactory grains,
+        app.MapPost(AuthMiddleware.BulkTelemetryPath, async (BulkTelemetryRequest request, HttpContext http, IGrainFactory grains, TelemetryIngest ingest,
             IOptions<TelemetryLimits> options, TimeProvider time, AuthMode mode) =>
         {
             var limits = options.Value;
@@ -184,13 +183,12 @@ public static class ServerEndpoints
                         detail: $"An ingest token may only push telemetry to its own server; refused for: {string.Join(", ", refused)}. Nothing was taken.");
                 }
             }
-            var results = new IngestResult[batches.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, batches.Count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
-                results[i] = await grains.GetGrain<IMcpServerGrain>(batches[i].ServerId).IngestAsync(batches[i].Batch));
+            // A bulk push is many servers' pushes: it is answered 202 and names the servers whose part to send again.
+            var results = await ingest.IngestAsync([.. batches.Select(b => (b.ServerId, b.Batch))]);
             return TypedResults.Accepted("/api/servers", new BulkTelemetryResponse(
                 batches.Count, results.Sum(r => r.Accepted), results.Sum(r => r.Dropped),
-                [.. batches.Where((_, i) => !results[i].Found).Select(b => b.ServerId)],
-                [.. batches.Where((_, i) => results[i].Found && results[i].Unreached > 0).Select(b => b.ServerId)]));
+                [.. results.Where(r => r.Outcome == IngestOutcome.UnknownServer).Select(r => r.ServerId)],
+                [.. results.Where(r => r.Outcome == IngestOutcome.Resend).Select(r => r.ServerId)]));
         }).WithTags("Servers");
     }
 }

@@ -29,6 +29,7 @@ public static class ApiHosting
         var keysConfigured = configuration.GetSection("Auth:Keys").GetChildren().Any();
         services.AddSingleton(new Security.AuthMode(production || keysConfigured));
         services.AddSingleton<Security.ApiKeyResolver>();
+        services.AddSingleton<Telemetry.TelemetryIngest>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddRateLimiter(o =>
         {

@@ -15,6 +15,8 @@ namespace Monitoring.Api.Telemetry;
 /// OTLP/HTTP metrics ingest, <c>POST /v1/metrics</c>, as OpenTelemetry SDKs and collectors send it: protobuf
 /// (<c>application/x-protobuf</c>) or JSON (<c>application/json</c>), optionally gzip. Answers 200 with an
 /// ExportMetricsServiceResponse in the request's encoding, its partial_success counting the points not taken and why.
+/// A push whose breach could not reach its alert (a silo failing over) is answered 503 with Retry-After and a
+/// google.rpc.Status (UNAVAILABLE), which OTLP/HTTP defines as retryable: collectors and SDKs send it again.
 /// Authentication: an operator's key for any server, or a server's own ingest token for points naming that server only.
 /// </summary>
 public static class OtlpEndpoints
@@ -26,7 +28,7 @@ public static class OtlpEndpoints
 
     public static void MapOtlpEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Path, async (HttpContext http, IGrainFactory grains, IOptions<TelemetryLimits> options, TimeProvider time) =>
+        app.MapPost(Path, async (HttpContext http, IGrainFactory grains, TelemetryIngest ingest, IOptions<TelemetryLimits> options, TimeProvider time) =>
         {
             var request = http.Request;
             MediaTypeHeaderValue.TryParse(request.ContentType, out var type);
@@ -73,13 +75,15 @@ public static class OtlpEndpoints
                 }
             }
 
-            var results = new IngestResult[servers.Length];
-            await Parallel.ForEachAsync(Enumerable.Range(0, servers.Length), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
-                results[i] = await grains.GetGrain<IMcpServerGrain>(servers[i].Key)
-                    .IngestAsync(new TelemetryBatch([], null) { Aggregates = [.. servers[i].Value] }));
+            var results = await ingest.IngestAsync([.. servers.Select(s => (s.Key, new TelemetryBatch([], null) { Aggregates = [.. s.Value] }))]);
+            if (results.Where(r => r.Outcome == IngestOutcome.Resend).ToList() is { Count: > 0 } resend)
+            {
+                http.Response.Headers.RetryAfter = TelemetryIngest.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Unavailable(TelemetryIngest.ResendDetail(resend), json);
+            }
             for (var i = 0; i < servers.Length; i++)
             {
-                if (!results[i].Found) reading.Reject(servers[i].Value.Count, $"'{servers[i].Key}' is not a registered server");
+                if (results[i].Outcome == IngestOutcome.UnknownServer) reading.Reject(servers[i].Value.Count, $"'{servers[i].Key}' is not a registered server");
             }
             var response = new ExportMetricsServiceResponse();
             if (reading.Rejected > 0)
@@ -125,6 +129,40 @@ public static class OtlpEndpoints
             return ([], "is not valid gzip");
         }
         return (buffer.ToArray(), null);
+    }
+
+    /// <summary>gRPC's UNAVAILABLE, the code of a google.rpc.Status that OTLP's failures carry.</summary>
+    private const int UnavailableCode = 14;
+
+    /// <summary>A 503 whose body is a google.rpc.Status in the request's encoding, as OTLP/HTTP answers failures.</summary>
+    private static IResult Unavailable(string message, bool json)
+    {
+        if (json)
+        {
+            return Results.Text(System.Text.Json.JsonSerializer.Serialize(new { code = UnavailableCode, message }), "application/json",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        using var buffer = new MemoryStream();
+        using (var output = new CodedOutputStream(buffer, leaveOpen: true))
+        {
+            output.WriteTag(1, WireFormat.WireType.Varint);
+            output.WriteInt32(UnavailableCode);
+            output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+            output.WriteString(message);
+        }
+        return new ProtobufStatus(buffer.ToArray());
+    }
+
+    private sealed class ProtobufStatus(byte[] body) : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => StatusCodes.Status503ServiceUnavailable;
+
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.ContentType = "application/x-protobuf";
+            return context.Response.Body.WriteAsync(body).AsTask();
+        }
     }
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";

@@ -163,6 +163,43 @@ public sealed class OtlpIngestTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task JSON_bulk_and_OTLP_answer_a_breach_that_cannot_reach_its_alert_alike_and_take_it_when_sent_again()
+    {
+        var s = new ApiScenario(api);
+        await s.ServerAndRuleAsync(""" "channels":[]""");
+        const string failing = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":false}]}""";
+        var otlp = Request((s.ServerId, "s", Point("tools/call", 10, "[0,10,0]", extra: """,{"key":"error.type","value":{"stringValue":"timeout"}}""")));
+        api.Faults.Fail(s.AlertId); // the alert's silo is failing over: every call to it fails
+        try
+        {
+            var single = await api.Http.PostJsonAsync($"/api/servers/{s.ServerId}/telemetry", failing);
+            await single.AssertProblemAsync(503);
+            Assert.NotNull(single.Headers.RetryAfter);
+            Assert.Contains(s.ServerId, await single.Content.ReadAsStringAsync());
+
+            var bulk = await api.Http.PostJsonAsync("/api/telemetry", $$"""{"servers":[{"serverId":"{{s.ServerId}}","telemetry":{{failing}} }]}""");
+            Assert.Equal(HttpStatusCode.Accepted, bulk.StatusCode);
+            Assert.Equal([s.ServerId], (await bulk.JsonAsync()).GetProperty("retry").EnumerateArray().Select(r => r.GetString()));
+
+            // OTLP/HTTP's retryable answer: 503 with Retry-After and a google.rpc.Status (UNAVAILABLE), so collectors resend.
+            var collector = await api.Http.PostAsync("/v1/metrics", Json(otlp));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, collector.StatusCode);
+            Assert.NotNull(collector.Headers.RetryAfter);
+            var status = JsonDocument.Parse(await collector.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(14, status.GetProperty("code").GetInt32());
+            Assert.Contains(s.ServerId, status.GetProperty("message").GetString());
+        }
+        finally
+        {
+            api.Faults.Heal(s.AlertId);
+        }
+
+        // Sent again once the alert can be reached: taken, and the breach fires.
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.PostAsync("/v1/metrics", Json(otlp))).StatusCode);
+        await Eventually.TrueAsync(async () => await s.StatusAsync() == "firing", "the breach reaching its alert");
+    }
+
+    [Fact]
     public async Task A_point_that_cannot_be_true_refuses_the_request_says_where_and_takes_nothing()
     {
         var s = new ApiScenario(api);
