@@ -29,9 +29,36 @@ public sealed record EscalationPolicy(
     /// <summary>The wait before <paramref name="step"/>, counted from the step before it (or from firing for step 0).</summary>
     public TimeSpan DelayBefore(int step) => step > 0 && step % Levels.Length == 0 ? RepeatInterval : LevelOf(step).Delay;
 
+    /// <summary>The level (1-based) that <paramref name="step"/> tells; rounds repeat the levels.</summary>
+    public int LevelNumber(int step) => step % Levels.Length + 1;
+
+    /// <summary>The level last told after <paramref name="stepsTaken"/> steps, or 0 before the first.</summary>
+    public int CurrentLevel(int stepsTaken) => stepsTaken > 0 ? LevelNumber(stepsTaken - 1) : 0;
+
+    /// <summary>When the first step is due, for paging that starts at <paramref name="start"/>.</summary>
+    public DateTimeOffset FirstStepAt(DateTimeOffset start) => start + DelayBefore(0);
+
+    /// <summary>
+    /// The one rule of escalation, for alerts and incidents alike: the step due at <paramref name="dueAt"/> after
+    /// <paramref name="stepsTaken"/> steps tells <see cref="EscalationStep.Channels"/> at level
+    /// <see cref="EscalationStep.Level"/>, and the next one is due its delay after it (none after the last round).
+    /// </summary>
+    public EscalationStep Step(int stepsTaken, DateTimeOffset dueAt)
+    {
+        var next = stepsTaken + 1;
+        return new EscalationStep(stepsTaken, LevelNumber(stepsTaken), LevelOf(stepsTaken).Channels, next, next < TotalSteps ? dueAt + DelayBefore(next) : null);
+    }
+
     [System.Text.Json.Serialization.JsonIgnore]
 
     public IEnumerable<string> AllChannels => Levels.SelectMany(l => l.Channels).Distinct();
+}
+
+/// <summary>One step of a policy: what it tells, and where the paging stands after it.</summary>
+public readonly record struct EscalationStep(int Index, int Level, string[] Channels, int StepsTaken, DateTimeOffset? NextAt)
+{
+    /// <summary>The first step tells the first level; later ones escalate.</summary>
+    public bool Escalates => Index > 0;
 }
 
 [GenerateSerializer, Immutable, Alias("mcp.EscalationLevel")]

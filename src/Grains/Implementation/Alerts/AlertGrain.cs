@@ -113,7 +113,7 @@ public sealed class AlertGrain(
             SilencedBy = silenced ? life.SilencedBy : null,
             SilencedUntil = silenced ? life.SilencedUntil : null,
             EscalationPolicy = named?.Id ?? rule.EscalationPolicy,
-            EscalationLevel = named is { } policy && paging.PolicyStep > 0 ? (paging.PolicyStep - 1) % policy.Levels.Length + 1 : 0,
+            EscalationLevel = named?.CurrentLevel(paging.PolicyStep) ?? 0,
             NextEscalationAt = life.Phase == AlertPhase.Firing && paging.AcknowledgedAt is null && named is { } p && paging.PolicyStep < p.TotalSteps
                 ? paging.NextPolicyStepAt
                 : null,

@@ -268,7 +268,7 @@ public static class AlertLifecycle
                 Episode = S.Episode + 1,
                 FiredAt = now,
                 ResolvedAt = null,
-                Paging = new AlertPaging { Policy = policy, NextPolicyStepAt = policy is null ? null : now + policy.DelayBefore(0) },
+                Paging = new AlertPaging { Policy = policy, NextPolicyStepAt = policy?.FirstStepAt(now) },
             };
             Mark(before, $"condition held for {Durations.Format(Rule.For)}");
         }
@@ -276,21 +276,16 @@ public static class AlertLifecycle
         private void Escalate()
         {
             var policy = P.Policy!;
-            var step = P.PolicyStep;
+            var step = policy.Step(P.PolicyStep, P.NextPolicyStepAt!.Value);
             var simple = policy.Id == SimplePolicyId;
-            if (step > 0)
+            if (step.Escalates)
             {
                 var before = Status;
                 P = P with { EscalatedAt = P.EscalatedAt ?? now };
-                Mark(before, simple ? $"unacknowledged for {Durations.Format(policy.Levels[1].Delay)}" : $"escalated to level {step % policy.Levels.Length + 1} of {policy.Id}");
+                Mark(before, simple ? $"unacknowledged for {Durations.Format(policy.Levels[1].Delay)}" : $"escalated to level {step.Level} of {policy.Id}");
             }
-            var next = step + 1;
-            P = P with
-            {
-                PolicyStep = next,
-                NextPolicyStepAt = next < policy.TotalSteps ? P.NextPolicyStepAt + policy.DelayBefore(next) : null,
-            };
-            Page(NotificationKind.Escalation, policy.LevelOf(step).Channels, simple ? 0 : step % policy.Levels.Length + 1);
+            P = P with { PolicyStep = step.StepsTaken, NextPolicyStepAt = step.NextAt };
+            Page(NotificationKind.Escalation, step.Channels, simple ? 0 : step.Level);
         }
 
         public void Resolve(string reason)

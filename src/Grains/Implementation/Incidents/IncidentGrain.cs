@@ -101,7 +101,7 @@ public sealed class IncidentGrain(
             [.. S.Members.Values.OrderBy(m => m.Status).ThenBy(m => m.StartsAt).ThenBy(m => m.AlertId, StringComparer.Ordinal)],
             [.. S.Timeline], [.. S.Deliveries])
         {
-            EscalationLevel = S.Policy is { } policy && S.PolicyStep > 0 ? (S.PolicyStep - 1) % policy.Levels.Length + 1 : 0,
+            EscalationLevel = S.Policy?.CurrentLevel(S.PolicyStep) ?? 0,
             NextEscalationAt = S.IsOpen && S.AcknowledgedAt is null && S.Policy is { } p && S.PolicyStep < p.TotalSteps ? S.NextPolicyStepAt : null,
             InhibitedAlerts = _inhibited,
         };
@@ -264,7 +264,7 @@ public sealed class IncidentGrain(
             {
                 S.Policy = policy;
                 S.PolicyStep = 0;
-                S.NextPolicyStepAt = now + policy.DelayBefore(0);
+                S.NextPolicyStepAt = policy.FirstStepAt(now);
             }
             else
             {
@@ -280,16 +280,14 @@ public sealed class IncidentGrain(
         var receiver = S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
         while (S.PolicyStep < policy.TotalSteps && S.NextPolicyStepAt is { } at && at <= now)
         {
-            var step = S.PolicyStep;
-            var level = step % policy.Levels.Length + 1;
+            var step = policy.Step(S.PolicyStep, at);
             var firing = S.Members.Values.Where(m => m.Status == MemberStatus.Firing && !_inhibited.Contains(m.AlertId)).ToArray();
             if (firing.Length > 0 && receiver is not null)
             {
-                Send(receiver, NotificationKind.Escalation, step > 0 ? "escalated" : "firing", policy.LevelOf(step).Channels, firing, level, now);
-                if (step > 0) Event(now, "escalated", $"escalated to level {level} of {policy.Id}");
+                Send(receiver, NotificationKind.Escalation, step.Escalates ? "escalated" : "firing", step.Channels, firing, step.Level, now);
+                if (step.Escalates) Event(now, "escalated", $"escalated to level {step.Level} of {policy.Id}");
             }
-            S.PolicyStep = step + 1;
-            S.NextPolicyStepAt = S.PolicyStep < policy.TotalSteps ? at + policy.DelayBefore(S.PolicyStep) : null;
+            (S.PolicyStep, S.NextPolicyStepAt) = (step.StepsTaken, step.NextAt);
         }
     }
 
