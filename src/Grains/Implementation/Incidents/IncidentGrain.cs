@@ -203,73 +203,46 @@ public sealed class IncidentGrain(
         MonitoringMetrics.Incidents.WithLabels("opened").Inc();
     }
 
-    /// <summary>Tells the receiver what changed, if the group's time has come.</summary>
+    /// <summary>Tells the receiver what changed, if the group's time has come: <see cref="AggregationGroup"/> decides, this acts.</summary>
     private async Task FlushAsync(DateTimeOffset now)
     {
         if (!S.IsOpen || S.NextFlushAt is not { } due || due > now || S.Route is not { } route) return;
         var set = await routing.GetAsync(GrainFactory);
         var receiver = route.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
         await RefreshInhibitedAsync();
-        var inhibited = _inhibited.ToHashSet(StringComparer.Ordinal);
-        var firing = S.Members.Values.Where(m => m.Status == MemberStatus.Firing && !inhibited.Contains(m.AlertId)).ToArray();
-        var newlyResolved = S.Members.Values.Where(m => m.Status == MemberStatus.Resolved && S.NotifiedFiring.Contains(m.AlertId) && !S.NotifiedResolved.Contains(m.AlertId)).ToArray();
-        var muted = MutedByTime(set, route, now);
-        var first = S.FirstFlushAt is null;
-        S.FirstFlushAt ??= now;
-        S.NextFlushAt = now + route.GroupInterval;
+        var inputs = new FlushInputs(receiver, route.GroupInterval, route.RepeatInterval, _inhibited.ToHashSet(StringComparer.Ordinal), AggregationGroup.MutedBy(set, route, now));
+        foreach (var action in AggregationGroup.Flush(S, inputs, now))
+        {
+            switch (action)
+            {
+                case SendGroupMessage message:
+                    Send(receiver!, message.Kind, message.Status, message.Channels, message.Alerts, 0, now);
+                    break;
+                case NoteGroupEvent note:
+                    Event(now, note.Kind, note.Text);
+                    break;
+                case CloseGroup close:
+                    Close(now, close.Reason);
+                    break;
+                case StartGroupPolicy start:
+                    await StartPolicyAsync(start.PolicyId, now);
+                    break;
+            }
+        }
+    }
 
-        if (S.Members.Values.All(m => m.Status == MemberStatus.Resolved))
+    private async Task StartPolicyAsync(string policyId, DateTimeOffset now)
+    {
+        var policy = await GrainFactory.GetGrain<IEscalationPolicyGrain>(policyId).GetAsync();
+        if (policy is { Levels.Length: > 0 })
         {
-            var told = S.NotifiedFiring.Count > 0 || S.NotifiedResolved.Count > 0;
-            if (told && receiver is { SendResolved: true } && muted is null)
-            {
-                Send(receiver, NotificationKind.Resolved, "resolved", [.. S.NotifiedChannels], S.Members.Values.ToArray(), 0, now);
-            }
-            Close(now, muted is not null && told ? $"every alert resolved; the resolved message was muted by {muted}" : "every alert resolved");
-            return;
+            S.Policy = policy;
+            S.PolicyStep = 0;
+            S.NextPolicyStepAt = policy.FirstStepAt(now);
         }
-        if (muted is not null)
+        else
         {
-            if (S.MutedSince is null) Event(now, "muted", $"messages held by the time interval {muted}");
-            S.MutedSince ??= now;
-            return;
-        }
-        if (S.MutedSince is not null)
-        {
-            Event(now, "unmuted", "the time interval no longer holds messages");
-            S.MutedSince = null;
-        }
-        var firingIds = firing.Select(m => m.AlertId).ToHashSet(StringComparer.Ordinal);
-        var changed = !firingIds.SetEquals(S.NotifiedFiring) || newlyResolved.Length > 0;
-        var acknowledged = S.AcknowledgedAt is not null;
-        if (changed && (firing.Length > 0 || newlyResolved.Length > 0))
-        {
-            if (!acknowledged && receiver is not null)
-            {
-                Send(receiver, NotificationKind.Firing, "firing", receiver.Channels, [.. firing, .. newlyResolved], 0, now);
-                S.LastNotifiedAt = now;
-            }
-            S.NotifiedFiring = firingIds;
-            foreach (var m in newlyResolved) S.NotifiedResolved.Add(m.AlertId);
-        }
-        else if (!acknowledged && receiver is not null && firing.Length > 0 && S.LastNotifiedAt is { } last && now - last >= route.RepeatInterval)
-        {
-            Send(receiver, NotificationKind.Repeat, "firing", receiver.Channels, firing, 0, now);
-            S.LastNotifiedAt = now;
-        }
-        if (first && !acknowledged && receiver?.EscalationPolicy is { } policyId && firing.Length > 0)
-        {
-            var policy = await GrainFactory.GetGrain<IEscalationPolicyGrain>(policyId).GetAsync();
-            if (policy is { Levels.Length: > 0 })
-            {
-                S.Policy = policy;
-                S.PolicyStep = 0;
-                S.NextPolicyStepAt = policy.FirstStepAt(now);
-            }
-            else
-            {
-                logger.LogWarning("Incident {IncidentId}: escalation policy {PolicyId} does not exist; only the receiver's channels are told", IncidentId, policyId);
-            }
+            logger.LogWarning("Incident {IncidentId}: escalation policy {PolicyId} does not exist; only the receiver's channels are told", IncidentId, policyId);
         }
     }
 
@@ -300,21 +273,6 @@ public sealed class IncidentGrain(
         S.NextPolicyStepAt = null;
         Event(now, "resolved", reason);
         MonitoringMetrics.Incidents.WithLabels("resolved").Inc();
-    }
-
-    /// <summary>The time interval that holds messages now (a mute interval in force, or every active interval out of force), or null.</summary>
-    private static string? MutedByTime(RoutingSet set, RouteMatch route, DateTimeOffset now)
-    {
-        foreach (var name in route.MuteTimeIntervals)
-        {
-            if (set.TimeIntervals.FirstOrDefault(t => t.Name == name) is { } interval && TimeIntervals.Contains(interval, now)) return name;
-        }
-        if (route.ActiveTimeIntervals.Length > 0)
-        {
-            var active = route.ActiveTimeIntervals.Select(n => set.TimeIntervals.FirstOrDefault(t => t.Name == n)).OfType<TimeInterval>().ToArray();
-            if (active.Length > 0 && !active.Any(interval => TimeIntervals.Contains(interval, now))) return $"{string.Join(", ", route.ActiveTimeIntervals)} (outside)";
-        }
-        return null;
     }
 
     private async Task RefreshInhibitedAsync()

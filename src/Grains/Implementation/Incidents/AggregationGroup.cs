@@ -1,0 +1,103 @@
+using Monitoring.Channels;
+
+namespace Monitoring.Routing;
+
+/// <summary>What a flush decided, in order: the incident grain carries each out.</summary>
+public abstract record GroupAction;
+
+/// <summary>Record a message to the receiver (or, for a resolution, to every channel told this episode).</summary>
+public sealed record SendGroupMessage(NotificationKind Kind, string Status, string[] Channels, IncidentMember[] Alerts) : GroupAction;
+
+/// <summary>A line of the incident's timeline.</summary>
+public sealed record NoteGroupEvent(string Kind, string Text) : GroupAction;
+
+/// <summary>Every alert resolved: the episode ends.</summary>
+public sealed record CloseGroup(string Reason) : GroupAction;
+
+/// <summary>The first message went out unacknowledged: the receiver's escalation policy starts now.</summary>
+public sealed record StartGroupPolicy(string PolicyId) : GroupAction;
+
+/// <summary>What a flush reads besides the group's own state: the receiver, the route's timing, who is inhibited, a time interval that mutes.</summary>
+public sealed record FlushInputs(Receiver? Receiver, TimeSpan GroupInterval, TimeSpan RepeatInterval, IReadOnlySet<string> Inhibited, string? MutedBy);
+
+/// <summary>
+/// Alertmanager's aggregation group, as a rule engine with no I/O: at each group interval it decides what the
+/// receiver is told (the first message after group_wait, an update when the firing set changed or alerts resolved, a
+/// repeat after repeat_interval, one resolved message), what a time interval holds back, and when escalation starts.
+/// It updates the group's state in place and answers the actions; the grain stores, records and hands off.
+/// </summary>
+public static class AggregationGroup
+{
+    public static IReadOnlyList<GroupAction> Flush(IncidentState s, FlushInputs inputs, DateTimeOffset now)
+    {
+        if (!s.IsOpen || s.NextFlushAt is not { } due || due > now) return [];
+        var actions = new List<GroupAction>();
+        var receiver = inputs.Receiver;
+        var firing = s.Members.Values.Where(m => m.Status == MemberStatus.Firing && !inputs.Inhibited.Contains(m.AlertId)).ToArray();
+        var newlyResolved = s.Members.Values.Where(m => m.Status == MemberStatus.Resolved && s.NotifiedFiring.Contains(m.AlertId) && !s.NotifiedResolved.Contains(m.AlertId)).ToArray();
+        var muted = inputs.MutedBy;
+        var first = s.FirstFlushAt is null;
+        s.FirstFlushAt ??= now;
+        s.NextFlushAt = now + inputs.GroupInterval;
+
+        if (s.Members.Values.All(m => m.Status == MemberStatus.Resolved))
+        {
+            var told = s.NotifiedFiring.Count > 0 || s.NotifiedResolved.Count > 0;
+            if (told && receiver is { SendResolved: true } && muted is null)
+            {
+                actions.Add(new SendGroupMessage(NotificationKind.Resolved, "resolved", [.. s.NotifiedChannels], [.. s.Members.Values]));
+            }
+            actions.Add(new CloseGroup(muted is not null && told ? $"every alert resolved; the resolved message was muted by {muted}" : "every alert resolved"));
+            return actions;
+        }
+        if (muted is not null)
+        {
+            if (s.MutedSince is null) actions.Add(new NoteGroupEvent("muted", $"messages held by the time interval {muted}"));
+            s.MutedSince ??= now;
+            return actions;
+        }
+        if (s.MutedSince is not null)
+        {
+            actions.Add(new NoteGroupEvent("unmuted", "the time interval no longer holds messages"));
+            s.MutedSince = null;
+        }
+        var firingIds = firing.Select(m => m.AlertId).ToHashSet(StringComparer.Ordinal);
+        var changed = !firingIds.SetEquals(s.NotifiedFiring) || newlyResolved.Length > 0;
+        var acknowledged = s.AcknowledgedAt is not null;
+        if (changed && (firing.Length > 0 || newlyResolved.Length > 0))
+        {
+            if (!acknowledged && receiver is not null)
+            {
+                actions.Add(new SendGroupMessage(NotificationKind.Firing, "firing", receiver.Channels, [.. firing, .. newlyResolved]));
+                s.LastNotifiedAt = now;
+            }
+            s.NotifiedFiring = firingIds;
+            foreach (var m in newlyResolved) s.NotifiedResolved.Add(m.AlertId);
+        }
+        else if (!acknowledged && receiver is not null && firing.Length > 0 && s.LastNotifiedAt is { } last && now - last >= inputs.RepeatInterval)
+        {
+            actions.Add(new SendGroupMessage(NotificationKind.Repeat, "firing", receiver.Channels, firing));
+            s.LastNotifiedAt = now;
+        }
+        if (first && !acknowledged && receiver?.EscalationPolicy is { } policyId && firing.Length > 0)
+        {
+            actions.Add(new StartGroupPolicy(policyId));
+        }
+        return actions;
+    }
+
+    /// <summary>The time interval that holds messages now (a mute interval in force, or every active interval out of force), or null.</summary>
+    public static string? MutedBy(RoutingSet set, RouteMatch route, DateTimeOffset now)
+    {
+        foreach (var name in route.MuteTimeIntervals)
+        {
+            if (set.TimeIntervals.FirstOrDefault(t => t.Name == name) is { } interval && TimeIntervals.Contains(interval, now)) return name;
+        }
+        if (route.ActiveTimeIntervals.Length > 0)
+        {
+            var active = route.ActiveTimeIntervals.Select(n => set.TimeIntervals.FirstOrDefault(t => t.Name == n)).OfType<TimeInterval>().ToArray();
+            if (active.Length > 0 && !active.Any(interval => TimeIntervals.Contains(interval, now))) return $"{string.Join(", ", route.ActiveTimeIntervals)} (outside)";
+        }
+        return null;
+    }
+}
