@@ -5,7 +5,7 @@ namespace Monitoring.Alerts;
 
 /// <summary>The alert of one rule on one server, keyed "{ruleId}:{serverId}". It owns the lifecycle.</summary>
 [Alias("mcp.IAlertGrain")]
-public interface IAlertGrain : IGrainWithStringKey
+public interface IAlertGrain : IGrainWithStringKey, Channels.IDeliverySink
 {
     /// <summary>
     /// Applies one evaluation and answers the phase after it, so the server knows whether to keep calling, and whether
@@ -23,10 +23,6 @@ public interface IAlertGrain : IGrainWithStringKey
 
     /// <summary>The rule or the server is gone: resolve what is open, and stop.</summary>
     Task CloseAsync(string reason);
-
-    /// <summary>A channel's news about one of this alert's notifications.</summary>
-    [OneWay]
-    Task ReportDeliveryAsync(DeliveryRecord record);
 
     /// <summary>This alert's notifications, newest first, with their delivery status.</summary>
     Task<DeliveryRecord[]> GetNotificationsAsync();

@@ -83,6 +83,13 @@ public sealed record Notification(
     /// <summary>Set when the message is about an incident: <see cref="AlertId"/> is then the incident's id.</summary>
     [Id(20), JsonPropertyName("Group")] public NotificationGroup? Group { get; init; }
 
+    /// <summary>
+    /// The grain that hears how delivery went (<see cref="IDeliverySink"/>), as its grain id ("alert/…",
+    /// "incident/…"), so the channel never needs to know who sent the message. Null in messages stored before it was
+    /// named; those report to the grain their <see cref="AlertId"/> names (<see cref="DeliverySinks.LegacyOf"/>).
+    /// </summary>
+    [Id(21), JsonPropertyName("ReportTo")] public string? ReportTo { get; init; }
+
     /// <summary>The same for every attempt at this message, so receivers can drop duplicates.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string IdempotencyKey => $"{AlertId}/{Episode}/{KindNames.GetValueOrDefault(Kind) ?? Kind.ToString().ToLowerInvariant()}/{Sequence}";
@@ -186,3 +193,23 @@ public sealed record TestDelivery(
     [property: Id(1)] string? Error,
     [property: Id(2)] TimeSpan Duration,
     [property: Id(3)] string IdempotencyKey);
+
+/// <summary>Where a channel reports the progress of a message it took: named by the message, whoever sent it.</summary>
+[Alias("mcp.IDeliverySink")]
+public interface IDeliverySink : IAddressable
+{
+    /// <summary>A channel's news about one of this sender's messages: taken, retrying, delivered or failed.</summary>
+    [OneWay]
+    Task ReportDeliveryAsync(DeliveryRecord record);
+}
+
+public static class DeliverySinks
+{
+    /// <summary>Where a message reports: the sink it names.</summary>
+    public static IDeliverySink Of(IGrainFactory grains, Notification notification) =>
+        notification.ReportTo is { } id ? grains.GetGrain<IDeliverySink>(GrainId.Parse(id)) : LegacyOf(grains, notification.AlertId);
+
+    /// <summary>Messages stored before they named their sink: an incident's carry its id, an alert's the alert's.</summary>
+    public static IDeliverySink LegacyOf(IGrainFactory grains, string alertId) =>
+        Routing.RouteTree.IsIncidentId(alertId) ? grains.GetGrain<Routing.IIncidentGrain>(alertId) : grains.GetGrain<Alerts.IAlertGrain>(alertId);
+}

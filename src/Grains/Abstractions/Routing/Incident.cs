@@ -112,7 +112,7 @@ public sealed record IncidentSummary(
 /// escalation belong to the incident.
 /// </summary>
 [Alias("mcp.IIncidentGrain")]
-public interface IIncidentGrain : IGrainWithStringKey
+public interface IIncidentGrain : IGrainWithStringKey, Channels.IDeliverySink
 {
     Task UpdateAsync(RouteMatch route, IncidentMember member);
 
@@ -121,9 +121,6 @@ public interface IIncidentGrain : IGrainWithStringKey
     Task<WriteResult> AcknowledgeAsync(string? by);
 
     Task<WriteResult> ResolveAsync(string? by);
-
-    [OneWay]
-    Task ReportDeliveryAsync(DeliveryRecord record);
 
     /// <summary>Does what is due (the silo's wake-ups call it at the time the incident asked for).</summary>
     Task WakeAsync();

@@ -388,6 +388,7 @@ public sealed class AlertGrain(
             EscalationLevel = page.Level,
             ServerHealth = server.Health,
             ServerHealthReasons = server.HealthReasons,
+            ReportTo = this.GetGrainId().ToString(),
         };
         if (page.WithheldBy is { } silence)
         {

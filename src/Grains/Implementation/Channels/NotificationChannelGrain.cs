@@ -351,12 +351,12 @@ public sealed class NotificationChannelGrain(
             // The row stays pending: a later activation sends it again (at least once), with the same key.
             logger.LogWarning(e, "Channel {ChannelId}: the outcome of {IdempotencyKey} was not stored", ChannelId, record.IdempotencyKey);
         }
-        Report(record);
+        Report(entry.Notification, record);
     }
 
     private async Task UpdateAsync(OutboxEntry entry)
     {
-        Report(entry.Record(ChannelId));
+        Report(entry.Notification, entry.Record(ChannelId));
         try
         {
             await outbox.UpdateAsync(ChannelId, entry);
@@ -367,18 +367,11 @@ public sealed class NotificationChannelGrain(
         }
     }
 
-    private void Report(DeliveryRecord record)
+    /// <summary>Tells the message's sink how its delivery went: the channel does not know, or ask, who sent it.</summary>
+    private void Report(Notification notification, DeliveryRecord record)
     {
         if (record.Kind == NotificationKind.Test) return;
-        // A message about an incident carries the incident's id where an alert's message carries the alert's.
-        if (Routing.RouteTree.IsIncidentId(record.AlertId))
-        {
-            _ = GrainFactory.GetGrain<Routing.IIncidentGrain>(record.AlertId).ReportDeliveryAsync(record);
-        }
-        else
-        {
-            _ = GrainFactory.GetGrain<IAlertGrain>(record.AlertId).ReportDeliveryAsync(record);
-        }
+        _ = DeliverySinks.Of(GrainFactory, notification).ReportDeliveryAsync(record);
     }
 
     /// <summary>An outbox and log from before the outbox store move into it, once.</summary>

@@ -314,6 +314,7 @@ public sealed class IncidentGrain(
             {
                 EscalationLevel = level,
                 Group = group,
+                ReportTo = this.GetGrainId().ToString(),
             };
             S.Outbox.Add(new HandOff(channel, notification));
             S.NotifiedChannels.Add(channel);
