@@ -11,7 +11,7 @@ namespace Monitoring.Channels.Delivery;
 /// The render-and-send stage: renders a notification (the rule's templates, then the channel's, then the defaults),
 /// makes one attempt through the prepared sender, and retries what a retry can fix with exponential backoff and
 /// jitter (Polly) until the channel's maximum age; a receiver's Retry-After wins over the backoff. Every attempt is
-/// traced, counted and appended to the history.
+/// traced, counted and appended to the history. An attempt runs off its grain's turn (it touches no grain state).
 /// </summary>
 public sealed class DeliveryAttempts
 {
@@ -63,14 +63,18 @@ public sealed class DeliveryAttempts
             {
                 entry.Attempts++;
                 entry.UpdatedAt = _time.GetUtcNow();
-                var attempt = await AttemptAsync(entry.Notification, entry.Attempts, threadRef());
+                // The render and the send run on the thread pool, not on the channel grain's one thread: with 64 messages
+                // on their way, their CPU (templates, JSON, HTTP) runs in parallel, and the grain, which owns the queue,
+                // the order within a thread and the bookkeeping, takes the result back on its own turn.
+                var (notification, attempt, reference) = (entry.Notification, entry.Attempts, threadRef());
+                var result = await Task.Run(() => AttemptAsync(notification, attempt, reference));
                 entry.UpdatedAt = _time.GetUtcNow();
-                if (!attempt.Delivered)
+                if (!result.Delivered)
                 {
-                    entry.LastError = attempt.Error;
+                    entry.LastError = result.Error;
                     await afterFailedAttempt();
                 }
-                return attempt;
+                return result;
             }, context);
         }
         catch (Exception e)
