@@ -164,13 +164,13 @@ public sealed class IncidentTests(ApiFixture api)
         await s.RuleAsync(""" "channels":[]""");
         foreach (var id in servers) await s.FireAsync(id);
         var incidentId = Incident((await s.WaitForHooksAsync("ops", 1)).Single()).GetProperty("id").GetString()!;
-        await Eventually.TrueAsync(async () => Listed(await ListedAsync()) == ("open", 2), "the list showing both alerts firing");
+        await Eventually.TrueAsync(async () => Listed(await ListedAsync()) == ("open", 2), "the list showing both alerts firing", every: TimeSpan.FromMilliseconds(100));
 
         // No clock moves: the next group interval (when the resolved message goes) is minutes away.
         foreach (var id in servers) await s.ClearAsync(id);
         await Eventually.TrueAsync(async () => (await (await s.Http.GetAsync($"/api/incidents/{incidentId}")).JsonAsync()).GetProperty("firing").GetInt32() == 0,
             "the incident's alerts resolved");
-        await Eventually.TrueAsync(async () => Listed(await ListedAsync()).Firing == 0, "the list showing no alert firing");
+        await Eventually.TrueAsync(async () => Listed(await ListedAsync()).Firing == 0, "the list showing no alert firing", every: TimeSpan.FromMilliseconds(100));
         Assert.Single(s.Hooks("ops"));
 
         async Task<JsonElement?> ListedAsync() =>

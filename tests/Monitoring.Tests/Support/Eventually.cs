@@ -8,7 +8,9 @@ public static class Eventually
     public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
         await TrueAsync(() => Task.FromResult(condition()), what, timeout);
 
-    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    /// <param name="every">How long to wait between tries: longer for a condition that reads a whole page, so a slow
+    /// wait does not spend the API's per-caller request budget for the tests after it.</param>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? every = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (!await condition())
@@ -17,7 +19,7 @@ public static class Eventually
             {
                 throw new TimeoutException($"Timed out waiting for {what}");
             }
-            await Task.Delay(10);
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(10));
         }
     }
 
