@@ -328,18 +328,41 @@ public sealed class AlertGrain(
                     break;
             }
         }
+        // Store before hand-off: a message leaves this grain only once it, and the state that made it, are stored, so a
+        // silo lost between the two loses neither the alert nor the message (it is handed over again, and the channel,
+        // which keeps its key, answers that it has it).
+        var recorded = outcome.Effects.Any(e => e is PageEffect { WithheldBy: null });
+        if (recorded)
+        {
+            S.UpdatedAt = now;
+            S.HandOffRetryAt ??= now + HandOffRetry; // a new activation's timer hands over what this one could not
+            await WriteAsync();
+        }
         var outboxBefore = S.Outbox.Count;
         var reportedBefore = (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
         await HandOffAsync(now);
         await ReportAsync(now);
-        // An evaluation that changed nothing but the latest values writes nothing: the values come back with the next one.
-        var significant = outcome.Effects.Count > 0 || S.Outbox.Count != outboxBefore || S.Outbox.Count > 0
-            || reportedBefore != (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length)
-            || outcome.State with { Values = before.Values, LastObservedAt = before.LastObservedAt } != before;
-        if (significant || Writes.Pending)
+        var handedOrReported = S.Outbox.Count != outboxBefore || S.Outbox.Count > 0
+            || reportedBefore != (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
+        if (recorded)
         {
-            S.UpdatedAt = now;
-            await WriteAsync();
+            // What the hand-off and the report changed is stored behind: lost, the hand-off and the word are repeated.
+            if (handedOrReported)
+            {
+                S.UpdatedAt = now;
+                MarkDirty();
+            }
+        }
+        else
+        {
+            // An evaluation that changed nothing but the latest values writes nothing: the values come back with the next one.
+            var significant = outcome.Effects.Count > 0 || handedOrReported
+                || outcome.State with { Values = before.Values, LastObservedAt = before.LastObservedAt } != before;
+            if (significant || Writes.Pending)
+            {
+                S.UpdatedAt = now;
+                await WriteAsync();
+            }
         }
         await AppendHistoryAsync();
         // The listing changes only with the sequence or the status; an evaluation that changed neither writes nothing.
