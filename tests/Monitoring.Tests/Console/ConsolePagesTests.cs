@@ -75,7 +75,7 @@ public sealed class ConsolePagesTests(ApiFixture api)
         var incidents = "";
         await Eventually.TrueAsync(async () =>
         {
-            incidents = await api.Http.GetStringAsync("/incidents");
+            incidents = await api.Http.GetStringAsync($"/incidents?q={s.Id}");
             return incidents.Contains(s.AlertId) && incidents.Contains($"warn-{s.Id}:{s.ServerId}");
         }, "both paging alerts on the Incidents page", every: TimeSpan.FromMilliseconds(200));
         Assert.Contains("Paging outside incidents", incidents);
@@ -102,7 +102,7 @@ public sealed class ConsolePagesTests(ApiFixture api)
         string[] refused =
         [
             "/?health=sick", "/?sort=password", "/?label=%3D%3D%3D", "/?q=" + new string('x', 300), "/?order=sideways",
-            "/incidents?status=exploded", "/alerts?status=1", "/alerts?serverId=a%20b%0A", "/silences?state=%00", "/config/routes?labels=not%20a%20label",
+            "/incidents?status=exploded", "/incidents?q=" + new string('x', 300), "/alerts?status=1", "/alerts?serverId=a%20b%0A", "/silences?state=%00", "/config/routes?labels=not%20a%20label",
             "/silences/new?matchers=%7B%7D%3D", "/actions/AAAA",
         ];
         foreach (var url in refused)

@@ -82,6 +82,39 @@ public sealed class SlackTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Under_parallel_delivery_each_resolution_is_threaded_under_its_own_firing_message()
+    {
+        // Twenty alerts on one bot channel fire and resolve at once: both messages of each are queued together while
+        // the channel sends many messages in parallel. Each thread's messages must still go one after the other.
+        var s = new ApiScenario(api);
+        var servers = Enumerable.Range(0, 20).Select(i => $"{s.ServerId}-{i:00}").ToArray();
+        var path = s.Path("api") + "/chat.postMessage";
+        var threads = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(); // ts -> the server its firing message named
+        var next = 0;
+        api.Webhooks.RespondWith(path, hook =>
+        {
+            if (hook.Body.TryGetProperty("thread_ts", out var thread)) return Results.Json(new { ok = true, channel = "C1", ts = thread.GetString() + "1" });
+            var ts = $"1700000000.{Interlocked.Increment(ref next):000000}";
+            threads[ts] = ServerNamed(hook.Body.GetRawText());
+            return Results.Json(new { ok = true, channel = "C1", ts });
+        });
+        await s.ChannelAsync($"bot-{s.Id}", "slack", $$"""{"token":"xoxb-1-2-parallel","channel":"#oncall","apiBaseUrl":"{{s.Url("api")}}"}""");
+        await s.RuleAsync($$""" "channels":["bot-{{s.Id}}"]""");
+        foreach (var server in servers) await s.ServerAsync(server);
+
+        await Task.WhenAll(servers.Select(async server => { await s.FireAsync(server); await s.ClearAsync(server); }));
+
+        var posts = await api.Webhooks.WaitForAsync(path, servers.Length * 2);
+        var replies = posts.Where(p => p.Body.TryGetProperty("thread_ts", out _)).ToArray();
+        Assert.Equal(servers.Length, replies.Length);
+        Assert.All(replies, reply =>
+            Assert.Equal(ServerNamed(reply.Body.GetRawText()), threads[reply.Body.GetProperty("thread_ts").GetString()!]));
+        Assert.Equal(servers.Order(), threads.Values.Order());
+
+        string ServerNamed(string body) => servers.Single(server => body.Contains($"`{server}`", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_web_api_error_fails_the_delivery_with_slacks_error()
     {
         var s = new ApiScenario(api);

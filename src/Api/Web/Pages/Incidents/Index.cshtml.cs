@@ -21,8 +21,14 @@ public sealed class IndexModel(IListingStore listings) : ConsolePage
     public int Total { get; private set; }
     public Dictionary<IncidentStatus, int> Counts { get; private set; } = [];
 
-    /// <summary>Open alerts of rules that page their own channels, worst first.</summary>
+    /// <summary>Text in an incident's id or group labels, or in an alert's id (rule and server).</summary>
+    [BindProperty(SupportsGet = true)] public string? Q { get; set; }
+
+    /// <summary>Open alerts of rules that page their own channels, worst first: the first page of them.</summary>
     public AlertEntry[] Direct { get; private set; } = [];
+
+    /// <summary>How many such alerts page in all.</summary>
+    public int DirectTotal { get; private set; }
 
     public async Task<IActionResult> OnGetAsync()
     {
@@ -36,31 +42,43 @@ public sealed class IndexModel(IListingStore listings) : ConsolePage
                 Response.StatusCode = StatusCodes.Status400BadRequest;
             }
         }
+        if (Q is { Length: > 200 })
+        {
+            Failure = "The text to look for is at most 200 characters.";
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Page();
+        }
+        var text = string.IsNullOrWhiteSpace(Q) ? null : Q.Trim();
         var all = await Grains.GetGrain<IIncidentIndexGrain>(IIncidentIndexGrain.Key).ListAsync();
         Counts = all.GroupBy(i => i.Status).ToDictionary(g => g.Key, g => g.Count());
         var selected = all.Where(i => wanted is null || i.Status == wanted)
+            .Where(i => text is null || i.Id.Contains(text, StringComparison.OrdinalIgnoreCase) || i.GroupLabels.Values.Any(v => v.Contains(text, StringComparison.OrdinalIgnoreCase)))
             .OrderBy(i => i.Status == IncidentStatus.Resolved).ThenByDescending(i => i.OpenedAt).ThenBy(i => i.Id, StringComparer.Ordinal).ToArray();
         Total = selected.Length;
         Items = [.. selected.Skip(Math.Max(0, Offset)).Take(PageSize)];
-        if (wanted is null or IncidentStatus.Open or IncidentStatus.Acknowledged) Direct = await DirectAsync(wanted);
+        if (wanted is null or IncidentStatus.Open or IncidentStatus.Acknowledged) (Direct, DirectTotal) = await DirectAsync(wanted, text);
         return Page();
     }
 
-    private async Task<AlertEntry[]> DirectAsync(IncidentStatus? wanted)
+    private async Task<(AlertEntry[], int)> DirectAsync(IncidentStatus? wanted, string? text)
     {
         var direct = (await Grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync()).Rules.Where(r => !r.Routed).Select(r => r.Id).ToArray();
-        if (direct.Length == 0) return [];
-        var (alerts, _) = await listings.QueryAsync<AlertEntry>(new ListingQuery(PageSize * 4, 0)
+        if (direct.Length == 0) return ([], 0);
+        var statuses = wanted switch
         {
-            Matchers = [new Monitoring.Silences.Matcher("ruleId", Monitoring.Silences.MatchOperator.Regex, string.Join("|", direct.Select(System.Text.RegularExpressions.Regex.Escape)))],
+            IncidentStatus.Acknowledged => "acknowledged",
+            IncidentStatus.Open => "firing|escalated",
+            _ => "firing|escalated|acknowledged",
+        };
+        return await listings.QueryAsync<AlertEntry>(new ListingQuery(PageSize, 0)
+        {
+            Matchers =
+            [
+                new Monitoring.Silences.Matcher("ruleId", Monitoring.Silences.MatchOperator.Regex, string.Join("|", direct.Select(System.Text.RegularExpressions.Regex.Escape))),
+                new Monitoring.Silences.Matcher("status", Monitoring.Silences.MatchOperator.Regex, statuses),
+            ],
+            Text = text,
             WorstFirst = AlertEntry.WorstFirst,
         });
-        AlertStatus[] shown = wanted switch
-        {
-            IncidentStatus.Acknowledged => [AlertStatus.Acknowledged],
-            IncidentStatus.Open => [AlertStatus.Firing, AlertStatus.Escalated],
-            _ => [AlertStatus.Firing, AlertStatus.Escalated, AlertStatus.Acknowledged],
-        };
-        return [.. alerts.Where(a => shown.Contains(a.Status)).Take(PageSize)];
     }
 }
