@@ -14,8 +14,6 @@ public sealed class SilenceCache
     private SilenceSet _set = SilenceSet.Empty;
     private long _checkedAt = long.MinValue;
 
-    public void Invalidate() => Volatile.Write(ref _checkedAt, long.MinValue);
-
     /// <summary>The copy as it is, without asking the catalog.</summary>
     public SilenceSet Known => Volatile.Read(ref _set);
 
