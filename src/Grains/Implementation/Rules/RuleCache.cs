@@ -54,6 +54,18 @@ public sealed class LocalServers
     public bool Contains(string id) => _active.ContainsKey(id);
 
     public IEnumerable<IMcpServerGrain> All => _active.Values;
+
+    /// <summary>
+    /// Tells every server active here something (a rule or silence change), at most 256 calls in flight. A server that
+    /// misses it takes the change at its next evaluation, so a miss is logged, not thrown.
+    /// </summary>
+    public Task TellAllAsync(Func<IMcpServerGrain, Task> tell, ILogger logger, string what, CancellationToken cancellationToken = default) =>
+        Parallel.ForEachAsync(_active.Values.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 256, CancellationToken = cancellationToken },
+            async (server, _) =>
+            {
+                try { await tell(server); }
+                catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "A server missed the {What}; it takes the change at its next evaluation", what); }
+            });
 }
 
 /// <summary>
@@ -74,12 +86,7 @@ public sealed class RuleWatcher(RuleCache cache, LocalServers servers, ILogger<R
                 var rules = await cache.CurrentAsync();
                 if (rules.Version <= applied) continue;
                 applied = rules.Version;
-                await Parallel.ForEachAsync(servers.All.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 256, CancellationToken = stoppingToken },
-                    async (server, _) =>
-                    {
-                        try { await server.RulesChangedAsync(); }
-                        catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "A server missed the rule nudge; it applies the rules on its next evaluation"); }
-                    });
+                await servers.TellAllAsync(server => server.RulesChangedAsync(), logger, "rule nudge", stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

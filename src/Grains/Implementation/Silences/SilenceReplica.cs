@@ -31,12 +31,7 @@ public sealed class SilenceReplica(GrainId id, Silo silo, ILoggerFactory loggers
         return Task.CompletedTask;
     }
 
-    public Task ApplyToOpenAlertsAsync() =>
-        Parallel.ForEachAsync(servers.All.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 256 }, async (server, _) =>
-        {
-            try { await server.SilencesChangedAsync(); }
-            catch (Exception e) { _logger.LogDebug(e, "A server missed the silence nudge; its open alerts take the change at its next evaluation"); }
-        });
+    public Task ApplyToOpenAlertsAsync() => servers.TellAllAsync(server => server.SilencesChangedAsync(), _logger, "silence nudge");
 }
 
 /// <summary>Reaches the <see cref="SilenceReplica"/> of each active silo.</summary>
