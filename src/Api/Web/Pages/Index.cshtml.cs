@@ -54,10 +54,13 @@ public sealed class IndexModel(IListingStore listings) : ConsolePage
         if (listed.Length == 0) return [];
         var (alerts, _) = await listings.QueryAsync<AlertEntry>(new ListingQuery(10_000, 0)
         {
-            Matchers = [new Monitoring.Silences.Matcher("serverId", Monitoring.Silences.MatchOperator.Regex, string.Join("|", listed.Select(System.Text.RegularExpressions.Regex.Escape)))],
-            Exclude = new Dictionary<string, string> { ["status"] = "resolved" },
+            Matchers =
+            [
+                new Monitoring.Silences.Matcher("serverId", Monitoring.Silences.MatchOperator.Regex, string.Join("|", listed.Select(System.Text.RegularExpressions.Regex.Escape))),
+                new Monitoring.Silences.Matcher("status", Monitoring.Silences.MatchOperator.Regex, "pending|firing|escalated|acknowledged|silenced|suppressed"),
+            ],
         });
-        return alerts.Where(a => a.Status is not (AlertStatus.Resolved or AlertStatus.Inactive)).GroupBy(a => a.ServerId).ToDictionary(
+        return alerts.GroupBy(a => a.ServerId).ToDictionary(
             g => g.Key,
             g => (g.Count(a => a.Status is not (AlertStatus.Silenced or AlertStatus.Suppressed)), g.Count(a => a.Status is AlertStatus.Silenced or AlertStatus.Suppressed)));
     }
