@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monitoring.Api.Endpoints;
 using Monitoring.Api.Audit;
+using Monitoring.Api.Mcp;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Security;
 using Monitoring.Api.Telemetry;
@@ -59,6 +60,7 @@ public static class ApiHosting
             .Validate(o => o.MaxTelemetryBatch is > 0 and <= 1_000_000, "Monitoring:MaxTelemetryBatch must be 1..1000000")
             .ValidateOnStart();
         services.AddMonitoringConsole();
+        services.AddMonitoringMcp();
         services.AddHealthChecks().AddCheck<GrainsHealthCheck>("grains", tags: [HealthChecks.Ready], timeout: TimeSpan.FromSeconds(5));
         return services;
     }
@@ -86,6 +88,7 @@ public static class ApiHosting
         app.MapClusterEndpoints();
         app.MapKeyEndpoints();
         app.MapAuditEndpoints();
+        app.MapMonitoringMcp();
         app.MapHealthEndpoints();
         app.MapMetrics();
         app.MapMonitoringConsole();

@@ -120,7 +120,8 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
     public const string SlackCallbackPath = "/slack/interactions";
 
     public static Role Required(string method, string? route) =>
-        route is not null && SenderRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Sender
+        route is not null && route.TrimEnd('/') == Mcp.McpEndpoint.Path ? Role.Reader // each tool checks its own role
+        : route is not null && SenderRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Sender
         : route is not null && AdminReads.Contains(route) ? Role.Admin
         : HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsPost(method) && route is not null && ReaderPosts.Contains(route) ? Role.Reader
         : route is not null && OperatorRoutes.Contains((method.ToUpperInvariant(), route)) ? Role.Operator

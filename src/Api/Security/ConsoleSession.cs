@@ -8,7 +8,7 @@ namespace Monitoring.Api.Security;
 /// <summary>Which paths are the web console's: everything that is not the API, OTLP ingest, metrics, health, the dashboard or Slack's callback.</summary>
 public static class ConsolePaths
 {
-    private static readonly string[] NotConsole = ["/api", "/v1", "/metrics", "/health", "/-", "/openapi", "/dashboard", "/slack"];
+    private static readonly string[] NotConsole = ["/api", "/v1", "/metrics", "/health", "/-", "/openapi", "/dashboard", "/slack", Mcp.McpEndpoint.Path];
 
     /// <summary>Console pages anyone may open: signing in, and an action link (the signed link is its own authority).</summary>
     private static readonly string[] OpenPages = ["/signin", "/actions"];

@@ -185,6 +185,8 @@ public sealed class HostileRequestTests(ApiFixture api)
         // The console's pages take forms, not JSON; ConsolePagesTests and Console/ cover their hostile input.
         return [.. sources.SelectMany(s => s.Endpoints).OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.Abstractions.ActionDescriptor>() is null)
+            // The agents' endpoint speaks JSON-RPC, not problems: McpHostileTests is its corpus.
+            .Where(e => "/" + (e.RoutePattern.RawText ?? "").Trim('/') != Monitoring.Api.Mcp.McpEndpoint.Path)
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
                 .Select(m => $"{m} {"/" + (e.RoutePattern.RawText ?? "").Trim('/')}"))
             .Distinct().Order()];
