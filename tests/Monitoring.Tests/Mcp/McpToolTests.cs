@@ -42,7 +42,7 @@ public sealed class McpToolTests(ApiFixture api)
         var found = await agent.CallAsync("find_servers", new() { ["labels"] = new[] { $"t={s.Id}" } });
         Assert.Equal(1, found.GetProperty("total").GetInt32());
         Assert.Equal(s.ServerId, found.GetProperty("items")[0].GetProperty("id").GetString());
-        Assert.Equal(1, found.GetProperty("items")[0].GetProperty("openAlerts").GetInt32());
+        Assert.True(found.GetProperty("items")[0].GetProperty("openAlerts").GetInt32() >= 1); // other tests' rules select every server too
 
         var server = await agent.CallAsync("server_details", new() { ["server_id"] = s.ServerId });
         Assert.Contains(s.AlertId, server.GetProperty("openAlerts").EnumerateArray().Select(a => a.GetString()));
@@ -50,7 +50,7 @@ public sealed class McpToolTests(ApiFixture api)
         Assert.Contains(server.GetProperty("recentTransitions").EnumerateArray(), t => t.GetProperty("to").GetString() == "firing");
 
         var alerts = await agent.CallAsync("list_alerts", new() { ["server_id"] = s.ServerId });
-        var line = Assert.Single(alerts.GetProperty("items").EnumerateArray());
+        var line = Assert.Single(alerts.GetProperty("items").EnumerateArray(), a => a.GetProperty("id").GetString() == s.AlertId);
         Assert.Equal((s.AlertId, "firing", "critical"), (line.GetProperty("id").GetString(), line.GetProperty("status").GetString(), line.GetProperty("severity").GetString()));
 
         var why = await agent.CallAsync("explain_alert", new() { ["alert_id"] = s.AlertId });
