@@ -52,6 +52,7 @@ public static class GrainServices
         services.AddSingleton<Channels.Templates.ActionLinkIssuer>();
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
+        services.AddSingleton<ChannelStages>();
         services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();
         services.TryAddSingleton<External.IExternalAlertStore, External.InMemoryExternalAlertStore>();
         services.AddSingleton<SilenceCache>();

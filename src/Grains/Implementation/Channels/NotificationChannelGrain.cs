@@ -22,30 +22,28 @@ public sealed class ChannelState
     /// <summary>Where the outbox lived before the outbox store; an activation moves what it finds here into the store.</summary>
     [Id(1), JsonPropertyName("Outbox")] public List<OutboxEntry> LegacyOutbox { get; set; } = [];
 
+    /// <summary>Messages held by a rate limit before delivery workers counted their own.</summary>
     [Id(4), JsonPropertyName("HeldTotal")] public long HeldTotal { get; set; }
 }
 
-/// <summary>What a channel remembers besides its outbox: written behind, at most once a second, and on deactivation.</summary>
+/// <summary>What a channel kept beside its outbox before the outbox store and delivery workers: moved out on activation.</summary>
 [GenerateSerializer, Alias("mcp.ChannelLogState")]
 public sealed class ChannelLogState
 {
     /// <summary>Where the delivery log lived before the outbox store; an activation moves it into the store.</summary>
     [Id(0), JsonPropertyName("Log")] public List<DeliveryRecord> LegacyLog { get; set; } = [];
 
-    /// <summary>The receiver's reference of each episode's first message (Slack's ts), for replies in its thread.</summary>
+    /// <summary>Where the threads' reply references lived before delivery workers; an activation gives them to the workers.</summary>
     [Id(1), JsonPropertyName("Threads")] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
 }
 
-[GenerateSerializer, Immutable, Alias("mcp.ThreadRef")]
-public sealed record ThreadRef([property: Id(0), JsonPropertyName("Ref")] string Ref, [property: Id(1), JsonPropertyName("At")] DateTimeOffset At);
 
 /// <summary>
-/// One notification channel: a pipeline of named stages, as Alertmanager's notify package has them.
-/// Dedup (the outbox store refuses a key it holds), durable record (the same write), rate limit (<see cref="RateGate"/>:
-/// held in order, never dropped), render and send with retry (<see cref="DeliveryAttempts"/>), and record the outcome
-/// (the store's row, the history, a report to the alert). Messages of one alert episode go one at a time, in order, so
-/// a resolution never overtakes its firing message. Reentrant, so a slow receiver does not queue other work; state is
-/// touched only between awaits.
+/// One notification channel: its configuration and secrets (sealed in storage), validation, test messages and Slack's
+/// interactivity. Its messages go to its delivery workers (<see cref="IChannelDeliveryGrain"/>), spread by thread, so
+/// one channel is not one queue; each worker runs the notify pipeline for its share. The channel gives them its
+/// config with every message and whenever it changes, and never hears back from them: outcomes go to each message's
+/// sink. Reentrant; state is touched only between awaits.
 /// </summary>
 [Reentrant]
 [GrainType("notificationchannel")]
@@ -53,62 +51,49 @@ public sealed class NotificationChannelGrain(
     [PersistentState("channel", StorageNames.Channels)] IPersistentState<ChannelState> state,
     [PersistentState("deliveries", StorageNames.Channels)] IPersistentState<ChannelLogState> logState,
     ChannelSenders senders,
-    MessageRenderer renderer,
-    ClusterDeliveryLimiter clusterLimit,
+    ChannelStages stages,
     Security.SecretSealer sealer,
-    IAlertHistory history,
     IOutboxStore outbox,
     IListingStore listings,
     IOptions<NotificationOptions> options,
     IOptions<MonitoringOptions> monitoring,
-    StateDurability durability,
     TimeProvider time,
     ILogger<NotificationChannelGrain> logger)
     : Grain, INotificationChannelGrain, IRemindable
 {
     private const string OutboxReminder = "outbox";
-    private const int MaxThreads = 1000;
-    private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
 
-    /// <summary>Recorded and not finished, in the order recorded: this activation's view of its outbox rows.</summary>
-    private readonly OutboxQueue _queue = new();
-    private readonly HashSet<string> _sending = new(StringComparer.Ordinal);
-
-    /// <summary>The episodes (thread keys) with a message on its way: the next message of one waits for it.</summary>
-    private readonly Dictionary<string, int> _busyThreads = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _walkThreads = new(StringComparer.Ordinal);
     private NotificationChannel? _plain;
-    private ChannelSettings _settings = new(null, RetrySettings.Default, MessageTemplates.None);
-    private RateGate? _gate;
-    private DeliveryAttempts? _attempts;
-    private IGrainTimer? _pumpTimer;
-    private IGrainTimer? _behindTimer;
+    private PreparedStages? _stages;
     private bool _reminderRegistered;
-    private bool _stateDirty;
-    private bool _logDirty;
     private Task _stateWrites = Task.CompletedTask;
+
+    /// <summary>Signatures of Slack requests taken in the last 10 minutes (twice Slack's 5-minute window): a repeat is a replay.</summary>
+    private readonly Dictionary<string, DateTimeOffset> _slackSeen = new(StringComparer.Ordinal);
 
     private string ChannelId => this.GetPrimaryKeyString();
     private ChannelState S => state.State;
-    private ChannelLogState L => logState.State;
-    private string ChannelType => S.Channel?.Type ?? "unknown";
+
+    /// <summary>How many delivery workers this channel's config gives it.</summary>
+    private int Workers => ChannelDeliveries.WorkersFor(_stages?.Settings.RateLimit is not null, options.Value.DeliveryWorkers);
+
+    private IChannelDeliveryGrain Worker(int shard) => ChannelDeliveries.Worker(GrainFactory, ChannelId, shard);
+
+    private IEnumerable<IChannelDeliveryGrain> AllWorkers => Enumerable.Range(0, Workers).Select(Worker);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _plain = S.Channel is { } stored ? stored with { Config = sealer.Unseal(stored.Config) } : null;
-        Prepare();
+        _stages = _plain is { } plain ? stages.Build(plain) : null;
         if (S.Channel is null) return;
-        await MoveLegacyOutboxAsync();
-        // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on here.
-        foreach (var pending in await outbox.PendingAsync(ChannelId)) _queue.Add(pending);
+        await MoveLegacyStateAsync();
         await outbox.PruneAsync(ChannelId, time.GetUtcNow() - options.Value.DedupRetention);
-        if (_queue.Count > 0) await EnsureReminderAsync();
-        Pump();
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (!(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown)) await FlushBehindAsync();
+        // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on in the workers.
+        if ((await outbox.PendingAsync(ChannelId)).Count > 0)
+        {
+            await EnsureReminderAsync();
+            await ConfigureWorkersAsync();
+        }
     }
 
     public Task<WriteResult> CreateAsync(NotificationChannel channel) =>
@@ -133,59 +118,47 @@ public sealed class NotificationChannelGrain(
         {
             return WriteResult.Conflict($"channel '{ChannelId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
         }
-        // Nothing is dropped silently: what was still pending is reported failed to its alert.
-        foreach (var entry in _queue.ToList())
-        {
-            await FinishAsync(entry, DeliveryState.Failed, "the channel was deleted");
-        }
+        // Nothing is dropped silently: what was still pending is reported failed to its sink.
+        await Task.WhenAll(AllWorkers.Select(w => w.StopAsync()));
         await outbox.DeleteChannelAsync(ChannelId);
         await _stateWrites;
         await state.ClearStateAsync();
         state.State = new ChannelState();
-        _plain = null;
-        _stateDirty = _logDirty = false;
+        (_plain, _stages) = (null, null);
         await logState.ClearStateAsync();
         logState.State = new ChannelLogState();
-        _attempts = null;
         await listings.RemoveAsync<ChannelEntry>(ChannelId);
         logger.LogInformation("Channel {ChannelId} deleted", ChannelId);
         return WriteResult.Ok;
     }
 
-    public Task<ChannelView?> GetAsync() => Task.FromResult(_plain is { } channel ? View(channel) : null);
+    public async Task<ChannelView?> GetAsync() => _plain is { } channel ? View(channel, await BacklogAsync(1)) : null;
 
     public Task<bool> ExistsAsync() => Task.FromResult(S.Channel is not null);
 
+    /// <summary>Hands the message to the worker of its thread, which records it durably before this answers.</summary>
     public async Task<EnqueueOutcome> EnqueueAsync(Notification notification)
     {
-        if (S.Channel is null || _attempts is null)
+        if (S.Channel is not { } stored || _stages is null)
         {
             return EnqueueOutcome.UnknownChannel;
         }
-        var now = time.GetUtcNow();
-        var entry = new OutboxEntry { Notification = notification, RecordedAt = now, UpdatedAt = now };
-        // Dedup and durable record in one write: a key the store holds, pending or finished, is not recorded twice.
-        if (!await outbox.TryRecordAsync(ChannelId, entry))
-        {
-            return EnqueueOutcome.Duplicate;
-        }
-        _queue.Add(entry);
         await EnsureReminderAsync();
-        Pump();
-        return EnqueueOutcome.Recorded;
+        return await Worker(ChannelDeliveries.ShardOf(notification.ThreadKey, Workers)).EnqueueAsync(stored, notification);
     }
 
     public async Task<DeliveryRecord[]> GetDeliveriesAsync(int limit)
     {
         limit = Math.Clamp(limit, 1, options.Value.DeliveryLogSize);
-        var pending = _queue.OrderByDescending(e => e.RecordedAt).Select(e => e.Record(ChannelId)).Take(limit).ToList();
-        if (pending.Count < limit) pending.AddRange(await outbox.FinishedAsync(ChannelId, limit - pending.Count));
-        return [.. pending];
+        var backlog = await BacklogAsync(limit);
+        var records = backlog.SelectMany(b => b.Newest).OrderByDescending(r => r.RecordedAt).Take(limit).ToList();
+        if (records.Count < limit) records.AddRange(await outbox.FinishedAsync(ChannelId, limit - records.Count));
+        return [.. records];
     }
 
     public async Task<TestDelivery> SendTestAsync()
     {
-        if (S.Channel is null || _attempts is null)
+        if (S.Channel is null || _stages is null)
         {
             return new TestDelivery(false, "the channel does not exist", TimeSpan.Zero, "");
         }
@@ -195,18 +168,19 @@ public sealed class NotificationChannelGrain(
             $"A test message for channel '{ChannelId}' from MCP Alerting. If you can read this, the channel works.", 0, now, now,
             [], new() { ["channel"] = ChannelId }, "test", 0);
         var started = Stopwatch.GetTimestamp();
-        var result = await _attempts.AttemptAsync(notification, attempt: 1, threadRef: null);
+        var result = await _stages.Attempts.AttemptAsync(notification, attempt: 1, threadRef: null);
         var elapsed = Stopwatch.GetElapsedTime(started);
         await outbox.FinishAsync(ChannelId, new DeliveryRecord(notification.IdempotencyKey, notification.AlertId, ChannelId, NotificationKind.Test,
             result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, 1, now, time.GetUtcNow(), result.Error));
         return new TestDelivery(result.Delivered, result.Error, elapsed, notification.IdempotencyKey);
     }
 
+    /// <summary>While anything is pending, the reminder brings the channel back and it wakes its workers with its config.</summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (_queue.Count > 0)
+        if (S.Channel is not null && (await BacklogAsync(1)).Sum(b => b.Pending) + (await outbox.PendingAsync(ChannelId)).Count > 0)
         {
-            Pump();
+            await ConfigureWorkersAsync();
             return;
         }
         if (await this.GetReminder(OutboxReminder) is { } reminder)
@@ -216,208 +190,60 @@ public sealed class NotificationChannelGrain(
         _reminderRegistered = false;
     }
 
-    /// <summary>Starts every entry that is not already on its way, in order, as far as the rate limits allow.</summary>
-    private void Pump()
+    public Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body)
     {
-        if (S.Channel is not { } channel || _attempts is null || _gate is null || _queue.Count == 0)
+        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Interactive: true } config)
         {
-            return;
+            return Task.FromResult(SlackRequestCheck.NotInteractive);
         }
-        // Retries may run up to the maximum age; the activation must outlive them.
-        DelayDeactivation(_settings.Retry.MaxAge + TimeSpan.FromMinutes(5));
+        var basis = System.Text.Encoding.UTF8.GetBytes($"v0:{timestamp}:");
+        using var hmac = new System.Security.Cryptography.HMACSHA256(System.Text.Encoding.UTF8.GetBytes(config.SigningSecret!));
+        hmac.TransformBlock(basis, 0, basis.Length, null, 0);
+        hmac.TransformFinalBlock(body, 0, body.Length);
+        var expected = System.Text.Encoding.ASCII.GetBytes("v0=" + Convert.ToHexStringLower(hmac.Hash!));
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, System.Text.Encoding.ASCII.GetBytes(signature)))
+        {
+            return Task.FromResult(SlackRequestCheck.BadSignature);
+        }
         var now = time.GetUtcNow();
-        var limitedBy = (string?)null;
-        var maxInFlight = Math.Max(1, options.Value.MaxInFlightPerChannel);
-        // One message of an alert episode at a time, in order: a resolution never overtakes its firing message,
-        // and a reply finds the thread of the message before it. At most MaxInFlightPerChannel are on their way:
-        // the walk stops there, so a storm's queue of thousands costs a pass of about that many, not all of it.
-        var busyThreads = _walkThreads; // reused: the pump runs for every message recorded and finished
-        busyThreads.Clear();
-        foreach (var thread in _busyThreads.Keys) busyThreads.Add(thread);
-        foreach (var entry in _queue)
-        {
-            if (_sending.Contains(entry.Key))
-            {
-                continue;
-            }
-            if (!busyThreads.Add(entry.Thread))
-            {
-                continue;
-            }
-            if (limitedBy is null && _sending.Count >= maxInFlight)
-            {
-                break; // the rest wait (pending, not held): a finished send pumps again
-            }
-            if (!channel.Enabled)
-            {
-                _ = FinishAsync(entry, DeliveryState.Disabled, "the channel is disabled");
-                continue;
-            }
-            if (limitedBy is null && !_gate.TryPass(now, out var wait, out var limit))
-            {
-                limitedBy = limit;
-                ArmPump(wait);
-            }
-            if (limitedBy is not null)
-            {
-                // Held in order: this one and every later one wait for the next token.
-                if (!entry.Held)
-                {
-                    entry.Held = true;
-                    entry.UpdatedAt = now;
-                    S.HeldTotal++;
-                    MarkStateDirty();
-                    MonitoringMetrics.NotificationsHeld.WithLabels(ChannelType, limitedBy).Inc();
-                    _ = UpdateAsync(entry);
-                }
-                continue;
-            }
-            entry.Held = false;
-            _sending.Add(entry.Key);
-            _busyThreads[entry.Thread] = _busyThreads.GetValueOrDefault(entry.Thread) + 1;
-            _ = RunAsync(entry);
-        }
+        foreach (var old in _slackSeen.Where(s => now - s.Value > TimeSpan.FromMinutes(10)).Select(s => s.Key).ToList()) _slackSeen.Remove(old);
+        if (!_slackSeen.TryAdd(signature, now)) return Task.FromResult(SlackRequestCheck.Replayed);
+        return Task.FromResult(SlackRequestCheck.Valid);
     }
 
-    /// <summary>
-    /// Runs one entry, and whatever happens frees its slot for the next: with at most MaxInFlightPerChannel on their
-    /// way, a send that ended in an exception must not leave the rest waiting for the reminder.
-    /// </summary>
-    private async Task RunAsync(OutboxEntry entry)
+    public async Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text)
     {
-        try
+        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Token: not null } config
+            || senders.Find("slack") is not Slack.SlackSender slack)
         {
-            await RunOnceAsync(entry);
+            return "not a Slack bot-token channel";
         }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Channel {ChannelId}: sending {IdempotencyKey} stopped; it stays pending and is tried again", ChannelId, entry.Notification.IdempotencyKey);
-            ArmPump(TimeSpan.FromSeconds(1));
-        }
+        return await slack.UpdateAsync(config, slackChannel, ts, text, CancellationToken.None);
     }
 
-    /// <summary>Attempts one entry until it is delivered, fails for good, or runs out of age; then finishes it.</summary>
-    private async Task RunOnceAsync(OutboxEntry entry)
-    {
-        var notification = entry.Notification;
-        var attempts = _attempts!;
-        SendResult result;
-        try
-        {
-            result = await attempts.RunAsync(entry, () => L.Threads.GetValueOrDefault(notification.ThreadKey)?.Ref, () => UpdateAsync(entry));
-        }
-        finally
-        {
-            _sending.Remove(entry.Key);
-            if (_busyThreads.TryGetValue(entry.Thread, out var busy) && busy > 1) _busyThreads[entry.Thread] = busy - 1;
-            else _busyThreads.Remove(entry.Thread);
-        }
-        if (S.Channel is null)
-        {
-            return; // deleted meanwhile; DeleteAsync reported it
-        }
-        if (result.Delivered && result.ThreadRef is { } reference && !L.Threads.ContainsKey(notification.ThreadKey))
-        {
-            L.Threads[notification.ThreadKey] = new ThreadRef(reference, time.GetUtcNow());
-            if (L.Threads.Count > MaxThreads)
-            {
-                foreach (var old in L.Threads.OrderBy(t => t.Value.At).Take(L.Threads.Count - MaxThreads).ToList()) L.Threads.Remove(old.Key);
-            }
-            MarkLogDirty();
-        }
-        await FinishAsync(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
-        Pump();
-    }
+    private async Task<WorkerBacklog[]> BacklogAsync(int limit) => await Task.WhenAll(AllWorkers.Select(w => w.GetBacklogAsync(limit)));
 
-    /// <summary>The record stage: the entry's row becomes final, its key stays known, and the alert hears the outcome.</summary>
-    private async Task FinishAsync(OutboxEntry entry, DeliveryState final, string? error)
-    {
-        _queue.Remove(entry);
-        renderer.Finished(entry.Notification.IdempotencyKey);
-        entry.UpdatedAt = time.GetUtcNow();
-        var record = entry.Record(ChannelId, final, final == DeliveryState.Delivered ? null : error);
-        MonitoringMetrics.Notifications.WithLabels(ChannelType, final.ToString().ToLowerInvariant()).Inc();
-        if (final == DeliveryState.Failed)
-        {
-            logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId} failed after {Attempts} attempts: {Error}",
-                record.IdempotencyKey, ChannelId, record.Attempts, error);
-        }
-        try
-        {
-            await outbox.FinishAsync(ChannelId, record);
-        }
-        catch (Exception e)
-        {
-            // The row stays pending: a later activation sends it again (at least once), with the same key.
-            logger.LogWarning(e, "Channel {ChannelId}: the outcome of {IdempotencyKey} was not stored", ChannelId, record.IdempotencyKey);
-        }
-        Report(entry.Notification, record);
-    }
+    private Task ConfigureWorkersAsync() =>
+        S.Channel is { } stored ? Task.WhenAll(AllWorkers.Select(w => w.ConfigureAsync(stored))) : Task.CompletedTask;
 
-    private async Task UpdateAsync(OutboxEntry entry)
+    /// <summary>An outbox, a log and thread references from before the outbox store and the workers move out, once.</summary>
+    private async Task MoveLegacyStateAsync()
     {
-        Report(entry.Notification, entry.Record(ChannelId));
-        try
-        {
-            await outbox.UpdateAsync(ChannelId, entry);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Channel {ChannelId}: the progress of {IdempotencyKey} was not stored", ChannelId, entry.Notification.IdempotencyKey);
-        }
-    }
-
-    /// <summary>Tells the message's sink how its delivery went: the channel does not know, or ask, who sent it.</summary>
-    private void Report(Notification notification, DeliveryRecord record)
-    {
-        if (record.Kind == NotificationKind.Test) return;
-        _ = DeliverySinks.Of(GrainFactory, notification).ReportDeliveryAsync(record);
-    }
-
-    /// <summary>An outbox and log from before the outbox store move into it, once.</summary>
-    private async Task MoveLegacyOutboxAsync()
-    {
-        if (S.LegacyOutbox.Count == 0 && L.LegacyLog.Count == 0) return;
-        foreach (var record in Enumerable.Reverse(L.LegacyLog)) await outbox.FinishAsync(ChannelId, record);
+        var log = logState.State;
+        if (S.LegacyOutbox.Count == 0 && log.LegacyLog.Count == 0 && log.Threads.Count == 0) return;
+        foreach (var record in Enumerable.Reverse(log.LegacyLog)) await outbox.FinishAsync(ChannelId, record);
         foreach (var entry in S.LegacyOutbox) await outbox.TryRecordAsync(ChannelId, entry);
-        logger.LogInformation("Channel {ChannelId}: moved {Pending} pending notifications and {Finished} log entries into the outbox store",
-            ChannelId, S.LegacyOutbox.Count, L.LegacyLog.Count);
+        foreach (var shard in log.Threads.GroupBy(t => ChannelDeliveries.ShardOf(t.Key, Workers)))
+        {
+            await Worker(shard.Key).AdoptThreadsAsync(shard.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal));
+        }
+        logger.LogInformation("Channel {ChannelId}: moved {Pending} pending notifications and {Finished} log entries into the outbox store, and {Threads} threads to its workers",
+            ChannelId, S.LegacyOutbox.Count, log.LegacyLog.Count, log.Threads.Count);
         S.LegacyOutbox = [];
-        L.LegacyLog = [];
-        await state.WriteStateAsync();
+        log.LegacyLog = [];
+        log.Threads = new(StringComparer.Ordinal);
+        await WriteStateAsync();
         await logState.WriteStateAsync();
-    }
-
-    private void MarkStateDirty()
-    {
-        _stateDirty = true;
-        ArmBehind();
-    }
-
-    private void MarkLogDirty()
-    {
-        _logDirty = true;
-        ArmBehind();
-    }
-
-    private void ArmBehind()
-    {
-        _behindTimer ??= this.RegisterGrainTimer(_ => FlushBehindAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
-        _behindTimer.Change(WriteBehind, Timeout.InfiniteTimeSpan);
-    }
-
-    private async Task FlushBehindAsync()
-    {
-        if (_stateDirty)
-        {
-            _stateDirty = false;
-            await WriteStateAsync();
-        }
-        if (_logDirty)
-        {
-            _logDirty = false;
-            await logState.WriteStateAsync();
-        }
     }
 
     /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>
@@ -438,17 +264,6 @@ public sealed class NotificationChannelGrain(
             logger.LogWarning(e, "An earlier state write of channel {ChannelId} failed; writing again", ChannelId);
         }
         await state.WriteStateAsync();
-    }
-
-    private void ArmPump(TimeSpan wait)
-    {
-        if (wait > TimeSpan.FromHours(1)) wait = TimeSpan.FromHours(1);
-        _pumpTimer ??= this.RegisterGrainTimer(_ =>
-        {
-            Pump();
-            return Task.CompletedTask;
-        }, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
-        _pumpTimer.Change(wait, Timeout.InfiniteTimeSpan);
     }
 
     private async Task EnsureReminderAsync()
@@ -484,25 +299,25 @@ public sealed class NotificationChannelGrain(
         // Everything that could fail on this config happens before anything is stored.
         var now = time.GetUtcNow();
         var plain = channel with { CreatedAt = S.Channel?.CreatedAt ?? now, UpdatedAt = now };
-        var stages = Build(plain);
-        var entry = new ChannelEntry(View(plain));
-        var (previousStored, previousPlain, previousStages) = (S.Channel, _plain, (_settings, _gate, _attempts));
+        var built = stages.Build(plain);
+        var entry = new ChannelEntry(View(plain, []));
+        var (previousStored, previousPlain, previousStages) = (S.Channel, _plain, _stages);
         S.Channel = plain with { Config = sealer.Seal(plain.Config) };
         try
         {
             await WriteStateAsync();
-            (_plain, (_settings, _gate, _attempts)) = (plain, stages);
+            (_plain, _stages) = (plain, built);
             await listings.UpsertAsync(entry);
         }
         catch
         {
             // A write that fails leaves the channel as it was: stored, prepared and listed, or absent from all three.
-            (S.Channel, _plain, (_settings, _gate, _attempts)) = (previousStored, previousPlain, previousStages);
+            (S.Channel, _plain, _stages) = (previousStored, previousPlain, previousStages);
             await UndoAsync(previousStored is null);
             throw;
         }
         logger.LogInformation("Channel {ChannelId} of type {ChannelType} saved", ChannelId, channel.Type);
-        Pump();
+        if (previousStored is not null) await ConfigureWorkersAsync(); // they carry on with the new config at once
         return WriteResult.Ok;
     }
 
@@ -520,62 +335,12 @@ public sealed class NotificationChannelGrain(
         }
     }
 
-    /// <summary>Builds the stages from the stored channel's config, when the grain activates.</summary>
-    /// <summary>Signatures of Slack requests taken in the last 10 minutes (twice Slack's 5-minute window): a repeat is a replay.</summary>
-    private readonly Dictionary<string, DateTimeOffset> _slackSeen = new(StringComparer.Ordinal);
-
-    public Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body)
-    {
-        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Interactive: true } config)
-        {
-            return Task.FromResult(SlackRequestCheck.NotInteractive);
-        }
-        var basis = System.Text.Encoding.UTF8.GetBytes($"v0:{timestamp}:");
-        using var hmac = new System.Security.Cryptography.HMACSHA256(System.Text.Encoding.UTF8.GetBytes(config.SigningSecret!));
-        hmac.TransformBlock(basis, 0, basis.Length, null, 0);
-        hmac.TransformFinalBlock(body, 0, body.Length);
-        var expected = System.Text.Encoding.ASCII.GetBytes("v0=" + Convert.ToHexStringLower(hmac.Hash!));
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, System.Text.Encoding.ASCII.GetBytes(signature)))
-        {
-            return Task.FromResult(SlackRequestCheck.BadSignature);
-        }
-        var now = time.GetUtcNow();
-        foreach (var old in _slackSeen.Where(s => now - s.Value > TimeSpan.FromMinutes(10)).Select(s => s.Key).ToList()) _slackSeen.Remove(old);
-        if (!_slackSeen.TryAdd(signature, now)) return Task.FromResult(SlackRequestCheck.Replayed);
-        return Task.FromResult(SlackRequestCheck.Valid);
-    }
-
-    public async Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text)
-    {
-        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Token: not null } config
-            || senders.Find("slack") is not Slack.SlackSender slack)
-        {
-            return "not a Slack bot-token channel";
-        }
-        return await slack.UpdateAsync(config, slackChannel, ts, text, CancellationToken.None);
-    }
-
-    private void Prepare() => (_settings, _gate, _attempts) = _plain is { } channel ? Build(channel) : (_settings, null, null);
-
-    /// <summary>The stages for a channel's config: its settings (rate limit, templates, retry), rate gate and sender.</summary>
-    private (ChannelSettings Settings, RateGate? Gate, DeliveryAttempts? Attempts) Build(NotificationChannel channel)
-    {
-        if (senders.Find(channel.Type) is not { } sender)
-        {
-            return (_settings, null, null);
-        }
-        using var document = JsonDocument.Parse(channel.Config);
-        var settings = ChannelSettings.Read(document.RootElement);
-        var bucket = settings.RateLimit is { } rate ? new TokenBucket(rate.PerSecond, rate.Burst) : null;
-        return (settings, new RateGate(bucket, clusterLimit), new DeliveryAttempts(ChannelId, channel.Type, sender.Prepare(channel.Id, document.RootElement), settings, renderer, history, time, logger));
-    }
-
-    private ChannelView View(NotificationChannel channel) =>
+    private ChannelView View(NotificationChannel channel, WorkerBacklog[] backlog) =>
         new(channel.Id, channel.Type, channel.Enabled, senders.Redact(channel), channel.CreatedAt, channel.UpdatedAt)
         {
-            Pending = _queue.Count,
-            Held = _queue.Held,
-            HeldTotal = S.HeldTotal,
+            Pending = backlog.Sum(b => b.Pending),
+            Held = backlog.Sum(b => b.Held),
+            HeldTotal = S.HeldTotal + backlog.Sum(b => b.HeldTotal),
         };
 
     private async Task<string[]> PoliciesUsingAsync()

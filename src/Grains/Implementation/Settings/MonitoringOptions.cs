@@ -53,6 +53,12 @@ public sealed class NotificationOptions
     /// <summary>Messages one channel has on their way at once; the rest wait their turn in order (a storm's thousands do not open thousands of connections).</summary>
     public int MaxInFlightPerChannel { get; set; } = 64;
 
+    /// <summary>
+    /// Delivery workers a channel spreads its messages over, by thread (each thread stays in order on one); a channel
+    /// with a rate limit of its own has one. MaxInFlightPerChannel is shared among them.
+    /// </summary>
+    public int DeliveryWorkers { get; set; } = 8;
+
     /// <summary>How long the acknowledge and resolve links in a firing message work; zero sends none.</summary>
     public TimeSpan ActionLinkLifetime { get; set; } = TimeSpan.FromHours(24);
 

@@ -1,0 +1,267 @@
+using Microsoft.Extensions.Options;
+using Monitoring.Channels.Templates;
+using Monitoring.Observability;
+using Monitoring.Settings;
+
+namespace Monitoring.Channels.Delivery;
+
+/// <summary>What a delivery worker remembers besides the outbox rows: its threads' reply references and a counter.</summary>
+[GenerateSerializer, Alias("mcp.ChannelDeliveryState")]
+public sealed class ChannelDeliveryState
+{
+    [Id(0), JsonPropertyName("Threads")] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(1), JsonPropertyName("HeldTotal")] public long HeldTotal { get; set; }
+}
+
+/// <summary>
+/// A channel's delivery worker (key "channel/shard"): the notify pipeline for its share of the channel's threads.
+/// Dedup and durable record (the outbox store refuses a key it holds), rate limit (<see cref="RateGate"/>: held in
+/// order, never dropped), render and send with retry (<see cref="DeliveryAttempts"/>), and the record of the outcome
+/// (the store's row, and a report to the message's sink). One message of a thread at a time, in order, so a
+/// resolution never overtakes its firing message and a reply finds its thread. Reentrant: state is touched only
+/// between awaits.
+/// </summary>
+[Reentrant]
+[GrainType("channeldelivery")]
+public sealed class ChannelDeliveryGrain(
+    [PersistentState("delivery", StorageNames.Channels)] IPersistentState<ChannelDeliveryState> state,
+    ChannelStages stages,
+    Security.SecretSealer sealer,
+    MessageRenderer renderer,
+    IOutboxStore outbox,
+    IOptions<NotificationOptions> options,
+    StateDurability durability,
+    TimeProvider time,
+    ILogger<ChannelDeliveryGrain> logger)
+    : Grain, IChannelDeliveryGrain
+{
+    private const int MaxThreads = 1000;
+    private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
+
+    private readonly OutboxQueue _queue = new();
+    private readonly DeliveryPump _pump = new();
+    private NotificationChannel? _stored;
+    private PreparedStages? _stages;
+    private Task? _loading;
+    private IGrainTimer? _pumpTimer;
+    private IGrainTimer? _behindTimer;
+    private bool _dirty;
+    private Task _writes = Task.CompletedTask;
+
+    private string Key => this.GetPrimaryKeyString();
+    private string ChannelId => Key[..Key.LastIndexOf('/')];
+    private int Shard => int.Parse(Key[(Key.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    private string ChannelType => _stored?.Type ?? "unknown";
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown)) await WriteBehindAsync();
+    }
+
+    public async Task<EnqueueOutcome> EnqueueAsync(NotificationChannel stored, Notification notification)
+    {
+        await TakeAsync(stored);
+        if (_stages is null) return EnqueueOutcome.UnknownChannel;
+        var now = time.GetUtcNow();
+        var entry = new OutboxEntry { Notification = notification, RecordedAt = now, UpdatedAt = now };
+        // Dedup and durable record in one write: a key the store holds, pending or finished, is not recorded twice.
+        if (!await outbox.TryRecordAsync(ChannelId, entry)) return EnqueueOutcome.Duplicate;
+        _queue.Add(entry);
+        Pump();
+        return EnqueueOutcome.Recorded;
+    }
+
+    public async Task ConfigureAsync(NotificationChannel stored)
+    {
+        await TakeAsync(stored);
+        Pump();
+    }
+
+    public async Task StopAsync()
+    {
+        foreach (var entry in _queue.ToList()) await FinishAsync(entry, DeliveryState.Failed, "the channel was deleted");
+        (_stored, _stages) = (null, null);
+        _dirty = false;
+        await _writes;
+        await state.ClearStateAsync();
+        state.State = new ChannelDeliveryState();
+        DeactivateOnIdle();
+    }
+
+    public Task<WorkerBacklog> GetBacklogAsync(int limit) => Task.FromResult(new WorkerBacklog(
+        [.. _queue.OrderByDescending(e => e.RecordedAt).Take(limit).Select(e => e.Record(ChannelId))], _queue.Count, _queue.Held, state.State.HeldTotal));
+
+    public Task AdoptThreadsAsync(Dictionary<string, ThreadRef> threads)
+    {
+        foreach (var (key, reference) in threads) state.State.Threads.TryAdd(key, reference);
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Takes a config newer than the one held; the first one also loads this worker's share of the outbox.</summary>
+    private async Task TakeAsync(NotificationChannel stored)
+    {
+        if (_stored is null || stored.UpdatedAt > _stored.UpdatedAt || stored.Config != _stored.Config || stored.Enabled != _stored.Enabled)
+        {
+            var plain = stored with { Config = sealer.Unseal(stored.Config) };
+            _stages = stages.Build(plain);
+            _stored = stored;
+        }
+        await (_loading ??= LoadAsync());
+    }
+
+    /// <summary>What an earlier activation (a restart, a dead silo) left pending for this worker's threads carries on here.</summary>
+    private async Task LoadAsync()
+    {
+        var workers = ChannelDeliveries.WorkersFor(_stages?.Settings.RateLimit is not null, options.Value.DeliveryWorkers);
+        foreach (var pending in await outbox.PendingAsync(ChannelId))
+        {
+            if (ChannelDeliveries.ShardOf(pending.Thread, workers) == Shard) _queue.Add(pending);
+        }
+    }
+
+    /// <summary>Starts every entry the pump lets go; marks the ones a rate limit holds.</summary>
+    private void Pump()
+    {
+        if (_stored is not { } channel || _stages is not { } stages || _queue.Count == 0) return;
+        // Retries may run up to the maximum age; the activation must outlive them.
+        DelayDeactivation(stages.Settings.Retry.MaxAge + TimeSpan.FromMinutes(5));
+        var now = time.GetUtcNow();
+        var maxInFlight = Math.Max(1, (options.Value.MaxInFlightPerChannel + Workers - 1) / Workers);
+        var decision = _pump.Walk(_queue, maxInFlight, channel.Enabled, stages.Gate, now);
+        foreach (var entry in decision.Disabled) _ = FinishAsync(entry, DeliveryState.Disabled, "the channel is disabled");
+        if (decision.Disabled.Count > 0)
+        {
+            Pump(); // the next message of each thread is disabled too
+            return;
+        }
+        foreach (var entry in decision.NewlyHeld)
+        {
+            entry.UpdatedAt = now;
+            state.State.HeldTotal++;
+            MarkDirty();
+            MonitoringMetrics.NotificationsHeld.WithLabels(ChannelType, decision.LimitedBy!).Inc();
+            _ = UpdateAsync(entry);
+        }
+        if (decision.Wait is { } wait) ArmPump(wait);
+        foreach (var entry in decision.Start) _ = RunAsync(entry, stages);
+    }
+
+    private int Workers => ChannelDeliveries.WorkersFor(_stages?.Settings.RateLimit is not null, options.Value.DeliveryWorkers);
+
+    /// <summary>Runs one entry; whatever happens frees its slot, so a send that threw does not leave the rest waiting.</summary>
+    private async Task RunAsync(OutboxEntry entry, PreparedStages stages)
+    {
+        try
+        {
+            SendResult result;
+            try
+            {
+                result = await stages.Attempts.RunAsync(entry, () => state.State.Threads.GetValueOrDefault(entry.Thread)?.Ref, () => UpdateAsync(entry));
+            }
+            finally
+            {
+                _pump.Done(entry);
+            }
+            if (_stored is null) return; // stopped meanwhile: StopAsync reported it
+            if (result.Delivered && result.ThreadRef is { } reference && !state.State.Threads.ContainsKey(entry.Thread))
+            {
+                state.State.Threads[entry.Thread] = new ThreadRef(reference, time.GetUtcNow());
+                if (state.State.Threads.Count > MaxThreads)
+                {
+                    foreach (var old in state.State.Threads.OrderBy(t => t.Value.At).Take(state.State.Threads.Count - MaxThreads).ToList()) state.State.Threads.Remove(old.Key);
+                }
+                MarkDirty();
+            }
+            await FinishAsync(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
+            Pump();
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Channel {ChannelId}: sending {IdempotencyKey} stopped; it stays pending and is tried again", ChannelId, entry.Notification.IdempotencyKey);
+            ArmPump(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>The record stage: the entry's row becomes final, its key stays known, and its sink hears the outcome.</summary>
+    private async Task FinishAsync(OutboxEntry entry, DeliveryState final, string? error)
+    {
+        _queue.Remove(entry);
+        renderer.Finished(entry.Notification.IdempotencyKey);
+        entry.UpdatedAt = time.GetUtcNow();
+        var record = entry.Record(ChannelId, final, final == DeliveryState.Delivered ? null : error);
+        MonitoringMetrics.Notifications.WithLabels(ChannelType, final.ToString().ToLowerInvariant()).Inc();
+        if (final == DeliveryState.Failed)
+        {
+            logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId} failed after {Attempts} attempts: {Error}",
+                record.IdempotencyKey, ChannelId, record.Attempts, error);
+        }
+        try
+        {
+            await outbox.FinishAsync(ChannelId, record);
+        }
+        catch (Exception e)
+        {
+            // The row stays pending: a later activation sends it again (at least once), with the same key.
+            logger.LogWarning(e, "Channel {ChannelId}: the outcome of {IdempotencyKey} was not stored", ChannelId, record.IdempotencyKey);
+        }
+        Report(entry.Notification, record);
+    }
+
+    private async Task UpdateAsync(OutboxEntry entry)
+    {
+        Report(entry.Notification, entry.Record(ChannelId));
+        try
+        {
+            await outbox.UpdateAsync(ChannelId, entry);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Channel {ChannelId}: the progress of {IdempotencyKey} was not stored", ChannelId, entry.Notification.IdempotencyKey);
+        }
+    }
+
+    /// <summary>Tells the message's sink how its delivery went: the worker does not know, or ask, who sent it.</summary>
+    private void Report(Notification notification, DeliveryRecord record) =>
+        _ = DeliverySinks.Of(GrainFactory, notification).ReportDeliveryAsync(record);
+
+    private void MarkDirty()
+    {
+        _dirty = true;
+        _behindTimer ??= this.RegisterGrainTimer(_ => WriteBehindAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _behindTimer.Change(WriteBehind, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Writes one after another: interleaved turns never race two writes of the same grain.</summary>
+    private Task WriteBehindAsync()
+    {
+        if (!_dirty) return _writes;
+        _dirty = false;
+        return _writes = WriteAfterAsync(_writes);
+    }
+
+    private async Task WriteAfterAsync(Task previous)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "An earlier write of delivery worker {Worker} failed; writing again", Key);
+        }
+        await state.WriteStateAsync();
+    }
+
+    private void ArmPump(TimeSpan wait)
+    {
+        if (wait > TimeSpan.FromHours(1)) wait = TimeSpan.FromHours(1);
+        _pumpTimer ??= this.RegisterGrainTimer(_ =>
+        {
+            Pump();
+            return Task.CompletedTask;
+        }, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
+        _pumpTimer.Change(wait, Timeout.InfiniteTimeSpan);
+    }
+}
