@@ -20,9 +20,11 @@ public sealed class ChannelDeliveryState
 /// order, never dropped), render and send with retry (<see cref="DeliveryAttempts"/>), and the record of the outcome
 /// (the store's row, and a report to the message's sink). One message of a thread at a time, in order, so a
 /// resolution never overtakes its firing message and a reply finds its thread. Reentrant: state is touched only
-/// between awaits.
+/// between awaits. Placed on its channel's silo (its only caller): a channel's messages go out in parallel there,
+/// without a hop to another silo, and a silo's death stops the sends of only the channels it held.
 /// </summary>
 [Reentrant]
+[Orleans.Placement.PreferLocalPlacement]
 [GrainType("channeldelivery")]
 public sealed class ChannelDeliveryGrain(
     [PersistentState("delivery", StorageNames.Channels)] IPersistentState<ChannelDeliveryState> state,
