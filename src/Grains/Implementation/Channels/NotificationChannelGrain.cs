@@ -1,42 +1,13 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Monitoring.Alerts;
 using Monitoring.Channels.Delivery;
-using Monitoring.Channels.Templates;
 using Monitoring.Common;
 using Monitoring.History;
 using Monitoring.Listings;
-using Monitoring.Observability;
 using Monitoring.Rules;
 using Monitoring.Settings;
 
 namespace Monitoring.Channels;
-
-/// <summary>The channel itself. Small: the outbox lives in the <see cref="IOutboxStore"/>, one row per notification.</summary>
-[GenerateSerializer, Alias("mcp.ChannelState")]
-public sealed class ChannelState
-{
-    [Id(0), JsonPropertyName("Channel")] public NotificationChannel? Channel { get; set; }
-
-    /// <summary>Where the outbox lived before the outbox store; an activation moves what it finds here into the store.</summary>
-    [Id(1), JsonPropertyName("Outbox")] public List<OutboxEntry> LegacyOutbox { get; set; } = [];
-
-    /// <summary>Messages held by a rate limit before delivery workers counted their own.</summary>
-    [Id(4), JsonPropertyName("HeldTotal")] public long HeldTotal { get; set; }
-}
-
-/// <summary>What a channel kept beside its outbox before the outbox store and delivery workers: moved out on activation.</summary>
-[GenerateSerializer, Alias("mcp.ChannelLogState")]
-public sealed class ChannelLogState
-{
-    /// <summary>Where the delivery log lived before the outbox store; an activation moves it into the store.</summary>
-    [Id(0), JsonPropertyName("Log")] public List<DeliveryRecord> LegacyLog { get; set; } = [];
-
-    /// <summary>Where the threads' reply references lived before delivery workers; an activation gives them to the workers.</summary>
-    [Id(1), JsonPropertyName("Threads")] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
-}
-
 
 /// <summary>
 /// One notification channel: its configuration and secrets (sealed in storage), validation, test messages and Slack's
@@ -66,10 +37,9 @@ public sealed class NotificationChannelGrain(
     private NotificationChannel? _plain;
     private PreparedStages? _stages;
     private bool _reminderRegistered;
-    private Task _stateWrites = Task.CompletedTask;
+    private SerialWrites? _writes;
 
-    /// <summary>Signatures of Slack requests taken in the last 10 minutes (twice Slack's 5-minute window): a repeat is a replay.</summary>
-    private readonly Dictionary<string, DateTimeOffset> _slackSeen = new(StringComparer.Ordinal);
+    private readonly Slack.SlackRequests _slackRequests = new();
 
     private string ChannelId => this.GetPrimaryKeyString();
     private ChannelState S => state.State;
@@ -108,20 +78,14 @@ public sealed class NotificationChannelGrain(
         {
             return WriteResult.NotFound;
         }
-        var rules = await GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).RulesUsingChannelAsync(ChannelId);
-        if (rules.Length > 0)
+        if (await ChannelUsers.RefusalToDeleteAsync(GrainFactory, listings, ChannelId) is { } refusal)
         {
-            return WriteResult.Conflict($"channel '{ChannelId}' is used by rules: {string.Join(", ", rules)}; change those rules first");
-        }
-        var policies = await PoliciesUsingAsync();
-        if (policies.Length > 0)
-        {
-            return WriteResult.Conflict($"channel '{ChannelId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
+            return refusal;
         }
         // Nothing is dropped silently: what was still pending is reported failed to its sink.
         await Task.WhenAll(AllWorkers.Select(w => w.StopAsync()));
         await outbox.DeleteChannelAsync(ChannelId);
-        await _stateWrites;
+        if (_writes is not null) await _writes.Settled;
         await state.ClearStateAsync();
         state.State = new ChannelState();
         (_plain, _stages) = (null, null);
@@ -163,10 +127,7 @@ public sealed class NotificationChannelGrain(
             return new TestDelivery(false, "the channel does not exist", TimeSpan.Zero, "");
         }
         var now = time.GetUtcNow();
-        var notification = new Notification(
-            $"test-{Guid.NewGuid():N}", "test", "Test message", "test", "Test server", Severity.Info, NotificationKind.Test, "test",
-            $"A test message for channel '{ChannelId}' from MCP Alerting. If you can read this, the channel works.", 0, now, now,
-            [], new() { ["channel"] = ChannelId }, "test", 0);
+        var notification = ChannelUsers.TestMessage(ChannelId, now);
         var started = Stopwatch.GetTimestamp();
         var result = await _stages.Attempts.AttemptAsync(notification, attempt: 1, threadRef: null);
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -190,26 +151,10 @@ public sealed class NotificationChannelGrain(
         _reminderRegistered = false;
     }
 
-    public Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body)
-    {
-        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Interactive: true } config)
-        {
-            return Task.FromResult(SlackRequestCheck.NotInteractive);
-        }
-        var basis = System.Text.Encoding.UTF8.GetBytes($"v0:{timestamp}:");
-        using var hmac = new System.Security.Cryptography.HMACSHA256(System.Text.Encoding.UTF8.GetBytes(config.SigningSecret!));
-        hmac.TransformBlock(basis, 0, basis.Length, null, 0);
-        hmac.TransformFinalBlock(body, 0, body.Length);
-        var expected = System.Text.Encoding.ASCII.GetBytes("v0=" + Convert.ToHexStringLower(hmac.Hash!));
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, System.Text.Encoding.ASCII.GetBytes(signature)))
-        {
-            return Task.FromResult(SlackRequestCheck.BadSignature);
-        }
-        var now = time.GetUtcNow();
-        foreach (var old in _slackSeen.Where(s => now - s.Value > TimeSpan.FromMinutes(10)).Select(s => s.Key).ToList()) _slackSeen.Remove(old);
-        if (!_slackSeen.TryAdd(signature, now)) return Task.FromResult(SlackRequestCheck.Replayed);
-        return Task.FromResult(SlackRequestCheck.Valid);
-    }
+    public Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body) =>
+        Task.FromResult(_plain is { Type: "slack" } channel && Slack.SlackSender.ReadConfig(channel.Config) is { Interactive: true } config
+            ? _slackRequests.Check(config.SigningSecret!, timestamp, signature, body, time.GetUtcNow())
+            : SlackRequestCheck.NotInteractive);
 
     public async Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text)
     {
@@ -247,24 +192,7 @@ public sealed class NotificationChannelGrain(
     }
 
     /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>
-    private Task WriteStateAsync()
-    {
-        _stateWrites = WriteAfterAsync(_stateWrites);
-        return _stateWrites;
-    }
-
-    private async Task WriteAfterAsync(Task previous)
-    {
-        try
-        {
-            await previous;
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "An earlier state write of channel {ChannelId} failed; writing again", ChannelId);
-        }
-        await state.WriteStateAsync();
-    }
+    private Task WriteStateAsync() => (_writes ??= new SerialWrites(() => state.WriteStateAsync(), logger, $"channel {ChannelId}")).WriteAsync();
 
     private async Task EnsureReminderAsync()
     {
@@ -343,9 +271,4 @@ public sealed class NotificationChannelGrain(
             HeldTotal = S.HeldTotal + backlog.Sum(b => b.HeldTotal),
         };
 
-    private async Task<string[]> PoliciesUsingAsync()
-    {
-        var (policies, _) = await listings.QueryAsync<PolicyEntry>([], int.MaxValue, 0);
-        return [.. policies.Where(e => e.Policy.AllChannels.Contains(ChannelId)).Select(e => e.Id)];
-    }
 }

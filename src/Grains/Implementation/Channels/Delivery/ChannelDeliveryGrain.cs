@@ -39,7 +39,6 @@ public sealed class ChannelDeliveryGrain(
     : Grain, IChannelDeliveryGrain
 {
     private const int MaxThreads = 1000;
-    private static readonly TimeSpan WriteBehind = TimeSpan.FromSeconds(1);
 
     private readonly OutboxQueue _queue = new();
     private readonly DeliveryPump _pump = new();
@@ -47,9 +46,8 @@ public sealed class ChannelDeliveryGrain(
     private PreparedStages? _stages;
     private Task? _loading;
     private IGrainTimer? _pumpTimer;
-    private IGrainTimer? _behindTimer;
-    private bool _dirty;
-    private Task _writes = Task.CompletedTask;
+    private SerialWrites? _writes;
+    private WriteBehind? _behind;
 
     private string Key => this.GetPrimaryKeyString();
     private string ChannelId => Key[..Key.LastIndexOf('/')];
@@ -58,7 +56,7 @@ public sealed class ChannelDeliveryGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown)) await WriteBehindAsync();
+        if (_behind is { Pending: true } && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown)) await _behind.WriteAsync(cancellationToken);
     }
 
     public async Task<EnqueueOutcome> EnqueueAsync(NotificationChannel stored, Notification notification)
@@ -84,8 +82,8 @@ public sealed class ChannelDeliveryGrain(
     {
         foreach (var entry in _queue.ToList()) await FinishAsync(entry, DeliveryState.Failed, "the channel was deleted");
         (_stored, _stages) = (null, null);
-        _dirty = false;
-        await _writes;
+        if (_behind is { Pending: true }) await _behind.WriteAsync();
+        if (_writes is not null) await _writes.Settled;
         await state.ClearStateAsync();
         state.State = new ChannelDeliveryState();
         DeactivateOnIdle();
@@ -228,32 +226,11 @@ public sealed class ChannelDeliveryGrain(
     private void Report(Notification notification, DeliveryRecord record) =>
         _ = DeliverySinks.Of(GrainFactory, notification).ReportDeliveryAsync(record);
 
+    /// <summary>What changed (threads, the held count) is written a second later, one write after another.</summary>
     private void MarkDirty()
     {
-        _dirty = true;
-        _behindTimer ??= this.RegisterGrainTimer(_ => WriteBehindAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
-        _behindTimer.Change(WriteBehind, Timeout.InfiniteTimeSpan);
-    }
-
-    /// <summary>Writes one after another: interleaved turns never race two writes of the same grain.</summary>
-    private Task WriteBehindAsync()
-    {
-        if (!_dirty) return _writes;
-        _dirty = false;
-        return _writes = WriteAfterAsync(_writes);
-    }
-
-    private async Task WriteAfterAsync(Task previous)
-    {
-        try
-        {
-            await previous;
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "An earlier write of delivery worker {Worker} failed; writing again", Key);
-        }
-        await state.WriteStateAsync();
+        _writes ??= new SerialWrites(() => state.WriteStateAsync(), logger, $"delivery worker {Key}");
+        (_behind ??= new WriteBehind(this, _ => _writes.WriteAsync(), TimeSpan.FromSeconds(1))).Mark();
     }
 
     private void ArmPump(TimeSpan wait)
