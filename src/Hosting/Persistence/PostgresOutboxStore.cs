@@ -69,6 +69,14 @@ public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string sche
         return entries;
     }
 
+    public async Task<bool> AnyPendingAsync(string channelId)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT EXISTS (SELECT 1 FROM {_table} WHERE channel_id = $1 AND state IN ('pending', 'held'))");
+        Add(command, channelId);
+        return await StorageErrors.GuardAsync("outbox", "read", async () => (bool)(await command.ExecuteScalarAsync())!);
+    }
+
     public async Task<IReadOnlyList<DeliveryRecord>> FinishedAsync(string channelId, int limit)
     {
         await using var command = dataSource.CreateCommand(

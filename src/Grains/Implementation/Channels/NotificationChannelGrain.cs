@@ -59,7 +59,7 @@ public sealed class NotificationChannelGrain(
         await MoveLegacyStateAsync();
         await outbox.PruneAsync(ChannelId, time.GetUtcNow() - options.Value.DedupRetention);
         // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on in the workers.
-        if ((await outbox.PendingAsync(ChannelId)).Count > 0)
+        if (await outbox.AnyPendingAsync(ChannelId))
         {
             await EnsureReminderAsync();
             await ConfigureWorkersAsync();
@@ -139,7 +139,7 @@ public sealed class NotificationChannelGrain(
     /// <summary>While anything is pending, the reminder brings the channel back and it wakes its workers with its config.</summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (S.Channel is not null && (await BacklogAsync(1)).Sum(b => b.Pending) + (await outbox.PendingAsync(ChannelId)).Count > 0)
+        if (S.Channel is not null && await outbox.AnyPendingAsync(ChannelId))
         {
             await ConfigureWorkersAsync();
             return;

@@ -114,10 +114,9 @@ public sealed class ChannelDeliveryGrain(
     /// <summary>What an earlier activation (a restart, a dead silo) left pending for this worker's threads carries on here.</summary>
     private async Task LoadAsync()
     {
-        var workers = ChannelDeliveries.WorkersFor(_stages?.Settings.RateLimit is not null, options.Value.DeliveryWorkers);
         foreach (var pending in await outbox.PendingAsync(ChannelId))
         {
-            if (ChannelDeliveries.ShardOf(pending.Thread, workers) == Shard) _queue.Add(pending);
+            if (ChannelDeliveries.ShardOf(pending.Thread, Workers) == Shard) _queue.Add(pending);
         }
     }
 

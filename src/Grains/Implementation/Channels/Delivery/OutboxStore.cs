@@ -47,6 +47,9 @@ public interface IOutboxStore
     /// <summary>What is not finished, oldest first: the outbox a new activation carries on with.</summary>
     Task<IReadOnlyList<OutboxEntry>> PendingAsync(string channelId);
 
+    /// <summary>Whether anything of the channel is not finished, without reading it.</summary>
+    Task<bool> AnyPendingAsync(string channelId);
+
     /// <summary>Finished deliveries, newest first.</summary>
     Task<IReadOnlyList<DeliveryRecord>> FinishedAsync(string channelId, int limit);
 
@@ -109,6 +112,12 @@ public sealed class InMemoryOutboxStore : IOutboxStore
     {
         if (!_channels.TryGetValue(channelId, out var rows)) return Task.FromResult<IReadOnlyList<OutboxEntry>>([]);
         lock (rows) return Task.FromResult<IReadOnlyList<OutboxEntry>>([.. rows.Pending.Values.OrderBy(e => e.RecordedAt).Select(Copy)]);
+    }
+
+    public Task<bool> AnyPendingAsync(string channelId)
+    {
+        if (!_channels.TryGetValue(channelId, out var rows)) return Task.FromResult(false);
+        lock (rows) return Task.FromResult(rows.Pending.Count > 0);
     }
 
     public Task<IReadOnlyList<DeliveryRecord>> FinishedAsync(string channelId, int limit)
