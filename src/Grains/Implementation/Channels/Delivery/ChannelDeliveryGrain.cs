@@ -108,15 +108,27 @@ public sealed class ChannelDeliveryGrain(
             _stages = stages.Build(plain);
             _stored = stored;
         }
-        await (_loading ??= LoadAsync());
+        var loading = _loading ??= LoadAsync();
+        try
+        {
+            await loading;
+        }
+        catch
+        {
+            // Storage refused the read (an outage, overload): the next call reads again, instead of failing for good.
+            if (_loading == loading) _loading = null;
+            throw;
+        }
     }
 
     /// <summary>What an earlier activation (a restart, a dead silo) left pending for this worker's threads carries on here.</summary>
     private async Task LoadAsync()
     {
-        foreach (var pending in await outbox.PendingAsync(ChannelId))
+        var rows = await outbox.PendingAsync(ChannelId);
+        var queued = _queue.Select(e => e.Key).ToHashSet(StringComparer.Ordinal); // never queue a row twice
+        foreach (var pending in rows)
         {
-            if (ChannelDeliveries.ShardOf(pending.Thread, Workers) == Shard) _queue.Add(pending);
+            if (ChannelDeliveries.ShardOf(pending.Thread, Workers) == Shard && !queued.Contains(pending.Key)) _queue.Add(pending);
         }
     }
 
