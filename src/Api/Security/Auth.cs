@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Monitoring.Api.Problems;
+using Monitoring.Replication;
 using Monitoring.Security;
 
 namespace Monitoring.Api.Security;
@@ -35,11 +35,10 @@ public sealed record AuthMode(bool Required);
 /// <summary>Finds who a presented key belongs to: configured keys first, then keys made through the API (cached, 1 s).</summary>
 public sealed class ApiKeyResolver(IOptionsMonitor<AuthOptions> options, IGrainFactory grains)
 {
-    private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(1);
-    private ApiKeySet _set = ApiKeySet.Empty;
-    private long _checkedAt = long.MinValue;
+    private readonly Replica<ApiKeySet> _replica = new(ApiKeySet.Empty, set => set.Version,
+        known => grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).GetIfChangedAsync(known), TimeProvider.System, TimeSpan.FromSeconds(1));
 
-    public void Invalidate() => Volatile.Write(ref _checkedAt, long.MinValue);
+    public void Invalidate() => _replica.Invalidate();
 
     public async Task<(string Name, Role Role)?> ResolveAsync(string presented)
     {
@@ -64,20 +63,7 @@ public sealed class ApiKeyResolver(IOptionsMonitor<AuthOptions> options, IGrainF
         return set.Keys.FirstOrDefault(k => KeyMaterial.HashesEqual(hash, k.Hash)) is { } stored ? (stored.Name, stored.Role) : null;
     }
 
-    public async Task<ApiKeySet> CurrentAsync()
-    {
-        var known = Volatile.Read(ref _set);
-        var checkedAt = Volatile.Read(ref _checkedAt);
-        if (checkedAt != long.MinValue && Stopwatch.GetElapsedTime(checkedAt) < Refresh) return known;
-        var started = Stopwatch.GetTimestamp();
-        if (await grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).GetIfChangedAsync(known.Version) is { } fresh)
-        {
-            Volatile.Write(ref _set, fresh);
-            known = fresh;
-        }
-        Volatile.Write(ref _checkedAt, started);
-        return known;
-    }
+    public Task<ApiKeySet> CurrentAsync() => _replica.GetAsync();
 }
 
 /// <summary>

@@ -26,7 +26,7 @@ public sealed class SilenceReplicaTests : IAsyncLifetime
         var catalog = _cluster.Client.GetGrain<ISilenceCatalogGrain>(ISilenceCatalogGrain.Key);
         var now = DateTimeOffset.UtcNow;
         // Every silo reads the set once, so each holds a copy it would otherwise keep for its refresh interval.
-        foreach (var silo in _cluster.Silos) await Cache(silo).GetAsync(_cluster.Client);
+        foreach (var silo in _cluster.Silos) await Cache(silo).GetAsync();
 
         for (var i = 0; i < 3; i++)
         {

@@ -292,7 +292,7 @@ public sealed class AlertGrain(
         {
             try
             {
-                var matching = await silences.MatchingAsync(GrainFactory, AlertLabels.Of(AlertId, rule.Id, rule.Name, S.Server!.Id, rule.Severity, S.Server.Labels), now);
+                var matching = await silences.MatchingAsync(AlertLabels.Of(AlertId, rule.Id, rule.Name, S.Server!.Id, rule.Severity, S.Server.Labels), now);
                 silence = matching.FirstOrDefault() is { } first ? new ActiveSilence(first.Id, first.EndsAt, matching.Any(s => s.SendResolved)) : null;
             }
             catch (Exception e)
@@ -444,7 +444,7 @@ public sealed class AlertGrain(
     {
         try
         {
-            return await routing.InhibitedByAsync(GrainFactory, AlertId, Labels());
+            return await routing.InhibitedByAsync(AlertId, Labels());
         }
         catch (Exception e)
         {
@@ -476,7 +476,7 @@ public sealed class AlertGrain(
         if (!force && _reported == reported) return;
         try
         {
-            var set = await routing.GetAsync(GrainFactory);
+            var set = await routing.GetAsync();
             var labels = Labels();
             var source = inhibiting && RoutingCache.IsSource(set, labels);
             if (source != S.Inhibiting || (force && source))

@@ -103,7 +103,7 @@ public sealed class ExternalAlertsGrain(
 
     public async Task AcceptAsync(PostedAlert[] alerts)
     {
-        var set = await silences.GetAsync(GrainFactory);
+        var set = await silences.GetAsync();
         var now = time.GetUtcNow();
         // From here to the commit nothing awaits: a batch is applied whole, never interleaved with another.
         foreach (var posted in alerts)
@@ -235,7 +235,7 @@ public sealed class ExternalAlertsGrain(
     {
         if (stopping.IsStopping) return;
         var now = time.GetUtcNow();
-        var set = await silences.GetAsync(GrainFactory);
+        var set = await silences.GetAsync();
         now = time.GetUtcNow();
         var removed = false;
         foreach (var (fingerprint, alert) in Alerts.ToArray())
@@ -287,7 +287,7 @@ public sealed class ExternalAlertsGrain(
             {
                 var batch = _dirty.Take(ReportBatch).ToArray();
                 foreach (var fingerprint in batch) _dirty.Remove(fingerprint);
-                var set = await routing.GetAsync(GrainFactory);
+                var set = await routing.GetAsync();
                 var now = time.GetUtcNow();
                 var calls = new List<Task>(batch.Length);
                 var changed = false;

@@ -207,7 +207,7 @@ public sealed class IncidentGrain(
     private async Task FlushAsync(DateTimeOffset now)
     {
         if (!S.IsOpen || S.NextFlushAt is not { } due || due > now || S.Route is not { } route) return;
-        var set = await routing.GetAsync(GrainFactory);
+        var set = await routing.GetAsync();
         var receiver = route.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
         await RefreshInhibitedAsync();
         var inputs = new FlushInputs(receiver, route.GroupInterval, route.RepeatInterval, _inhibited.ToHashSet(StringComparer.Ordinal), AggregationGroup.MutedBy(set, route, now));
@@ -249,7 +249,7 @@ public sealed class IncidentGrain(
     private async Task EscalateAsync(DateTimeOffset now)
     {
         if (!S.IsOpen || S.AcknowledgedAt is not null || S.Policy is not { } policy) return;
-        var set = await routing.GetAsync(GrainFactory);
+        var set = await routing.GetAsync();
         var receiver = S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
         while (S.PolicyStep < policy.TotalSteps && S.NextPolicyStepAt is { } at && at <= now)
         {
@@ -280,7 +280,7 @@ public sealed class IncidentGrain(
         var inhibited = new List<string>();
         foreach (var member in S.Members.Values)
         {
-            if (member.Status == MemberStatus.Firing && await routing.InhibitedByAsync(GrainFactory, member.AlertId, member.Labels) is not null)
+            if (member.Status == MemberStatus.Firing && await routing.InhibitedByAsync(member.AlertId, member.Labels) is not null)
             {
                 inhibited.Add(member.AlertId);
             }

@@ -1,43 +1,30 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
+using Monitoring.Replication;
 using Monitoring.Servers;
 
 namespace Monitoring.Rules;
 
 /// <summary>
-/// This silo's copy of the rule catalog. A read asks the catalog whether its version moved (an interleaved call that
-/// answers null when not) at most once per <see cref="RefreshInterval"/>; a write through the catalog on this silo
-/// invalidates the copy at once.
+/// This silo's copy of the rule catalog (a <see cref="Replica{T}"/>): it asks the catalog whether its version moved at
+/// most once per <see cref="RefreshInterval"/>, and a write through the catalog on this silo invalidates it at once.
+/// The catalog learns from the silo's name which silos have read which version.
 /// </summary>
 public sealed class RuleCache(IGrainFactory grains, ILocalSiloDetails silo)
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
-    private RuleSet _set = RuleSet.Empty;
-    private long _checkedAt = long.MinValue;
 
-    public RuleSet Known => Volatile.Read(ref _set);
+    private readonly Replica<RuleSet> _replica = new(RuleSet.Empty, set => set.Version,
+        known => grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetIfChangedAsync(known, silo.Name), TimeProvider.System, RefreshInterval);
 
-    public void Invalidate() => Volatile.Write(ref _checkedAt, long.MinValue);
+    public RuleSet Known => _replica.Known;
 
-    public async Task<RuleSet> CurrentAsync()
-    {
-        var known = Volatile.Read(ref _set);
-        var checkedAt = Volatile.Read(ref _checkedAt);
-        if (checkedAt != long.MinValue && Stopwatch.GetElapsedTime(checkedAt) < RefreshInterval)
-        {
-            return known;
-        }
-        var started = Stopwatch.GetTimestamp();
-        if (await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetIfChangedAsync(known.Version, silo.Name) is { } fresh
-            && fresh.Version > known.Version)
-        {
-            Interlocked.CompareExchange(ref _set, fresh, known);
-            known = fresh;
-        }
-        Interlocked.CompareExchange(ref _checkedAt, started, checkedAt);
-        return known;
-    }
+    public void Invalidate() => _replica.Invalidate();
+
+    public Task<RuleSet> CurrentAsync() => _replica.GetAsync();
+
+    /// <summary>Asks the catalog now (the watcher's tick), rather than answering a copy a second old.</summary>
+    public Task<RuleSet> RefreshAsync() => _replica.RefreshAsync();
 }
 
 /// <summary>The server grains active on this silo, so a rule change can reach them without asking the whole cluster.</summary>
@@ -83,7 +70,7 @@ public sealed class RuleWatcher(RuleCache cache, LocalServers servers, ILogger<R
         {
             try
             {
-                var rules = await cache.CurrentAsync();
+                var rules = await cache.RefreshAsync();
                 if (rules.Version <= applied) continue;
                 applied = rules.Version;
                 await servers.TellAllAsync(server => server.RulesChangedAsync(), logger, "rule nudge", stoppingToken);

@@ -299,7 +299,7 @@ public sealed partial class McpServerGrain
     {
         try
         {
-            return new News((await silences.GetAsync(GrainFactory)).Version, (await routing.GetAsync(GrainFactory)).Version);
+            return new News((await silences.GetAsync()).Version, (await routing.GetAsync()).Version);
         }
         catch (Exception e)
         {
