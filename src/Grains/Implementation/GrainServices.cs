@@ -56,6 +56,7 @@ public static class GrainServices
         services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();
         services.TryAddSingleton<External.IExternalAlertStore, External.InMemoryExternalAlertStore>();
         services.AddSingleton<SilenceCache>();
+        services.AddSingleton<Muting.Mutes>();
         services.AddGrainService<SilenceReplica>();
         services.AddSingleton<SilenceReplicas>();
         services.AddSingleton<Routing.RoutingCache>();

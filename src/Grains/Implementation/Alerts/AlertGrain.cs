@@ -28,7 +28,7 @@ namespace Monitoring.Alerts;
 [GrainType("alert")]
 public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
-    SilenceCache silences,
+    Muting.Mutes mutes,
     RoutingCache routing,
     IAlertHistory history,
     IListingStore listings,
@@ -292,8 +292,7 @@ public sealed class AlertGrain(
         {
             try
             {
-                var matching = await silences.MatchingAsync(AlertLabels.Of(AlertId, rule.Id, rule.Name, S.Server!.Id, rule.Severity, S.Server.Labels), now);
-                silence = matching.FirstOrDefault() is { } first ? new ActiveSilence(first.Id, first.EndsAt, matching.Any(s => s.SendResolved)) : null;
+                silence = await mutes.SilenceOfAsync(Labels(), now);
             }
             catch (Exception e)
             {
@@ -444,7 +443,7 @@ public sealed class AlertGrain(
     {
         try
         {
-            return await routing.InhibitedByAsync(AlertId, Labels());
+            return await mutes.InhibitedByAsync(AlertId, Labels());
         }
         catch (Exception e)
         {
@@ -478,7 +477,7 @@ public sealed class AlertGrain(
         {
             var set = await routing.GetAsync();
             var labels = Labels();
-            var source = inhibiting && RoutingCache.IsSource(set, labels);
+            var source = inhibiting && Muting.Mutes.MayInhibit(set, labels);
             if (source != S.Inhibiting || (force && source))
             {
                 await GrainFactory.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(AlertId, source ? labels : null);

@@ -19,7 +19,7 @@ public sealed class ExternalAlertsGrain(
     [PersistentState("externalalerts", StorageNames.Alerts)] IPersistentState<ExternalAlertsState> state,
     IExternalAlertStore store,
     RoutingCache routing,
-    SilenceCache silences,
+    Muting.Mutes mutes,
     IOptions<MonitoringOptions> options,
     SiloStopping stopping,
     TimeProvider time,
@@ -103,7 +103,7 @@ public sealed class ExternalAlertsGrain(
 
     public async Task AcceptAsync(PostedAlert[] alerts)
     {
-        var set = await silences.GetAsync();
+        var set = await mutes.SilencesAsync();
         var now = time.GetUtcNow();
         // From here to the commit nothing awaits: a batch is applied whole, never interleaved with another.
         foreach (var posted in alerts)
@@ -131,7 +131,7 @@ public sealed class ExternalAlertsGrain(
                     Inhibiting = known?.Inhibiting ?? false,
                 };
             }
-            known.SilencedBy = known.EndsAt > now ? [.. set.Matching(known.Labels, now).Select(s => s.Id)] : [];
+            known.SilencedBy = known.EndsAt > now ? Muting.Mutes.SilencedBy(set, known.Labels, now) : [];
             Changed(posted.Fingerprint);
             if (StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
         }
@@ -235,7 +235,7 @@ public sealed class ExternalAlertsGrain(
     {
         if (stopping.IsStopping) return;
         var now = time.GetUtcNow();
-        var set = await silences.GetAsync();
+        var set = await mutes.SilencesAsync();
         now = time.GetUtcNow();
         var removed = false;
         foreach (var (fingerprint, alert) in Alerts.ToArray())
@@ -256,7 +256,7 @@ public sealed class ExternalAlertsGrain(
                 }
                 continue;
             }
-            var silencedBy = set.Matching(alert.Labels, now).Select(s => s.Id).ToArray();
+            var silencedBy = Muting.Mutes.SilencedBy(set, alert.Labels, now);
             if (!silencedBy.SequenceEqual(alert.SilencedBy))
             {
                 alert.SilencedBy = silencedBy;
@@ -330,7 +330,7 @@ public sealed class ExternalAlertsGrain(
     {
         var status = StatusOf(alert, now);
         var alertId = ExternalAlerts.AlertId(fingerprint);
-        var source = status != MemberStatus.Resolved && RoutingCache.IsSource(set, alert.Labels);
+        var source = status != MemberStatus.Resolved && Muting.Mutes.MayInhibit(set, alert.Labels);
         var changed = false;
         if (source != alert.Inhibiting)
         {

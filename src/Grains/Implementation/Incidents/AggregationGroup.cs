@@ -85,19 +85,4 @@ public static class AggregationGroup
         }
         return actions;
     }
-
-    /// <summary>The time interval that holds messages now (a mute interval in force, or every active interval out of force), or null.</summary>
-    public static string? MutedBy(RoutingSet set, RouteMatch route, DateTimeOffset now)
-    {
-        foreach (var name in route.MuteTimeIntervals)
-        {
-            if (set.TimeIntervals.FirstOrDefault(t => t.Name == name) is { } interval && TimeIntervals.Contains(interval, now)) return name;
-        }
-        if (route.ActiveTimeIntervals.Length > 0)
-        {
-            var active = route.ActiveTimeIntervals.Select(n => set.TimeIntervals.FirstOrDefault(t => t.Name == n)).OfType<TimeInterval>().ToArray();
-            if (active.Length > 0 && !active.Any(interval => TimeIntervals.Contains(interval, now))) return $"{string.Join(", ", route.ActiveTimeIntervals)} (outside)";
-        }
-        return null;
-    }
 }

@@ -23,6 +23,7 @@ namespace Monitoring.Routing;
 public sealed class IncidentGrain(
     [PersistentState("incident", StorageNames.Alerts)] IPersistentState<IncidentState> state,
     RoutingCache routing,
+    Muting.Mutes mutes,
     IOptions<MonitoringOptions> options,
     SiloStopping stopping,
     IncidentWakeups wakeups,
@@ -210,7 +211,7 @@ public sealed class IncidentGrain(
         var set = await routing.GetAsync();
         var receiver = route.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
         await RefreshInhibitedAsync();
-        var inputs = new FlushInputs(receiver, route.GroupInterval, route.RepeatInterval, _inhibited.ToHashSet(StringComparer.Ordinal), AggregationGroup.MutedBy(set, route, now));
+        var inputs = new FlushInputs(receiver, route.GroupInterval, route.RepeatInterval, _inhibited.ToHashSet(StringComparer.Ordinal), Muting.Mutes.TimeIntervalOf(set, route, now));
         foreach (var action in AggregationGroup.Flush(S, inputs, now))
         {
             switch (action)
@@ -280,7 +281,7 @@ public sealed class IncidentGrain(
         var inhibited = new List<string>();
         foreach (var member in S.Members.Values)
         {
-            if (member.Status == MemberStatus.Firing && await routing.InhibitedByAsync(member.AlertId, member.Labels) is not null)
+            if (member.Status == MemberStatus.Firing && await mutes.InhibitedByAsync(member.AlertId, member.Labels) is not null)
             {
                 inhibited.Add(member.AlertId);
             }
