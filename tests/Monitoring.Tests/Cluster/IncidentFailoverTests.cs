@@ -6,7 +6,10 @@ using Monitoring.Tests.Support;
 
 namespace Monitoring.Tests.Cluster;
 
-/// <summary>An incident on real processes: the silo holding it is killed while its group waits; the grouped message arrives once.</summary>
+/// <summary>
+/// An incident on real processes, its silo killed at the two moments that matter: while its group waits, and after its
+/// group decided and stored the message but before the channel took it. Either way the grouped message arrives once.
+/// </summary>
 [Collection(ProductionClusterCollection.Name)]
 public sealed class IncidentFailoverTests(ITestOutputHelper output)
 {
@@ -56,6 +59,70 @@ public sealed class IncidentFailoverTests(ITestOutputHelper output)
         Assert.Equal(incident, message.Body.GetProperty("incident").GetProperty("id").GetString());
         await Eventually.StaysFalseAsync(() => hooks.At($"/{id}/ops").Count > 1, "a second grouped message", TimeSpan.FromSeconds(8));
         output.WriteLine($"killed {victim.Name} holding incident {incident} of {Servers} alerts during group_wait: 1 grouped message listing {Servers}");
+    }
+
+    [Fact]
+    public async Task A_silo_killed_between_a_groups_decision_and_its_hand_off_sends_the_grouped_message_once()
+    {
+        await using var hooks = await WebhookReceiver.StartAsync();
+        await using var cluster = await ProcessCluster.StartAsync(silos: 3);
+        var http = cluster.Http;
+        var id = Guid.NewGuid().ToString("N")[..6];
+        await Expect(http.PostAsync("/api/channels", Json($$"""{"id":"ops-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/ops")}}"} }""")), HttpStatusCode.Created);
+        await Expect(http.PutAsync("/api/routing", Json($$"""
+            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{id}}"],"receiver":"ops","groupWait":"6s"}]},
+             "receivers":[{"name":"ops","channels":["ops-{{id}}"]}]}
+            """)), HttpStatusCode.OK);
+        await Expect(http.PostAsync("/api/rules", Json($$"""{"id":"r-{{id}}","name":"Storm {{id}}","condition":"error_rate > 0.05","severity":"critical","channels":[],"selector":{"t":"{{id}}"} }""")), HttpStatusCode.Created);
+        const int servers = 4;
+        for (var i = 0; i < servers; i++)
+        {
+            await Expect(http.PostAsync("/api/servers", Json($$"""{"id":"s{{i}}-{{id}}","name":"S{{i}}","endpoint":"http://127.0.0.1:9/mcp","labels":{"t":"{{id}}"},"probe":{"enabled":false} }""")), HttpStatusCode.Created);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // every silo's routing copy has the new tree (refreshed each second)
+
+        // The channel's delivery workers record each message in the outbox table before they answer the hand-off. A
+        // lock on that table holds the hand-off in flight: the incident has decided and stored, and nobody has taken it.
+        await using var database = Npgsql.NpgsqlDataSource.Create(cluster.PostgresConnectionString);
+        await using var holder = await database.OpenConnectionAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var lockTable = new Npgsql.NpgsqlCommand($"LOCK TABLE {cluster.Schema}.outbox IN EXCLUSIVE MODE", holder, hold)) await lockTable.ExecuteNonQueryAsync();
+
+        for (var i = 0; i < servers; i++)
+        {
+            await Expect(http.PostAsync($"/api/servers/s{i}-{id}/telemetry", Json("""{"requests":[{"method":"tools/call","tool":"search","durationMs":50,"success":false}]}""")), HttpStatusCode.Accepted);
+        }
+        string? incident = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            var alert = await http.GetFromJsonAsync<JsonElement>($"/api/alerts/r-{id}:s0-{id}");
+            incident = alert.TryGetProperty("incidents", out var list) && list.GetArrayLength() == 1 ? list[0].GetString() : null;
+            return incident is not null;
+        }, "the alerts joining an incident", TimeSpan.FromSeconds(20));
+        var silo = (await http.GetFromJsonAsync<JsonElement>($"/api/cluster/activations/incident/{incident}")).GetProperty("silo").GetString()!;
+
+        // After the group wait the incident decides: its stored row holds the message, and the hand-off waits on the lock.
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var waiting = database.CreateCommand($"SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = '{cluster.Schema}.outbox'::regclass");
+            return (long)(await waiting.ExecuteScalarAsync())! > 0;
+        }, "the hand-off waiting on the outbox", TimeSpan.FromSeconds(30));
+        await using (var stored = database.CreateCommand(
+            $"SELECT jsonb_array_length(payload->'Outbox') FROM {cluster.Schema}.grain_state WHERE grain_type = 'incident' AND grain_key = '{incident}' AND state_name = 'incident'"))
+        {
+            Assert.Equal(1, (int)(await stored.ExecuteScalarAsync())!);
+        }
+        Assert.Empty(hooks.At($"/{id}/ops"));
+
+        var victim = cluster.Silos.Single(s => silo.Contains($":{s.SiloPort}:", StringComparison.Ordinal));
+        victim.Kill();
+        await hold.RollbackAsync();
+
+        var message = (await hooks.WaitForAsync($"/{id}/ops", 1, TimeSpan.FromSeconds(90))).Single();
+        Assert.Equal(servers, message.Body.GetProperty("incident").GetProperty("firing").GetInt32());
+        Assert.Equal(incident, message.Body.GetProperty("incident").GetProperty("id").GetString());
+        await Eventually.StaysFalseAsync(() => hooks.At($"/{id}/ops").Count > 1, "a second grouped message", TimeSpan.FromSeconds(8));
+        output.WriteLine($"killed {victim.Name} holding incident {incident} after it stored its message and before its channel took it: 1 grouped message");
     }
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
