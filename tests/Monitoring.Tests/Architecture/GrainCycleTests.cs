@@ -4,8 +4,8 @@ namespace Monitoring.Tests.Architecture;
 
 /// <summary>
 /// Grains that call each other in loops are hard to reason about and can deadlock a non-reentrant pair. This builds
-/// the grain call graph from the built assemblies (a grain class naming another grain's interface anywhere in its code)
-/// and finds its loops. The calls that lie on a loop are listed below, to be removed one by one: a new one fails the
+/// the grain call graph from the built assemblies (a grain class naming another grain's interface anywhere in its code,
+/// or in the code of the helper classes it uses, to any depth) and finds its loops. The calls that lie on a loop are listed below, to be removed one by one: a new one fails the
 /// build (a new loop, or a new call inside a tangle that exists), and one that is gone must leave the list. A sink interface (<see cref="Monitoring.Channels.IDeliverySink"/>) does not
 /// count: its callee is named by the message, not by the caller's code.
 /// </summary>
@@ -48,17 +48,41 @@ public sealed class GrainCycleTests
         var implementers = interfaces.ToDictionary(i => i.FullName!, i => classes.Where(c => i.IsAssignableFrom(c)).Select(c => c.FullName!).ToArray());
 
         var architecture = new ArchLoader().LoadAssemblies(grains, abstractions).Build();
-        var edges = classes.ToDictionary(c => c.FullName!, _ => new HashSet<string>(StringComparer.Ordinal));
+        // What each class of the grains assembly names directly, nested types (lambdas, async state machines) folded
+        // into the class that holds them.
+        var grainTypes = grains.GetTypes().Where(t => !t.IsNested).Select(t => t.FullName!).ToHashSet(StringComparer.Ordinal);
+        var named = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var type in architecture.Types)
         {
-            // Nested types (lambdas, async state machines) belong to the grain class that holds them.
-            var owner = classes.FirstOrDefault(c => type.FullName == c.FullName || type.FullName.StartsWith(c.FullName + "+", StringComparison.Ordinal));
-            if (owner is null) continue;
-            foreach (var dependency in type.Dependencies)
+            var outer = type.FullName.Split('+')[0];
+            if (!grainTypes.Contains(outer)) continue;
+            if (!named.TryGetValue(outer, out var set)) named[outer] = set = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var dependency in type.Dependencies) set.Add(dependency.Target.FullName.Split('+')[0]);
+        }
+        var classNames = classes.Select(c => c.FullName!).ToHashSet(StringComparer.Ordinal);
+        // A silo's copy of a catalog (a class holding a Replica<T>) calls its owner only to read it, interleaved and
+        // versioned: a read of a replica cannot deadlock and is no step of the pipeline, so it is not followed.
+        var replicas = grains.GetTypes().Where(t => t.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public)
+            .Any(f => f.FieldType.IsGenericType && f.FieldType.GetGenericTypeDefinition() == typeof(Monitoring.Replication.Replica<>))).Select(t => t.FullName!).ToHashSet(StringComparer.Ordinal);
+        var edges = classes.ToDictionary(c => c.FullName!, _ => new HashSet<string>(StringComparer.Ordinal));
+        foreach (var owner in classNames)
+        {
+            // A grain calls what it names, and what the helpers it uses name (a class that is not a grain, followed
+            // to any depth): moving a call into a helper does not take it off the graph.
+            var seen = new HashSet<string>([owner], StringComparer.Ordinal);
+            var queue = new Queue<string>([owner]);
+            while (queue.TryDequeue(out var current))
             {
-                if (implementers.TryGetValue(dependency.Target.FullName, out var callees))
+                foreach (var target in named.GetValueOrDefault(current) ?? [])
                 {
-                    foreach (var callee in callees.Where(c => c != owner.FullName)) edges[owner.FullName!].Add(callee);
+                    if (implementers.TryGetValue(target, out var callees))
+                    {
+                        foreach (var callee in callees.Where(c => c != owner)) edges[owner].Add(callee);
+                    }
+                    else if (grainTypes.Contains(target) && !classNames.Contains(target) && !replicas.Contains(target) && seen.Add(target))
+                    {
+                        queue.Enqueue(target);
+                    }
                 }
             }
         }

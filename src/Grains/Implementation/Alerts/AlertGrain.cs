@@ -39,8 +39,6 @@ public sealed class AlertGrain(
     ILogger<AlertGrain> logger)
     : Grain, IAlertGrain, IRemindable
 {
-    private const int MaxTransitions = 100;
-    private const int MaxDeliveries = 100;
     private const string LifecycleReminder = "lifecycle";
     /// <summary>The longest a quiet open alert sleeps before its server tells it its condition again.</summary>
     private static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
@@ -49,12 +47,10 @@ public sealed class AlertGrain(
     /// <summary>Restored data counts as after the alert's start only this much after it (silos' clocks differ a little).</summary>
     private static readonly TimeSpan RestoredDataMargin = TimeSpan.FromSeconds(1);
     private readonly List<TransitionRow> _history = [];
-    private IGrainTimer? _timer;
-    private bool _reminderRegistered;
-    private bool _reminderInDoubt;
+    private DueTimer? _timer;
+    private GrainReminder? _reminder;
+    private AlertReports? _reports;
     private WriteBehind? _writeBehind;
-    private DateTimeOffset _reassertAt;
-    private (MemberStatus?, int, bool)? _reported;
     private (int Sequence, AlertStatus Status)? _listed;
     /// <summary>Its server was told, by the answer to its last observation or since, that this activation is awake.</summary>
     private bool _serverKnowsAwake;
@@ -64,8 +60,8 @@ public sealed class AlertGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        _reminderRegistered = WantsReminder();
-        ArmTimer(now);
+        Reminder.Registered = WantsReminder();
+        Timer.Set(NextDue(now));
         return Task.CompletedTask;
     }
 
@@ -96,31 +92,9 @@ public sealed class AlertGrain(
 
     public async Task<AlertView?> GetAsync()
     {
-        if (S.Rule is not { } rule || S.Server is not { } server)
-        {
-            return null;
-        }
+        if (S.Rule is null || S.Server is null) return null;
         var now = time.GetUtcNow();
-        var life = S.Life;
-        var paging = life.Paging;
-        var silenced = life.Phase == AlertPhase.Firing && life.SilencedUntil > now;
-        var named = rule.EscalationPolicy is not null && paging.Policy is { Id: not AlertLifecycle.SimplePolicyId } ? paging.Policy : null;
-        return new AlertView(
-            AlertId, rule.Id, server.Id, rule.Name, rule.Severity, AlertLifecycle.StatusAt(life, now), rule.Message, life.Episode,
-            life.PendingSince, life.FiredAt, life.ResolvedAt, paging.AcknowledgedAt, paging.AcknowledgedBy, paging.EscalatedAt, life.SuppressedUntil,
-            life.NotificationCount, life.LastNotifiedAt, await ValuesAsync(now), server.Labels, S.UpdatedAt, [.. S.Transitions])
-        {
-            SilencedBy = silenced ? life.SilencedBy : null,
-            SilencedUntil = silenced ? life.SilencedUntil : null,
-            EscalationPolicy = named?.Id ?? rule.EscalationPolicy,
-            EscalationLevel = named?.CurrentLevel(paging.PolicyStep) ?? 0,
-            NextEscalationAt = life.Phase == AlertPhase.Firing && paging.AcknowledgedAt is null && named is { } p && paging.PolicyStep < p.TotalSteps
-                ? paging.NextPolicyStepAt
-                : null,
-            NoData = life.IsOpen && life.LastCondition == ConditionResult.NoData,
-            Incidents = [.. S.Routes.Select(r => r.IncidentId)],
-            InhibitedBy = life.Phase == AlertPhase.Firing ? await InhibitedByAsync() : null,
-        };
+        return AlertJournal.View(AlertId, S, now, await ValuesAsync(now), S.Life.Phase == AlertPhase.Firing ? await InhibitedByAsync() : null);
     }
 
     /// <summary>
@@ -197,12 +171,11 @@ public sealed class AlertGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        _reminderInDoubt = false;
         // It ticked, so it exists: one no longer wanted (or left by a version that kept one for every firing alert) is removed.
-        _reminderRegistered = true;
+        Reminder.Ticked();
         if (S.Rule is null)
         {
-            await SyncReminderAsync();
+            await Reminder.SyncAsync(WantsReminder());
             return;
         }
         await TickAsync();
@@ -238,7 +211,7 @@ public sealed class AlertGrain(
     private DateTimeOffset? SleepsUntil(DateTimeOffset now)
     {
         var period = options.Value.ReminderPeriod;
-        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || _reminderInDoubt
+        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || Reminder.InDoubt
             || _history.Count > 0 || S.Inhibiting || S.Routes.Length > 0 || stopping.IsStopping
             || S.Deliveries.Any(d => !d.IsFinal && d.UpdatedAt > now - period))
         {
@@ -372,9 +345,19 @@ public sealed class AlertGrain(
             await listings.UpsertAsync(new AlertEntry(AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, listed.Item2, rule.Message, S.Life.FiredAt, now, S.Life.Sequence));
             _listed = listed;
         }
-        await SyncReminderAsync();
-        ArmTimer(now);
+        await Reminder.SyncAsync(WantsReminder());
+        Timer.Set(NextDue(now));
     }
+
+    private DueTimer Timer => _timer ??= new DueTimer(this, TickAsync, time);
+
+    /// <summary>
+    /// A reminder survives silo restarts: it brings the grain back to re-arm its timer. It is kept only for work the
+    /// alert's server does not drive (<see cref="WantsReminder"/>).
+    /// </summary>
+    private GrainReminder Reminder => _reminder ??= new GrainReminder(this, LifecycleReminder, options.Value.ReminderPeriod, logger);
+
+    private AlertReports Reports => _reports ??= new AlertReports(GrainFactory, routing, options.Value.ReminderPeriod, HandOffRetry, logger);
 
     /// <summary>Delivery reports are written behind: the channel's outbox is the durable truth of a delivery.</summary>
     private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, _ => state.WriteStateAsync(), TimeSpan.FromSeconds(1));
@@ -385,50 +368,21 @@ public sealed class AlertGrain(
 
     private void Record(TransitionEffect effect, DateTimeOffset now)
     {
-        var (transition, sequence) = effect;
-        S.Transitions.Add(transition);
-        if (S.Transitions.Count > MaxTransitions)
-        {
-            S.Transitions.RemoveRange(0, S.Transitions.Count - MaxTransitions);
-        }
-        var rule = S.Rule!;
-        _history.Add(new TransitionRow(AlertId, rule.Id, S.Server!.Id, rule.Severity.ToString().ToLowerInvariant(),
-            transition.From.ToString().ToLowerInvariant(), transition.To.ToString().ToLowerInvariant(), transition.Reason, S.Life.Episode, sequence, now));
+        var transition = effect.Transition;
+        _history.Add(AlertJournal.Transition(AlertId, S, effect, now));
         MonitoringMetrics.AlertTransitions.WithLabels(transition.To.ToString().ToLowerInvariant()).Inc();
         logger.LogInformation("Alert {AlertId} {From} -> {To}: {Reason}", AlertId, transition.From, transition.To, transition.Reason);
     }
 
     private void Page(PageEffect page, DateTimeOffset now)
     {
-        var rule = S.Rule!;
-        var server = S.Server!;
-        var notification = new Notification(
-            AlertId, rule.Id, rule.Name, server.Id, server.Name, rule.Severity, page.Kind, page.Status, rule.Message, S.Life.Episode,
-            S.Life.FiredAt ?? now, now, S.Life.Values, server.Labels, rule.Condition, page.Sequence)
+        if (AlertJournal.Page(AlertId, S, page, this.GetGrainId().ToString(), now))
         {
-            Templates = rule.Templates,
-            EscalationLevel = page.Level,
-            ServerHealth = server.Health,
-            ServerHealthReasons = server.HealthReasons,
-            ReportTo = this.GetGrainId().ToString(),
-        };
-        if (page.WithheldBy is { } silence)
-        {
-            Track(new DeliveryRecord(notification.IdempotencyKey, AlertId, page.ChannelId, page.Kind, DeliveryState.Silenced, 0, now, now, $"silenced by {silence}"));
-            MonitoringMetrics.Notifications.WithLabels("any", "silenced").Inc();
-            return;
+            logger.LogDebug("Alert {AlertId} episode {Episode}: {Kind} recorded for channel {ChannelId}", AlertId, S.Life.Episode, page.Kind, page.ChannelId);
         }
-        S.Outbox.Add(new HandOff(page.ChannelId, notification));
-        Track(new DeliveryRecord(notification.IdempotencyKey, AlertId, page.ChannelId, page.Kind, DeliveryState.Pending, 0, now, now, null));
-        logger.LogDebug("Alert {AlertId} episode {Episode}: {Kind} recorded for channel {ChannelId}", AlertId, S.Life.Episode, page.Kind, page.ChannelId);
-    }
-
-    private void Track(DeliveryRecord record)
-    {
-        S.Deliveries.Insert(0, record);
-        if (S.Deliveries.Count > MaxDeliveries)
+        else
         {
-            S.Deliveries.RemoveRange(MaxDeliveries, S.Deliveries.Count - MaxDeliveries);
+            MonitoringMetrics.Notifications.WithLabels("any", "silenced").Inc();
         }
     }
 
@@ -452,65 +406,8 @@ public sealed class AlertGrain(
         }
     }
 
-    /// <summary>
-    /// Tells the incidents the routing tree puts this alert in when it starts firing, is muted, or resolves (and on
-    /// each reminder, since incidents store joins behind), and tells the inhibitors when it starts or stops being a
-    /// firing source. A failed report is tried again with the hand-off retry.
-    /// </summary>
-    private async Task ReportAsync(DateTimeOffset now)
-    {
-        var life = S.Life;
-        MemberStatus? status = life.Phase switch
-        {
-            AlertPhase.Firing when life.SilencedUntil > now || life.SuppressedUntil > now => MemberStatus.Muted,
-            AlertPhase.Firing => MemberStatus.Firing,
-            AlertPhase.Resolved when S.ReportedStatus is not null and not MemberStatus.Resolved => MemberStatus.Resolved,
-            _ => null,
-        };
-        // Incidents and the inhibitors keep part of what they know in memory: it is said again once a reminder period.
-        var force = S.ReportDue || now >= _reassertAt;
-        var inhibiting = life.Phase == AlertPhase.Firing;
-        // Steady state (the same status in the same episode) costs nothing: most evaluations end here.
-        var reported = (status, life.Episode, inhibiting);
-        if (!force && _reported == reported) return;
-        try
-        {
-            var set = await routing.GetAsync();
-            var labels = Labels();
-            var source = inhibiting && Muting.Mutes.MayInhibit(set, labels);
-            if (source != S.Inhibiting || (force && source))
-            {
-                await GrainFactory.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(AlertId, source ? labels : null);
-                S.Inhibiting = source;
-            }
-            if (S.Rule!.Routed && status is { } member)
-            {
-                var rule = S.Rule!;
-                var server = S.Server!;
-                var word = new IncidentMember(AlertId, life.Sequence, member, labels, rule.Id, rule.Name, server.Id, server.Name, rule.Severity,
-                    rule.Message, rule.Condition, life.FiredAt ?? now, member == MemberStatus.Resolved ? life.ResolvedAt ?? now : null, life.Values);
-                // A route with no receiver tells nobody: no incident is kept for it (an empty tree costs nothing).
-                var routes = member == MemberStatus.Resolved ? S.Routes : [.. RouteTree.Match(set.Root, labels).Where(r => r.Receiver is not null)];
-                var left = S.Routes.Where(old => routes.All(r => r.IncidentId != old.IncidentId)).ToArray();
-                await Task.WhenAll([
-                    .. routes.Select(r => GrainFactory.GetGrain<IIncidentGrain>(r.IncidentId).UpdateAsync(r, word)),
-                    .. left.Select(r => GrainFactory.GetGrain<IIncidentGrain>(r.IncidentId).UpdateAsync(r, word with { Status = MemberStatus.Resolved, EndsAt = now })),
-                ]);
-                S.Routes = routes;
-                S.ReportedStatus = member;
-                S.ReportedEpisode = life.Episode;
-            }
-            S.ReportDue = false;
-            _reported = reported;
-            if (force) _reassertAt = now + options.Value.ReminderPeriod;
-        }
-        catch (Exception e)
-        {
-            S.ReportDue = true;
-            S.HandOffRetryAt = S.HandOffRetryAt is { } at && at < now + HandOffRetry ? at : now + HandOffRetry;
-            logger.LogWarning(e, "Alert {AlertId}: its incidents or the inhibitors were not told; will try again", AlertId);
-        }
-    }
+    /// <summary>Tells its incidents and the inhibitors what changed (<see cref="AlertReports"/>); a failed report is tried again with the hand-off retry.</summary>
+    private Task ReportAsync(DateTimeOffset now) => Reports.ReportAsync(AlertId, S, Labels(), now);
 
     /// <summary>
     /// Appends the transitions recorded since the last append to the history, after the state that holds them is
@@ -536,25 +433,11 @@ public sealed class AlertGrain(
         if (S.Rule is not { } rule) return null;
         var silence = S.Life.SilencedBy is { } id && S.Life.SilencedUntil is { } until ? new ActiveSilence(id, until, S.Life.SilenceSendsResolved) : null;
         var due = AlertLifecycle.NextDue(S.Life, new AlertInputs(rule, null, silence), now);
-        if (_reminderInDoubt) due = Earliest(due, now + HandOffRetry);
+        if (Reminder.InDoubt) due = Earliest(due, now + HandOffRetry);
         return Earliest(due, S.HandOffRetryAt);
     }
 
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
-
-    private void ArmTimer(DateTimeOffset now)
-    {
-        var due = NextDue(now);
-        if (due is null)
-        {
-            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            return;
-        }
-        var delay = due.Value - now;
-        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-        _timer ??= this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true });
-        _timer.Change(delay, Timeout.InfiniteTimeSpan);
-    }
 
     /// <summary>
     /// Work its server's evaluations do not bring back must survive a silo restart on its own: a notification not yet
@@ -562,36 +445,4 @@ public sealed class AlertGrain(
     /// brought back by the server, which tells every open alert its condition at least once a reminder period.
     /// </summary>
     private bool WantsReminder() => S.Outbox.Count > 0 || S.ReportDue;
-
-    /// <summary>
-    /// A reminder survives silo restarts: it brings the grain back to re-arm its timer. Registering it can fail (its
-    /// storage or the silo that owns it is gone); the alert's state is already stored, so the failure is logged and the
-    /// registration tried again on the next timer, never thrown at the caller.
-    /// </summary>
-    private async Task SyncReminderAsync()
-    {
-        var wanted = WantsReminder();
-        if (wanted == _reminderRegistered && !_reminderInDoubt)
-        {
-            return;
-        }
-        try
-        {
-            if (wanted)
-            {
-                await this.RegisterOrUpdateReminder(LifecycleReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
-            }
-            else if (await this.GetReminder(LifecycleReminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
-            _reminderRegistered = wanted;
-            _reminderInDoubt = false;
-        }
-        catch (Exception e)
-        {
-            _reminderInDoubt = true;
-            logger.LogWarning(e, "Alert {AlertId}: its reminder could not be {Action}; trying again shortly", AlertId, wanted ? "registered" : "removed");
-        }
-    }
 }

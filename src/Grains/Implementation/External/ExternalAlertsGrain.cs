@@ -26,7 +26,7 @@ public sealed class ExternalAlertsGrain(
     ILogger<ExternalAlertsGrain> logger)
     : Grain, IExternalAlertsGrain, IRemindable
 {
-    private const string Reminder = "externalalerts";
+    private const string ReminderName = "externalalerts";
 
     /// <summary>A resolved alert is kept this long, so a late re-send merges with it rather than opening a new episode.</summary>
     public static readonly TimeSpan ResolvedRetention = TimeSpan.FromMinutes(15);
@@ -43,9 +43,9 @@ public sealed class ExternalAlertsGrain(
     private long _changes;
     private long _written;
     private Task? _flush;
-    private IGrainTimer? _timer;
+    private DueTimer? _timer;
     private WriteBehind? _writeBehind;
-    private bool _reminderRegistered;
+    private GrainReminder? _reminder;
     private readonly Dictionary<string, ExternalAlertRecord> _alerts = new(StringComparer.Ordinal);
 
     /// <summary>Alerts changed, and alerts removed, since the last write: the next write stores exactly these.</summary>
@@ -60,7 +60,7 @@ public sealed class ExternalAlertsGrain(
         foreach (var (fingerprint, alert) in await store.LoadAsync(Partition)) _alerts[fingerprint] = alert;
         await MoveLegacyAlertsAsync();
         var now = time.GetUtcNow();
-        _reminderRegistered = Alerts.Count > 0;
+        Reminder.Registered = Alerts.Count > 0;
         // What was accepted but perhaps never told (a silo lost between the two) is told now.
         foreach (var (fingerprint, alert) in Alerts)
         {
@@ -136,7 +136,7 @@ public sealed class ExternalAlertsGrain(
             if (StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
         }
         await CommitAsync();
-        await SyncReminderAsync();
+        await Reminder.SyncAsync(Alerts.Count > 0);
         StartReporting();
         ArmTimer();
     }
@@ -268,7 +268,7 @@ public sealed class ExternalAlertsGrain(
         if (removed) Writes.Mark();
         if (_reportRetryAt is { } retry && retry <= now) _reportRetryAt = null;
         StartReporting();
-        await SyncReminderAsync();
+        await Reminder.SyncAsync(Alerts.Count > 0);
         ArmTimer();
     }
 
@@ -426,32 +426,9 @@ public sealed class ExternalAlertsGrain(
         }
         if (Alerts.Values.Any(a => a.EndsAt > now) && (due is null || now + Recheck < due)) due = now + Recheck;
         if (_reportRetryAt is { } retry && (due is null || retry < due)) due = retry;
-        if (due is null)
-        {
-            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            return;
-        }
-        var delay = due.Value - time.GetUtcNow();
-        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-        _timer ??= this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true });
-        _timer.Change(delay, Timeout.InfiniteTimeSpan);
+        (_timer ??= new DueTimer(this, TickAsync, time)).Set(due);
     }
 
     /// <summary>While it holds alerts, the partition's reminder brings it back after a silo is lost, to resolve and report on time.</summary>
-    private async Task SyncReminderAsync()
-    {
-        var wanted = Alerts.Count > 0;
-        if (wanted == _reminderRegistered) return;
-        try
-        {
-            if (wanted) await this.RegisterOrUpdateReminder(Reminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
-            else if (await this.GetReminder(Reminder) is { } reminder) await this.UnregisterReminder(reminder);
-            _reminderRegistered = wanted;
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "External alerts partition {Partition}: its reminder could not be {Action}; trying again with the next change",
-                this.GetPrimaryKeyLong(), wanted ? "registered" : "removed");
-        }
-    }
+    private GrainReminder Reminder => _reminder ??= new GrainReminder(this, ReminderName, options.Value.ReminderPeriod, logger);
 }

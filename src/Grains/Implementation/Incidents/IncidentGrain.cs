@@ -32,12 +32,12 @@ public sealed class IncidentGrain(
     ILogger<IncidentGrain> logger)
     : Grain, IIncidentGrain, IRemindable
 {
-    private const string Reminder = "incident";
+    private const string ReminderName = "incident";
     private const int MaxTimeline = 200;
     private const int MaxDeliveries = 100;
     private static readonly TimeSpan JoinWriteDelay = TimeSpan.FromSeconds(1);
     private WriteBehind? _writeBehind;
-    private bool _reminderRegistered;
+    private GrainReminder? _reminder;
     private string[] _inhibited = [];
     private IncidentSummary? _indexed;
     private IncidentState S => state.State;
@@ -45,7 +45,7 @@ public sealed class IncidentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _reminderRegistered = WantsReminder();
+        Reminder.Registered = WantsReminder();
         ScheduleWakeUp();
         return Task.CompletedTask;
     }
@@ -81,7 +81,7 @@ public sealed class IncidentGrain(
             }
             await WriteAsync();
             Index(now);
-            await SyncReminderAsync();
+            await Reminder.SyncAsync(WantsReminder());
         }
         else
         {
@@ -174,7 +174,7 @@ public sealed class IncidentGrain(
             // A reminder's tick with nothing due keeps the incident alive and changes nothing: no write. An open
             // incident's state is a few KB, and ten thousand of them rewritten every reminder period is a load of its own.
             Index(now);
-            await SyncReminderAsync();
+            await Reminder.SyncAsync(WantsReminder());
             ScheduleWakeUp();
             return;
         }
@@ -292,53 +292,17 @@ public sealed class IncidentGrain(
     /// <summary>Records one message per channel in the outbox; it is handed over after the state that holds it is stored.</summary>
     private void Send(Receiver receiver, NotificationKind kind, string status, IEnumerable<string> channels, IncidentMember[] alerts, int level, DateTimeOffset now)
     {
-        var route = S.Route!;
-        var listed = alerts.OrderBy(m => m.Status == MemberStatus.Resolved).ThenBy(m => m.StartsAt).ThenBy(m => m.AlertId, StringComparer.Ordinal).ToArray();
-        var max = receiver.MaxAlerts > 0 ? receiver.MaxAlerts : int.MaxValue;
-        var firingCount = listed.Count(m => m.Status != MemberStatus.Resolved);
-        var common = CommonLabels(listed);
-        var group = new NotificationGroup(
-            IncidentId, route.Path, receiver.Name, RouteTree.GroupKey(route.Key, route.GroupLabels), route.GroupLabels, common,
-            [.. listed.Take(max).Select(m => new GroupAlert(m.AlertId, m.Status == MemberStatus.Resolved ? "resolved" : "firing", m.RuleId, m.RuleName,
-                m.ServerId, m.ServerName, m.Severity, m.Message, m.StartsAt, m.EndsAt, m.Labels, m.Values) { Annotations = m.Annotations, GeneratorUrl = m.GeneratorUrl })],
-            firingCount, listed.Length - firingCount, Math.Max(0, listed.Length - max));
-        var head = listed.FirstOrDefault() ?? S.Members.Values.First();
-        var same = (Func<IncidentMember, string> f) => listed.Length > 0 && listed.All(m => f(m) == f(head)) ? f(head) : null;
-        var title = route.GroupLabels.GetValueOrDefault("alertname") ?? same(m => m.RuleName) ?? $"{listed.Length} alerts";
+        var message = IncidentMessage.Of(IncidentId, S, receiver, alerts, now);
         foreach (var channel in channels.Distinct())
         {
             S.Sequence++;
-            var notification = new Notification(
-                IncidentId, same(m => m.RuleId) ?? "", title, same(m => m.ServerId) ?? "", same(m => m.ServerName) ?? $"{listed.Select(m => m.ServerId).Distinct().Count()} servers",
-                listed.Length == 0 ? head.Severity : listed.Max(m => m.Severity), kind, status, same(m => m.Message) ?? head.Message, S.Episode,
-                S.OpenedAt ?? now, now, listed.Length == 1 ? listed[0].Values : [], common, same(m => m.Condition) ?? "", S.Sequence)
-            {
-                EscalationLevel = level,
-                Group = group,
-                ReportTo = this.GetGrainId().ToString(),
-            };
+            var notification = message.For(kind, status, level, S.Sequence, this.GetGrainId().ToString(), now);
             S.Outbox.Add(new HandOff(channel, notification));
             S.NotifiedChannels.Add(channel);
             Track(new DeliveryRecord(notification.IdempotencyKey, IncidentId, channel, kind, DeliveryState.Pending, 0, now, now, null));
         }
-        Event(now, kind.ToString().ToLowerInvariant(), $"{status}: {firingCount} firing, {listed.Length - firingCount} resolved, to {string.Join(", ", channels.Distinct())}");
+        Event(now, kind.ToString().ToLowerInvariant(), $"{status}: {message.Group.Firing} firing, {message.Group.Resolved} resolved, to {string.Join(", ", channels.Distinct())}");
         MonitoringMetrics.Incidents.WithLabels(kind.ToString().ToLowerInvariant()).Inc();
-    }
-
-    private static Dictionary<string, string> CommonLabels(IncidentMember[] members)
-    {
-        if (members.Length == 0) return [];
-        var common = new Dictionary<string, string>(members[0].Labels, StringComparer.Ordinal);
-        foreach (var member in members.Skip(1))
-        {
-            foreach (var (name, value) in common.ToArray())
-            {
-                if (!member.Labels.TryGetValue(name, out var other) || other != value) common.Remove(name);
-            }
-            if (common.Count == 0) break;
-        }
-        common.Remove("alert_id");
-        return common;
     }
 
     private void Track(DeliveryRecord record)
@@ -369,7 +333,7 @@ public sealed class IncidentGrain(
             if (S.Deliveries.Count(d => d.State == DeliveryState.Failed) != failed) MarkDirty(); // a message for a channel that does not exist
         }
         Index(now);
-        await SyncReminderAsync();
+        await Reminder.SyncAsync(WantsReminder());
         ScheduleWakeUp();
     }
 
@@ -413,19 +377,5 @@ public sealed class IncidentGrain(
     private bool WantsReminder() => !durability.Volatile && (S.IsOpen || S.Outbox.Count > 0);
 
     /// <summary>While the incident is open its reminder brings it back after a silo is lost, to send what is due.</summary>
-    private async Task SyncReminderAsync()
-    {
-        var wanted = WantsReminder();
-        if (wanted == _reminderRegistered) return;
-        try
-        {
-            if (wanted) await this.RegisterOrUpdateReminder(Reminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
-            else if (await this.GetReminder(Reminder) is { } reminder) await this.UnregisterReminder(reminder);
-            _reminderRegistered = wanted;
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Incident {IncidentId}: its reminder could not be {Action}; trying again with the next change", IncidentId, wanted ? "registered" : "removed");
-        }
-    }
+    private GrainReminder Reminder => _reminder ??= new GrainReminder(this, ReminderName, options.Value.ReminderPeriod, logger);
 }
