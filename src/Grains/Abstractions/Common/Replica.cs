@@ -1,7 +1,7 @@
 namespace Monitoring.Replication;
 
 /// <summary>
-/// A process's copy of something versioned that one grain owns (the rules, the silences, the routing document, the
+/// A process's copy (a silo's or the API's) of something versioned that one grain owns (the rules, the silences, the routing document, the
 /// firing inhibitors, the API keys), read on every evaluation and changed rarely. It asks its owner whether the version
 /// moved (<c>GetIfChanged(known)</c>, which answers null when not) at most once per refresh interval, and one ask at a
 /// time however many callers read at once:
