@@ -36,7 +36,7 @@ public sealed record AuthMode(bool Required);
 public sealed class ApiKeyResolver(IOptionsMonitor<AuthOptions> options, IGrainFactory grains)
 {
     private readonly Replica<ApiKeySet> _replica = new(ApiKeySet.Empty, set => set.Version,
-        known => grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).GetIfChangedAsync(known), TimeProvider.System, TimeSpan.FromSeconds(1));
+        known => grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).GetIfChangedAsync(known), TimeProvider.System, TimeSpan.FromSeconds(1), waitWhenStale: true);
 
     public void Invalidate() => _replica.Invalidate();
 

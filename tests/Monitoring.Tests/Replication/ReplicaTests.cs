@@ -120,4 +120,20 @@ public sealed class ReplicaTests
         _replica.Accept(new Doc(0, "pushed, same version"));
         Assert.Equal("restarted", _replica.Known.Text);
     }
+
+    [Fact]
+    public async Task A_copy_that_must_not_answer_stale_waits_for_the_one_refresh()
+    {
+        var keys = new Replica<Doc>(new Doc(0, "empty"), d => d.Version, known => _owner.GetIfChangedAsync(known), _time, Interval, waitWhenStale: true);
+        await keys.GetAsync();
+        _owner.Current = new Doc(2, "revoked");
+        _owner.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _time.Advance(Interval);
+        var reads = Enumerable.Range(0, 20).Select(_ => keys.GetAsync()).ToArray();
+        await Eventually.TrueAsync(() => _owner.Asks == 2, "the refresh to ask");
+        Assert.DoesNotContain(reads, r => r.IsCompleted);
+        _owner.Gate.SetResult();
+        Assert.All(await Task.WhenAll(reads), d => Assert.Equal("revoked", d.Text));
+        Assert.Equal(2, _owner.Asks);
+    }
 }

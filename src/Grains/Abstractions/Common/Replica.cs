@@ -7,7 +7,8 @@ namespace Monitoring.Replication;
 /// time however many callers read at once:
 /// <list type="bullet">
 /// <item>fresh (checked within the interval): the copy, no call;</item>
-/// <item>stale: the copy at once, while one refresh runs behind it, so a storm of evaluations never waits on the owner;</item>
+/// <item>stale: the copy at once, while one refresh runs behind it, so a storm of evaluations never waits on the owner
+/// (or, made with <c>waitWhenStale</c>, after that one refresh);</item>
 /// <item>never read or invalidated (a write on this process): callers wait for a refresh that began after the invalidation.</item>
 /// </list>
 /// An owner may also push a newer copy (<see cref="Accept"/>); a refresh that raced with a push never replaces it.
@@ -26,8 +27,15 @@ public sealed class Replica<T> where T : class
     private Task? _refreshing;
     private const long Unchecked = long.MinValue;
 
-    public Replica(T empty, Func<T, long> versionOf, Func<long, Task<T?>> getIfChanged, TimeProvider time, TimeSpan refreshInterval)
+    private readonly bool _waitWhenStale;
+
+    /// <param name="waitWhenStale">
+    /// Readers of a stale copy wait for the refresh too (one ask still serves them all): for a decision that must not
+    /// be taken on an old copy, such as whether a revoked key still works.
+    /// </param>
+    public Replica(T empty, Func<T, long> versionOf, Func<long, Task<T?>> getIfChanged, TimeProvider time, TimeSpan refreshInterval, bool waitWhenStale = false)
     {
+        _waitWhenStale = waitWhenStale;
         _known = empty;
         _versionOf = versionOf;
         _getIfChanged = getIfChanged;
@@ -64,6 +72,11 @@ public sealed class Replica<T> where T : class
             var checkedAt = Volatile.Read(ref _checkedAt);
             if (checkedAt != Unchecked && _time.GetElapsedTime(checkedAt) < RefreshInterval) return Known;
             var refresh = Refresh();
+            if (checkedAt != Unchecked && _waitWhenStale)
+            {
+                await refresh;
+                return Known;
+            }
             if (checkedAt != Unchecked)
             {
                 // Stale: answer with the copy; the refresh's failure is logged by nobody and tried again next read.
