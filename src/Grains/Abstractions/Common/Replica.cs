@@ -100,14 +100,15 @@ public sealed class Replica<T> where T : class
     {
         lock (_gate)
         {
-            return _refreshing ??= RunAsync();
+            // On the thread pool, not on the caller's scheduler: the one refresh serves every reader, and must not stall
+            // when the grain that happened to start it is deactivated (as every grain is while a silo shuts down).
+            return _refreshing ??= Task.Run(RunAsync);
         }
 
         async Task RunAsync()
         {
             try
             {
-                await Task.Yield();
                 var generation = Volatile.Read(ref _generation);
                 var started = _time.GetTimestamp();
                 var asked = Known;
