@@ -136,4 +136,29 @@ public sealed class ReplicaTests
         Assert.All(await Task.WhenAll(reads), d => Assert.Equal("revoked", d.Text));
         Assert.Equal(2, _owner.Asks);
     }
+
+    /// <summary>Runs the first task queued to it, then nothing more: a grain activation that was deactivated.</summary>
+    private sealed class StoppedScheduler : TaskScheduler
+    {
+        private int _first = 1;
+
+        protected override void QueueTask(Task task)
+        {
+            if (Interlocked.Exchange(ref _first, 0) == 1) TryExecuteTask(task);
+        }
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => false;
+
+        protected override IEnumerable<Task> GetScheduledTasks() => [];
+    }
+
+    [Fact]
+    public async Task A_refresh_started_by_a_grain_that_stops_running_still_serves_every_other_reader()
+    {
+        // The first read starts the one refresh from a scheduler that then stops, as a grain deactivated mid-read does.
+        _ = Task.Factory.StartNew(() => _replica.GetAsync(), CancellationToken.None, TaskCreationOptions.None, new StoppedScheduler());
+        await Eventually.TrueAsync(() => _owner.Asks >= 1, "the first read to ask");
+        // Every other reader joins that refresh; it must finish on its own.
+        Assert.Equal("one", (await _replica.GetAsync().WaitAsync(TimeSpan.FromSeconds(10))).Text);
+    }
 }
