@@ -65,7 +65,7 @@ public sealed partial class McpServerGrain
         long summed = 0;
         foreach (var point in batch.Aggregates)
         {
-            if (ToDelta(point, now) is not { } delta)
+            if (_cumulative.ToDelta(point, now, options.Value.MetricWindow) is not { } delta)
             {
                 continue;
             }
@@ -95,45 +95,10 @@ public sealed partial class McpServerGrain
         return new IngestResult(true, Saturate(accepted + summed), Saturate(dropped)) { Unreached = unreached };
     }
 
-    private const int MaxCumulativeSeries = 256;
-    private readonly Dictionary<string, RequestAggregate> _cumulative = new(StringComparer.Ordinal);
+    /// <summary>The cumulative OTLP series pushed to this server, each turned into the requests a point adds.</summary>
+    private readonly CumulativeSeries _cumulative = new();
 
     private static int Saturate(long value) => (int)Math.Min(value, int.MaxValue);
-
-    /// <summary>
-    /// The requests a point adds. A delta point is itself. A cumulative point counts since its series started: the
-    /// difference from the series' previous point; the first point of a series (or after the sender restarted) counts
-    /// whole only when the series started inside the window, and is otherwise only a baseline (null: nothing to add),
-    /// because what it counts happened at unknown times. Kept in memory: after this grain moves, each series begins
-    /// again from a baseline. A point older than the series' last is ignored (null); one over the series limit answers
-    /// a negative count (dropped).
-    /// </summary>
-    private RequestAggregate? ToDelta(RequestAggregate point, DateTimeOffset now)
-    {
-        if (!point.Cumulative)
-        {
-            return point;
-        }
-        var key = point.SeriesKey;
-        if (!_cumulative.TryGetValue(key, out var previous) && _cumulative.Count >= MaxCumulativeSeries)
-        {
-            return point with { Count = -1 };
-        }
-        if (previous is not null && point.At < previous.At)
-        {
-            return null;
-        }
-        _cumulative[key] = point;
-        var continues = previous is not null && previous.Start == point.Start && point.Count >= previous.Count
-            && previous.BoundsSeconds.AsSpan().SequenceEqual(point.BoundsSeconds) && previous.BucketCounts.Length == point.BucketCounts.Length;
-        if (continues)
-        {
-            var counts = new long[point.BucketCounts.Length];
-            for (var i = 0; i < counts.Length; i++) counts[i] = Math.Max(0, point.BucketCounts[i] - previous!.BucketCounts[i]);
-            return point with { Count = point.Count - previous!.Count, SumSeconds = point.SumSeconds - previous.SumSeconds, BucketCounts = counts };
-        }
-        return point.Start > now - options.Value.MetricWindow ? point : null;
-    }
 
     public Task EvaluateAsync() => EvaluateCoreAsync();
 
