@@ -22,29 +22,10 @@ public sealed class IncidentFailoverTests(ITestOutputHelper output)
         await using var cluster = await ProcessCluster.StartAsync(silos: 3);
         var http = cluster.Http;
         var id = Guid.NewGuid().ToString("N")[..6];
-        await Expect(http.PostAsync("/api/channels", Json($$"""{"id":"ops-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/ops")}}"} }""")), HttpStatusCode.Created);
-        await Expect(http.PutAsync("/api/routing", Json($$"""
-            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{id}}"],"receiver":"ops","groupWait":"12s"}]},
-             "receivers":[{"name":"ops","channels":["ops-{{id}}"]}]}
-            """)), HttpStatusCode.OK);
-        await Expect(http.PostAsync("/api/rules", Json($$"""{"id":"r-{{id}}","name":"Storm {{id}}","condition":"error_rate > 0.05","severity":"critical","channels":[],"selector":{"t":"{{id}}"} }""")), HttpStatusCode.Created);
-        for (var i = 0; i < Servers; i++)
-        {
-            await Expect(http.PostAsync("/api/servers", Json($$"""{"id":"s{{i}}-{{id}}","name":"S{{i}}","endpoint":"http://127.0.0.1:9/mcp","labels":{"t":"{{id}}"},"probe":{"enabled":false} }""")), HttpStatusCode.Created);
-        }
-        await Task.Delay(TimeSpan.FromSeconds(1.5)); // every silo's routing copy has the new tree (refreshed each second)
-        for (var i = 0; i < Servers; i++)
-        {
-            await Expect(http.PostAsync($"/api/servers/s{i}-{id}/telemetry", Json("""{"requests":[{"method":"tools/call","tool":"search","durationMs":50,"success":false}]}""")), HttpStatusCode.Accepted);
-        }
+        await ConfigureAsync(http, hooks, id, "12s", Servers);
+        await BreachAsync(http, id, Servers);
 
-        string? incident = null;
-        await Eventually.TrueAsync(async () =>
-        {
-            var alert = await http.GetFromJsonAsync<JsonElement>($"/api/alerts/r-{id}:s0-{id}");
-            incident = alert.TryGetProperty("incidents", out var list) && list.GetArrayLength() == 1 ? list[0].GetString() : null;
-            return incident is not null;
-        }, "the alerts joining an incident", TimeSpan.FromSeconds(20));
+        var incident = await IncidentOfAsync(http, id);
         await Eventually.TrueAsync(async () =>
             (await http.GetFromJsonAsync<JsonElement>($"/api/incidents/{incident}")).GetProperty("firing").GetInt32() == Servers, "every alert in the incident", TimeSpan.FromSeconds(20));
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // joins are stored behind, within a second
@@ -68,18 +49,8 @@ public sealed class IncidentFailoverTests(ITestOutputHelper output)
         await using var cluster = await ProcessCluster.StartAsync(silos: 3);
         var http = cluster.Http;
         var id = Guid.NewGuid().ToString("N")[..6];
-        await Expect(http.PostAsync("/api/channels", Json($$"""{"id":"ops-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/ops")}}"} }""")), HttpStatusCode.Created);
-        await Expect(http.PutAsync("/api/routing", Json($$"""
-            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{id}}"],"receiver":"ops","groupWait":"6s"}]},
-             "receivers":[{"name":"ops","channels":["ops-{{id}}"]}]}
-            """)), HttpStatusCode.OK);
-        await Expect(http.PostAsync("/api/rules", Json($$"""{"id":"r-{{id}}","name":"Storm {{id}}","condition":"error_rate > 0.05","severity":"critical","channels":[],"selector":{"t":"{{id}}"} }""")), HttpStatusCode.Created);
         const int servers = 4;
-        for (var i = 0; i < servers; i++)
-        {
-            await Expect(http.PostAsync("/api/servers", Json($$"""{"id":"s{{i}}-{{id}}","name":"S{{i}}","endpoint":"http://127.0.0.1:9/mcp","labels":{"t":"{{id}}"},"probe":{"enabled":false} }""")), HttpStatusCode.Created);
-        }
-        await Task.Delay(TimeSpan.FromSeconds(1.5)); // every silo's routing copy has the new tree (refreshed each second)
+        await ConfigureAsync(http, hooks, id, "6s", servers);
 
         // The channel's delivery workers record each message in the outbox table before they answer the hand-off. A
         // lock on that table holds the hand-off in flight: the incident has decided and stored, and nobody has taken it.
@@ -88,17 +59,8 @@ public sealed class IncidentFailoverTests(ITestOutputHelper output)
         await using var hold = await holder.BeginTransactionAsync();
         await using (var lockTable = new Npgsql.NpgsqlCommand($"LOCK TABLE {cluster.Schema}.outbox IN EXCLUSIVE MODE", holder, hold)) await lockTable.ExecuteNonQueryAsync();
 
-        for (var i = 0; i < servers; i++)
-        {
-            await Expect(http.PostAsync($"/api/servers/s{i}-{id}/telemetry", Json("""{"requests":[{"method":"tools/call","tool":"search","durationMs":50,"success":false}]}""")), HttpStatusCode.Accepted);
-        }
-        string? incident = null;
-        await Eventually.TrueAsync(async () =>
-        {
-            var alert = await http.GetFromJsonAsync<JsonElement>($"/api/alerts/r-{id}:s0-{id}");
-            incident = alert.TryGetProperty("incidents", out var list) && list.GetArrayLength() == 1 ? list[0].GetString() : null;
-            return incident is not null;
-        }, "the alerts joining an incident", TimeSpan.FromSeconds(20));
+        await BreachAsync(http, id, servers);
+        var incident = await IncidentOfAsync(http, id);
         var silo = (await http.GetFromJsonAsync<JsonElement>($"/api/cluster/activations/incident/{incident}")).GetProperty("silo").GetString()!;
 
         // After the group wait the incident decides: its stored row holds the message, and the hand-off waits on the lock.
@@ -123,6 +85,43 @@ public sealed class IncidentFailoverTests(ITestOutputHelper output)
         Assert.Equal(incident, message.Body.GetProperty("incident").GetProperty("id").GetString());
         await Eventually.StaysFalseAsync(() => hooks.At($"/{id}/ops").Count > 1, "a second grouped message", TimeSpan.FromSeconds(8));
         output.WriteLine($"killed {victim.Name} holding incident {incident} after it stored its message and before its channel took it: 1 grouped message");
+    }
+
+    /// <summary>A webhook channel, a route grouping by alert name with this group wait, a rule, and servers labelled for it.</summary>
+    private static async Task ConfigureAsync(HttpClient http, WebhookReceiver hooks, string id, string groupWait, int servers)
+    {
+        await Expect(http.PostAsync("/api/channels", Json($$"""{"id":"ops-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/ops")}}"} }""")), HttpStatusCode.Created);
+        await Expect(http.PutAsync("/api/routing", Json($$"""
+            {"route":{"groupBy":["alertname"],"routes":[{"matchers":["t={{id}}"],"receiver":"ops","groupWait":"{{groupWait}}"}]},
+             "receivers":[{"name":"ops","channels":["ops-{{id}}"]}]}
+            """)), HttpStatusCode.OK);
+        await Expect(http.PostAsync("/api/rules", Json($$"""{"id":"r-{{id}}","name":"Storm {{id}}","condition":"error_rate > 0.05","severity":"critical","channels":[],"selector":{"t":"{{id}}"} }""")), HttpStatusCode.Created);
+        for (var i = 0; i < servers; i++)
+        {
+            await Expect(http.PostAsync("/api/servers", Json($$"""{"id":"s{{i}}-{{id}}","name":"S{{i}}","endpoint":"http://127.0.0.1:9/mcp","labels":{"t":"{{id}}"},"probe":{"enabled":false} }""")), HttpStatusCode.Created);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // every silo's routing copy has the new tree (refreshed each second)
+    }
+
+    private static async Task BreachAsync(HttpClient http, string id, int servers)
+    {
+        for (var i = 0; i < servers; i++)
+        {
+            await Expect(http.PostAsync($"/api/servers/s{i}-{id}/telemetry", Json("""{"requests":[{"method":"tools/call","tool":"search","durationMs":50,"success":false}]}""")), HttpStatusCode.Accepted);
+        }
+    }
+
+    /// <summary>The incident the first server's alert joined.</summary>
+    private static async Task<string> IncidentOfAsync(HttpClient http, string id)
+    {
+        string? incident = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            var alert = await http.GetFromJsonAsync<JsonElement>($"/api/alerts/r-{id}:s0-{id}");
+            incident = alert.TryGetProperty("incidents", out var list) && list.GetArrayLength() == 1 ? list[0].GetString() : null;
+            return incident is not null;
+        }, "the alerts joining an incident", TimeSpan.FromSeconds(20));
+        return incident!;
     }
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
