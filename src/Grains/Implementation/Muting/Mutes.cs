@@ -38,7 +38,8 @@ public sealed class Mutes(SilenceCache silences, RoutingCache routing)
     public Task<string?> InhibitedByAsync(string alertId, IReadOnlyDictionary<string, string> labels) => routing.InhibitedByAsync(alertId, labels);
 
     /// <summary>Whether an alert with these labels, while it fires, may inhibit others: the inhibitors must then know of it.</summary>
-    public static bool MayInhibit(RoutingSet set, IReadOnlyDictionary<string, string> labels) => RoutingCache.IsSource(set, labels);
+    public static bool MayInhibit(RoutingSet set, IReadOnlyDictionary<string, string> labels) =>
+        set.Inhibitions.Any(rule => rule.SourceMatchers.All(m => m.Matches(labels)));
 
     /// <summary>The time interval that holds a route's messages now (a mute interval in force, or every active interval out of force), or null.</summary>
     public static string? TimeIntervalOf(RoutingSet set, RouteMatch route, DateTimeOffset now)

@@ -31,10 +31,6 @@ public sealed class RoutingCache
     /// <summary>The routing document, as of at most a refresh interval ago, or of the last write on this silo.</summary>
     public Task<RoutingSet> GetAsync() => _routing.GetAsync();
 
-    /// <summary>Whether an alert with these labels could inhibit others, so the inhibitors grain should know it fires.</summary>
-    public static bool IsSource(RoutingSet set, IReadOnlyDictionary<string, string> labels) =>
-        set.Inhibitions.Any(rule => rule.SourceMatchers.All(m => m.Matches(labels)));
-
     /// <summary>The firing alert that inhibits one with these labels now, or null.</summary>
     public async Task<string?> InhibitedByAsync(string alertId, IReadOnlyDictionary<string, string> labels)
     {
