@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Monitoring.Api.Config;
 using Monitoring.Api.Endpoints;
 using Monitoring.Api.Audit;
 using Monitoring.Api.Mcp;
@@ -59,6 +60,7 @@ public static class ApiHosting
         services.AddOptions<TelemetryLimits>().BindConfiguration(TelemetryLimits.Section)
             .Validate(o => o.MaxTelemetryBatch is > 0 and <= 1_000_000, "Monitoring:MaxTelemetryBatch must be 1..1000000")
             .ValidateOnStart();
+        services.AddSingleton<Config.ConfigPlanner>();
         services.AddMonitoringConsole();
         services.AddMonitoringMcp();
         services.AddHealthChecks().AddCheck<GrainsHealthCheck>("grains", tags: [HealthChecks.Ready], timeout: TimeSpan.FromSeconds(5));
@@ -84,6 +86,7 @@ public static class ApiHosting
         app.MapEscalationPolicyEndpoints();
         app.MapSilenceEndpoints();
         app.MapRoutingEndpoints();
+        app.MapConfigEndpoints();
         app.MapAlertmanagerEndpoints();
         app.MapClusterEndpoints();
         app.MapKeyEndpoints();

@@ -88,7 +88,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
     private static readonly HashSet<(string, string)> SenderRoutes = [("POST", "/api/v2/alerts")];
 
     /// <summary>Posts that only read: asking which routes a label set would take.</summary>
-    private static readonly HashSet<string> ReaderPosts = ["/api/routing/test"];
+    private static readonly HashSet<string> ReaderPosts = ["/api/routing/test", "/api/config/plan"];
 
     /// <summary>Reads that only an admin may make: the audit log and the key list.</summary>
     private static readonly HashSet<string> AdminReads = ["/api/audit", "/api/keys/"];

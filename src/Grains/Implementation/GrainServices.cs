@@ -70,6 +70,7 @@ public static class GrainServices
         services.TryAddSingleton<Listings.IListingStore, Listings.GrainListingStore>();
         services.AddActiveChecks();
         services.AddSingleton<ChannelSenders>();
+        services.AddSingleton<Configuration.ConfigChecks>();
         return services;
     }
 

@@ -15,6 +15,13 @@ public interface INotificationChannelGrain : IGrainWithStringKey
 
     Task<ChannelView?> GetAsync();
 
+    /// <summary>
+    /// The config a replacement would store, redacted, and whether its secrets differ from the stored ones (a missing or
+    /// "&lt;redacted&gt;" secret keeps its stored value): a plan shows that a secret changes, never what it is.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<ChannelComparison> CompareAsync(NotificationChannel desired);
+
     [AlwaysInterleave]
     Task<bool> ExistsAsync();
 

@@ -213,3 +213,7 @@ public static class DeliverySinks
     public static IDeliverySink LegacyOf(IGrainFactory grains, string alertId) =>
         Routing.RouteTree.IsIncidentId(alertId) ? grains.GetGrain<Routing.IIncidentGrain>(alertId) : grains.GetGrain<Alerts.IAlertGrain>(alertId);
 }
+
+/// <summary>A replacement config against the stored one: the replacement redacted, and whether any secret value differs.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.ChannelComparison")]
+public sealed record ChannelComparison([property: Id(0)] string RedactedConfig, [property: Id(1)] bool SecretsDiffer);

@@ -92,6 +92,15 @@ public sealed class ChannelSenders(IEnumerable<IChannelSender> senders, Outbound
         return node.ToJsonString();
     }
 
+    /// <summary>Whether replacing <paramref name="stored"/> by <paramref name="update"/> would change a secret's value.</summary>
+    public bool SecretsDiffer(NotificationChannel update, NotificationChannel stored)
+    {
+        if (update.Type != stored.Type || Find(update.Type) is not { } sender) return false;
+        var next = JsonNode.Parse(KeepSecrets(update, stored).Config)!.AsObject();
+        var previous = JsonNode.Parse(stored.Config)!.AsObject();
+        return sender.SecretFields.Any(field => !JsonNode.DeepEquals(next[field], previous[field]));
+    }
+
     /// <summary>
     /// A secret missing from an update, or sent back as "&lt;redacted&gt;", keeps its stored value, so a user can PUT
     /// back what a GET showed without wiping the password.

@@ -100,6 +100,9 @@ public sealed class NotificationChannelGrain(
 
     public Task<bool> ExistsAsync() => Task.FromResult(S.Channel is not null);
 
+    public Task<ChannelComparison> CompareAsync(NotificationChannel desired) =>
+        Task.FromResult(new ChannelComparison(senders.Redact(desired), _plain is { } stored && senders.SecretsDiffer(desired, stored)));
+
     /// <summary>Hands the message to the worker of its thread, which records it durably before this answers.</summary>
     public async Task<EnqueueOutcome> EnqueueAsync(Notification notification)
     {

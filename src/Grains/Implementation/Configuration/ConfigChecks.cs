@@ -1,0 +1,113 @@
+using Monitoring.Channels;
+using Monitoring.Common;
+using Monitoring.Routing;
+using Monitoring.Rules.Conditions;
+
+namespace Monitoring.Configuration;
+
+/// <summary>One resource a document refers to, and where: a rule's channel, a receiver's policy, a route's time interval.</summary>
+public sealed record ConfigReference(ConfigKey Key, string Field);
+
+/// <summary>
+/// The checks a document passes before anything of it is stored, each error at its place in the document
+/// ("rules[3].condition"). They need no cluster, so the command line runs the very same checks offline; the cluster adds
+/// only what it alone knows (what exists outside the document, who owns it, the outbound policy).
+/// </summary>
+public sealed class ConfigChecks(ChannelSenders senders)
+{
+    /// <summary>Every problem with the values and the references within the document; <paramref name="outside"/> answers for the rest.</summary>
+    public FieldError[] Check(ConfigSet set, Func<ConfigKey, bool> outside)
+    {
+        var errors = new List<FieldError>();
+        Unique(set.Servers.Select(s => s.Id), "servers", errors);
+        Unique(set.Rules.Select(r => r.Id), "rules", errors);
+        Unique(set.Channels.Select(c => c.Id), "channels", errors);
+        Unique(set.Policies.Select(p => p.Id), "escalationPolicies", errors);
+        Unique(set.TimeIntervals.Select(t => t.Name), "timeIntervals", errors, "name");
+        Unique(set.Inhibitions.Select(i => i.Id), "inhibitions", errors);
+        for (var i = 0; i < set.Rules.Length; i++)
+        {
+            var rule = set.Rules[i];
+            if (!ConditionParser.TryParse(rule.Condition, out _, out var error)) errors.Add(new($"rules[{i}].condition", error!.Message));
+            if (Channels.Templates.MessageRenderer.Check(rule.Templates.Subject) is { } subject) errors.Add(new($"rules[{i}].subjectTemplate", subject));
+            if (Channels.Templates.MessageRenderer.Check(rule.Templates.Body) is { } body) errors.Add(new($"rules[{i}].bodyTemplate", body));
+        }
+        for (var i = 0; i < set.Channels.Length; i++)
+        {
+            errors.AddRange(senders.Validate(set.Channels[i]).Select(e => e with { Field = $"channels[{i}].{e.Field}" }));
+        }
+        var declared = set.Keys.ToHashSet();
+        foreach (var reference in References(set))
+        {
+            if (!declared.Contains(reference.Key) && !outside(reference.Key))
+            {
+                errors.Add(new(reference.Field, $"'{reference.Key.Id}' is not a {Describe(reference.Key.Kind)} in this document or in the cluster"));
+            }
+        }
+        return [.. errors];
+    }
+
+    /// <summary>Every reference the document makes, with its field.</summary>
+    public static IEnumerable<ConfigReference> References(ConfigSet set)
+    {
+        for (var i = 0; i < set.Rules.Length; i++)
+        {
+            var rule = set.Rules[i];
+            for (var c = 0; c < rule.Channels.Length; c++) yield return new(ConfigKey.Channel(rule.Channels[c]), $"rules[{i}].channels[{c}]");
+            for (var c = 0; c < rule.EscalationChannels.Length; c++) yield return new(ConfigKey.Channel(rule.EscalationChannels[c]), $"rules[{i}].escalationChannels[{c}]");
+            if (rule.EscalationPolicy is { } policy) yield return new(ConfigKey.Policy(policy), $"rules[{i}].escalationPolicy");
+        }
+        for (var p = 0; p < set.Policies.Length; p++)
+        {
+            for (var l = 0; l < set.Policies[p].Levels.Length; l++)
+            {
+                var channels = set.Policies[p].Levels[l].Channels;
+                for (var c = 0; c < channels.Length; c++) yield return new(ConfigKey.Channel(channels[c]), $"escalationPolicies[{p}].levels[{l}].channels[{c}]");
+            }
+        }
+        if (set.Routing is not { } routing) yield break;
+        for (var r = 0; r < routing.Receivers.Length; r++)
+        {
+            var receiver = routing.Receivers[r];
+            for (var c = 0; c < receiver.Channels.Length; c++) yield return new(ConfigKey.Channel(receiver.Channels[c]), $"routing.receivers[{r}].channels[{c}]");
+            if (receiver.EscalationPolicy is { } policy) yield return new(ConfigKey.Policy(policy), $"routing.receivers[{r}].escalationPolicy");
+        }
+        foreach (var (path, route) in RouteTree.All(routing.Root))
+        {
+            var field = "routing." + RouteTree.Field(path);
+            for (var t = 0; t < route.MuteTimeIntervals.Length; t++) yield return new(ConfigKey.TimeInterval(route.MuteTimeIntervals[t]), $"{field}muteTimeIntervals[{t}]");
+            for (var t = 0; t < route.ActiveTimeIntervals.Length; t++) yield return new(ConfigKey.TimeInterval(route.ActiveTimeIntervals[t]), $"{field}activeTimeIntervals[{t}]");
+        }
+    }
+
+    /// <summary>Where a declared resource sits in the document: "servers[3]", "routing".</summary>
+    public static string PathOf(ConfigSet set, ConfigKey key) => key.Kind switch
+    {
+        ConfigKey.ServerKind => $"servers[{Array.FindIndex(set.Servers, s => s.Id == key.Id)}]",
+        ConfigKey.RuleKind => $"rules[{Array.FindIndex(set.Rules, r => r.Id == key.Id)}]",
+        ConfigKey.ChannelKind => $"channels[{Array.FindIndex(set.Channels, c => c.Id == key.Id)}]",
+        ConfigKey.PolicyKind => $"escalationPolicies[{Array.FindIndex(set.Policies, p => p.Id == key.Id)}]",
+        ConfigKey.TimeIntervalKind => $"timeIntervals[{Array.FindIndex(set.TimeIntervals, t => t.Name == key.Id)}]",
+        ConfigKey.InhibitionKind => $"inhibitions[{Array.FindIndex(set.Inhibitions, i => i.Id == key.Id)}]",
+        _ => "routing",
+    };
+
+    public static string Describe(string kind) => kind switch
+    {
+        ConfigKey.PolicyKind => "escalation policy",
+        ConfigKey.TimeIntervalKind => "time interval",
+        ConfigKey.RoutingKind => "routing tree",
+        _ => kind,
+    };
+
+    private static void Unique(IEnumerable<string> ids, string list, List<FieldError> errors, string field = "id")
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var i = 0;
+        foreach (var id in ids)
+        {
+            if (!seen.Add(id)) errors.Add(new($"{list}[{i}].{field}", $"'{id}' is declared twice"));
+            i++;
+        }
+    }
+}

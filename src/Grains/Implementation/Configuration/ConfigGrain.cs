@@ -1,0 +1,207 @@
+using Monitoring.Common;
+using Monitoring.Escalation;
+using Monitoring.Listings;
+using Monitoring.Rules;
+using Monitoring.Servers;
+using Monitoring.Settings;
+
+namespace Monitoring.Configuration;
+
+[GenerateSerializer, Alias("mcp.ConfigState")]
+public sealed class ConfigState
+{
+    [Id(0), JsonPropertyName("Namespaces")] public Dictionary<string, ConfigNamespace> Namespaces { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The apply under way: written before its first resource is, cleared after its last.</summary>
+    [Id(1), JsonPropertyName("Pending")] public ConfigApply? Pending { get; set; }
+}
+
+/// <summary>
+/// Applies configuration documents, one at a time for the whole cluster (applies are rare; a plan is cheap), and keeps
+/// which namespace owns each resource. A document is checked whole first; then the apply is journaled, written
+/// resource by resource, and the journal cleared. A silo dying in between leaves the journal, and the next activation
+/// writes the apply again to its end (each write is "make it so"). A write refused part-way (a hand edit racing the
+/// apply) puts back what was written and refuses the apply.
+/// </summary>
+[GrainType("config")]
+public sealed class ConfigGrain(
+    [PersistentState("config", StorageNames.Rules)] IPersistentState<ConfigState> state,
+    ConfigChecks checks,
+    IListingStore listings,
+    TimeProvider time,
+    ILogger<ConfigGrain> logger)
+    : Grain, IConfigGrain
+{
+    private ConfigWriter Writer => new(GrainFactory);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Pending is { } pending)
+        {
+            logger.LogWarning("Configuration: the apply of namespace {Namespace} was cut short; writing it to its end", pending.Desired.Namespace);
+            await CarryOutAsync(pending, rollbackOnRefusal: false);
+        }
+    }
+
+    public Task<ConfigNamespace[]> GetNamespacesAsync() =>
+        Task.FromResult(state.State.Namespaces.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToArray());
+
+    public async Task<ConfigApplyResult> ApplyAsync(ConfigApply apply)
+    {
+        var name = apply.Desired.Namespace;
+        var current = state.State.Namespaces.GetValueOrDefault(name) ?? ConfigNamespace.New(name);
+        if (apply.ExpectedVersion is { } expected && expected != current.Version)
+        {
+            var by = current.AppliedBy is null ? "" : $", applied by {current.AppliedBy} at {current.AppliedAt:u}";
+            return new(WriteResult.Conflict($"namespace '{name}' is at version {current.Version}{by}, not {expected}: plan again"), current.Version, current.Version);
+        }
+        var errors = await CheckAsync(apply, current);
+        if (errors.Length > 0) return new(WriteResult.Invalid(errors), current.Version, current.Version);
+        if (apply.DryRun) return new(WriteResult.Ok, current.Version, current.Version);
+        if (apply.Writes.Length == 0 && apply.Deletes.Length == 0 && current.Owned.Union(apply.Desired.Keys).Count() == current.Owned.Length)
+        {
+            return new(WriteResult.Ok, current.Version, current.Version); // the same document again: nothing changes, not even the version
+        }
+
+        state.State.Pending = apply;
+        await state.WriteStateAsync();
+        var result = await CarryOutAsync(apply, rollbackOnRefusal: true);
+        var after = state.State.Namespaces.GetValueOrDefault(name) ?? current;
+        return new(result, current.Version, after.Version);
+    }
+
+    /// <summary>Writes, then deletes, then records the namespace and clears the journal.</summary>
+    private async Task<WriteResult> CarryOutAsync(ConfigApply apply, bool rollbackOnRefusal)
+    {
+        var writer = Writer;
+        var done = new List<(ConfigKey Key, ConfigSet? Before)>();
+        var steps = apply.Writes.Order().Select(k => (Key: k, Delete: false))
+            .Concat(apply.Deletes.OrderDescending().Select(k => (Key: k, Delete: true)));
+        foreach (var (key, delete) in steps)
+        {
+            var before = rollbackOnRefusal ? await writer.ReadAsync(key) : null;
+            var result = delete ? await writer.DeleteAsync(key) : await writer.WriteAsync(apply.Desired, key);
+            if (!result.Succeeded)
+            {
+                var path = delete ? key.ToString() : ConfigChecks.PathOf(apply.Desired, key);
+                logger.LogWarning("Configuration: {Key} of namespace {Namespace} was refused part-way: {Errors}", key, apply.Desired.Namespace,
+                    string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Message}")));
+                if (rollbackOnRefusal) await RollBackAsync(writer, done);
+                state.State.Pending = null;
+                await state.WriteStateAsync();
+                return result with { Errors = [.. result.Errors.Select(e => e with { Field = $"{path}.{e.Field}" })] };
+            }
+            done.Add((key, before));
+        }
+        var name = apply.Desired.Namespace;
+        var previous = state.State.Namespaces.GetValueOrDefault(name) ?? ConfigNamespace.New(name);
+        var owned = previous.Owned.Except(apply.Deletes).Union(apply.Desired.Keys).Order().ToArray();
+        state.State.Namespaces[name] = new ConfigNamespace(name, previous.Version + 1, owned, time.GetUtcNow(), apply.By);
+        state.State.Pending = null;
+        await state.WriteStateAsync();
+        logger.LogInformation("Configuration: namespace {Namespace} applied by {By} at version {Version}: {Writes} written, {Deletes} deleted",
+            name, apply.By, previous.Version + 1, apply.Writes.Length, apply.Deletes.Length);
+        return WriteResult.Ok;
+    }
+
+    private async Task RollBackAsync(ConfigWriter writer, List<(ConfigKey Key, ConfigSet? Before)> done)
+    {
+        for (var i = done.Count - 1; i >= 0; i--)
+        {
+            var (key, before) = done[i];
+            try
+            {
+                var result = before is null ? await writer.DeleteAsync(key) : await writer.WriteAsync(before, key);
+                if (!result.Succeeded) logger.LogError("Configuration: {Key} could not be put back: {Errors}", key, string.Join("; ", result.Errors.Select(e => e.Message)));
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Configuration: {Key} could not be put back", key);
+            }
+        }
+    }
+
+    /// <summary>Everything that would refuse the apply: values, references, ownership, the outbound policy, deletes still in use.</summary>
+    private async Task<FieldError[]> CheckAsync(ConfigApply apply, ConfigNamespace current)
+    {
+        var set = apply.Desired;
+        var errors = new List<FieldError>();
+        var owners = Owners();
+        foreach (var key in set.Keys)
+        {
+            if (owners.GetValueOrDefault(key) is { } owner && owner != set.Namespace)
+            {
+                errors.Add(new(ConfigChecks.PathOf(set, key), $"{key} is owned by namespace '{owner}'; only its document changes it"));
+            }
+        }
+        var declared = set.Keys.ToHashSet();
+        foreach (var key in apply.Deletes)
+        {
+            if (!current.Owned.Contains(key)) errors.Add(new("prune", $"{key} is not owned by namespace '{set.Namespace}', so it is never deleted by it"));
+            else if (declared.Contains(key)) errors.Add(new("prune", $"{key} is declared by the document; it cannot also be deleted"));
+        }
+        foreach (var key in apply.Writes.Where(k => !declared.Contains(k))) errors.Add(new("writes", $"{key} is not declared by the document"));
+
+        // References to what the document does not declare: the cluster must have it, and this apply must not delete it.
+        var deletes = apply.Deletes.ToHashSet();
+        var outside = new Dictionary<ConfigKey, bool>();
+        foreach (var reference in ConfigChecks.References(set).Where(r => !declared.Contains(r.Key)).DistinctBy(r => r.Key))
+        {
+            outside[reference.Key] = !deletes.Contains(reference.Key) && await Writer.ExistsAsync(reference.Key);
+        }
+        errors.AddRange(checks.Check(set, key => outside.GetValueOrDefault(key)));
+
+        var servers = set.Servers.Where(s => apply.Writes.Contains(ConfigKey.Server(s.Id))).ToArray();
+        if (servers.Length > 0)
+        {
+            var unreachable = await GrainFactory.GetGrain<IServerAddressCheckGrain>(0).CheckAsync(servers);
+            // The check names servers by their place in what it was given; name them by their place in the document.
+            foreach (var e in unreachable)
+            {
+                var close = e.Field.IndexOf(']');
+                var index = int.Parse(e.Field["servers[".Length..close]);
+                errors.Add(e with { Field = ConfigChecks.PathOf(set, ConfigKey.Server(servers[index].Id)) + e.Field[(close + 1)..] });
+            }
+        }
+        errors.AddRange(await DeletesInUseAsync(apply));
+        return [.. errors];
+    }
+
+    /// <summary>A channel or policy to delete that a rule or policy outside this apply still uses stays, and refuses the apply.</summary>
+    private async Task<FieldError[]> DeletesInUseAsync(ConfigApply apply)
+    {
+        var set = apply.Desired;
+        var changing = set.Rules.Select(r => r.Id).Concat(apply.Deletes.Where(k => k.Kind == ConfigKey.RuleKind).Select(k => k.Id)).ToHashSet(StringComparer.Ordinal);
+        var changingPolicies = set.Policies.Select(p => p.Id).Concat(apply.Deletes.Where(k => k.Kind == ConfigKey.PolicyKind).Select(k => k.Id)).ToHashSet(StringComparer.Ordinal);
+        var catalog = GrainFactory.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key);
+        var errors = new List<FieldError>();
+        foreach (var key in apply.Deletes)
+        {
+            var users = key.Kind switch
+            {
+                ConfigKey.ChannelKind => await catalog.RulesUsingChannelAsync(key.Id),
+                ConfigKey.PolicyKind => await catalog.RulesUsingPolicyAsync(key.Id),
+                _ => [],
+            };
+            var remaining = users.Where(u => !changing.Contains(u)).ToArray();
+            if (remaining.Length > 0) errors.Add(new("prune", $"{key} is used by rules outside this document: {string.Join(", ", remaining)}"));
+            if (key.Kind == ConfigKey.ChannelKind)
+            {
+                var (policies, _) = await listings.QueryAsync<PolicyEntry>([], int.MaxValue, 0);
+                var using_ = policies.Where(p => !changingPolicies.Contains(p.Id) && p.Policy.AllChannels.Contains(key.Id)).Select(p => p.Id).ToArray();
+                if (using_.Length > 0) errors.Add(new("prune", $"{key} is used by escalation policies outside this document: {string.Join(", ", using_)}"));
+            }
+        }
+        return [.. errors];
+    }
+
+    private Dictionary<ConfigKey, string> Owners()
+    {
+        var owners = new Dictionary<ConfigKey, string>();
+        foreach (var ns in state.State.Namespaces.Values)
+        {
+            foreach (var key in ns.Owned) owners[key] = ns.Name;
+        }
+        return owners;
+    }
+}

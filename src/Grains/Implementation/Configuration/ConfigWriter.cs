@@ -1,0 +1,104 @@
+using Monitoring.Channels;
+using Monitoring.Common;
+using Monitoring.Escalation;
+using Monitoring.Routing;
+using Monitoring.Rules;
+using Monitoring.Servers;
+
+namespace Monitoring.Configuration;
+
+/// <summary>
+/// Writes one resource of a document through the grain that owns it, exactly as its REST endpoint would: create when
+/// absent, replace when present, delete. Every write is a "make it so", so writing again is harmless: an apply cut short
+/// is carried on by writing it again.
+/// </summary>
+public sealed class ConfigWriter(IGrainFactory grains)
+{
+    private IRoutingGrain Routing => grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key);
+
+    public async Task<WriteResult> WriteAsync(ConfigSet set, ConfigKey key)
+    {
+        switch (key.Kind)
+        {
+            case ConfigKey.ChannelKind:
+                var channel = set.Channels.First(c => c.Id == key.Id);
+                var channelGrain = grains.GetGrain<INotificationChannelGrain>(key.Id);
+                return await channelGrain.ExistsAsync() ? await channelGrain.UpdateAsync(channel) : await channelGrain.CreateAsync(channel);
+            case ConfigKey.PolicyKind:
+                var policy = set.Policies.First(p => p.Id == key.Id);
+                var policyGrain = grains.GetGrain<IEscalationPolicyGrain>(key.Id);
+                return await policyGrain.GetAsync() is null ? await policyGrain.CreateAsync(policy) : await policyGrain.UpdateAsync(policy);
+            case ConfigKey.TimeIntervalKind:
+                return await Routing.PutTimeIntervalAsync(set.TimeIntervals.First(t => t.Name == key.Id), create: false);
+            case ConfigKey.InhibitionKind:
+                return await Routing.PutInhibitionAsync(set.Inhibitions.First(i => i.Id == key.Id), create: false);
+            case ConfigKey.RoutingKind:
+                return await Routing.SetTreeAsync(set.Routing!.Root, set.Routing.Receivers);
+            case ConfigKey.ServerKind:
+                var server = set.Servers.First(s => s.Id == key.Id);
+                var serverGrain = grains.GetGrain<IMcpServerGrain>(key.Id);
+                var registered = await serverGrain.RegisterAsync(server);
+                return registered.Outcome == WriteOutcome.Duplicate
+                    ? await serverGrain.UpdateAsync(server, set.KeepProbeHeaders.Contains(key.Id))
+                    : registered;
+            case ConfigKey.RuleKind:
+                var rule = set.Rules.First(r => r.Id == key.Id);
+                var ruleGrain = grains.GetGrain<IAlertRuleGrain>(key.Id);
+                return await ruleGrain.GetAsync() is null ? await ruleGrain.CreateAsync(rule) : await ruleGrain.UpdateAsync(rule);
+            default:
+                return WriteResult.Invalid("kind", $"'{key.Kind}' is not a kind of resource");
+        }
+    }
+
+    /// <summary>Deletes the resource; one already gone counts as deleted.</summary>
+    public async Task<WriteResult> DeleteAsync(ConfigKey key)
+    {
+        var result = key.Kind switch
+        {
+            ConfigKey.ChannelKind => await grains.GetGrain<INotificationChannelGrain>(key.Id).DeleteAsync(),
+            ConfigKey.PolicyKind => await grains.GetGrain<IEscalationPolicyGrain>(key.Id).DeleteAsync(),
+            ConfigKey.TimeIntervalKind => await Routing.DeleteTimeIntervalAsync(key.Id),
+            ConfigKey.InhibitionKind => await Routing.DeleteInhibitionAsync(key.Id),
+            ConfigKey.RoutingKind => await Routing.SetTreeAsync(new Route(), []),
+            ConfigKey.ServerKind => await grains.GetGrain<IMcpServerGrain>(key.Id).DeleteAsync() ? WriteResult.Ok : WriteResult.NotFound,
+            ConfigKey.RuleKind => await grains.GetGrain<IAlertRuleGrain>(key.Id).DeleteAsync() ? WriteResult.Ok : WriteResult.NotFound,
+            _ => WriteResult.Invalid("kind", $"'{key.Kind}' is not a kind of resource"),
+        };
+        return result.Outcome == WriteOutcome.NotFound ? WriteResult.Ok : result;
+    }
+
+    /// <summary>The resource as stored now, as a one-resource set to write back, or null when there is none.</summary>
+    public async Task<ConfigSet?> ReadAsync(ConfigKey key)
+    {
+        var empty = new ConfigSet("", [], [], [], [], null, [], []);
+        switch (key.Kind)
+        {
+            case ConfigKey.ChannelKind:
+                // Secrets come back redacted; written back redacted, the channel keeps what it stores.
+                return await grains.GetGrain<INotificationChannelGrain>(key.Id).GetAsync() is { } view
+                    ? empty with { Channels = [new NotificationChannel(view.Id, view.Type, view.Enabled, view.RedactedConfig, view.CreatedAt, view.UpdatedAt)] }
+                    : null;
+            case ConfigKey.PolicyKind:
+                return await grains.GetGrain<IEscalationPolicyGrain>(key.Id).GetAsync() is { } policy ? empty with { Policies = [policy] } : null;
+            case ConfigKey.ServerKind:
+                return await grains.GetGrain<IMcpServerGrain>(key.Id).GetAsync() is { } server ? empty with { Servers = [server], KeepProbeHeaders = [server.Id] } : null;
+            case ConfigKey.RuleKind:
+                return await grains.GetGrain<IAlertRuleGrain>(key.Id).GetAsync() is { } rule ? empty with { Rules = [rule] } : null;
+            default:
+                var routing = await Routing.GetIfChangedAsync(-1) ?? RoutingSet.Empty;
+                return key.Kind switch
+                {
+                    ConfigKey.TimeIntervalKind => routing.TimeIntervals.FirstOrDefault(t => t.Name == key.Id) is { } t ? empty with { TimeIntervals = [t] } : null,
+                    ConfigKey.InhibitionKind => routing.Inhibitions.FirstOrDefault(i => i.Id == key.Id) is { } i ? empty with { Inhibitions = [i] } : null,
+                    _ => empty with { Routing = new RoutingTree(routing.Root, routing.Receivers) },
+                };
+        }
+    }
+
+    /// <summary>Whether a resource outside a document exists in the cluster (a reference may name it).</summary>
+    public async Task<bool> ExistsAsync(ConfigKey key) => key.Kind switch
+    {
+        ConfigKey.ChannelKind => await grains.GetGrain<INotificationChannelGrain>(key.Id).ExistsAsync(),
+        _ => await ReadAsync(key) is not null,
+    };
+}

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Monitoring.Tests.Api;
+using Monitoring.Tests.Support;
+
+namespace Monitoring.Tests.Config;
+
+/// <summary>Configuration as code through the API: plan, apply whole or not at all, ETags, prune by owner, drift, audit.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ConfigApiTests(ApiFixture api)
+{
+    private readonly string _id = Guid.NewGuid().ToString("N")[..8];
+
+    private JsonObject Document(int servers, int rules, string threshold = "0.5")
+    {
+        var ns = $"team-{_id}";
+        return new JsonObject
+        {
+            ["apiVersion"] = "mcp-alerting/v1",
+            ["namespace"] = ns,
+            ["channels"] = new JsonArray(new JsonObject
+            {
+                ["id"] = $"ops-{_id}", ["type"] = "webhook",
+                ["config"] = new JsonObject { ["url"] = api.Webhooks.UrlFor($"/config/{_id}"), ["signingSecret"] = "s3cret-value-1" },
+            }),
+            ["escalationPolicies"] = new JsonArray(new JsonObject
+            {
+                ["id"] = $"page-{_id}", ["levels"] = new JsonArray(new JsonObject { ["delay"] = "5m", ["channels"] = new JsonArray($"ops-{_id}") }),
+            }),
+            ["servers"] = new JsonArray([.. Enumerable.Range(0, servers).Select(i => (JsonNode)new JsonObject
+            {
+                ["id"] = $"s{i}-{_id}", ["name"] = $"Server {i}", ["endpoint"] = $"http://127.0.0.1:9/mcp/{i}",
+                ["labels"] = new JsonObject { ["team"] = _id, ["tier"] = i % 2 == 0 ? "gold" : "silver" },
+                ["probe"] = new JsonObject { ["enabled"] = false },
+            })]),
+            ["rules"] = new JsonArray([.. Enumerable.Range(0, rules).Select(i => (JsonNode)new JsonObject
+            {
+                ["id"] = $"r{i}-{_id}", ["name"] = $"Errors {i}", ["condition"] = $"error_rate > {threshold}", ["for"] = "1m",
+                ["channels"] = new JsonArray($"ops-{_id}"), ["selector"] = new JsonObject { ["team"] = _id },
+            })]),
+        };
+    }
+
+    private async Task<HttpResponseMessage> PostAsync(string url, JsonNode document, string? ifMatch = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(document.ToJsonString(), Encoding.UTF8, "application/json") };
+        if (ifMatch is not null) request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        return await api.Http.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> OkAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement;
+    }
+
+    [Fact]
+    public async Task A_document_is_planned_applied_once_shows_drift_and_refuses_a_stale_version()
+    {
+        var document = Document(servers: 500, rules: 50);
+        var plan = await OkAsync(await PostAsync("/api/config/plan", document));
+        Assert.Equal(0, plan.GetProperty("version").GetInt64());
+        Assert.Equal(552, plan.GetProperty("summary").GetProperty("create").GetInt32());
+        Assert.Equal(0, plan.GetProperty("summary").GetProperty("unchanged").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/rules/r0-{_id}")).StatusCode); // a plan writes nothing
+
+        var applied = await PostAsync("/api/config/apply", document, "\"0\"");
+        var result = await OkAsync(applied);
+        Assert.Equal(1, result.GetProperty("version").GetInt64());
+        Assert.Equal("\"1\"", applied.Headers.ETag?.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/servers/s499-{_id}")).StatusCode);
+        var rule = await (await api.Http.GetAsync($"/api/rules/r49-{_id}")).JsonAsync();
+        Assert.Equal("error_rate > 0.5", rule.GetProperty("condition").GetString());
+
+        // One audit entry for the whole apply, naming the version it replaced; the secret appears nowhere.
+        var audit = await api.Http.GetFromJsonAsync<JsonElement>($"/api/audit?kind=config&resourceId=team-{_id}");
+        var entry = Assert.Single(audit.GetProperty("items").EnumerateArray());
+        Assert.Equal(0, entry.GetProperty("before").GetProperty("version").GetInt64());
+        Assert.Equal(1, entry.GetProperty("after").GetProperty("version").GetInt64());
+        Assert.DoesNotContain("s3cret", entry.GetRawText());
+
+        // The same document again changes nothing, not even the version.
+        var again = await OkAsync(await PostAsync("/api/config/plan", document));
+        Assert.Equal(552, again.GetProperty("summary").GetProperty("unchanged").GetInt32());
+        Assert.Empty(again.GetProperty("changes").EnumerateArray());
+        Assert.Equal(1, (await OkAsync(await PostAsync("/api/config/apply", document, "\"1\""))).GetProperty("version").GetInt64());
+
+        // A hand edit in the API is allowed, and the next plan shows it as drift, field by field.
+        var edit = await api.Http.PutJsonAsync($"/api/rules/r7-{_id}",
+            $$"""{"name":"Errors 7","condition":"error_rate > 0.9","for":"1m","channels":["ops-{{_id}}"],"selector":{"team":"{{_id}}"} }""");
+        Assert.Equal(HttpStatusCode.OK, edit.StatusCode);
+        var drift = await OkAsync(await PostAsync("/api/config/plan", document));
+        var change = Assert.Single(drift.GetProperty("changes").EnumerateArray());
+        Assert.Equal("update", change.GetProperty("action").GetString());
+        Assert.Equal($"r7-{_id}", change.GetProperty("id").GetString());
+        var field = Assert.Single(change.GetProperty("fields").EnumerateArray());
+        Assert.Equal("condition", field.GetProperty("path").GetString());
+        Assert.Equal("error_rate > 0.9", field.GetProperty("before").GetString());
+        Assert.Equal("error_rate > 0.5", field.GetProperty("after").GetString());
+
+        // A changed secret shows that it changes, never what it is.
+        document["channels"]![0]!["config"]!["signingSecret"] = "s3cret-value-2";
+        var secret = await OkAsync(await PostAsync("/api/config/plan", document));
+        Assert.DoesNotContain("s3cret", secret.GetRawText());
+        Assert.Contains(secret.GetProperty("changes").EnumerateArray(), c => c.GetProperty("id").GetString() == $"ops-{_id}"
+            && c.GetProperty("fields").EnumerateArray().Any(f => f.GetProperty("after").GetString() == "<redacted>"));
+
+        // Two pipelines planned on version 1: the first applies, the second is refused and says why.
+        var first = await PostAsync("/api/config/apply", document, "\"1\"");
+        Assert.Equal(2, (await OkAsync(first)).GetProperty("version").GetInt64());
+        var second = await PostAsync("/api/config/apply", Document(500, 50, threshold: "0.7"), "\"1\"");
+        var detail = await second.AssertProblemAsync(409);
+        Assert.Contains("version 2", detail);
+        Assert.Equal("error_rate > 0.5", (await (await api.Http.GetAsync($"/api/rules/r3-{_id}")).JsonAsync()).GetProperty("condition").GetString());
+    }
+
+    [Fact]
+    public async Task An_invalid_document_is_refused_whole_with_every_error_at_its_place_and_nothing_written()
+    {
+        var document = Document(servers: 3, rules: 3);
+        document["rules"]![1]!["condition"] = "error_rate >> 0.5";
+        document["rules"]![2]!["for"] = "soon";
+        document["servers"]![2]!["endpoint"] = "not a url";
+        document["rules"]![0]!["channels"] = new JsonArray("nowhere");
+        var response = await PostAsync("/api/config/apply", document);
+        await response.AssertProblemAsync(400);
+        var errors = (await response.JsonAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("rules[2].for", out _), errors.GetRawText());
+        Assert.True(errors.TryGetProperty("servers[2].endpoint", out _), errors.GetRawText());
+
+        // The request's own checks passed; the cluster's (the condition language, references) refuse it next, still whole.
+        document["rules"]![2]!["for"] = "1m";
+        document["servers"]![2]!["endpoint"] = "http://127.0.0.1:9/mcp";
+        response = await PostAsync("/api/config/apply", document);
+        await response.AssertProblemAsync(400);
+        errors = (await response.JsonAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("rules[1].condition", out _), errors.GetRawText());
+        Assert.Contains("'nowhere' is not a channel", errors.GetProperty("rules[0].channels[0]")[0].GetString());
+        foreach (var url in new[] { $"/api/channels/ops-{_id}", $"/api/servers/s0-{_id}", $"/api/rules/r2-{_id}", $"/api/escalation-policies/page-{_id}" })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync(url)).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Prune_deletes_only_what_the_namespace_owns_and_another_namespace_cannot_take_it()
+    {
+        var document = Document(servers: 4, rules: 2);
+        await OkAsync(await PostAsync("/api/config/apply", document));
+        var handMade = await api.Http.PostJsonAsync("/api/servers", $$"""{"id":"hand-{{_id}}","name":"Hand","endpoint":"http://127.0.0.1:9/mcp","probe":{"enabled":false} }""");
+        Assert.Equal(HttpStatusCode.Created, handMade.StatusCode);
+
+        // Another team's document may not declare what this one owns.
+        var other = new JsonObject { ["namespace"] = $"other-{_id}", ["servers"] = new JsonArray(document["servers"]![0]!.DeepClone()) };
+        var refused = await PostAsync("/api/config/apply", other);
+        await refused.AssertProblemAsync(400);
+        Assert.Contains($"owned by namespace 'team-{_id}'", (await refused.JsonAsync()).GetProperty("errors").GetProperty("servers[0]")[0].GetString());
+
+        // Without prune, what the document dropped is kept and listed; with it, deleted. The hand-made server stays.
+        document["servers"]!.AsArray().RemoveAt(3);
+        document["rules"]!.AsArray().RemoveAt(1);
+        var kept = await OkAsync(await PostAsync("/api/config/plan", document));
+        Assert.Equal([$"server/s3-{_id}", $"rule/r1-{_id}"], kept.GetProperty("notInDocument").EnumerateArray().Select(e => e.GetString()).Order().Reverse());
+        var pruned = await OkAsync(await PostAsync("/api/config/apply?prune=true", document));
+        Assert.Equal(2, pruned.GetProperty("summary").GetProperty("delete").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/servers/s3-{_id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/rules/r1-{_id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/servers/hand-{_id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/servers/s2-{_id}")).StatusCode);
+
+        // Export gives back a document that applies as no change at all.
+        var export = await api.Http.GetFromJsonAsync<JsonObject>($"/api/config/export?namespace=team-{_id}");
+        Assert.DoesNotContain("s3cret", export!.ToJsonString());
+        var roundTrip = await OkAsync(await PostAsync("/api/config/plan", export));
+        Assert.Empty(roundTrip.GetProperty("changes").EnumerateArray());
+        Assert.Equal(6, roundTrip.GetProperty("summary").GetProperty("unchanged").GetInt32());
+    }
+}
