@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Monitoring.Tests.Api;
+using Microsoft.Extensions.DependencyInjection;
+using Monitoring.Configuration;
 using Monitoring.Tests.Support;
 
 namespace Monitoring.Tests.Config;
@@ -178,5 +180,96 @@ public sealed class ConfigApiTests(ApiFixture api)
         var roundTrip = await OkAsync(await PostAsync("/api/config/plan", export));
         Assert.Empty(roundTrip.GetProperty("changes").EnumerateArray());
         Assert.Equal(6, roundTrip.GetProperty("summary").GetProperty("unchanged").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_write_that_fails_part_way_puts_back_everything_the_apply_had_written()
+    {
+        var document = Document(servers: 3, rules: 2);
+        // Hold the first rule's creation (channels, policies and servers are written by then), break the second rule's grain, let go.
+        api.Faults.Hold("IAlertRuleGrain.CreateAsync");
+        var applying = PostAsync("/api/config/apply", document);
+        try
+        {
+            await Eventually.TrueAsync(() => api.Faults.Waiting > 0, "the apply to reach its first rule");
+            Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/servers/s2-{_id}")).StatusCode); // written so far
+            api.Faults.Fail($"r1-{_id}");
+        }
+        finally
+        {
+            api.Faults.Release("IAlertRuleGrain.CreateAsync");
+        }
+        var refused = await applying;
+        Assert.Contains("was put back", await refused.AssertProblemAsync(409));
+        api.Faults.Heal($"r1-{_id}");
+        foreach (var url in new[] { $"/api/channels/ops-{_id}", $"/api/servers/s0-{_id}", $"/api/servers/s2-{_id}", $"/api/rules/r0-{_id}", $"/api/escalation-policies/page-{_id}" })
+        {
+            Assert.True((await api.Http.GetAsync(url)).StatusCode == HttpStatusCode.NotFound, url);
+        }
+        var namespaces = await api.Http.GetFromJsonAsync<JsonElement>("/api/config/namespaces");
+        Assert.DoesNotContain(namespaces.GetProperty("items").EnumerateArray(), n => n.GetProperty("name").GetString() == $"team-{_id}");
+
+        // Healed, the same document applies whole.
+        Assert.Equal(1, (await OkAsync(await PostAsync("/api/config/apply", document))).GetProperty("version").GetInt64());
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/rules/r1-{_id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_apply_cut_short_is_journaled_with_its_secrets_sealed_and_carried_to_its_end_by_the_next_activation()
+    {
+        var storage = api.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(Monitoring.Settings.StorageNames.Rules);
+        var configId = GrainId.Create("config", IConfigGrain.Key);
+        var document = Document(servers: 2, rules: 2);
+
+        // While the apply is at its first rule, its journal is stored, secrets sealed.
+        api.Faults.Hold("IAlertRuleGrain.CreateAsync");
+        Task<HttpResponseMessage> applying;
+        GrainState<ConfigState> stored;
+        try
+        {
+            applying = PostAsync("/api/config/apply", document);
+            await Eventually.TrueAsync(() => api.Faults.Waiting > 0, "the apply to reach its first rule");
+            stored = new GrainState<ConfigState>();
+            await storage.ReadStateAsync("config", configId, stored);
+        }
+        finally
+        {
+            api.Faults.Release("IAlertRuleGrain.CreateAsync");
+        }
+        await OkAsync(await applying);
+        var journal = Assert.IsType<ConfigApply>(stored.State!.Pending);
+        Assert.Equal($"team-{_id}", journal.Desired.Namespace);
+        Assert.StartsWith("dp1:", journal.Desired.Channels[0].Config);
+        Assert.DoesNotContain("s3cret", System.Text.Json.JsonSerializer.Serialize(stored.State));
+
+        // A silo died with that journal stored: the next activation writes the apply to its end. Here the journal
+        // names a second namespace, its resources not yet written, and the grain is deactivated before it is stored.
+        var config = api.Services.GetRequiredService<IGrainFactory>().GetGrain<IConfigGrain>(IConfigGrain.Key);
+        await config.AsReference<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        var management = api.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        await Eventually.TrueAsync(async () => !(await management.GetActiveGrains(configId.Type)).Contains(configId), "the config grain to deactivate");
+        var later = new GrainState<ConfigState>();
+        await storage.ReadStateAsync("config", configId, later);
+        var second = journal with
+        {
+            Desired = journal.Desired with
+            {
+                Namespace = $"later-{_id}",
+                Channels = [journal.Desired.Channels[0] with { Id = $"later-{_id}" }],
+                Policies = [], Servers = [], Rules = [],
+            },
+            Writes = [Monitoring.Configuration.ConfigKey.Channel($"later-{_id}")],
+            Deletes = [],
+        };
+        later.State!.Pending = second;
+        await storage.WriteStateAsync("config", configId, later);
+
+        var namespaces = await api.Http.GetFromJsonAsync<JsonElement>("/api/config/namespaces");
+        Assert.Contains(namespaces.GetProperty("items").EnumerateArray(), n => n.GetProperty("name").GetString() == $"later-{_id}" && n.GetProperty("version").GetInt64() == 1);
+        var channel = await api.Http.GetFromJsonAsync<JsonElement>($"/api/channels/later-{_id}");
+        Assert.Equal("<redacted>", channel.GetProperty("config").GetProperty("signingSecret").GetString());
+        var afterwards = new GrainState<ConfigState>();
+        await storage.ReadStateAsync("config", configId, afterwards);
+        Assert.Null(afterwards.State!.Pending);
     }
 }

@@ -26,6 +26,7 @@ public sealed record ConfigSet(
     [Id(8), JsonPropertyName("KeepProbeHeaders")] public string[] KeepProbeHeaders { get; init; } = [];
 
     /// <summary>Every resource the document declares, by key.</summary>
+    [JsonIgnore]
     public IEnumerable<ConfigKey> Keys =>
         Channels.Select(c => ConfigKey.Channel(c.Id))
             .Concat(Policies.Select(p => ConfigKey.Policy(p.Id)))

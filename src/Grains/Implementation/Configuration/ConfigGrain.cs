@@ -27,6 +27,7 @@ public sealed class ConfigState
 public sealed class ConfigGrain(
     [PersistentState("config", StorageNames.Rules)] IPersistentState<ConfigState> state,
     ConfigChecks checks,
+    Security.SecretSealer sealer,
     IListingStore listings,
     TimeProvider time,
     ILogger<ConfigGrain> logger)
@@ -39,7 +40,7 @@ public sealed class ConfigGrain(
         if (state.State.Pending is { } pending)
         {
             logger.LogWarning("Configuration: the apply of namespace {Namespace} was cut short; writing it to its end", pending.Desired.Namespace);
-            await CarryOutAsync(pending, rollbackOnRefusal: false);
+            await CarryOutAsync(Sealing(pending, sealer.Unseal), rollbackOnRefusal: false);
         }
     }
 
@@ -63,7 +64,7 @@ public sealed class ConfigGrain(
             return new(WriteResult.Ok, current.Version, current.Version); // the same document again: nothing changes, not even the version
         }
 
-        state.State.Pending = apply;
+        state.State.Pending = Sealing(apply, sealer.Seal); // the journal holds secrets as the resources do: sealed
         await state.WriteStateAsync();
         var result = await CarryOutAsync(apply, rollbackOnRefusal: true);
         var after = state.State.Namespaces.GetValueOrDefault(name) ?? current;
@@ -79,8 +80,22 @@ public sealed class ConfigGrain(
             .Concat(apply.Deletes.OrderDescending().Select(k => (Key: k, Delete: true)));
         foreach (var (key, delete) in steps)
         {
-            var before = rollbackOnRefusal ? await writer.ReadAsync(key) : null;
-            var result = delete ? await writer.DeleteAsync(key) : await writer.WriteAsync(apply.Desired, key);
+            ConfigSet? before = null;
+            WriteResult result;
+            try
+            {
+                before = rollbackOnRefusal ? await writer.ReadAsync(key) : null;
+                result = delete ? await writer.DeleteAsync(key) : await writer.WriteAsync(apply.Desired, key);
+            }
+            catch (Exception e) when (rollbackOnRefusal)
+            {
+                // A grain or its storage failed under this write: put back what was written, so nothing of the apply stays.
+                logger.LogWarning(e, "Configuration: {Key} of namespace {Namespace} could not be written; putting back what the apply wrote", key, apply.Desired.Namespace);
+                await RollBackAsync(writer, done);
+                state.State.Pending = null;
+                await state.WriteStateAsync();
+                return WriteResult.Conflict($"{key} could not be written ({e.GetType().Name}); what this apply had written was put back, so nothing changed: apply again");
+            }
             if (!result.Succeeded)
             {
                 var path = delete ? key.ToString() : ConfigChecks.PathOf(apply.Desired, key);
@@ -89,7 +104,11 @@ public sealed class ConfigGrain(
                 if (rollbackOnRefusal) await RollBackAsync(writer, done);
                 state.State.Pending = null;
                 await state.WriteStateAsync();
-                return result with { Errors = [.. result.Errors.Select(e => e with { Field = $"{path}.{e.Field}" })] };
+                // Whatever the resource's grain answered, the apply is refused as a whole, at the resource's place.
+                FieldError[] errors = result.Errors.Length > 0
+                    ? [.. result.Errors.Select(e => e with { Field = $"{path}.{e.Field}" })]
+                    : [new FieldError(path, $"{key} was refused part-way ({result.Outcome}); nothing of the apply was kept")];
+                return WriteResult.Invalid(errors);
             }
             done.Add((key, before));
         }
@@ -194,6 +213,19 @@ public sealed class ConfigGrain(
         }
         return [.. errors];
     }
+
+    /// <summary>The apply with every secret (channel configs, probe header values) sealed, or unsealed.</summary>
+    private static ConfigApply Sealing(ConfigApply apply, Func<string, string> transform) => apply with
+    {
+        Desired = apply.Desired with
+        {
+            Channels = [.. apply.Desired.Channels.Select(c => c with { Config = transform(c.Config) })],
+            Servers = [.. apply.Desired.Servers.Select(s => s with
+            {
+                Probe = s.Probe with { Headers = s.Probe.Headers.ToDictionary(h => h.Key, h => transform(h.Value), StringComparer.OrdinalIgnoreCase) },
+            })],
+        },
+    };
 
     private Dictionary<ConfigKey, string> Owners()
     {

@@ -16,6 +16,8 @@ public sealed class ConfigWriter(IGrainFactory grains)
 {
     private IRoutingGrain Routing => grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key);
 
+    private async Task<RoutingSet> RoutingSetAsync() => await Routing.GetIfChangedAsync(-1) ?? RoutingSet.Empty;
+
     public async Task<WriteResult> WriteAsync(ConfigSet set, ConfigKey key)
     {
         switch (key.Kind)
@@ -29,9 +31,11 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 var policyGrain = grains.GetGrain<IEscalationPolicyGrain>(key.Id);
                 return await policyGrain.GetAsync() is null ? await policyGrain.CreateAsync(policy) : await policyGrain.UpdateAsync(policy);
             case ConfigKey.TimeIntervalKind:
-                return await Routing.PutTimeIntervalAsync(set.TimeIntervals.First(t => t.Name == key.Id), create: false);
+                var interval = set.TimeIntervals.First(t => t.Name == key.Id);
+                return await Routing.PutTimeIntervalAsync(interval, create: !(await RoutingSetAsync()).TimeIntervals.Any(t => t.Name == key.Id));
             case ConfigKey.InhibitionKind:
-                return await Routing.PutInhibitionAsync(set.Inhibitions.First(i => i.Id == key.Id), create: false);
+                var inhibition = set.Inhibitions.First(i => i.Id == key.Id);
+                return await Routing.PutInhibitionAsync(inhibition, create: !(await RoutingSetAsync()).Inhibitions.Any(i => i.Id == key.Id));
             case ConfigKey.RoutingKind:
                 return await Routing.SetTreeAsync(set.Routing!.Root, set.Routing.Receivers);
             case ConfigKey.ServerKind:
@@ -85,7 +89,7 @@ public sealed class ConfigWriter(IGrainFactory grains)
             case ConfigKey.RuleKind:
                 return await grains.GetGrain<IAlertRuleGrain>(key.Id).GetAsync() is { } rule ? empty with { Rules = [rule] } : null;
             default:
-                var routing = await Routing.GetIfChangedAsync(-1) ?? RoutingSet.Empty;
+                var routing = await RoutingSetAsync();
                 return key.Kind switch
                 {
                     ConfigKey.TimeIntervalKind => routing.TimeIntervals.FirstOrDefault(t => t.Name == key.Id) is { } t ? empty with { TimeIntervals = [t] } : null,

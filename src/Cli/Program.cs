@@ -1,0 +1,14 @@
+using System.CommandLine;
+using Monitoring.Cli;
+
+var root = new RootCommand("The MCP alerting cluster's command line: configuration as code (validate, diff, apply, export).");
+ConfigCommands.AddTo(root);
+try
+{
+    return await root.Parse(args).InvokeAsync();
+}
+catch (CliException e)
+{
+    Output.Fail(e);
+    return 1;
+}
