@@ -12,9 +12,9 @@ public static class ConfigCommands
 {
     public const int Changes = 2;
 
-    private static readonly Option<string?> ServerOption = new("--server", "-s") { Description = $"The cluster's URL (else MCP_ALERTING_URL, the profile's file, or {Connection.DefaultServer})" };
-    private static readonly Option<string?> KeyOption = new("--api-key") { Description = "The API key to present (else MCP_ALERTING_API_KEY or the profile's file)" };
-    private static readonly Option<string> OutputOption = new("--output", "-o") { Description = "table (for people) or json (for scripts)", DefaultValueFactory = _ => "table" };
+    public static readonly Option<string?> ServerOption = new("--server", "-s") { Description = $"The cluster's URL (else MCP_ALERTING_URL, the profile's file, or {Connection.DefaultServer})" };
+    public static readonly Option<string?> KeyOption = new("--api-key") { Description = "The API key to present (else MCP_ALERTING_API_KEY or the profile's file)" };
+    public static readonly Option<string> OutputOption = new("--output", "-o") { Description = "table (for people) or json (for scripts)", DefaultValueFactory = _ => "table" };
     private static readonly Option<bool> PruneOption = new("--prune") { Description = "Delete what the document's namespace owns and the document no longer declares (never anything else)" };
 
     public static void AddTo(RootCommand root)

@@ -53,6 +53,32 @@ public sealed class DocumentFiles
         return files;
     }
 
+    /// <summary>One YAML file's single value as JSON (a list of cases, an Alertmanager configuration), with its lines.</summary>
+    public static DocumentFiles ReadValue(string file, out JsonNode? value)
+    {
+        var files = new DocumentFiles();
+        value = null;
+        var stream = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(file);
+            stream.Load(reader);
+        }
+        catch (Exception e) when (e is YamlException or IOException or UnauthorizedAccessException)
+        {
+            var line = e is YamlException y ? (int)y.Start.Line : 0;
+            files.Errors.Add(new FileError(new Source(file, line), "", e is YamlException ? $"is not valid YAML: {e.Message}" : e.Message));
+            return files;
+        }
+        if (stream.Documents.Count != 1)
+        {
+            files.Errors.Add(new FileError(new Source(file, 1), "", "must hold exactly one YAML document"));
+            return files;
+        }
+        value = files.ToJson(stream.Documents[0].RootNode, "", file, files._sources);
+        return files;
+    }
+
     /// <summary>The line of a path, or of the nearest enclosing value that has one.</summary>
     public Source? SourceOf(string path)
     {

@@ -210,4 +210,94 @@ public sealed class CliTests : IDisposable
         Assert.True(away.ExitCode == 1, away.ToString());
         Assert.Contains("cannot reach http://127.0.0.1:9", away.Error);
     }
+
+    private const string Routing = """
+        namespace: platform
+        channels:
+          - {id: pager, type: webhook, config: {url: "http://127.0.0.1:9/pager"}}
+          - {id: chat, type: webhook, config: {url: "http://127.0.0.1:9/chat"}}
+        routing:
+          route:
+            receiver: chat
+            groupBy: [alertname]
+            routes:
+              - matchers: ["severity=critical"]
+                receiver: pager
+                continue: true
+              - matchers: ['team=~"pay.*"']
+                receiver: chat
+          receivers:
+            - {name: pager, channels: [pager]}
+            - {name: chat, channels: [chat]}
+        """;
+
+    [Fact]
+    public async Task Routes_test_checks_a_table_of_label_sets_offline_and_against_the_cluster()
+    {
+        var document = Write("routing.yaml", Routing);
+        var cases = Write("cases.yaml", """
+            - labels: {severity: critical, team: payments}
+              receivers: [pager, chat]
+            - name: warnings go to chat
+              labels: {severity: warning}
+              receivers: [pager]
+            """);
+        var offline = await CliProcess.RunAsync(null, "routes", "test", "--config", document, "--file", cases);
+        Assert.True(offline.ExitCode == 1, offline.ToString());
+        Assert.Contains("ok    severity=critical team=payments: pager,chat", offline.Out);
+        Assert.Contains($"FAIL  {cases}:3: warnings go to chat: reached chat, expected pager", offline.Out);
+        Assert.Contains("1 passed, 1 failed", offline.Out);
+
+        var one = await CliProcess.RunAsync(null, "routes", "test", "--config", document, "--expect", "pager", "severity=critical");
+        Assert.True(one.ExitCode == 0, one.ToString());
+
+        await using var product = await EmbeddedApiProcess.StartAsync();
+        var server = product.Http.BaseAddress!.ToString().TrimEnd('/');
+        Assert.Equal(0, (await CliProcess.RunAsync(server, "apply", document)).ExitCode);
+        var live = await CliProcess.RunAsync(server, "routes", "test", "severity=critical", "team=payroll");
+        Assert.True(live.ExitCode == 0, live.ToString());
+        Assert.Equal("pager,chat", live.Out.Trim());
+    }
+
+    [Fact]
+    public async Task The_day_to_day_verbs_work_against_the_running_product_and_fail_with_exit_1_and_the_reason()
+    {
+        await using var product = await EmbeddedApiProcess.StartAsync();
+        var server = product.Http.BaseAddress!.ToString().TrimEnd('/');
+        var file = Write("team.yaml", Valid);
+        Assert.Equal(0, (await CliProcess.RunAsync(server, [("PAYMENTS_SIGNING", "x")], "apply", file)).ExitCode);
+
+        var status = await CliProcess.RunAsync(server, "status");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Matches(@"servers: \d+ healthy, \d+ degraded, \d+ unhealthy, 1 unknown", status.Out);
+        Assert.Contains("silences: 0 active", status.Out);
+
+        var list = await CliProcess.RunAsync(server, "servers", "list", "--label", "team=payments");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains("pay-1", list.Out);
+        var json = await CliProcess.RunAsync(server, "-o", "json", "servers", "list");
+        Assert.Equal("pay-1", JsonDocument.Parse(json.Out).RootElement[0].GetProperty("id").GetString());
+
+        var add = await CliProcess.RunAsync(server, "silence", "add", "alertname=Server down", "severity=~\"warn.*\"", "--duration", "2h", "--comment", "maintenance", "--author", "ops");
+        Assert.True(add.ExitCode == 0, add.ToString());
+        var silenceId = System.Text.RegularExpressions.Regex.Match(add.Out, "id: ([0-9a-f]+)").Groups[1].Value;
+        var query = await CliProcess.RunAsync(server, "silence", "query");
+        Assert.Contains("alertname=\"Server down\",severity=~\"warn.*\"", query.Out);
+        Assert.Contains("maintenance", query.Out);
+        Assert.Equal(0, (await CliProcess.RunAsync(server, "silence", "expire", silenceId)).ExitCode);
+        Assert.DoesNotContain(silenceId, (await CliProcess.RunAsync(server, "silence", "query")).Out);
+
+        var bad = await CliProcess.RunAsync(server, "silence", "add", "severity", "--comment", "x");
+        Assert.True(bad.ExitCode == 1, bad.ToString());
+        Assert.Contains("matchers[0]: an operator (=, !=, =~ or !~) is expected", bad.Error);
+
+        var incidents = await CliProcess.RunAsync(server, "incidents", "list");
+        Assert.True(incidents.ExitCode == 0, incidents.ToString());
+        Assert.StartsWith("ID", incidents.Out);
+        var missing = await CliProcess.RunAsync(server, "incidents", "ack", "inc-nope", "--by", "ops");
+        Assert.True(missing.ExitCode == 1, missing.ToString());
+        Assert.Contains("no incident with id 'inc-nope'", missing.Error);
+        var unknown = await CliProcess.RunAsync(server, "servers", "check", "nope");
+        Assert.True(unknown.ExitCode == 1, unknown.ToString());
+    }
 }
