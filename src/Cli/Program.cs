@@ -5,6 +5,7 @@ var root = new RootCommand("The MCP alerting cluster's command line: configurati
 ConfigCommands.AddTo(root);
 RoutesCommands.AddTo(root);
 OpsCommands.AddTo(root);
+Monitoring.Cli.Import.ImportCommands.AddTo(root);
 try
 {
     return await root.Parse(args).InvokeAsync();
