@@ -109,9 +109,31 @@ public static class ConfigEndpoints
         {
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
         };
-        var node = JsonSchemaExporter.GetJsonSchemaAsNode(options, typeof(ConfigSchemaDocument),
-            new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = true })!.AsObject();
+        var node = JsonSchemaExporter.GetJsonSchemaAsNode(options, typeof(ConfigSchemaDocument), new JsonSchemaExporterOptions
+        {
+            TreatNullObliviousAsNonNullable = true,
+            TransformSchemaNode = (context, schema) =>
+            {
+                if (schema is not JsonObject o) return schema;
+                o.Remove("required"); // every field but the namespace may be left out: the endpoints' defaults apply
+                if (context.PropertyInfo?.Name == "headers") o["additionalProperties"] = new JsonObject { ["anyOf"] = new JsonArray(new JsonObject { ["type"] = "string" }, new JsonObject { ["$ref"] = "#/$defs/secretRef" }) };
+                return o;
+            },
+        })!.AsObject();
+        node["required"] = new JsonArray("namespace");
+        node["$defs"] = new JsonObject
+        {
+            ["secretRef"] = new JsonObject
+            {
+                ["description"] = "A secret, resolved where the file is applied: {env: NAME} or {file: path relative to this file}",
+                ["type"] = "object",
+                ["oneOf"] = new JsonArray(
+                    new JsonObject { ["required"] = new JsonArray("env"), ["properties"] = new JsonObject { ["env"] = new JsonObject { ["type"] = "string" } }, ["additionalProperties"] = false },
+                    new JsonObject { ["required"] = new JsonArray("file"), ["properties"] = new JsonObject { ["file"] = new JsonObject { ["type"] = "string" } }, ["additionalProperties"] = false }),
+            },
+        };
         var schema = new JsonObject
         {
             ["$schema"] = "https://json-schema.org/draft/2020-12/schema",

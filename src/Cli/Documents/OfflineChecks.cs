@@ -78,7 +78,7 @@ public static class OfflineChecks
         foreach (var reference in ConfigChecks.References(set).Where(r => !declared.Contains(r.Key)))
         {
             warnings.Add(new FileError(files.SourceOf(reference.Field), reference.Field,
-                $"'{reference.Key.Id}' is not a {ConfigChecks.Describe(reference.Key.Kind)} of these files; the cluster must have it (checked by plan and apply)"));
+                $"'{reference.Key.Id}' is not {ConfigChecks.Article(reference.Key.Kind)} of these files; the cluster must have it (checked by plan and apply)"));
         }
         errors.AddRange(Checks.Value.Check(set, _ => true).Where(e => !skipped.Contains(e.Field)).Select(e => new FileError(files.SourceOf(e.Field), e.Field, e.Message)));
         return new CheckResult(errors.Count == 0 ? set : null, errors, warnings);

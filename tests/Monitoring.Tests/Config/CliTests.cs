@@ -300,4 +300,40 @@ public sealed class CliTests : IDisposable
         var unknown = await CliProcess.RunAsync(server, "servers", "check", "nope");
         Assert.True(unknown.ExitCode == 1, unknown.ToString());
     }
+
+    [Fact]
+    public async Task The_three_team_example_validates_applies_in_order_and_then_diffs_clean()
+    {
+        // A copy, with the file secret the assistants' channel names beside it.
+        foreach (var example in Directory.GetFiles(Repository.PathTo("examples", "config"), "*.yaml")) File.Copy(example, Path.Combine(_folder, Path.GetFileName(example)));
+        Directory.CreateDirectory(Path.Combine(_folder, "secrets"));
+        File.WriteAllText(Path.Combine(_folder, "secrets", "smtp-password"), "smtp-password-value\n");
+        (string, string)[] secrets =
+        [
+            ("PLATFORM_PAGER_SIGNING_SECRET", "pager-signing"), ("PLATFORM_SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/x"),
+            ("PAYMENTS_BOT_TOKEN", "Bearer bot-token"),
+        ];
+        string[] order = ["platform.yaml", "payments.yaml", "search.yaml", "assistants.yaml"];
+        foreach (var file in order)
+        {
+            var validate = await CliProcess.RunAsync(null, "validate", Path.Combine(_folder, file));
+            Assert.True(validate.ExitCode == 0, validate.ToString());
+        }
+        await using var product = await EmbeddedApiProcess.StartAsync();
+        var server = product.Http.BaseAddress!.ToString().TrimEnd('/');
+        foreach (var file in order)
+        {
+            var apply = await CliProcess.RunAsync(server, secrets, "apply", "--prune", Path.Combine(_folder, file));
+            Assert.True(apply.ExitCode == 0, apply.ToString());
+        }
+        foreach (var file in order)
+        {
+            var diff = await CliProcess.RunAsync(server, secrets, "diff", "--prune", Path.Combine(_folder, file));
+            Assert.True(diff.ExitCode == 0, diff.ToString());
+        }
+        var namespaces = await product.Http.GetFromJsonAsync<JsonElement>("/api/config/namespaces");
+        Assert.Equal(["assistants", "payments", "platform", "search"], namespaces.GetProperty("items").EnumerateArray().Select(n => n.GetProperty("name").GetString()));
+        var routes = await CliProcess.RunAsync(server, "routes", "test", "team=payments", "severity=warning");
+        Assert.Equal("payments-chat", routes.Out.Trim());
+    }
 }

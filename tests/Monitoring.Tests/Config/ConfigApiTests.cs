@@ -272,4 +272,18 @@ public sealed class ConfigApiTests(ApiFixture api)
         await storage.ReadStateAsync("config", configId, afterwards);
         Assert.Null(afterwards.State!.Pending);
     }
+
+    [Fact]
+    public async Task The_published_schema_is_the_one_the_cluster_serves()
+    {
+        var served = await api.Http.GetAsync("/api/config/schema");
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal("application/schema+json", served.Content.Headers.ContentType?.MediaType);
+        var text = await served.Content.ReadAsStringAsync();
+        var committed = File.ReadAllText(Repository.PathTo("docs", "config.schema.json"));
+        Assert.True(committed.TrimEnd() == text.TrimEnd(), "docs/config.schema.json is stale: regenerate it with `dotnet run --project src/Cli -- schema > docs/config.schema.json`");
+        var schema = JsonNode.Parse(text)!;
+        Assert.Equal(["namespace"], schema["required"]!.AsArray().Select(n => (string?)n));
+        Assert.NotNull(schema["properties"]!["routing"]!["properties"]!["receivers"]);
+    }
 }

@@ -41,7 +41,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
         {
             if (!declared.Contains(reference.Key) && !outside(reference.Key))
             {
-                errors.Add(new(reference.Field, $"'{reference.Key.Id}' is not a {Describe(reference.Key.Kind)} in this document or in the cluster"));
+                errors.Add(new(reference.Field, $"'{reference.Key.Id}' is not {Article(reference.Key.Kind)} in this document or in the cluster"));
             }
         }
         return [.. errors];
@@ -99,6 +99,9 @@ public sealed class ConfigChecks(ChannelSenders senders)
         ConfigKey.RoutingKind => "routing tree",
         _ => kind,
     };
+
+    /// <summary>"a channel", "an escalation policy".</summary>
+    public static string Article(string kind) => Describe(kind) is var name && "aeiou".Contains(name[0]) ? $"an {name}" : $"a {name}";
 
     private static void Unique(IEnumerable<string> ids, string list, List<FieldError> errors, string field = "id")
     {
