@@ -8,6 +8,8 @@
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --telemetry [--servers 1000] [--seconds 15]
 // The production shape (silos on PostgreSQL, Redis, the API as a client): bulk registration, a storm, telemetry, per silo count:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --production [--silos 1,2,3] [--servers 10000] [--kill]
+// Configuration as code at fleet size (plan and apply of one document), on the production shape:
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --config-apply [--servers 10000] [--silos 1]
 // How many servers one silo can probe at a 15 s interval:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
 using System.Collections.Concurrent;
@@ -40,6 +42,12 @@ if (args.Contains("--production"))
 if (args.Contains("--telemetry"))
 {
     await TelemetryThroughput.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--config-apply"))
+{
+    await ConfigApply.RunAsync(args);
     return;
 }
 

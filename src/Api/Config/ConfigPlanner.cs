@@ -138,12 +138,12 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         switch (key.Kind)
         {
             case ConfigKey.ServerKind:
-                var server = set.Servers.First(s => s.Id == key.Id);
+                var server = set.Servers[set.IndexOf(key)];
                 var stored = await grains.GetGrain<IMcpServerGrain>(key.Id).GetAsync();
-                if (stored is not null && set.KeepProbeHeaders.Contains(key.Id)) server = server with { Probe = server.Probe with { Headers = stored.Probe.Headers } };
+                if (stored is not null && set.KeepsProbeHeaders(key.Id)) server = server with { Probe = server.Probe with { Headers = stored.Probe.Headers } };
                 return (stored is null ? null : ConfigForms.Server(stored, withHeaders: true), ConfigForms.Server(server, withHeaders: true), []);
             case ConfigKey.ChannelKind:
-                var channel = set.Channels.First(c => c.Id == key.Id);
+                var channel = set.Channels[set.IndexOf(key)];
                 var grain = grains.GetGrain<INotificationChannelGrain>(key.Id);
                 var view = await grain.GetAsync();
                 var comparison = await grain.CompareAsync(channel);
@@ -157,10 +157,10 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
 
     private static JsonObject Desired(ConfigSet set, ConfigKey key) => key.Kind switch
     {
-        ConfigKey.RuleKind => ConfigForms.Rule(set.Rules.First(r => r.Id == key.Id)),
-        ConfigKey.PolicyKind => ConfigForms.Policy(set.Policies.First(p => p.Id == key.Id)),
-        ConfigKey.TimeIntervalKind => ConfigForms.TimeInterval(set.TimeIntervals.First(t => t.Name == key.Id)),
-        ConfigKey.InhibitionKind => ConfigForms.Inhibition(set.Inhibitions.First(i => i.Id == key.Id)),
+        ConfigKey.RuleKind => ConfigForms.Rule(set.Rules[set.IndexOf(key)]),
+        ConfigKey.PolicyKind => ConfigForms.Policy(set.Policies[set.IndexOf(key)]),
+        ConfigKey.TimeIntervalKind => ConfigForms.TimeInterval(set.TimeIntervals[set.IndexOf(key)]),
+        ConfigKey.InhibitionKind => ConfigForms.Inhibition(set.Inhibitions[set.IndexOf(key)]),
         _ => ConfigForms.Routing(set.Routing!),
     };
 

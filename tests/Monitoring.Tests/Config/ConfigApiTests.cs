@@ -111,13 +111,18 @@ public sealed class ConfigApiTests(ApiFixture api)
         Assert.Contains(secret.GetProperty("changes").EnumerateArray(), c => c.GetProperty("id").GetString() == $"ops-{_id}"
             && c.GetProperty("fields").EnumerateArray().Any(f => f.GetProperty("after").GetString() == "<redacted>"));
 
-        // Two pipelines planned on version 1: the first applies, the second is refused and says why.
-        var first = await PostAsync("/api/config/apply", document, "\"1\"");
-        Assert.Equal(2, (await OkAsync(first)).GetProperty("version").GetInt64());
-        var second = await PostAsync("/api/config/apply", Document(500, 50, threshold: "0.7"), "\"1\"");
-        var detail = await second.AssertProblemAsync(409);
-        Assert.Contains("version 2", detail);
-        Assert.Equal("error_rate > 0.5", (await (await api.Http.GetAsync($"/api/rules/r3-{_id}")).JsonAsync()).GetProperty("condition").GetString());
+        // Two pipelines planned on version 1 apply at once: one lands whole, the other is refused and says why.
+        var changed = Document(500, 50, threshold: "0.7");
+        changed["channels"]![0]!["config"]!["signingSecret"] = "s3cret-value-2";
+        var answers = await Task.WhenAll(PostAsync("/api/config/apply", document, "\"1\""), PostAsync("/api/config/apply", changed, "\"1\""));
+        Assert.Single(answers, a => a.StatusCode == HttpStatusCode.OK);
+        var refused = Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Conflict);
+        Assert.Contains("version 2", await refused.AssertProblemAsync(409));
+        var winner = answers[0].StatusCode == HttpStatusCode.OK ? "0.5" : "0.7";
+        var conditions = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+            (await (await api.Http.GetAsync($"/api/rules/r{i}-{_id}")).JsonAsync()).GetProperty("condition").GetString()));
+        Assert.All(conditions, c => Assert.Equal($"error_rate > {winner}", c)); // one document whole, never a mix
+
     }
 
     [Fact]
@@ -186,18 +191,18 @@ public sealed class ConfigApiTests(ApiFixture api)
     public async Task A_write_that_fails_part_way_puts_back_everything_the_apply_had_written()
     {
         var document = Document(servers: 3, rules: 2);
-        // Hold the first rule's creation (channels, policies and servers are written by then), break the second rule's grain, let go.
-        api.Faults.Hold("IAlertRuleGrain.CreateAsync");
+        // Hold the servers' registration (channels and policies are written by then; rules come after), break one rule's grain, let go.
+        api.Faults.Hold("IMcpServerGrain.RegisterAsync");
         var applying = PostAsync("/api/config/apply", document);
         try
         {
-            await Eventually.TrueAsync(() => api.Faults.Waiting > 0, "the apply to reach its first rule");
-            Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/servers/s2-{_id}")).StatusCode); // written so far
+            await Eventually.TrueAsync(() => api.Faults.Waiting > 0, "the apply to reach its servers");
+            Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/channels/ops-{_id}")).StatusCode); // written so far
             api.Faults.Fail($"r1-{_id}");
         }
         finally
         {
-            api.Faults.Release("IAlertRuleGrain.CreateAsync");
+            api.Faults.Release("IMcpServerGrain.RegisterAsync");
         }
         var refused = await applying;
         Assert.Contains("was put back", await refused.AssertProblemAsync(409));

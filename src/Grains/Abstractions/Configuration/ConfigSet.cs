@@ -25,6 +25,33 @@ public sealed record ConfigSet(
     /// <summary>Servers whose document leaves the probe headers out: an update keeps the stored ones (they are secrets).</summary>
     [Id(8), JsonPropertyName("KeepProbeHeaders")] public string[] KeepProbeHeaders { get; init; } = [];
 
+    [NonSerialized] private Dictionary<ConfigKey, int>? _index;
+    [NonSerialized] private HashSet<string>? _keepHeaders;
+
+    public bool KeepsProbeHeaders(string serverId) => (_keepHeaders ??= new HashSet<string>(KeepProbeHeaders, StringComparer.Ordinal)).Contains(serverId);
+
+    /// <summary>Where a declared resource sits in its list (the routing tree: 0), or -1: one lookup, however large the document.</summary>
+    public int IndexOf(ConfigKey key)
+    {
+        if (_index is null)
+        {
+            var index = new Dictionary<ConfigKey, int>();
+            void Add<T>(T[] items, Func<T, ConfigKey> keyOf)
+            {
+                for (var i = 0; i < items.Length; i++) index.TryAdd(keyOf(items[i]), i);
+            }
+            Add(Servers, s => ConfigKey.Server(s.Id));
+            Add(Rules, r => ConfigKey.Rule(r.Id));
+            Add(Channels, c => ConfigKey.Channel(c.Id));
+            Add(Policies, p => ConfigKey.Policy(p.Id));
+            Add(TimeIntervals, t => ConfigKey.TimeInterval(t.Name));
+            Add(Inhibitions, i => ConfigKey.Inhibition(i.Id));
+            if (Routing is not null) index[ConfigKey.RoutingTree] = 0;
+            _index = index;
+        }
+        return _index.GetValueOrDefault(key, -1);
+    }
+
     /// <summary>Every resource the document declares, by key.</summary>
     [JsonIgnore]
     public IEnumerable<ConfigKey> Keys =>
@@ -118,5 +145,7 @@ public interface IConfigGrain : IGrainWithStringKey
 
     Task<ConfigNamespace[]> GetNamespacesAsync();
 
+    /// <summary>A document of thousands of servers takes longer than a call usually may: it answers when it is all written.</summary>
+    [ResponseTimeout("00:10:00")]
     Task<ConfigApplyResult> ApplyAsync(ConfigApply apply);
 }

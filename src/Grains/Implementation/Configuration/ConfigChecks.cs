@@ -83,12 +83,12 @@ public sealed class ConfigChecks(ChannelSenders senders)
     /// <summary>Where a declared resource sits in the document: "servers[3]", "routing".</summary>
     public static string PathOf(ConfigSet set, ConfigKey key) => key.Kind switch
     {
-        ConfigKey.ServerKind => $"servers[{Array.FindIndex(set.Servers, s => s.Id == key.Id)}]",
-        ConfigKey.RuleKind => $"rules[{Array.FindIndex(set.Rules, r => r.Id == key.Id)}]",
-        ConfigKey.ChannelKind => $"channels[{Array.FindIndex(set.Channels, c => c.Id == key.Id)}]",
-        ConfigKey.PolicyKind => $"escalationPolicies[{Array.FindIndex(set.Policies, p => p.Id == key.Id)}]",
-        ConfigKey.TimeIntervalKind => $"timeIntervals[{Array.FindIndex(set.TimeIntervals, t => t.Name == key.Id)}]",
-        ConfigKey.InhibitionKind => $"inhibitions[{Array.FindIndex(set.Inhibitions, i => i.Id == key.Id)}]",
+        ConfigKey.ServerKind => $"servers[{set.IndexOf(key)}]",
+        ConfigKey.RuleKind => $"rules[{set.IndexOf(key)}]",
+        ConfigKey.ChannelKind => $"channels[{set.IndexOf(key)}]",
+        ConfigKey.PolicyKind => $"escalationPolicies[{set.IndexOf(key)}]",
+        ConfigKey.TimeIntervalKind => $"timeIntervals[{set.IndexOf(key)}]",
+        ConfigKey.InhibitionKind => $"inhibitions[{set.IndexOf(key)}]",
         _ => "routing",
     };
 

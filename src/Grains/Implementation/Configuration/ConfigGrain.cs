@@ -71,46 +71,61 @@ public sealed class ConfigGrain(
         return new(result, current.Version, after.Version);
     }
 
-    /// <summary>Writes, then deletes, then records the namespace and clears the journal.</summary>
+    /// <summary>How many writes of one kind run at once: resources of a kind are independent grains; kinds go in order.</summary>
+    private const int Parallelism = 32;
+
+    /// <summary>Writes, then deletes, kind by kind in reference order; then records the namespace and clears the journal.</summary>
     private async Task<WriteResult> CarryOutAsync(ConfigApply apply, bool rollbackOnRefusal)
     {
         var writer = Writer;
         var done = new List<(ConfigKey Key, ConfigSet? Before)>();
         var steps = apply.Writes.Order().Select(k => (Key: k, Delete: false))
             .Concat(apply.Deletes.OrderDescending().Select(k => (Key: k, Delete: true)));
-        foreach (var (key, delete) in steps)
+        foreach (var group in steps.GroupBy(s => (s.Key.Kind, s.Delete)))
         {
-            ConfigSet? before = null;
-            WriteResult result;
-            try
+            if (group.Key is (ConfigKey.ServerKind, false)) await writer.ListServersAsync([.. group.Select(s => s.Key.Id)]);
+            var parallel = group.Key.Kind is ConfigKey.ServerKind or ConfigKey.RuleKind or ConfigKey.ChannelKind or ConfigKey.PolicyKind ? Parallelism : 1;
+            var outcomes = new List<(ConfigKey Key, bool Delete, ConfigSet? Before, WriteResult? Result, Exception? Error)>();
+            using var gate = new SemaphoreSlim(parallel);
+            await Task.WhenAll(group.Select(async step =>
             {
-                before = rollbackOnRefusal ? await writer.ReadAsync(key) : null;
-                result = delete ? await writer.DeleteAsync(key) : await writer.WriteAsync(apply.Desired, key);
-            }
-            catch (Exception e) when (rollbackOnRefusal)
+                await gate.WaitAsync();
+                try
+                {
+                    var before = rollbackOnRefusal ? await writer.ReadAsync(step.Key) : null;
+                    var result = step.Delete ? await writer.DeleteAsync(step.Key) : await writer.WriteAsync(apply.Desired, step.Key);
+                    outcomes.Add((step.Key, step.Delete, before, result, null));
+                }
+                catch (Exception e) when (rollbackOnRefusal)
+                {
+                    outcomes.Add((step.Key, step.Delete, null, null, e));
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+            done.AddRange(outcomes.Where(o => o.Result?.Succeeded == true).Select(o => (o.Key, o.Before)));
+            if (outcomes.FirstOrDefault(o => o.Result?.Succeeded != true) is not { Key: not null } failed) continue;
+
+            // Refused, or failed: put back what was written, so nothing of the apply stays.
+            if (rollbackOnRefusal) await RollBackAsync(writer, done);
+            state.State.Pending = null;
+            await state.WriteStateAsync();
+            if (failed.Error is { } error)
             {
-                // A grain or its storage failed under this write: put back what was written, so nothing of the apply stays.
-                logger.LogWarning(e, "Configuration: {Key} of namespace {Namespace} could not be written; putting back what the apply wrote", key, apply.Desired.Namespace);
-                await RollBackAsync(writer, done);
-                state.State.Pending = null;
-                await state.WriteStateAsync();
-                return WriteResult.Conflict($"{key} could not be written ({e.GetType().Name}); what this apply had written was put back, so nothing changed: apply again");
+                logger.LogWarning(error, "Configuration: {Key} of namespace {Namespace} could not be written; what the apply wrote was put back", failed.Key, apply.Desired.Namespace);
+                return WriteResult.Conflict($"{failed.Key} could not be written ({error.GetType().Name}); what this apply had written was put back, so nothing changed: apply again");
             }
-            if (!result.Succeeded)
-            {
-                var path = delete ? key.ToString() : ConfigChecks.PathOf(apply.Desired, key);
-                logger.LogWarning("Configuration: {Key} of namespace {Namespace} was refused part-way: {Errors}", key, apply.Desired.Namespace,
-                    string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Message}")));
-                if (rollbackOnRefusal) await RollBackAsync(writer, done);
-                state.State.Pending = null;
-                await state.WriteStateAsync();
-                // Whatever the resource's grain answered, the apply is refused as a whole, at the resource's place.
-                FieldError[] errors = result.Errors.Length > 0
-                    ? [.. result.Errors.Select(e => e with { Field = $"{path}.{e.Field}" })]
-                    : [new FieldError(path, $"{key} was refused part-way ({result.Outcome}); nothing of the apply was kept")];
-                return WriteResult.Invalid(errors);
-            }
-            done.Add((key, before));
+            var result = failed.Result!;
+            var path = failed.Delete ? failed.Key.ToString() : ConfigChecks.PathOf(apply.Desired, failed.Key);
+            logger.LogWarning("Configuration: {Key} of namespace {Namespace} was refused part-way: {Errors}", failed.Key, apply.Desired.Namespace,
+                string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Message}")));
+            // Whatever the resource's grain answered, the apply is refused as a whole, at the resource's place.
+            FieldError[] errors = result.Errors.Length > 0
+                ? [.. result.Errors.Select(e => e with { Field = $"{path}.{e.Field}" })]
+                : [new FieldError(path, $"{failed.Key} was refused part-way ({result.Outcome}); nothing of the apply was kept")];
+            return WriteResult.Invalid(errors);
         }
         var name = apply.Desired.Namespace;
         var previous = state.State.Namespaces.GetValueOrDefault(name) ?? ConfigNamespace.New(name);
@@ -123,20 +138,29 @@ public sealed class ConfigGrain(
         return WriteResult.Ok;
     }
 
+    /// <summary>Puts back what an apply wrote, kind by kind in the reverse order it was written.</summary>
     private async Task RollBackAsync(ConfigWriter writer, List<(ConfigKey Key, ConfigSet? Before)> done)
     {
-        for (var i = done.Count - 1; i >= 0; i--)
+        foreach (var group in Enumerable.Reverse(done).GroupBy(d => d.Key.Kind))
         {
-            var (key, before) = done[i];
-            try
+            using var gate = new SemaphoreSlim(Parallelism);
+            await Task.WhenAll(group.Select(async item =>
             {
-                var result = before is null ? await writer.DeleteAsync(key) : await writer.WriteAsync(before, key);
-                if (!result.Succeeded) logger.LogError("Configuration: {Key} could not be put back: {Errors}", key, string.Join("; ", result.Errors.Select(e => e.Message)));
-            }
-            catch (Exception e)
-            {
-                logger.LogError(e, "Configuration: {Key} could not be put back", key);
-            }
+                await gate.WaitAsync();
+                try
+                {
+                    var result = item.Before is null ? await writer.DeleteAsync(item.Key) : await writer.WriteAsync(item.Before, item.Key);
+                    if (!result.Succeeded) logger.LogError("Configuration: {Key} could not be put back: {Errors}", item.Key, string.Join("; ", result.Errors.Select(e => e.Message)));
+                }
+                catch (Exception e)
+                {
+                    logger.LogError(e, "Configuration: {Key} could not be put back", item.Key);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
         }
     }
 

@@ -23,36 +23,40 @@ public sealed class ConfigWriter(IGrainFactory grains)
         switch (key.Kind)
         {
             case ConfigKey.ChannelKind:
-                var channel = set.Channels.First(c => c.Id == key.Id);
+                var channel = set.Channels[set.IndexOf(key)];
                 var channelGrain = grains.GetGrain<INotificationChannelGrain>(key.Id);
                 return await channelGrain.ExistsAsync() ? await channelGrain.UpdateAsync(channel) : await channelGrain.CreateAsync(channel);
             case ConfigKey.PolicyKind:
-                var policy = set.Policies.First(p => p.Id == key.Id);
+                var policy = set.Policies[set.IndexOf(key)];
                 var policyGrain = grains.GetGrain<IEscalationPolicyGrain>(key.Id);
                 return await policyGrain.GetAsync() is null ? await policyGrain.CreateAsync(policy) : await policyGrain.UpdateAsync(policy);
             case ConfigKey.TimeIntervalKind:
-                var interval = set.TimeIntervals.First(t => t.Name == key.Id);
+                var interval = set.TimeIntervals[set.IndexOf(key)];
                 return await Routing.PutTimeIntervalAsync(interval, create: !(await RoutingSetAsync()).TimeIntervals.Any(t => t.Name == key.Id));
             case ConfigKey.InhibitionKind:
-                var inhibition = set.Inhibitions.First(i => i.Id == key.Id);
+                var inhibition = set.Inhibitions[set.IndexOf(key)];
                 return await Routing.PutInhibitionAsync(inhibition, create: !(await RoutingSetAsync()).Inhibitions.Any(i => i.Id == key.Id));
             case ConfigKey.RoutingKind:
                 return await Routing.SetTreeAsync(set.Routing!.Root, set.Routing.Receivers);
             case ConfigKey.ServerKind:
-                var server = set.Servers.First(s => s.Id == key.Id);
+                var server = set.Servers[set.IndexOf(key)];
                 var serverGrain = grains.GetGrain<IMcpServerGrain>(key.Id);
                 var registered = await serverGrain.RegisterAsync(server);
                 return registered.Outcome == WriteOutcome.Duplicate
-                    ? await serverGrain.UpdateAsync(server, set.KeepProbeHeaders.Contains(key.Id))
+                    ? await serverGrain.UpdateAsync(server, set.KeepsProbeHeaders(key.Id))
                     : registered;
             case ConfigKey.RuleKind:
-                var rule = set.Rules.First(r => r.Id == key.Id);
+                var rule = set.Rules[set.IndexOf(key)];
                 var ruleGrain = grains.GetGrain<IAlertRuleGrain>(key.Id);
                 return await ruleGrain.GetAsync() is null ? await ruleGrain.CreateAsync(rule) : await ruleGrain.UpdateAsync(rule);
             default:
                 return WriteResult.Invalid("kind", $"'{key.Kind}' is not a kind of resource");
         }
     }
+
+    /// <summary>New servers into their shards first, one write a shard, as the bulk endpoint does: each registration then finds itself listed.</summary>
+    public Task ListServersAsync(string[] ids) =>
+        Task.WhenAll(ids.GroupBy(ServerShards.Of).Select(shard => grains.GetGrain<IServerShardGrain>(shard.Key).AddManyAsync([.. shard])));
 
     /// <summary>Deletes the resource; one already gone counts as deleted.</summary>
     public async Task<WriteResult> DeleteAsync(ConfigKey key)
