@@ -84,6 +84,11 @@ public sealed class CliTests : IDisposable
         { 36, "    sourceMatchers: [\"alertname=~(\"]", "inhibitions[0].sourceMatchers[0]", "" },
         { 38, "    equal: [\"server-id\"]", "inhibitions[0].equal[0]", "label name" },
         { 3, "channels: [oops", "", "is not valid YAML" },
+        { 17, "    name: \"Payments \\ud800 1\"", "", "invalid Unicode surrogates" },
+        { 17, "    name: \"" + new string('x', 201) + "\"", "servers[0].name", "at most 200 characters" },
+        { 23, "    name: Payments errors\n    name: again", "", "Duplicate key" },
+        { 16, "  - id: \"pay 1\"", "servers[0].id", "letters, digits" },
+        { 19, "    labels: [team, payments]", "servers[0].labels", "wrong type" },
     };
 
     [Theory]
