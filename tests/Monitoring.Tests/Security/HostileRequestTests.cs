@@ -220,8 +220,14 @@ public sealed class HostileRequestTests(ApiFixture api)
         var amAlerts = """[{"labels":{"alertname":"A","t":"@ID@"},"annotations":{"summary":"s"},"startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T00:05:00Z","generatorURL":"http://p/graph"}]""".Replace("@ID@", id);
         var amSilence = """{"matchers":[{"name":"t","value":"@ID@","isRegex":false,"isEqual":true}],"startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","createdBy":"h","comment":"hostile corpus"}""".Replace("@ID@", id);
         var telemetry = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":true}],"gauges":{"activeConnections":3,"cpuUsage":42.5,"memoryUsage":61.0}}""";
+        var document = ("{\"apiVersion\":\"mcp-alerting/v1\",\"namespace\":\"hostile-@ID@\",\"channels\":[{\"id\":\"hc-@ID@\",\"type\":\"webhook\",\"config\":{\"url\":\"" + hookUrl + "\"}}],"
+            + "\"servers\":[" + server.Insert(1, "\"id\":\"hs-@ID@\",") + "],\"rules\":[" + rule.Insert(1, "\"id\":\"hr-@ID@\",").Replace("\"c-@ID@\"", "\"hc-@ID@\"") + "],"
+            + "\"escalationPolicies\":[" + policy.Insert(1, "\"id\":\"hp-@ID@\",").Replace("\"c-@ID@\"", "\"hc-@ID@\"") + "],"
+            + "\"timeIntervals\":[" + interval.Insert(1, "\"name\":\"hti-@ID@\",") + "],\"inhibitions\":[" + inhibition.Insert(1, "\"id\":\"hi-@ID@\",") + "]}").Replace("@ID@", id);
         return new Dictionary<string, RouteCase>
         {
+            ["POST /api/config/plan"] = new(document), ["POST /api/config/apply"] = new(document), ["GET /api/config/export"] = new(null),
+            ["GET /api/config/namespaces"] = new(null), ["GET /api/config/schema"] = new(null),
             ["GET /api/servers"] = new(null), ["POST /api/servers"] = new(server.Insert(1, $"\"id\":\"new-{id}\",")),
             ["GET /api/servers/{id}"] = new(null), ["PUT /api/servers/{id}"] = new(server), ["DELETE /api/servers/{id}"] = new(null),
             ["POST /api/servers/{id}/check"] = new(null), ["POST /api/servers/{id}/telemetry"] = new(telemetry),
