@@ -26,11 +26,11 @@ public static class ConfigCommands
         var files = new Argument<string[]>("files") { Description = "YAML or JSON files, or folders of them, making one document", Arity = ArgumentArity.OneOrMore };
 
         var validate = new Command("validate", "Check a document offline, with no cluster: every field, expression, template, channel config and reference within it") { files };
-        validate.SetAction(parse => Run(() => Task.FromResult(Validate(parse.GetValue(files)!, parse.GetValue(OutputOption)!))));
+        validate.SetAction(parse => Output.Run(() => Task.FromResult(Validate(parse.GetValue(files)!, parse.GetValue(OutputOption)!))));
         root.Subcommands.Add(validate);
 
         var diff = new Command("diff", "Show what applying the document would change; exit 0 for nothing, 2 for changes") { files, PruneOption };
-        diff.SetAction(parse => Run(() => DiffAsync(parse, parse.GetValue(files)!)));
+        diff.SetAction(parse => Output.Run(() => DiffAsync(parse, parse.GetValue(files)!)));
         root.Subcommands.Add(diff);
 
         var dryRun = new Option<bool>("--dry-run") { Description = "Have the cluster check everything and show the plan, and write nothing" };
@@ -39,13 +39,13 @@ public static class ConfigCommands
             Description = "Apply only if the namespace is still at this version (the one a reviewed diff showed); else refuse, exit 1",
         };
         var apply = new Command("apply", "Apply the document whole, or nothing of it, at the version its plan was made on") { files, PruneOption, dryRun, expect };
-        apply.SetAction(parse => Run(() => ApplyAsync(parse, parse.GetValue(files)!, parse.GetValue(dryRun), parse.GetValue(expect))));
+        apply.SetAction(parse => Output.Run(() => ApplyAsync(parse, parse.GetValue(files)!, parse.GetValue(dryRun), parse.GetValue(expect))));
         root.Subcommands.Add(apply);
 
         var ns = new Option<string?>("--namespace", "-n") { Description = "Export what this namespace owns; without it, everything no namespace owns (as namespace 'default')" };
         var to = new Option<string?>("--file", "-f") { Description = "Write to this file instead of standard output" };
         var export = new Command("export", "Write the cluster's configuration as a document that applies back as no change") { ns, to };
-        export.SetAction(parse => Run(() => ExportAsync(parse, parse.GetValue(ns), parse.GetValue(to))));
+        export.SetAction(parse => Output.Run(() => ExportAsync(parse, parse.GetValue(ns), parse.GetValue(to))));
         root.Subcommands.Add(export);
 
         var schema = new Command("schema", "Print the document's JSON Schema (for editors: yaml-language-server)");
@@ -55,19 +55,6 @@ public static class ConfigCommands
             return 0;
         });
         root.Subcommands.Add(schema);
-    }
-
-    private static async Task<int> Run(Func<Task<int>> action)
-    {
-        try
-        {
-            return await action();
-        }
-        catch (CliException e)
-        {
-            Output.Fail(e);
-            return 1;
-        }
     }
 
     private static int Validate(string[] paths, string output)

@@ -74,19 +74,11 @@ public static class OpsCommands
         root.Subcommands.Add(servers);
     }
 
-    private static async Task<int> Run(ParseResult parse, Func<ClusterClient, Task<int>> action)
+    private static Task<int> Run(ParseResult parse, Func<ClusterClient, Task<int>> action) => Output.Run(async () =>
     {
-        try
-        {
-            using var client = new ClusterClient(Connection.Resolve(parse.GetValue(ConfigCommands.ServerOption), parse.GetValue(ConfigCommands.KeyOption)));
-            return await action(client);
-        }
-        catch (CliException e)
-        {
-            Output.Fail(e);
-            return 1;
-        }
-    }
+        using var client = new ClusterClient(Connection.Resolve(parse.GetValue(ConfigCommands.ServerOption), parse.GetValue(ConfigCommands.KeyOption)));
+        return await action(client);
+    });
 
     private static bool Json(ParseResult parse) => parse.GetValue(ConfigCommands.OutputOption) != "table";
 

@@ -11,6 +11,20 @@ public static class Output
 
     public static void Line(string text) => Console.Out.WriteLine(text);
 
+    /// <summary>Runs a command: a <see cref="CliException"/> is printed with its errors and exits 1.</summary>
+    public static async Task<int> Run(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (CliException e)
+        {
+            Fail(e);
+            return 1;
+        }
+    }
+
     public static void Fail(CliException e)
     {
         Console.Error.WriteLine($"error: {e.Message}");

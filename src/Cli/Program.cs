@@ -6,12 +6,4 @@ ConfigCommands.AddTo(root);
 RoutesCommands.AddTo(root);
 OpsCommands.AddTo(root);
 Monitoring.Cli.Import.ImportCommands.AddTo(root);
-try
-{
-    return await root.Parse(args).InvokeAsync();
-}
-catch (CliException e)
-{
-    Output.Fail(e);
-    return 1;
-}
+return await root.Parse(args).InvokeAsync();

@@ -22,21 +22,8 @@ public static class RoutesCommands
         var expect = new Option<string?>("--expect") { Description = "The receivers expected, comma-separated in order (as amtool's --verify.receivers)" };
         var cases = new Option<string?>("--file") { Description = "A YAML file of cases: - {labels: {severity: critical}, receivers: [pager]}" };
         var test = new Command("test", "Which receivers a label set reaches; with --expect or --file, check them") { labels, config, expect, cases };
-        test.SetAction(parse => Run(() => TestAsync(parse, parse.GetValue(labels) ?? [], parse.GetValue(config) ?? [], parse.GetValue(expect), parse.GetValue(cases))));
+        test.SetAction(parse => Output.Run(() => TestAsync(parse, parse.GetValue(labels) ?? [], parse.GetValue(config) ?? [], parse.GetValue(expect), parse.GetValue(cases))));
         root.Subcommands.Add(new Command("routes", "The routing tree") { test });
-    }
-
-    private static async Task<int> Run(Func<Task<int>> action)
-    {
-        try
-        {
-            return await action();
-        }
-        catch (CliException e)
-        {
-            Output.Fail(e);
-            return 1;
-        }
     }
 
     private static async Task<int> TestAsync(ParseResult parse, string[] pairs, string[] configFiles, string? expect, string? casesFile)

@@ -13,18 +13,7 @@ public static class ImportCommands
         var ns = new Option<string>("--namespace", "-n") { Description = "The namespace of the document written", DefaultValueFactory = _ => "alertmanager" };
         var to = new Option<string?>("--file", "-f") { Description = "Write the document to this file instead of standard output" };
         var alertmanager = new Command("alertmanager", "Turn an Alertmanager configuration into a document; what cannot be carried over is listed by name") { file, ns, to };
-        alertmanager.SetAction(async parse =>
-        {
-            try
-            {
-                return await ImportAsync(parse.GetValue(file)!, parse.GetValue(ns)!, parse.GetValue(to));
-            }
-            catch (CliException e)
-            {
-                Output.Fail(e);
-                return 1;
-            }
-        });
+        alertmanager.SetAction(parse => Output.Run(() => ImportAsync(parse.GetValue(file)!, parse.GetValue(ns)!, parse.GetValue(to))));
         root.Subcommands.Add(new Command("import", "Bring configuration from another tool") { alertmanager });
     }
 
