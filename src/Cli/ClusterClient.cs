@@ -1,3 +1,4 @@
+using Monitoring.Api.Config.Documents;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -34,9 +35,9 @@ public sealed record Connection(Uri Server, string? ApiKey)
 }
 
 /// <summary>A failure to report and exit 1 with: a message, and the file errors it carries.</summary>
-public sealed class CliException(string message, IReadOnlyList<Documents.FileError>? errors = null) : Exception(message)
+public sealed class CliException(string message, IReadOnlyList<FileError>? errors = null) : Exception(message)
 {
-    public IReadOnlyList<Documents.FileError> Errors { get; } = errors ?? [];
+    public IReadOnlyList<FileError> Errors { get; } = errors ?? [];
 }
 
 /// <summary>An answer from the cluster: status, body, ETag.</summary>

@@ -1,3 +1,4 @@
+using Monitoring.Api.Config.Documents;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Monitoring.Cli.Documents;

@@ -28,27 +28,27 @@ public static class ConfigEndpoints
         group.MapPost("/plan", async (ConfigDocument document, bool? prune, HttpContext http, ConfigPlanner planner, IGrainFactory grains, TimeProvider time) =>
         {
             var errors = new RequestErrors();
-            if (document.ToSet(time.GetUtcNow(), errors) is not { } set) return ProblemResults.Invalid(errors.ToArray(), "The document is invalid");
+            if (document.ToSet(time.GetUtcNow(), errors) is not { } set) return ProblemResults.Invalid(YamlBodies.WithLines(http, errors.ToArray()), "The document is invalid");
             var plan = await planner.PlanAsync(set, prune ?? false);
             var check = await Config(grains).ApplyAsync(new ConfigApply(set, plan.Writes, plan.Deletes, plan.Version, Actor(http), DryRun: true));
-            if (Problem(check.Result, set.Namespace) is { } problem) return problem;
+            if (Problem(http, check.Result, set.Namespace) is { } problem) return problem;
             http.Response.Headers.ETag = ETag(plan.Version);
             return TypedResults.Ok(plan);
-        });
+        }).WithMetadata(new AcceptsYamlBody()).Accepts<ConfigDocument>("application/json", YamlBodies.Types);
 
         group.MapPost("/apply", async (ConfigDocument document, bool? prune, bool? dryRun, HttpContext http, ConfigPlanner planner, IGrainFactory grains,
             TimeProvider time, IAuditLog audit) =>
         {
             if (!TryIfMatch(http.Request, out var expected)) return ProblemResults.Invalid([new FieldError("If-Match", "must be the version a plan answered, e.g. \"3\" (or left out)")]);
             var errors = new RequestErrors();
-            if (document.ToSet(time.GetUtcNow(), errors) is not { } set) return ProblemResults.Invalid(errors.ToArray(), "The document is invalid");
+            if (document.ToSet(time.GetUtcNow(), errors) is not { } set) return ProblemResults.Invalid(YamlBodies.WithLines(http, errors.ToArray()), "The document is invalid");
             var plan = await planner.PlanAsync(set, prune ?? false);
             if (expected is { } e && e != plan.Version)
             {
                 return ProblemResults.Conflict($"namespace '{set.Namespace}' is at version {plan.Version}, not {e}: another apply came first; plan again");
             }
             var result = await Config(grains).ApplyAsync(new ConfigApply(set, plan.Writes, plan.Deletes, plan.Version, Actor(http), dryRun ?? false));
-            if (Problem(result.Result, set.Namespace) is { } problem) return problem;
+            if (Problem(http, result.Result, set.Namespace) is { } problem) return problem;
             if (result.Version != result.PreviousVersion)
             {
                 await audit.AppendAsync(time.GetUtcNow(), Actor(http), "POST /api/config/apply", "config", set.Namespace,
@@ -57,7 +57,7 @@ public static class ConfigEndpoints
             }
             http.Response.Headers.ETag = ETag(result.Version);
             return TypedResults.Ok(new ConfigApplyResponse(set.Namespace, result.PreviousVersion, result.Version, dryRun ?? false, plan.Summary, plan.Changes));
-        });
+        }).WithMetadata(new AcceptsYamlBody()).Accepts<ConfigDocument>("application/json", YamlBodies.Types);
 
         group.MapGet("/export", async (string? @namespace, HttpContext http, ConfigPlanner planner) =>
         {
@@ -84,8 +84,8 @@ public static class ConfigEndpoints
 
     private static string ETag(long version) => $"\"{version}\"";
 
-    private static IResult? Problem(WriteResult result, string name) =>
-        result.Outcome == WriteOutcome.Invalid ? ProblemResults.Invalid(result.Errors, "The document is invalid") : ProblemResults.From(result, "namespace", name);
+    private static IResult? Problem(HttpContext http, WriteResult result, string name) =>
+        result.Outcome == WriteOutcome.Invalid ? ProblemResults.Invalid(YamlBodies.WithLines(http, result.Errors), "The document is invalid") : ProblemResults.From(result, "namespace", name);
 
     /// <summary>The version named by If-Match: "3", 3 or W/"3"; absent means "whatever it is now".</summary>
     private static bool TryIfMatch(HttpRequest request, out long? version)

@@ -74,6 +74,7 @@ public static class ApiHosting
         app.UseHttpMetrics();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<Security.AuthMiddleware>();
+        app.UseMiddleware<Config.YamlBodies>(); // a YAML document goes on as the JSON it means, through the guards
         app.UseMiddleware<RequestGuards>();
         app.UseRateLimiter();
         app.MapOpenApi("/openapi/v1.json"); // one document; any other name is an ordinary 404 problem

@@ -18,7 +18,7 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         }
         var detail = bad.InnerException switch
         {
-            JsonException json => Describe(json),
+            JsonException json => Describe(json, IBodyLines.Of(context)),
             _ when bad.Message.Contains("no body was provided", StringComparison.OrdinalIgnoreCase) => "A JSON body is required.",
             _ when bad.StatusCode == StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
             _ => "The request could not be read: " + bad.Message.Split('"')[0].TrimEnd(),
@@ -36,10 +36,13 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         });
     }
 
-    private static string Describe(JsonException json)
+    private static string Describe(JsonException json, IBodyLines? lines)
     {
         var where = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "the body" : json.Path;
-        var position = json.LineNumber is { } line ? $" (line {line + 1}, byte {json.BytePositionInLine + 1})" : "";
+        // A body sent as YAML was read into JSON first: its line is the one the sender wrote, found by path.
+        var position = lines is not null
+            ? lines.LineOf(where == "the body" ? "" : where.TrimStart('$').TrimStart('.')) is { } at ? $" (line {at})" : ""
+            : json.LineNumber is { } line ? $" (line {line + 1}, byte {json.BytePositionInLine + 1})" : "";
         // System.Text.Json's own message names .NET types; say it in JSON terms instead.
         var what = json.Message.Contains("could not be converted", StringComparison.Ordinal)
             ? "has the wrong type for this field"

@@ -89,6 +89,7 @@ public sealed class CliTests : IDisposable
         { 23, "    name: Payments errors\n    name: again", "", "Duplicate key" },
         { 16, "  - id: \"pay 1\"", "servers[0].id", "letters, digits" },
         { 19, "    labels: [team, payments]", "servers[0].labels", "wrong type" },
+        { 19, "    labels: &l {team: payments}\n    annotations: *l", "servers[0].labels", "anchors and aliases are not read" },
     };
 
     [Theory]

@@ -125,6 +125,73 @@ public sealed class ConfigApiTests(ApiFixture api)
 
     }
 
+    private async Task<HttpResponseMessage> PostYamlAsync(string url, string yaml, string type = "application/yaml") =>
+        await api.Http.PostAsync(url, new StringContent(yaml, Encoding.UTF8, type));
+
+    [Fact]
+    public async Task A_document_sent_as_yaml_is_planned_and_applied_as_its_json_and_its_errors_name_their_lines()
+    {
+        // Two documents in one body (as two files of a folder), the second adding rules: one namespace, merged.
+        var yaml = $$"""
+            apiVersion: mcp-alerting/v1
+            namespace: yaml-{{_id}}
+            channels:
+              - id: yops-{{_id}}
+                type: webhook
+                config: { url: "{{api.Webhooks.UrlFor($"/yaml/{_id}")}}" }
+            servers:
+              - id: ys-{{_id}}
+                name: YAML server
+                endpoint: http://127.0.0.1:9/mcp
+                labels: { team: y{{_id}} }
+                probe: { enabled: false }
+            ---
+            namespace: yaml-{{_id}}
+            rules:
+              - id: yr-{{_id}}
+                name: Errors
+                condition: error_rate > 0.5
+                for: 1m
+                channels: [yops-{{_id}}]
+                selector: { team: y{{_id}} }
+            """;
+        var plan = await OkAsync(await PostYamlAsync("/api/config/plan", yaml));
+        Assert.Equal(3, plan.GetProperty("summary").GetProperty("create").GetInt32());
+        var applied = await OkAsync(await PostYamlAsync("/api/config/apply", yaml, "text/yaml"));
+        Assert.Equal(1, applied.GetProperty("version").GetInt64());
+        var rule = await (await api.Http.GetAsync($"/api/rules/yr-{_id}")).JsonAsync();
+        Assert.Equal("error_rate > 0.5", rule.GetProperty("condition").GetString());
+        Assert.Equal(0, (await OkAsync(await PostYamlAsync("/api/config/plan", yaml))).GetProperty("changes").GetArrayLength());
+
+        // A value the checks refuse is named by path and by the line it was written on; nothing is written.
+        var wrong = yaml.Replace("for: 1m", "for: soon");
+        var line = wrong.Split('\n').ToList().FindIndex(l => l.Contains("for: soon")) + 1;
+        var detail = await (await PostYamlAsync("/api/config/apply", wrong)).AssertProblemAsync(400);
+        Assert.Contains("rules[0].for", detail);
+        Assert.Contains($"(line {line})", detail);
+        // A value of the wrong type (binding) is named at its line too, not at a line of the JSON it became.
+        var typed = yaml.Replace("name: YAML server", "name: [not, text]");
+        line = typed.Split('\n').ToList().FindIndex(l => l.Contains("[not, text]")) + 1;
+        detail = await (await PostYamlAsync("/api/config/plan", typed)).AssertProblemAsync(400);
+        Assert.Contains($"(line {line})", detail);
+        // Broken YAML, a key twice, an alias (the billion laughs' tool) and a second namespace: each refused with its line.
+        foreach (var (body, expected) in new[]
+        {
+            ("namespace: a\nrules: [\n", "body:"),
+            ($"namespace: yaml-{_id}\nnamespace: again\n", "body:2: is not valid YAML: Duplicate key namespace"),
+            ($"namespace: yaml-{_id}\nrules: &r []\ninhibitions: *r\n", "anchors and aliases are not read"),
+            ($"namespace: yaml-{_id}\n---\nnamespace: other\n", "one document, one namespace"),
+            ("", "is empty"),
+        })
+        {
+            detail = await (await PostYamlAsync("/api/config/apply", body)).AssertProblemAsync(400);
+            Assert.Contains(expected, detail);
+        }
+        var after = await OkAsync(await PostYamlAsync("/api/config/plan", yaml));
+        Assert.Equal(1, after.GetProperty("version").GetInt64());
+        Assert.Equal(0, after.GetProperty("changes").GetArrayLength()); // none of the refused bodies changed anything
+    }
+
     [Fact]
     public async Task An_invalid_document_is_refused_whole_with_every_error_at_its_place_and_nothing_written()
     {

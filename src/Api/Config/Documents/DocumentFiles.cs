@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Monitoring.Cli.Documents;
+namespace Monitoring.Api.Config.Documents;
 
 /// <summary>Where a value came from: file and line (1-based).</summary>
 public sealed record Source(string File, int Line)
@@ -91,12 +91,33 @@ public sealed class DocumentFiles
         }
     }
 
+    /// <summary>A document sent as YAML text (a request body), named <paramref name="name"/> in errors.</summary>
+    public static DocumentFiles ReadText(string text, string name)
+    {
+        var files = new DocumentFiles();
+        files.ReadDocuments(new StringReader(text), name);
+        if (files.Errors.Count == 0 && files.Document.Count == 0) files.Errors.Add(new FileError(new Source(name, 1), "", "is empty: a document is a mapping of namespace, servers, rules, channels, ..."));
+        return files;
+    }
+
     private void ReadFile(string file)
+    {
+        try
+        {
+            using var reader = new StreamReader(file);
+            ReadDocuments(reader, file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Errors.Add(new FileError(null, "", $"{file}: {e.Message}"));
+        }
+    }
+
+    private void ReadDocuments(TextReader reader, string file)
     {
         var stream = new YamlStream();
         try
         {
-            using var reader = new StreamReader(file);
             stream.Load(reader);
         }
         catch (YamlException e)
@@ -161,6 +182,12 @@ public sealed class DocumentFiles
     private JsonNode? ToJson(YamlNode node, string path, string file, Dictionary<string, Source> sources)
     {
         sources[path] = new Source(file, (int)node.Start.Line);
+        if (!node.Anchor.IsEmpty)
+        {
+            // An alias is the anchored node itself: read, it could repeat a value exponentially (the "billion laughs").
+            Errors.Add(new FileError(new Source(file, (int)node.Start.Line), path, "anchors and aliases are not read; write the value out"));
+            return null;
+        }
         switch (node)
         {
             case YamlMappingNode mapping:
