@@ -163,6 +163,15 @@ public sealed class ConfigApiTests(ApiFixture api)
         Assert.Equal("error_rate > 0.5", rule.GetProperty("condition").GetString());
         Assert.Equal(0, (await OkAsync(await PostYamlAsync("/api/config/plan", yaml))).GetProperty("changes").GetArrayLength());
 
+        // The console says who owns what: the document's namespace, or "by hand".
+        var rules = await api.Http.GetStringAsync("/config/rules");
+        Assert.Matches($"yr-{_id}</code>.*?<td class=\"owner\"><a href=\"/config/namespaces\"><code>yaml-{_id}</code>", rules.Replace("\n", " "));
+        Assert.Contains($"declared by namespace yaml-{_id}", await api.Http.GetStringAsync($"/servers/ys-{_id}"));
+        var namespaces = await api.Http.GetStringAsync("/config/namespaces");
+        var row = System.Text.RegularExpressions.Regex.Match(namespaces.Replace("\n", " "), $"<code>yaml-{_id}</code></td><td class=\"num\">1</td>(.*?)</tr>");
+        Assert.True(row.Success, namespaces);
+        Assert.All(new[] { "1 server,", "1 rule", "1 channel" }, part => Assert.Contains(part, row.Groups[1].Value + ","));
+
         // A value the checks refuse is named by path and by the line it was written on; nothing is written.
         var wrong = yaml.Replace("for: 1m", "for: soon");
         var line = wrong.Split('\n').ToList().FindIndex(l => l.Contains("for: soon")) + 1;

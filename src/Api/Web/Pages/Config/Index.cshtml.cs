@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Monitoring.Api.Contracts;
+using Monitoring.Configuration;
 using Monitoring.Listings;
 using Monitoring.Routing;
 using Monitoring.Rules;
@@ -9,11 +10,13 @@ namespace Monitoring.Api.Web.Pages.Config;
 
 /// <summary>
 /// Read-only views of the configuration: rules, routes (with "which route gets this label set"), channels (secrets
-/// redacted as the API redacts them), escalation policies, time intervals and inhibitions. Changes go through the API.
+/// redacted as the API redacts them), escalation policies, time intervals and inhibitions, each with the namespace whose
+/// document owns it; and the namespaces themselves. Changes go through the API or a document; a resource a document owns
+/// may still be edited by hand, and its next plan shows the drift.
 /// </summary>
 public sealed class IndexModel(IListingStore listings) : ConsolePage
 {
-    public static readonly string[] Sections = ["rules", "routes", "channels", "policies", "intervals", "inhibitions"];
+    public static readonly string[] Sections = ["rules", "routes", "channels", "policies", "intervals", "inhibitions", "namespaces"];
     public static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     [BindProperty(SupportsGet = true)] public string? Section { get; set; }
@@ -25,11 +28,18 @@ public sealed class IndexModel(IListingStore listings) : ConsolePage
     public EscalationPolicyResponse[] Policies { get; private set; } = [];
     public RouteMatch[]? Matches { get; private set; }
     public string[] Errors { get; private set; } = [];
+    public ConfigNamespace[] Namespaces { get; private set; } = [];
+    private Dictionary<ConfigKey, string> _owners = [];
+
+    /// <summary>The namespace whose document owns the resource, or null when it was made by hand.</summary>
+    public string? OwnerOf(ConfigKey key) => _owners.GetValueOrDefault(key);
 
     public async Task<IActionResult> OnGetAsync()
     {
         Section = string.IsNullOrEmpty(Section) ? "rules" : Section;
         if (!Sections.Contains(Section)) return NotFound();
+        Namespaces = [.. (await Grains.GetGrain<IConfigGrain>(IConfigGrain.Key).GetNamespacesAsync()).OrderBy(n => n.Name, StringComparer.Ordinal)];
+        _owners = Namespaces.SelectMany(n => n.Owned.Select(k => (k, n.Name))).GroupBy(o => o.k).ToDictionary(g => g.Key, g => g.First().Name);
         switch (Section)
         {
             case "rules":
@@ -40,6 +50,8 @@ public sealed class IndexModel(IListingStore listings) : ConsolePage
                 break;
             case "policies":
                 Policies = [.. (await listings.QueryAsync<PolicyEntry>(new ListingQuery(500, 0))).Items.Select(e => EscalationPolicyResponse.From(e.Policy))];
+                break;
+            case "namespaces":
                 break;
             default:
                 Routing = await Grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(-1) ?? RoutingSet.Empty;

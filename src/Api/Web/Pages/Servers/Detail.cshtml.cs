@@ -1,4 +1,5 @@
 using Monitoring.Api.Security;
+using Monitoring.Configuration;
 using Microsoft.AspNetCore.Mvc;
 using Monitoring.History;
 using Monitoring.Listings;
@@ -14,6 +15,9 @@ public sealed class DetailModel(IListingStore listings, IAlertHistory history) :
     public AlertEntry[] Alerts { get; private set; } = [];
     public TransitionRow[] History { get; private set; } = [];
 
+    /// <summary>The namespace whose document declares this server, or null when it was registered by hand.</summary>
+    public string? Owner { get; private set; }
+
     public async Task<IActionResult> OnGetAsync(string id)
     {
         if (await Grains.GetGrain<IMcpServerGrain>(id).GetStatusAsync() is not { } status) return NotFound();
@@ -21,6 +25,8 @@ public sealed class DetailModel(IListingStore listings, IAlertHistory history) :
         (Alerts, _) = await listings.QueryAsync<AlertEntry>(new Dictionary<string, string> { ["serverId"] = id }, 50, 0,
             new Dictionary<string, string> { ["status"] = "inactive" });
         (History, _) = await history.QueryAsync(new HistoryQuery(id, null, null, null, null, null, 20, 0));
+        var key = ConfigKey.Server(id);
+        Owner = (await Grains.GetGrain<IConfigGrain>(IConfigGrain.Key).GetNamespacesAsync()).FirstOrDefault(n => n.Owned.Contains(key))?.Name;
         return Page();
     }
 
