@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Support;
+using static Monitoring.Tests.Support.Drill;
 
 namespace Monitoring.Tests.Cluster;
 
@@ -164,20 +165,6 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
             $"{duplicates} duplicates ({duplicates * 100.0 / storm:F2}%); 0 lost; 0 stuck (all {storm} resolved after healthy data)");
     }
 
-    /// <summary>A grain's stored row (its version, when it was written, and the payload without the window's bytes), for a failure's diagnostics.</summary>
-    private static async Task<string> StoredAsync(ProcessCluster cluster, string grainType, string key, string stateName)
-    {
-        await using var database = Npgsql.NpgsqlDataSource.Create(cluster.PostgresConnectionString);
-        await using var command = database.CreateCommand(
-            $"SELECT version, updated_at, CASE WHEN state_name = 'window' THEN length(payload::text)::text ELSE payload::text END FROM {cluster.Schema}.grain_state " +
-            "WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3");
-        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = grainType });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = key });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = stateName });
-        await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? $"v{reader.GetInt64(0)} at {reader.GetDateTime(1):HH:mm:ss.fff}: {reader.GetString(2)}" : "none";
-    }
-
     /// <summary>Channels l1 and l2, a policy telling l1 at once and l2 15 s later, a rule, and servers that breach it.</summary>
     private static async Task<string> BreachAsync(HttpClient http, WebhookReceiver hooks)
     {
@@ -226,43 +213,6 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
         for (var i = 0; i < Servers; i++) await SendAsync(http, HttpMethod.Post, $"/api/servers/s{i}-{id}/telemetry", healthy, HttpStatusCode.Accepted);
     }
 
-    private static int Resolved(WebhookReceiver hooks, string path) => hooks.At(path).Where(h => Kind(h) == "resolved").Select(AlertOf).Distinct().Count();
-
-    private static string Kind(ReceivedHook hook) => hook.Body.GetProperty("context").GetProperty("notification").GetString()!;
-
-    private static string AlertOf(ReceivedHook hook) => hook.Body.GetProperty("alert").GetProperty("id").GetString()!;
-
-    private static async Task<string?> LocateAsync(HttpClient http, string kind, string key) =>
-        (await http.GetFromJsonAsync<JsonElement>($"/api/cluster/activations/{kind}/{key}")).GetProperty("silo").GetString();
-
-    private static async Task Created(HttpClient http, string url, string body) => await SendAsync(http, HttpMethod.Post, url, body, HttpStatusCode.Created);
-
-    /// <summary>
-    /// An at-least-once client: sends again after a 503 (with its Retry-After) or no answer, up to a minute; answers how
-    /// many times it sent again. Any other status than the expected fails the test.
-    /// </summary>
-    private static async Task<int> SendAsync(HttpClient http, HttpMethod method, string url, string? body, params HttpStatusCode[] expected)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        for (var again = 0; ; again++)
-        {
-            try
-            {
-                using var request = new HttpRequestMessage(method, url) { Content = body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
-                using var response = await http.SendAsync(request);
-                if (expected.Contains(response.StatusCode)) return again;
-                if (response.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
-                {
-                    Assert.Fail($"{method} {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                }
-                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(200));
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
 }
 
 /// <summary>Overload: a storm larger than PostgreSQL's connection pools can take is shed with 503s, not a collapse.</summary>

@@ -246,4 +246,44 @@ public sealed class MetricWindowTests
 
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    /// <summary>What a batch may record, on a window that already holds some traffic: each must be taken back whole.</summary>
+    public static TheoryData<string> Batches() => new("requests", "a new slice's requests", "slow requests that widen the histogram", "summed points", "gauges", "all of it");
+
+    [Theory]
+    [MemberData(nameof(Batches))]
+    public void A_batch_taken_back_leaves_the_window_as_it_was_and_one_committed_stays(string batch)
+    {
+        var window = new MetricWindow(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 50; i++) window.Record(Start.AddSeconds(i), Start.AddSeconds(60), 0.05, i % 10 != 0, true);
+        window.RecordGauges(new GaugeReading(3, 40, 60), Start);
+        var now = Start.AddSeconds(90);
+        var before = window.Snapshot(now);
+        var export = Convert.ToBase64String(window.Export(now));
+
+        void Record()
+        {
+            if (batch is "requests" or "all of it") for (var i = 0; i < 30; i++) window.Record(now, now, 0.05, false, true);
+            if (batch is "a new slice's requests") for (var i = 0; i < 30; i++) window.Record(Start.AddSeconds(80), now, 0.05, false, true);
+            if (batch is "slow requests that widen the histogram" or "all of it") for (var i = 0; i < 30; i++) window.Record(now, now, 30, true, false);
+            if (batch is "summed points" or "all of it") window.RecordMany(now, now, 100, false, true, 12, [0.1, 1], [60, 30, 10], 0.01, 3);
+            if (batch is "gauges" or "all of it") window.RecordGauges(new GaugeReading(9, 99, 99), now);
+        }
+
+        window.Begin();
+        Record();
+        Assert.NotEqual(before, window.Snapshot(now));
+        window.Rollback();
+        Assert.Equal(before, window.Snapshot(now));
+        Assert.True(window.Changed); // a snapshot stored meanwhile may hold what was taken back
+        Assert.Equal(export, Convert.ToBase64String(window.Export(now)));
+
+        window.Begin();
+        Record();
+        var after = window.Snapshot(now);
+        window.Commit();
+        window.Rollback(); // nothing left to take back
+        Assert.Equal(after, window.Snapshot(now));
+        Assert.NotEqual(before, after);
+    }
 }

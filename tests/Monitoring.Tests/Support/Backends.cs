@@ -46,17 +46,25 @@ public sealed class RedisServer : IAsyncDisposable
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly string _bin;
     private readonly string _directory;
+    private readonly int _maxConnections;
+    private Process _process;
 
-    private PostgresServer(Process process, string directory, int port)
+    private PostgresServer(Process process, string bin, string directory, int port, int maxConnections)
     {
         _process = process;
+        _bin = bin;
         _directory = directory;
         Port = port;
+        _maxConnections = maxConnections;
     }
 
     public int Port { get; }
+
+    private string Data => Path.Combine(_directory, "data");
+
+    private static bool AsRoot => Environment.UserName == "root";
 
     public string ConnectionString(string database = "postgres") =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=20";
@@ -69,28 +77,52 @@ public sealed class PostgresServer : IAsyncDisposable
             ?? throw new InvalidOperationException("PostgreSQL is not installed (apt-get install postgresql)");
         var directory = Directory.CreateTempSubdirectory("mcp-alerting-pg-").FullName;
         var data = Path.Combine(directory, "data");
-        var asRoot = Environment.UserName == "root";
-        if (asRoot)
+        if (AsRoot)
         {
             await LocalProcesses.RunAsync("chown", "postgres:postgres", directory);
         }
-        await LocalProcesses.RunAsync(asRoot ? "runuser" : Path.Combine(bin, "initdb"),
-            [.. (asRoot ? new[] { "-u", "postgres", "--", Path.Combine(bin, "initdb") } : []), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+        await LocalProcesses.RunAsync(AsRoot ? "runuser" : Path.Combine(bin, "initdb"),
+            [.. (AsRoot ? new[] { "-u", "postgres", "--", Path.Combine(bin, "initdb") } : []), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
         for (var attempt = 1; ; attempt++)
         {
             // A free port can be taken by another test's PostgreSQL between choosing it and binding it; the one that
             // answers must be this one (its data directory), or this test would share, and lose, another's database.
             var port = LocalPorts.Free();
-            string[] postgres = [Path.Combine(bin, "postgres"), "-D", data, "-p", port.ToString(), "-k", directory, "-c", "listen_addresses=127.0.0.1",
-                "-c", "fsync=off", "-c", $"max_connections={maxConnections}", "-c", "shared_preload_libraries=pg_stat_statements"];
-            var process = asRoot ? LocalProcesses.Start("runuser", ["-u", "postgres", "--", .. postgres]) : LocalProcesses.Start(postgres[0], postgres[1..]);
+            var process = Launch(bin, directory, port, maxConnections);
             await LocalPorts.WaitUntilListeningAsync(port, process, "postgres");
-            var server = new PostgresServer(process, directory, port);
+            var server = new PostgresServer(process, bin, directory, port, maxConnections);
             await server.WaitUntilAcceptingAsync();
             if (await server.DataDirectoryAsync() == data) return server;
             await LocalProcesses.StopAsync(process);
             if (attempt == 3) throw new InvalidOperationException($"port {port}: another PostgreSQL answered, three times");
         }
+    }
+
+    private static Process Launch(string bin, string directory, int port, int maxConnections)
+    {
+        string[] postgres = [Path.Combine(bin, "postgres"), "-D", Path.Combine(directory, "data"), "-p", port.ToString(), "-k", directory, "-c", "listen_addresses=127.0.0.1",
+            "-c", "fsync=off", "-c", $"max_connections={maxConnections}", "-c", "shared_preload_libraries=pg_stat_statements"];
+        return AsRoot ? LocalProcesses.Start("runuser", ["-u", "postgres", "--", .. postgres]) : LocalProcesses.Start(postgres[0], postgres[1..]);
+    }
+
+    /// <summary>
+    /// Stops PostgreSQL as a crash does: an immediate shutdown (<c>pg_ctl stop -m immediate</c>), every session cut, no
+    /// checkpoint; the next start recovers from the write-ahead log.
+    /// </summary>
+    public async Task CrashAsync()
+    {
+        string[] stop = [Path.Combine(_bin, "pg_ctl"), "stop", "-D", Data, "-m", "immediate", "-w"];
+        await LocalProcesses.RunAsync(AsRoot ? "runuser" : stop[0], AsRoot ? ["-u", "postgres", "--", .. stop] : stop[1..]);
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Starts it again on the same port and data, after <see cref="CrashAsync"/>; answers once it accepts sessions.</summary>
+    public async Task StartAgainAsync()
+    {
+        _process.Dispose();
+        _process = Launch(_bin, _directory, Port, _maxConnections);
+        await LocalPorts.WaitUntilListeningAsync(Port, _process, "postgres");
+        await WaitUntilAcceptingAsync();
     }
 
     private async Task<string?> DataDirectoryAsync()

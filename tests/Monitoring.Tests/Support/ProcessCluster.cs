@@ -35,6 +35,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     public HttpClient Http { get; private set; } = null!;
 
     public string PostgresConnectionString => _postgres.ConnectionString();
+
+    /// <summary>The cluster's PostgreSQL, for drills that crash it and start it again.</summary>
+    public PostgresServer Postgres => _postgres;
     public IReadOnlyList<ClusterProcess> Silos => _silos;
 
     /// <summary>The API process (an Orleans client), once started.</summary>

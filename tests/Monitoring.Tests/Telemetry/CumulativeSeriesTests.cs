@@ -52,6 +52,25 @@ public sealed class CumulativeSeriesTests
         Assert.Equal(5, series.ToDelta(Make(new(-60, 0, 15, [15, 0])) with { Tool = "t0" }, Now, Window)!.Count);
     }
 
+    [Fact]
+    public void A_batch_taken_back_puts_each_series_back_so_the_resent_points_count_again()
+    {
+        var series = new CumulativeSeries();
+        series.ToDelta(Make(new(-60, -2, 100, [100, 0])), Now, Window);
+        series.Begin();
+        Assert.Equal(20, series.ToDelta(Make(new(-60, -1, 120, [120, 0])), Now, Window)!.Count);
+        Assert.Equal(3, series.ToDelta(Make(new(-1, -1, 3, [3, 0])) with { Tool = "new" }, Now, Window)!.Count);
+        series.Rollback();
+        // Resent: the same points add the same again (a series that was new is new again).
+        Assert.Equal(20, series.ToDelta(Make(new(-60, -1, 120, [120, 0])), Now, Window)!.Count);
+        Assert.Equal(3, series.ToDelta(Make(new(-1, -1, 3, [3, 0])) with { Tool = "new" }, Now, Window)!.Count);
+        series.Begin();
+        series.ToDelta(Make(new(-60, 0, 125, [125, 0])), Now, Window);
+        series.Commit();
+        series.Rollback();
+        Assert.Equal(0, series.ToDelta(Make(new(-60, 0, 125, [125, 0])), Now, Window)!.Count); // committed: the same point again adds nothing
+    }
+
     private static RequestAggregate Make(Point p) =>
         new("tools/call", "search", null, Now.AddMinutes(p.StartMinute), Now.AddMinutes(p.AtMinute), p.Cumulative, p.Count,
             p.Count * 0.1, [0.5], p.Buckets, null, null);

@@ -308,7 +308,7 @@ public sealed class AlertGrain(
         {
             S.UpdatedAt = now;
             S.HandOffRetryAt ??= now + HandOffRetry; // a new activation's timer hands over what this one could not
-            await WriteAsync();
+            await StoreAsync();
         }
         var outboxBefore = S.Outbox.Count;
         var reportedBefore = (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
@@ -333,7 +333,7 @@ public sealed class AlertGrain(
             if (significant || Writes.Pending)
             {
                 S.UpdatedAt = now;
-                await WriteAsync();
+                await StoreAsync();
             }
         }
         await AppendHistoryAsync();
@@ -363,6 +363,24 @@ public sealed class AlertGrain(
     private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, _ => state.WriteStateAsync(), TimeSpan.FromSeconds(1));
 
     private Task WriteAsync() => Writes.WriteAsync();
+
+    /// <summary>
+    /// Stores a lifecycle step. One that cannot be stored (the storage is down) leaves this activation ahead of what is
+    /// stored, with a status its server was not told and a message nobody was promised: the activation is dropped, so
+    /// the next call reads what is stored, and the push that caused the step, refused, is sent again.
+    /// </summary>
+    private async Task StoreAsync()
+    {
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
 
     private void MarkDirty() => Writes.Mark();
 

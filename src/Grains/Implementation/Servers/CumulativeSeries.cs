@@ -12,6 +12,26 @@ public sealed class CumulativeSeries
     public const int MaxSeries = 256;
     private readonly Dictionary<string, RequestAggregate> _last = new(StringComparer.Ordinal);
 
+    /// <summary>While a batch runs: each series' point before the batch first moved it (null: the series was new).</summary>
+    private Dictionary<string, RequestAggregate?>? _before;
+
+    /// <summary>Starts a batch that <see cref="Rollback"/> takes back whole (a push refused with "send it again").</summary>
+    public void Begin() => (_before ??= new(StringComparer.Ordinal)).Clear();
+
+    public void Commit() => _before?.Clear();
+
+    /// <summary>Puts every series the batch moved back where it was, so the resent points count again.</summary>
+    public void Rollback()
+    {
+        if (_before is null) return;
+        foreach (var (key, point) in _before)
+        {
+            if (point is null) _last.Remove(key);
+            else _last[key] = point;
+        }
+        _before.Clear();
+    }
+
     /// <summary>
     /// The requests the point adds; null when it adds nothing (a baseline, or older than the series' last point); a
     /// count of -1 when a new series would pass <see cref="MaxSeries"/> (dropped).
@@ -22,6 +42,7 @@ public sealed class CumulativeSeries
         var key = point.SeriesKey;
         if (!_last.TryGetValue(key, out var previous) && _last.Count >= MaxSeries) return point with { Count = -1 };
         if (previous is not null && point.At < previous.At) return null;
+        _before?.TryAdd(key, previous);
         _last[key] = point;
         var continues = previous is not null && previous.Start == point.Start && point.Count >= previous.Count
             && previous.BoundsSeconds.AsSpan().SequenceEqual(point.BoundsSeconds) && previous.BucketCounts.Length == point.BucketCounts.Length;

@@ -15,9 +15,10 @@ public sealed partial class McpServerGrain
     private ServerEntry? _listed;
 
     /// <summary>
-    /// The window holds only what was restored from storage: nothing has been recorded since this activation. The
-    /// snapshot is written behind, so it may be older than the breach an open alert saw (its silo died before the next
-    /// write); until data arrives again, a clear condition it yields is not evidence of recovery.
+    /// The window holds nothing an open alert has not already seen: only what was restored from storage (the snapshot
+    /// is written behind, so it may be older than the breach an open alert saw: its silo died before the next write),
+    /// or a refused push was just taken back (its alert may have fired on it; the resend brings it again). Until data
+    /// arrives again, a clear condition the window yields is not evidence of recovery.
     /// </summary>
     private bool _windowRestored;
 
@@ -52,6 +53,47 @@ public sealed partial class McpServerGrain
             return new IngestResult(false, 0, 0);
         }
         var now = time.GetUtcNow();
+        // A push is recorded as one batch: refused (an alert it made hold could not be told, or what that changed could
+        // not be stored), it is taken back whole, so the sender's resend is its only copy and nothing counts twice.
+        _window.Begin();
+        _cumulative.Begin();
+        var (accepted, summed, dropped) = Record(batch, now);
+        int unreached;
+        try
+        {
+            unreached = await EvaluateCoreAsync();
+        }
+        catch
+        {
+            TakeBack();
+            throw;
+        }
+        if (unreached > 0)
+        {
+            TakeBack();
+            return new IngestResult(true, 0, 0) { Unreached = unreached };
+        }
+        _window.Commit();
+        _cumulative.Commit();
+        MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted + summed);
+        MonitoringMetrics.TelemetryRecordsDropped.Inc(dropped);
+        return new IngestResult(true, Saturate(accepted + summed), Saturate(dropped));
+    }
+
+    /// <summary>
+    /// Takes a refused push back. An alert may already have fired on it (its state was stored before the part that
+    /// failed): what the window yields without it does not resolve that alert until data arrives again, the resend first.
+    /// </summary>
+    private void TakeBack()
+    {
+        _window.Rollback();
+        _cumulative.Rollback();
+        _windowRestored = true;
+    }
+
+    /// <summary>Records a push's requests, summed points and gauges into the window: how many were taken, summed and dropped.</summary>
+    private (int Accepted, long Summed, long Dropped) Record(TelemetryBatch batch, DateTimeOffset now)
+    {
         var accepted = 0;
         foreach (var request in batch.Requests)
         {
@@ -89,10 +131,7 @@ public sealed partial class McpServerGrain
             _window.RecordGauges(gauges, now);
         }
         _windowRestored &= accepted == 0 && summed == 0 && batch.Gauges is null;
-        MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted + summed);
-        MonitoringMetrics.TelemetryRecordsDropped.Inc(dropped);
-        var unreached = await EvaluateCoreAsync();
-        return new IngestResult(true, Saturate(accepted + summed), Saturate(dropped)) { Unreached = unreached };
+        return (accepted, summed, dropped);
     }
 
     /// <summary>The cumulative OTLP series pushed to this server, each turned into the requests a point adds.</summary>

@@ -59,11 +59,13 @@ public sealed class MetricWindow
         {
             return false;
         }
-        ref var bucket = ref _buckets[Ring(epoch, BucketsPerWindow)];
+        var index = Ring(epoch, BucketsPerWindow);
+        ref var bucket = ref _buckets[index];
         if (bucket.Epoch > epoch)
         {
             return false;
         }
+        _batch?.Keep(index, bucket);
         if (bucket.Epoch != epoch)
         {
             bucket.Reset(epoch);
@@ -71,7 +73,9 @@ public sealed class MetricWindow
         var seconds = Math.Max(0, durationSeconds);
         bucket.Add(seconds, success, isToolCall);
         var sliceEpoch = at.UtcTicks / _sliceTicks;
-        var slice = _slices[Ring(sliceEpoch, Slices)];
+        var sliceIndex = Ring(sliceEpoch, Slices);
+        var slice = _slices[sliceIndex];
+        _batch?.Keep(sliceIndex, slice);
         if (slice.Epoch < sliceEpoch) slice.Reset(sliceEpoch);
         if (slice.Epoch == sliceEpoch) slice.Add(seconds);
         if (LastRecordedAt is null || at > LastRecordedAt)
@@ -96,12 +100,16 @@ public sealed class MetricWindow
         if (at > now) at = now;
         var epoch = at.UtcTicks / _bucketTicks;
         if (epoch <= now.UtcTicks / _bucketTicks - BucketsPerWindow) return false;
-        ref var bucket = ref _buckets[Ring(epoch, BucketsPerWindow)];
+        var index = Ring(epoch, BucketsPerWindow);
+        ref var bucket = ref _buckets[index];
         if (bucket.Epoch > epoch) return false;
+        _batch?.Keep(index, bucket);
         if (bucket.Epoch != epoch) bucket.Reset(epoch);
         bucket.AddMany(count, Math.Max(0, sumSeconds), success, isToolCall);
         var sliceEpoch = at.UtcTicks / _sliceTicks;
-        var slice = _slices[Ring(sliceEpoch, Slices)];
+        var sliceIndex = Ring(sliceEpoch, Slices);
+        var slice = _slices[sliceIndex];
+        _batch?.Keep(sliceIndex, slice);
         if (slice.Epoch < sliceEpoch) slice.Reset(sliceEpoch);
         if (slice.Epoch == sliceEpoch)
         {
@@ -122,11 +130,105 @@ public sealed class MetricWindow
 
     public void RecordGauges(GaugeReading gauges, DateTimeOffset at)
     {
+        _batch?.KeepGauges(this);
         if (gauges.ActiveConnections is { } c) _connections = new Gauge(c, at);
         if (gauges.CpuUsage is { } cpu) _cpu = new Gauge(cpu, at);
         if (gauges.MemoryUsage is { } mem) _memory = new Gauge(mem, at);
         if (LastRecordedAt is null || at > LastRecordedAt) LastRecordedAt = at;
         Changed = true;
+    }
+
+    private Batch? _batch;
+    private Batch? _spareBatch;
+
+    /// <summary>
+    /// Starts a batch: what is recorded from now until <see cref="Commit"/> can be taken back whole by
+    /// <see cref="Rollback"/>, as if it had never arrived. A push refused with "send it again" must leave nothing
+    /// behind, or its resend would count its requests twice (and keep an alert firing that the data says is over).
+    /// The batch keeps the state of each bucket and slice before its first change, in buffers reused from batch to batch.
+    /// </summary>
+    public void Begin()
+    {
+        _batch = _spareBatch ?? new Batch();
+        _spareBatch = null;
+        _batch.Start(this);
+    }
+
+    /// <summary>What the batch recorded stays.</summary>
+    public void Commit()
+    {
+        if (_batch is null) return;
+        _spareBatch = _batch;
+        _batch = null;
+    }
+
+    /// <summary>What the batch recorded is taken back: every bucket, slice and gauge as it was at <see cref="Begin"/>.</summary>
+    public void Rollback()
+    {
+        if (_batch is not { } batch) return;
+        batch.Restore(this);
+        // A snapshot written behind meanwhile may hold what was taken back: the next write replaces it.
+        Changed = true;
+        Commit();
+    }
+
+    /// <summary>The state a batch changed, as it was before its first change.</summary>
+    private sealed class Batch
+    {
+        private readonly Bucket[] _buckets = new Bucket[BucketsPerWindow];
+        private readonly bool[] _bucketKept = new bool[BucketsPerWindow];
+        private readonly (long Epoch, double MaxSeconds, int First, int[]? Counts, int Length)[] _slices = new (long, double, int, int[]?, int)[Slices];
+        private readonly bool[] _sliceKept = new bool[Slices];
+        private readonly int[]?[] _buffers = new int[]?[Slices];
+        private (Gauge Connections, Gauge Cpu, Gauge Memory)? _gauges;
+        private DateTimeOffset? _lastRecordedAt;
+
+        public void Start(MetricWindow window)
+        {
+            Array.Clear(_bucketKept);
+            Array.Clear(_sliceKept);
+            _gauges = null;
+            _lastRecordedAt = window.LastRecordedAt;
+        }
+
+        public void Keep(int index, Bucket bucket)
+        {
+            if (_bucketKept[index]) return;
+            _bucketKept[index] = true;
+            _buckets[index] = bucket;
+        }
+
+        public void Keep(int index, Slice slice)
+        {
+            if (_sliceKept[index]) return;
+            _sliceKept[index] = true;
+            var (first, counts) = slice.Counts;
+            int[]? copy = null;
+            if (slice.HasCounts)
+            {
+                copy = _buffers[index] is { } buffer && buffer.Length >= counts.Length ? buffer : _buffers[index] = new int[counts.Length];
+                Array.Copy(counts, copy, counts.Length);
+            }
+            _slices[index] = (slice.Epoch, slice.MaxSeconds, first, copy, counts.Length);
+        }
+
+        public void KeepGauges(MetricWindow window) => _gauges ??= (window._connections, window._cpu, window._memory);
+
+        public void Restore(MetricWindow window)
+        {
+            for (var i = 0; i < _bucketKept.Length; i++)
+            {
+                if (_bucketKept[i]) window._buckets[i] = _buckets[i];
+            }
+            for (var i = 0; i < _sliceKept.Length; i++)
+            {
+                if (!_sliceKept[i]) continue;
+                var (epoch, max, first, counts, length) = _slices[i];
+                window._slices[i].Put(epoch, max, first, counts, length);
+            }
+            if (_gauges is { } g) (window._connections, window._cpu, window._memory) = g;
+            window.LastRecordedAt = _lastRecordedAt;
+        }
     }
 
     /// <summary>The seed's performance metrics over the window ending at <paramref name="now"/>.</summary>
@@ -389,6 +491,21 @@ public sealed class MetricWindow
                 total += counts[i];
             }
             return total;
+        }
+
+        /// <summary>Puts back what a batch kept: the epoch, the largest duration, and the counts from <paramref name="first"/> on.</summary>
+        public void Put(long epoch, double maxSeconds, int first, int[]? counts, int length)
+        {
+            Epoch = epoch;
+            MaxSeconds = maxSeconds;
+            if (counts is null)
+            {
+                if (_counts is not null) Array.Clear(_counts);
+                return;
+            }
+            if (_counts is null || _counts.Length != length) _counts = new int[length];
+            Array.Copy(counts, _counts, length);
+            _first = first;
         }
 
         /// <summary>Sets the counts of a restored slice, its span sized to them at once.</summary>
