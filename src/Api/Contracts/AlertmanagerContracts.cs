@@ -149,7 +149,7 @@ public static partial class AmAlertReader
             if (!TryParseTime(alert.EndsAt, out var endsAt)) errors.Add($"{field}.endsAt", $"'{Clip(alert.EndsAt)}' is not an RFC 3339 time");
             if (alert.GeneratorUrl is { Length: > 0 } url)
             {
-                if (url.Length > 2048 || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                if (url.Length > 2048 || url.Any(char.IsControl) || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 {
                     errors.Add($"{field}.generatorURL", "must be an absolute http(s) URL of at most 2048 characters");
                 }

@@ -141,8 +141,9 @@ public sealed record ServerRequest(
             };
     }
 
+    /// <summary>An absolute http(s) URL with no control character: .NET's parser drops a line break silently, and the text kept would carry it.</summary>
     private static bool IsHttpUrl(string? text) =>
-        text is { Length: <= 2048 } && Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+        text is { Length: <= 2048 } && !text.Any(char.IsControl) && Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
 }
 
 /// <summary>The probe settings as the API shows them: header names only, never values.</summary>

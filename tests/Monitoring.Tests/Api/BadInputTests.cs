@@ -42,9 +42,25 @@ public sealed class BadInputTests(ApiFixture api)
     [InlineData("""{"id":"s","name":"S","endpoint":"ftp://a/mcp"}""", "endpoint")]
     [InlineData("""{"id":"s","name":"S","endpoint":"not a url"}""", "endpoint")]
     [InlineData("""{"id":"s","name":"S","endpoint":"http://a/mcp","labels":{"9bad":"x"}}""", "labels.9bad")]
+    [InlineData("""{"id":"s","name":"S","endpoint":"http://127.0.0.1/\r\nX-Injected: 1"}""", "endpoint")]
+    [InlineData("""{"id":"s","name":"S","endpoint":"http://a/mcp","metricsUrl":"http://a/metrics\nX: 1"}""", "metricsUrl")]
     public async Task Invalid_servers_are_refused(string body, string field)
     {
         Assert.Contains(field + ":", await (await Http.PostJsonAsync("/api/servers", body)).AssertProblemAsync(400));
+    }
+
+    /// <summary>A line break in a URL or a header value would be a header injected into every message the channel sends.</summary>
+    [Theory]
+    [InlineData("""{"type":"webhook","config":{"url":"http://127.0.0.1/\r\nX-Injected: 1"}}""", "config.url: contains a control character")]
+    [InlineData("""{"type":"webhook","config":{"url":"http://127.0.0.1/x\u0000"}}""", "config.url: contains a control character")]
+    [InlineData("""{"type":"webhook","config":{"url":"http://127.0.0.1/x","headers":{"X-Team":"a\u0007b"}}}""", "config.headers.X-Team")]
+    [InlineData("""{"type":"slack","config":{"webhookUrl":"https://hooks.slack.com/services/T/B/x\r\nX: 1"}}""", "config.webhookUrl: contains a control character")]
+    public async Task A_channel_url_or_header_with_a_control_character_is_refused_and_not_stored(string body, string expected)
+    {
+        var id = $"crlf-{_id}";
+        var detail = await (await Http.PostJsonAsync("/api/channels", body.Replace("{\"type\"", $"{{\"id\":\"{id}\",\"type\""))).AssertProblemAsync(400);
+        Assert.Contains(expected, detail);
+        await (await Http.GetAsync($"/api/channels/{id}")).AssertProblemAsync(404);
     }
 
     [Theory]

@@ -56,6 +56,12 @@ public sealed class ConfigReader(JsonElement config, List<FieldError> errors, st
     {
         var text = String(field, required, "an absolute http or https URL");
         if (text is null) return null;
+        if (text.Any(char.IsControl))
+        {
+            // A line break in a URL is a header injected into the request that carries it.
+            Fail(field, "contains a control character (such as a line break); a URL is one line of printable characters");
+            return null;
+        }
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             // The URL may carry a token (Slack's do), so it is not echoed back.
@@ -156,9 +162,9 @@ public sealed class ConfigReader(JsonElement config, List<FieldError> errors, st
         foreach (var header in value.EnumerateObject())
         {
             if (header.Value.ValueKind != JsonValueKind.String || header.Name.Length == 0 || header.Name.Any(c => c <= ' ' || c == ':' || c > '~')
-                || header.Value.GetString()!.Any(c => c is '\r' or '\n'))
+                || header.Value.GetString()!.Any(c => char.IsControl(c) && c != '\t'))
             {
-                Fail($"{field}.{header.Name}", "must be a valid header name with a one-line string value");
+                Fail($"{field}.{header.Name}", "must be a valid header name with a one-line string value, without control characters");
             }
             else
             {
