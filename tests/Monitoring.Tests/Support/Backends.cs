@@ -9,8 +9,8 @@ namespace Monitoring.Tests.Support;
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private readonly Process _process;
     private readonly string _directory;
+    private Process _process;
 
     private RedisServer(Process process, string directory, int port)
     {
@@ -27,10 +27,28 @@ public sealed class RedisServer : IAsyncDisposable
     {
         var directory = Directory.CreateTempSubdirectory("mcp-alerting-redis-").FullName;
         var port = LocalPorts.Free();
-        var process = LocalProcesses.Start(LocalProcesses.Find("redis-server", "/usr/bin/redis-server"),
-            "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", directory, "--appendonly", "yes", "--save", "", "--protected-mode", "no");
+        var process = Launch(directory, port);
         await LocalPorts.WaitUntilListeningAsync(port, process, "redis-server");
         return new RedisServer(process, directory, port);
+    }
+
+    private static Process Launch(string directory, int port) =>
+        LocalProcesses.Start(LocalProcesses.Find("redis-server", "/usr/bin/redis-server"),
+            "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", directory, "--appendonly", "yes", "--save", "", "--protected-mode", "no");
+
+    /// <summary>Kills it (SIGKILL): every connection cut at once; what its append-only file holds comes back with <see cref="StartAgainAsync"/>.</summary>
+    public async Task CrashAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Starts it again on the same port and directory, after <see cref="CrashAsync"/>.</summary>
+    public async Task StartAgainAsync()
+    {
+        _process.Dispose();
+        _process = Launch(_directory, Port);
+        await LocalPorts.WaitUntilListeningAsync(Port, _process, "redis-server");
     }
 
     public async ValueTask DisposeAsync()

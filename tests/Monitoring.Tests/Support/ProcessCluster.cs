@@ -36,6 +36,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public string PostgresConnectionString => _postgres.ConnectionString();
 
+    /// <summary>The cluster's Redis, for drills that crash it and start it again.</summary>
+    public RedisServer Redis => _redis;
+
     /// <summary>The cluster's PostgreSQL, for drills that crash it and start it again.</summary>
     public PostgresServer Postgres => _postgres;
     public IReadOnlyList<ClusterProcess> Silos => _silos;
@@ -97,6 +100,9 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     private static bool LostItsPort(ClusterProcess process) =>
         process.Process.HasExited && process.Tail().Contains("address already in use", StringComparison.Ordinal);
+
+    /// <summary>Starts a new silo process in the place of silo <paramref name="index"/> (after it stopped), as a rollout does.</summary>
+    public void ReplaceSilo(int index) => _silos[index] = StartSilo(index);
 
     public ClusterProcess StartSilo(int index)
     {
