@@ -32,6 +32,7 @@ public static class GrainServices
         services.AddSingleton<SiloStopping>();
         services.AddSingleton<Routing.IncidentWakeups>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloStopping>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Recovery.ReminderRearm>();
         services.AddOptions<NotificationOptions>()
             .BindConfiguration(NotificationOptions.Section)
             .Validate(o => o.ClusterRatePerSecond >= 0, "Notifications:ClusterRatePerSecond must be 0 (no cap) or more")

@@ -87,12 +87,14 @@ public sealed class PostgresServer : IAsyncDisposable
     public string ConnectionString(string database = "postgres") =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=20";
 
+    private static string Bin() => Environment.GetEnvironmentVariable("PG_BIN")
+        ?? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d).Select(d => Path.Combine(d, "bin"))
+            .FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")))
+        ?? throw new InvalidOperationException("PostgreSQL is not installed (apt-get install postgresql)");
+
     public static async Task<PostgresServer> StartAsync(int maxConnections = 200)
     {
-        var bin = Environment.GetEnvironmentVariable("PG_BIN")
-            ?? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d).Select(d => Path.Combine(d, "bin"))
-                .FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")))
-            ?? throw new InvalidOperationException("PostgreSQL is not installed (apt-get install postgresql)");
+        var bin = Bin();
         var directory = Directory.CreateTempSubdirectory("mcp-alerting-pg-").FullName;
         var data = Path.Combine(directory, "data");
         if (AsRoot)
@@ -132,6 +134,39 @@ public sealed class PostgresServer : IAsyncDisposable
         string[] stop = [Path.Combine(_bin, "pg_ctl"), "stop", "-D", Data, "-m", "immediate", "-w"];
         await LocalProcesses.RunAsync(AsRoot ? "runuser" : stop[0], AsRoot ? ["-u", "postgres", "--", .. stop] : stop[1..]);
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// <c>pg_dump</c> of one schema of the running server, in plain SQL, as an operator's nightly backup takes it (a
+    /// consistent snapshot while the cluster writes); answers the file, in this server's directory.
+    /// </summary>
+    public async Task<string> DumpAsync(string schema)
+    {
+        var file = Path.Combine(_directory, $"backup-{schema}.sql");
+        string[] dump = [Path.Combine(_bin, "pg_dump"), "-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-d", "postgres", "-n", schema, "--no-owner", "-f", file];
+        await LocalProcesses.RunAsync(AsRoot ? "runuser" : dump[0], AsRoot ? ["-u", "postgres", "--", .. dump] : dump[1..]);
+        return file;
+    }
+
+    /// <summary>
+    /// Restores a plain-SQL dump with <c>psql</c> into the postgres database of the server on <paramref name="port"/>,
+    /// stopping at the first error (a drill's seed runs it before the cluster's processes start).
+    /// </summary>
+    public static async Task RestoreAsync(int port, string file)
+    {
+        var folder = Directory.CreateTempSubdirectory("mcp-alerting-restore-").FullName;
+        var copy = Path.Combine(folder, Path.GetFileName(file));
+        File.Copy(file, copy);
+        await LocalProcesses.RunAsync("chmod", "-R", "a+rX", folder); // psql runs as postgres
+        string[] restore = [Path.Combine(Bin(), "psql"), "-h", "127.0.0.1", "-p", port.ToString(), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-f", copy];
+        try
+        {
+            await LocalProcesses.RunAsync(AsRoot ? "runuser" : restore[0], AsRoot ? ["-u", "postgres", "--", .. restore] : restore[1..]);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     /// <summary>Starts it again on the same port and data, after <see cref="CrashAsync"/>; answers once it accepts sessions.</summary>

@@ -124,6 +124,12 @@ public interface IIncidentGrain : IGrainWithStringKey, Channels.IDeliverySink
 
     /// <summary>Does what is due (the silo's wake-ups call it at the time the incident asked for).</summary>
     Task WakeAsync();
+
+    /// <summary>
+    /// Makes sure an open incident's reminder exists (the reminder table may have lost it) and its next deadline is set;
+    /// carries out what is already due.
+    /// </summary>
+    Task RearmAsync();
 }
 
 /// <summary>Every incident's summary, for the listing. Bounded: the oldest resolved incidents leave first.</summary>

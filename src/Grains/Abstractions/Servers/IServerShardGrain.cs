@@ -19,6 +19,12 @@ public interface IServerShardGrain : IGrainWithIntegerKey
 
     /// <summary>The servers this shard keeps alive.</summary>
     Task<string[]> GetServersAsync();
+
+    /// <summary>
+    /// Makes sure the shard's reminder exists when it lists servers (the reminder table may have lost it: Redis restored
+    /// from an older backup, or run without persistence); answers how many servers it lists.
+    /// </summary>
+    Task<int> RearmAsync();
 }
 
 /// <summary>Which shard keeps a server alive. Stored data depends on it: the count and the hash never change.</summary>

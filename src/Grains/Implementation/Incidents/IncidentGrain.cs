@@ -165,6 +165,12 @@ public sealed class IncidentGrain(
 
     public Task WakeAsync() => TickAsync();
 
+    public async Task RearmAsync()
+    {
+        await Reminder.EnsureAsync(WantsReminder());
+        await TickAsync();
+    }
+
     private async Task TickAsync()
     {
         if (S.Route is null || stopping.IsStopping) return;

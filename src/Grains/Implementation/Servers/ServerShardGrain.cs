@@ -58,6 +58,14 @@ public sealed class ServerShardGrain(
 
     public Task<string[]> GetServersAsync() => Task.FromResult(Servers.Order(StringComparer.Ordinal).ToArray());
 
+    public async Task<int> RearmAsync()
+    {
+        if (Servers.Count == 0) return 0;
+        if (!_reminderRegistered && await this.GetReminder(KeepAliveReminder) is not null) _reminderRegistered = true;
+        await EnsureReminderAsync();
+        return Servers.Count;
+    }
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         _reminderRegistered = true;

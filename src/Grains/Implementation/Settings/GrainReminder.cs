@@ -20,6 +20,22 @@ public sealed class GrainReminder(IGrainBase grain, string name, TimeSpan period
         InDoubt = false;
     }
 
+    /// <summary>Asks the reminder table whether the reminder is there, rather than believing it, and syncs from what it says.</summary>
+    public async Task EnsureAsync(bool wanted)
+    {
+        try
+        {
+            Registered = await grain.GetReminder(name) is not null;
+        }
+        catch (Exception e)
+        {
+            InDoubt = true;
+            logger.LogWarning(e, "{Grain}: the reminder table could not be read; trying again shortly", grain.GrainContext.GrainId);
+            return;
+        }
+        await SyncAsync(wanted);
+    }
+
     public async Task SyncAsync(bool wanted)
     {
         if (wanted == Registered && !InDoubt) return;
