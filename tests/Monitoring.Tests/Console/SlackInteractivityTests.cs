@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Notifications;
 using Monitoring.Tests.Support;
@@ -101,6 +102,17 @@ public sealed class SlackInteractivityTests(ApiFixture api)
         {
             Assert.Equal(HttpStatusCode.Conflict, replay.StatusCode);
         }
+        Assert.Single(api.Webhooks.At(update));
+
+        // And after the channel's activation is gone (moved to another silo, or idle): still a replay.
+        await api.Services.GetRequiredService<IGrainFactory>().GetGrain<Monitoring.Channels.INotificationChannelGrain>($"bot-{s.Id}")
+            .AsReference<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.TrueAsync(async () =>
+        {
+            using var again = await ClickAsync(body, now, signature);
+            Assert.NotEqual(HttpStatusCode.OK, again.StatusCode);
+            return again.StatusCode == HttpStatusCode.Conflict;
+        }, "the replay refused by a new activation");
         Assert.Single(api.Webhooks.At(update));
 
         // The secret is write-only, and appears in no log.

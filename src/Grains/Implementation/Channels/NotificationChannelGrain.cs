@@ -154,10 +154,21 @@ public sealed class NotificationChannelGrain(
         _reminderRegistered = false;
     }
 
-    public Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body) =>
-        Task.FromResult(_plain is { Type: "slack" } channel && Slack.SlackSender.ReadConfig(channel.Config) is { Interactive: true } config
-            ? _slackRequests.Check(config.SigningSecret!, timestamp, signature, body, time.GetUtcNow())
-            : SlackRequestCheck.NotInteractive);
+    /// <summary>
+    /// The signature, then the replay guard: this activation's memory answers a quick replay, and a click's durable
+    /// record (one-use, as an action link's) answers one that reaches a later activation or another silo.
+    /// </summary>
+    public async Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body)
+    {
+        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Interactive: true } config)
+        {
+            return SlackRequestCheck.NotInteractive;
+        }
+        var check = _slackRequests.Check(config.SigningSecret!, timestamp, signature, body, time.GetUtcNow());
+        if (check != SlackRequestCheck.Valid) return check;
+        var taken = await GrainFactory.GetGrain<Security.IActionLinkGrain>($"slack/{this.GetPrimaryKeyString()}/{signature}").UseAsync("slack");
+        return taken is null ? SlackRequestCheck.Valid : SlackRequestCheck.Replayed;
+    }
 
     public async Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text)
     {
