@@ -12,9 +12,8 @@ public enum IngestOutcome
     UnknownServer,
 
     /// <summary>
-    /// Recorded, but a breach could not reach its alert (its silo is failing over): not accepted, so the sender sends
-    /// it again. A resent cumulative point adds nothing; a resent delta or request record may count twice, which errs
-    /// towards a page, never towards a lost one.
+    /// A breach could not reach its alert (its silo is failing over), or what it changed could not be stored: not
+    /// accepted, and taken back whole by the server, so the sender sends it again and the resend is its only copy.
     /// </summary>
     Resend,
 }

@@ -193,10 +193,13 @@ public sealed class OtlpIngestTests(ApiFixture api) : IClassFixture<ApiFixture>
         {
             api.Faults.Heal(s.AlertId);
         }
+        // Not accepted means not kept: none of the three refused pushes left a request in the window, so a resend is the only copy.
+        Assert.Equal(0, (await StatusAsync(s.ServerId)).GetProperty("requestsInWindow").GetInt64());
 
-        // Sent again once the alert can be reached: taken, and the breach fires.
+        // Sent again once the alert can be reached: taken, once, and the breach fires.
         Assert.Equal(HttpStatusCode.OK, (await api.Http.PostAsync("/v1/metrics", Json(otlp))).StatusCode);
         await Eventually.TrueAsync(async () => await s.StatusAsync() == "firing", "the breach reaching its alert");
+        Assert.Equal(10, (await StatusAsync(s.ServerId)).GetProperty("requestsInWindow").GetInt64());
     }
 
     [Fact]
