@@ -180,12 +180,29 @@ public sealed class DependencyDrillTests(ITestOutputHelper output)
     /// lost or falsely resolved, no incident is paged twice, and each escalation arrives once.
     /// </summary>
     [Fact]
-    public async Task A_rolling_restart_of_every_silo_pages_each_incident_once_escalates_once_and_resolves_nothing()
+    public Task A_rolling_restart_of_every_silo_pages_each_incident_once_escalates_once_and_resolves_nothing() => RollAsync(from: null);
+
+    /// <summary>
+    /// The same roll as an upgrade: the cluster starts on the previous release's silos (<see cref="PreviousRelease"/>)
+    /// and each is replaced by one of this build, so for the whole roll silos of both versions share the cluster, its
+    /// calls and its stored state. The same figures hold.
+    /// </summary>
+    [Fact]
+    public async Task A_rolling_upgrade_from_the_previous_release_pages_each_incident_once_escalates_once_and_resolves_nothing()
+    {
+        var (name, silo) = await PreviousRelease.SiloAsync();
+        output.WriteLine($"previous release: {name}");
+        await RollAsync(from: silo);
+    }
+
+    /// <param name="from">The silo build the cluster starts on (null: this build); the roll replaces each with this build.</param>
+    private async Task RollAsync(string? from)
     {
         const int servers = 60;
         const int groups = 6;
         await using var hooks = await WebhookReceiver.StartAsync();
-        await using var cluster = await ProcessCluster.StartAsync(silos: 3);
+        await using var cluster = await ProcessCluster.StartAsync(3, 200, null, from);
+        var current = Repository.Dll("Silo");
         var http = cluster.Http;
         var id = Guid.NewGuid().ToString("N")[..6];
         await Created(http, "/api/channels", $$"""{"id":"ops-{{id}}","type":"webhook","config":{"url":"{{hooks.UrlFor($"/{id}/ops")}}"} }""");
@@ -230,6 +247,7 @@ public sealed class DependencyDrillTests(ITestOutputHelper output)
             var old = cluster.Silos[i];
             old.Terminate();
             await old.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            cluster.SiloDll = current;
             cluster.ReplaceSilo(i);
             await cluster.WaitForActiveSilosAsync(TimeSpan.FromSeconds(90));
         }
@@ -258,7 +276,7 @@ public sealed class DependencyDrillTests(ITestOutputHelper output)
         await Eventually.TrueAsync(() => hooks.At($"/{id}/ops").Where(h => Kind(h) == "resolved").Select(IncidentOf).Distinct().Count() == groups,
             "every incident resolved", TimeSpan.FromSeconds(60));
         await Eventually.StaysFalseAsync(() => hooks.At($"/{id}/ops").Count(h => Kind(h) == "resolved") > groups, "a second resolved message", TimeSpan.FromSeconds(3));
-        output.WriteLine($"{groups} incidents of {servers} servers opened at {opened.TotalSeconds:F1}s; 3 silos restarted in turn in {rolled.TotalSeconds:F1}s " +
+        output.WriteLine($"{groups} incidents of {servers} servers opened at {opened.TotalSeconds:F1}s; 3 silos {(from is null ? "restarted" : "upgraded")} in turn in {rolled.TotalSeconds:F1}s " +
             $"under {pushes} pushes; each incident paged once, escalated once, resolved once; 0 false resolved");
     }
 

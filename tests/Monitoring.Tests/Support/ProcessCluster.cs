@@ -20,6 +20,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     private ClusterProcess? _api;
     private (string, string)[] _extra = [];
 
+    /// <summary>The silo build new silo processes run (this build's unless a drill says otherwise, as an upgrade does).</summary>
+    public string SiloDll { get; set; } = Repository.Dll("Silo");
+
     private ProcessCluster(RedisServer redis, PostgresServer postgres)
     {
         _redis = redis;
@@ -50,11 +53,16 @@ public sealed class ProcessCluster : IAsyncDisposable
     public static Task<ProcessCluster> StartAsync(int silos, Func<string, string, Task>? seed = null, params (string Name, string Value)[] environment) =>
         StartAsync(silos, 200, seed, environment);
 
-    public static async Task<ProcessCluster> StartAsync(int silos, int postgresMaxConnections, Func<string, string, Task>? seed, params (string Name, string Value)[] environment)
+    public static Task<ProcessCluster> StartAsync(int silos, int postgresMaxConnections, Func<string, string, Task>? seed, params (string Name, string Value)[] environment) =>
+        StartAsync(silos, postgresMaxConnections, seed, null, environment);
+
+    /// <param name="siloDll">The silo build to start (<see cref="SiloDll"/>), e.g. the previous release's.</param>
+    public static async Task<ProcessCluster> StartAsync(int silos, int postgresMaxConnections, Func<string, string, Task>? seed, string? siloDll, params (string Name, string Value)[] environment)
     {
         var redis = await RedisServer.StartAsync();
         var postgres = await PostgresServer.StartAsync(postgresMaxConnections);
         var cluster = new ProcessCluster(redis, postgres) { _extra = environment };
+        if (siloDll is not null) cluster.SiloDll = siloDll;
         try
         {
             if (seed is not null) await seed(cluster.PostgresConnectionString, cluster.Schema);
@@ -109,7 +117,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var siloPort = LocalPorts.Free();
         var gatewayPort = LocalPorts.Free();
         var httpPort = LocalPorts.Free();
-        return ClusterProcess.Start($"silo{index}", Repository.Dll("Silo"), Environment(("Orleans__SiloPort", siloPort.ToString()), ("Orleans__GatewayPort", gatewayPort.ToString())),
+        return ClusterProcess.Start($"silo{index}", SiloDll, Environment(("Orleans__SiloPort", siloPort.ToString()), ("Orleans__GatewayPort", gatewayPort.ToString())),
             "--urls", $"http://127.0.0.1:{httpPort}") with { SiloPort = siloPort, HttpPort = httpPort };
     }
 
