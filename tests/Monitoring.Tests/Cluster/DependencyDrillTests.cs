@@ -326,7 +326,9 @@ public sealed class DependencyDrillTests(ITestOutputHelper output)
             Assert.Equal(servers - 1, page.Body.GetProperty("incident").GetProperty("firing").GetInt32()); // one silenced
             await Eventually.TrueAsync(async () => (await http.GetStringAsync($"/api/incidents/{incident}")).Contains("\"nextEscalationAt\":\"", StringComparison.Ordinal),
                 "the escalation pending", TimeSpan.FromSeconds(10));
-            await Task.Delay(TimeSpan.FromSeconds(2)); // joins and deliveries are stored behind within a second: the backup is of a settled moment
+            // The backup is of a settled moment: the incident's stored row holds the pending escalation (joins are stored behind).
+            await Eventually.TrueAsync(async () => (await StoredAsync(before, "incident", incident, "incident")).Contains("\"NextPolicyStepAt\": \"", StringComparison.Ordinal),
+                "the pending escalation stored", TimeSpan.FromSeconds(10));
             schema = before.Schema;
             dump = await before.Postgres.DumpAsync(schema);
             var copy = Path.Combine(Path.GetTempPath(), $"mcp-alerting-drill-{id}.sql");
