@@ -116,7 +116,20 @@ public sealed class FailoverDrillTests(ITestOutputHelper output)
         var pushed = clock.Elapsed;
 
         // Nothing lost: every alert notified.
-        await Eventually.TrueAsync(() => hooks.At($"/{id}").Select(AlertOf).Distinct().Count() == storm, "every breach notified", TimeSpan.FromSeconds(240));
+        try
+        {
+            await Eventually.TrueAsync(() => hooks.At($"/{id}").Select(AlertOf).Distinct().Count() == storm, "every breach notified", TimeSpan.FromSeconds(240));
+        }
+        catch (TimeoutException e)
+        {
+            // Say which were not notified and what the cluster holds of them: the alert, its stored row, its channel's log.
+            var told = hooks.At($"/{id}").Select(AlertOf).ToHashSet();
+            var left = Enumerable.Range(0, storm).Select(i => $"r-{id}:s{i}-{id}").Where(a => !told.Contains(a)).ToList();
+            var states = await Task.WhenAll(left.Take(3).Select(async a => $"{a}: {await (await http.GetAsync($"/api/alerts/{a}")).Content.ReadAsStringAsync()} " +
+                $"stored {await StoredAsync(cluster, "alert", a, "alert")}"));
+            throw new TimeoutException($"{e.Message}: {left.Count} of {storm} not notified; {victim.Name} killed at {killedAt.TotalSeconds:F1}s; " +
+                $"{string.Join(" | ", states.Select(x => x.Length > 3000 ? x[..3000] : x))}; {cluster.Diagnostics()}", e);
+        }
         var notified = clock.Elapsed;
         var firing = hooks.At($"/{id}").Where(h => Kind(h) == "firing").ToList();
         var keys = firing.Select(h => h.Headers["Idempotency-Key"]).ToList();

@@ -5,7 +5,7 @@ namespace Monitoring.Tests.Support;
 /// <summary>
 /// The silo of the previous release, built from its commit: the newest tag v* that is not this commit, or, in a clone
 /// without tags, v0.40's commit. Built once per machine into a folder named by the commit (a later run reuses it), from
-/// <c>git archive</c>, offline, as the release was.
+/// <c>git archive</c>, offline, as the release was. <c>.ci/run</c> builds it the same way before the tests start.
 /// </summary>
 public static class PreviousRelease
 {
@@ -37,7 +37,7 @@ public static class PreviousRelease
             var archive = Path.Combine(folder, "source.tar");
             await GitAsync("archive", "-o", archive, commit);
             await RunAsync("tar", Repository.Root, "-xf", archive, "-C", source);
-            await RunAsync("dotnet", source, "build", "src/Silo", "-c", "Debug", "-o", Path.Combine(folder, "out"), "-nologo", "-v", "q", "-p:TreatWarningsAsErrors=false");
+            await RunAsync("dotnet", source, "build", "src/Silo", "-c", "Debug", "-o", Path.Combine(folder, "out"), "-nologo", "-v", "q", "-p:TreatWarningsAsErrors=false", "--disable-build-servers");
             return File.Exists(dll) ? (name, dll) : throw new InvalidOperationException($"building {name} made no {dll}");
         }
         finally
