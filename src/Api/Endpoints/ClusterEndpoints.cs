@@ -36,11 +36,12 @@ public static class ClusterEndpoints
                 "server" => grains.GetGrain<IMcpServerGrain>(id),
                 "channel" => grains.GetGrain<INotificationChannelGrain>(id),
                 "incident" when Routing.RouteTree.IsIncidentId(id) => grains.GetGrain<Routing.IIncidentGrain>(id),
+                "incidentindex" when id == Routing.IIncidentIndexGrain.Key => grains.GetGrain<Routing.IIncidentIndexGrain>(id),
                 _ => null,
             };
             if (grain is null)
             {
-                return ProblemResults.Invalid([new Common.FieldError("kind", $"'{kind}' is not one of: alert, server, channel (or the id is not valid)")]);
+                return ProblemResults.Invalid([new Common.FieldError("kind", $"'{kind}' is not one of: alert, server, channel, incident, incidentindex (or the id is not valid)")]);
             }
             var silo = await grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
             return TypedResults.Ok(new ActivationResponse(kind, id, silo?.ToString()));

@@ -211,7 +211,7 @@ public sealed class AlertGrain(
     private DateTimeOffset? SleepsUntil(DateTimeOffset now)
     {
         var period = options.Value.ReminderPeriod;
-        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || Reminder.InDoubt
+        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || Reminder.InDoubt || !Reminder.Settled.IsCompleted
             || _history.Count > 0 || S.Inhibiting || S.Routes.Length > 0 || stopping.IsStopping
             || S.Deliveries.Any(d => !d.IsFinal && d.UpdatedAt > now - period))
         {

@@ -36,7 +36,7 @@ public sealed class NotificationChannelGrain(
 
     private NotificationChannel? _plain;
     private PreparedStages? _stages;
-    private bool _reminderRegistered;
+    private GrainReminder? _reminder;
     private SerialWrites? _writes;
 
     private readonly Slack.SlackRequests _slackRequests = new();
@@ -147,11 +147,8 @@ public sealed class NotificationChannelGrain(
             await ConfigureWorkersAsync();
             return;
         }
-        if (await this.GetReminder(OutboxReminder) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
-        _reminderRegistered = false;
+        Reminder.Ticked();
+        await Reminder.SyncAsync(false);
     }
 
     /// <summary>
@@ -208,24 +205,13 @@ public sealed class NotificationChannelGrain(
     /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>
     private Task WriteStateAsync() => (_writes ??= new SerialWrites(() => state.WriteStateAsync(), logger, $"channel {ChannelId}")).WriteAsync();
 
-    private async Task EnsureReminderAsync()
-    {
-        if (_reminderRegistered)
-        {
-            return;
-        }
-        _reminderRegistered = true;
-        try
-        {
-            await this.RegisterOrUpdateReminder(OutboxReminder, monitoring.Value.ReminderPeriod, monitoring.Value.ReminderPeriod);
-        }
-        catch (Exception e)
-        {
-            // The rows are stored: any later activation carries them on. Try the reminder again with the next notification.
-            _reminderRegistered = false;
-            logger.LogWarning(e, "Channel {ChannelId}: its outbox reminder could not be registered", ChannelId);
-        }
-    }
+    /// <summary>
+    /// The outbox reminder, registered with the first message of each activation: it brings the channel back after its
+    /// silo is lost. Registering never holds a message up (<see cref="GrainReminder"/>): the rows are stored already.
+    /// </summary>
+    private Task EnsureReminderAsync() => Reminder.SyncAsync(true);
+
+    private GrainReminder Reminder => _reminder ??= new GrainReminder(this, OutboxReminder, monitoring.Value.ReminderPeriod, logger);
 
     private async Task<WriteResult> SaveAsync(NotificationChannel channel)
     {

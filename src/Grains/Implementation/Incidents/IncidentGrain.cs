@@ -161,20 +161,25 @@ public sealed class IncidentGrain(
         return Task.CompletedTask;
     }
 
-    public Task ReceiveReminder(string reminderName, TickStatus status) => TickAsync();
+    /// <summary>
+    /// The reminder's tick also says the incident's summary again: the index stores behind, so a summary it lost with
+    /// its silo comes back within a reminder period (an unchanged one costs the index no write).
+    /// </summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) => TickAsync(reassert: true);
 
-    public Task WakeAsync() => TickAsync();
+    public Task WakeAsync() => TickAsync(reassert: false);
 
     public async Task RearmAsync()
     {
         await Reminder.EnsureAsync(WantsReminder());
-        await TickAsync();
+        await TickAsync(reassert: true);
     }
 
-    private async Task TickAsync()
+    private async Task TickAsync(bool reassert)
     {
         if (S.Route is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
+        if (reassert) _indexed = null;
         if (S.Outbox.Count == 0 && (NextDue() is not { } due || due > now))
         {
             // A reminder's tick with nothing due keeps the incident alive and changes nothing: no write. An open
@@ -352,7 +357,7 @@ public sealed class IncidentGrain(
         if (S.Route is not { } route) return;
         var summary = new IncidentSummary(IncidentId, route.Path, route.Receiver, route.GroupLabels, Status, S.Episode,
             S.Members.Values.Count(m => m.Status == MemberStatus.Firing), S.Members.Count, S.OpenedAt, now);
-        if (_indexed is { } last && last == summary with { UpdatedAt = last.UpdatedAt }) return;
+        if (_indexed is { } last && last with { UpdatedAt = summary.UpdatedAt, GroupLabels = summary.GroupLabels } == summary) return;
         _indexed = summary;
         _ = GrainReferences.Of(GrainFactory).Get<IIncidentIndexGrain>(IIncidentIndexGrain.Key).UpsertAsync(summary);
     }

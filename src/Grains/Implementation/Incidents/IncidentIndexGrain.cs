@@ -26,14 +26,19 @@ public sealed class IncidentIndexGrain(
 
     /// <summary>
     /// Stored every 5 seconds at most: a summary lost with a silo comes back with its incident's next change or reminder
-    /// tick, and the whole index is one write (megabytes at 10,000 incidents).
+    /// tick (each tick says the summary again, <see cref="IncidentGrain.ReceiveReminder"/>), and the whole index is one
+    /// write (megabytes at 10,000 incidents).
     /// </summary>
     private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, WriteAsync, TimeSpan.FromSeconds(5));
 
     public Task UpsertAsync(IncidentSummary summary)
     {
         var incidents = state.State.Incidents;
-        if (incidents.TryGetValue(summary.Id, out var known) && known.UpdatedAt > summary.UpdatedAt) return Task.CompletedTask;
+        if (incidents.TryGetValue(summary.Id, out var known) && (known.UpdatedAt > summary.UpdatedAt || known with { UpdatedAt = summary.UpdatedAt, GroupLabels = summary.GroupLabels } == summary))
+        {
+            // Older, or the same said again (each incident's reminder says it; its id fixes its group labels): nothing to store.
+            return Task.CompletedTask;
+        }
         incidents[summary.Id] = summary;
         if (incidents.Count > MaxIncidents + MaxIncidents / 10 && incidents.Count > _openAtLastTrim + MaxIncidents / 10)
         {

@@ -30,7 +30,7 @@ public sealed class ServerShardGrain(
     private long _changed;
     private long _written;
     private Task? _writing;
-    private bool _reminderRegistered;
+    private GrainReminder? _reminder;
     private HashSet<string>? _working;
 
     /// <summary>The list as it changes; a write stores a copy, so a write in flight never sees a later change.</summary>
@@ -61,17 +61,16 @@ public sealed class ServerShardGrain(
     public async Task<int> RearmAsync()
     {
         if (Servers.Count == 0) return 0;
-        if (!_reminderRegistered && await this.GetReminder(KeepAliveReminder) is not null) _reminderRegistered = true;
-        await EnsureReminderAsync();
+        await Reminder.EnsureAsync(true);
         return Servers.Count;
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        _reminderRegistered = true;
+        Reminder.Ticked();
         if (status.Period != options.Value.ReminderPeriod)
         {
-            _reminderRegistered = false;
+            Reminder.Registered = false; // registered with another period: registering again changes it
             await EnsureReminderAsync();
         }
         if (stopping.IsStopping) return;
@@ -142,12 +141,11 @@ public sealed class ServerShardGrain(
         }
     }
 
-    /// <summary>The shard's reminder, registered with its first addition after each activation (a reminder tick also proves it).</summary>
-    private async Task EnsureReminderAsync()
-    {
-        if (_reminderRegistered) return;
-        var period = options.Value.ReminderPeriod;
-        await this.RegisterOrUpdateReminder(KeepAliveReminder, period, period);
-        _reminderRegistered = true;
-    }
+    /// <summary>
+    /// The shard's reminder, registered with its first addition after each activation (a reminder tick also proves it).
+    /// Registering never holds an addition up (<see cref="GrainReminder"/>): the list is stored.
+    /// </summary>
+    private Task EnsureReminderAsync() => Reminder.SyncAsync(true);
+
+    private GrainReminder Reminder => _reminder ??= new GrainReminder(this, KeepAliveReminder, options.Value.ReminderPeriod, logger);
 }

@@ -2,16 +2,25 @@ namespace Monitoring.Settings;
 
 /// <summary>
 /// A grain's one reminder, kept registered while the grain wants it (work that must survive its silo) and removed when
-/// not. Registering can fail (the reminder table or its silo is away): the grain's state is already stored, so a
-/// failure is logged and left in doubt, and the next sync tries again; it is never thrown at the grain's caller.
+/// not. The grain's state is stored before it asks, so the reminder table is never waited on: a sync starts the change
+/// in the background, on the grain's own scheduler, and returns at once. While the table is away (Redis down) a call
+/// would otherwise hold the grain's turn for the client's whole timeout (about 17 s), and every message of a channel,
+/// every alert joining an incident, behind it. A failure is logged and left in doubt, and the next sync tries again;
+/// it is never thrown at the grain's caller. One change runs at a time; one that ends re-reads the latest wish.
 /// </summary>
 public sealed class GrainReminder(IGrainBase grain, string name, TimeSpan period, ILogger logger)
 {
+    private bool _wanted;
+    private Task? _running;
+
     /// <summary>Whether the reminder is believed registered (a grain assumes so when its state says it wanted one).</summary>
     public bool Registered { get; set; }
 
-    /// <summary>The last sync failed: the next sync tries again, even if the wish did not change.</summary>
+    /// <summary>The last change failed: the next sync tries again, even if the wish did not change.</summary>
     public bool InDoubt { get; private set; }
+
+    /// <summary>The change under way, if any (tests and shutdown may wait for it).</summary>
+    public Task Settled => _running ?? Task.CompletedTask;
 
     /// <summary>It ticked, so it exists.</summary>
     public void Ticked()
@@ -36,20 +45,39 @@ public sealed class GrainReminder(IGrainBase grain, string name, TimeSpan period
         await SyncAsync(wanted);
     }
 
-    public async Task SyncAsync(bool wanted)
+    /// <summary>Starts bringing the table in line with <paramref name="wanted"/>, without waiting for it.</summary>
+    public Task SyncAsync(bool wanted)
     {
-        if (wanted == Registered && !InDoubt) return;
+        _wanted = wanted;
+        if (_running is null && (wanted != Registered || InDoubt)) _running = RunAsync();
+        return Task.CompletedTask;
+    }
+
+    private async Task RunAsync()
+    {
         try
         {
-            if (wanted) await grain.RegisterOrUpdateReminder(name, period, period);
-            else if (await grain.GetReminder(name) is { } reminder) await grain.UnregisterReminder(reminder);
-            Registered = wanted;
-            InDoubt = false;
+            while (_wanted != Registered || InDoubt)
+            {
+                var wanted = _wanted;
+                try
+                {
+                    if (wanted) await grain.RegisterOrUpdateReminder(name, period, period);
+                    else if (await grain.GetReminder(name) is { } reminder) await grain.UnregisterReminder(reminder);
+                    Registered = wanted;
+                    InDoubt = false;
+                }
+                catch (Exception e)
+                {
+                    InDoubt = true;
+                    logger.LogWarning(e, "{Grain}: its reminder could not be {Action}; trying again shortly", grain.GrainContext.GrainId, wanted ? "registered" : "removed");
+                    return;
+                }
+            }
         }
-        catch (Exception e)
+        finally
         {
-            InDoubt = true;
-            logger.LogWarning(e, "{Grain}: its reminder could not be {Action}; trying again shortly", grain.GrainContext.GrainId, wanted ? "registered" : "removed");
+            _running = null;
         }
     }
 }
