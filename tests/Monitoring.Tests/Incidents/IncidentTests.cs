@@ -4,6 +4,8 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Monitoring.Routing;
 using Orleans.Core.Internal;
+using Orleans.Storage;
+using Monitoring.Settings;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Notifications;
 using Monitoring.Tests.Support;
@@ -263,6 +265,49 @@ public sealed class IncidentTests(ApiFixture api)
         Assert.Equal(2, hooks.Count);
         var listed = hooks.SelectMany(h => Incident(h).GetProperty("alerts").EnumerateArray().Select(a => a.GetProperty("id").GetString())).Order().ToArray();
         Assert.Equal(new[] { $"down-{s.Id}:{servers[0]}", $"slow-{s.Id}:{servers[1]}" }.Order(), listed);
+    }
+
+    /// <summary>
+    /// The firing inhibitors are stored behind (within a second): the grain that holds them, lost (moved to another silo,
+    /// or put away), comes back with them, so its target stays inhibited rather than paging until the sources say
+    /// themselves again a reminder period later.
+    /// </summary>
+    [Fact]
+    public async Task The_firing_inhibitors_outlive_their_activation()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"ops-{s.Id}", "ops");
+        await RouteAsync(s, $"\"ops-{s.Id}\"", route: ""","groupBy":["server_id"],"groupWait":"10s" """);
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/inhibitions", $$"""
+            {"id":"down-{{s.Id}}","sourceMatchers":["alertname=Down {{s.Id}}"],"targetMatchers":["t={{s.Id}}","severity=warning"],"equal":["server_id"]}
+            """)).StatusCode);
+        var server = (await ServersAsync(s, 1))[0];
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/rules", $$"""
+            {"id":"down-{{s.Id}}","name":"Down {{s.Id}}","condition":"error_rate > 0.5","severity":"critical","cooldown":"0s","escalateAfter":"off","channels":[],"selector":{"t":"{{s.Id}}"} }
+            """)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/rules", $$"""
+            {"id":"slow-{{s.Id}}","name":"Slow {{s.Id}}","condition":"error_rate > 0.05","severity":"warning","cooldown":"0s","escalateAfter":"off","channels":[],"selector":{"t":"{{s.Id}}"} }
+            """)).StatusCode);
+        await s.FireAsync(server);
+        var source = $"down-{s.Id}:{server}";
+        async Task<bool> Inhibited() => (await s.AlertAsync($"slow-{s.Id}:{server}")).TryGetProperty("inhibitedBy", out var by) && by.GetString() == source;
+        await Eventually.TrueAsync(Inhibited, "the slow alert inhibited by the down alert");
+
+        await s.AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500)); // stored behind, within a second
+        var storage = api.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Rules);
+        var inhibitors = api.Services.GetRequiredService<IGrainFactory>().GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key);
+        await Eventually.TrueAsync(async () =>
+        {
+            var stored = new GrainState<InhibitorsState>(new InhibitorsState());
+            await storage.ReadStateAsync("inhibitors", inhibitors.GetGrainId(), stored);
+            return stored.State!.Alerts.ContainsKey(source);
+        }, "the source stored");
+        await inhibitors.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        // Every silo's copy asks the new activation within a second: the target stays inhibited through it.
+        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(3); DateTime.UtcNow < until; await Task.Delay(100))
+        {
+            Assert.True(await Inhibited(), "the target is no longer inhibited after the inhibitors moved");
+        }
     }
 
     [Fact]

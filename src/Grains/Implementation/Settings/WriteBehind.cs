@@ -27,9 +27,11 @@ public sealed class WriteBehind(IGrainBase grain, Func<CancellationToken, Task> 
         }
         finally
         {
-            // After the write: disposing a timer cancels the token its running callback was given.
+            // After the write: disposing a timer cancels the token its running callback was given. A write that failed
+            // and marked the state again (or a change during the write) gets a timer of its own.
             _timer?.Dispose();
             _timer = null;
+            if (Pending) _timer = grain.RegisterGrainTimer(OnDueAsync, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
         }
     }
 
