@@ -61,8 +61,22 @@ public readonly record struct EscalationStep(int Index, int Level, string[] Chan
     public bool Escalates => Index > 0;
 }
 
+/// <summary>
+/// One level: after <see cref="Delay"/> it tells its channels, pages its users, and pages whoever is on call in its
+/// schedules at that moment, each person through their own notification rules.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("mcp.EscalationLevel")]
-public sealed record EscalationLevel([property: Id(0), JsonPropertyName("Delay")] TimeSpan Delay, [property: Id(1), JsonPropertyName("Channels")] string[] Channels);
+public sealed record EscalationLevel([property: Id(0), JsonPropertyName("Delay")] TimeSpan Delay, [property: Id(1), JsonPropertyName("Channels")] string[] Channels)
+{
+    /// <summary>People paged at this level (stored since on-call came; absent from older rows, so empty).</summary>
+    [Id(2), JsonPropertyName("Users")] public string[] Users { get; init; } = [];
+
+    /// <summary>Schedules whose on-call people are paged at this level.</summary>
+    [Id(3), JsonPropertyName("Schedules")] public string[] Schedules { get; init; } = [];
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool PagesPeople => Users.Length > 0 || Schedules.Length > 0;
+}
 
 [Alias("mcp.IEscalationPolicyGrain")]
 public interface IEscalationPolicyGrain : IGrainWithStringKey

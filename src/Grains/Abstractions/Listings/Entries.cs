@@ -132,3 +132,27 @@ public sealed record AlertEntry(
         ["ruleId"] = RuleId,
     };
 }
+
+[GenerateSerializer, Immutable, Alias("mcp.UserEntry")]
+public sealed record UserEntry([property: Id(0), JsonPropertyName("User")] OnCall.User User) : IListingEntry<UserEntry>
+{
+    public static string Kind => "users";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Id => User.Id;
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Version => User.UpdatedAt.UtcTicks;
+    public string? Field(string name) => null;
+    public Dictionary<string, string> Fields() => [];
+}
+
+[GenerateSerializer, Immutable, Alias("mcp.ScheduleEntry")]
+public sealed record ScheduleEntry([property: Id(0), JsonPropertyName("Schedule")] OnCall.Schedule Schedule) : IListingEntry<ScheduleEntry>
+{
+    public static string Kind => "schedules";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Id => Schedule.Id;
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Version => Schedule.UpdatedAt.UtcTicks;
+    public string? Field(string name) => null;
+    public Dictionary<string, string> Fields() => [];
+}

@@ -1,0 +1,59 @@
+using Monitoring.Channels;
+using Monitoring.Common;
+using Monitoring.Escalation;
+using Monitoring.Listings;
+
+namespace Monitoring.OnCall;
+
+/// <summary>What on-call writes check against the rest: that the people and schedules named exist, and who names them.</summary>
+public static class OnCallLookup
+{
+    private const int All = 100_000;
+
+    public static async Task AddUnknownUsersAsync(IGrainFactory grains, IEnumerable<(string Field, string Id)> users, List<FieldError> errors)
+    {
+        var named = users.ToArray();
+        var found = await Task.WhenAll(named.Select(u => grains.GetGrain<IUserGrain>(u.Id).GetAsync()));
+        for (var i = 0; i < named.Length; i++)
+        {
+            if (found[i] is null) errors.Add(new FieldError(named[i].Field, $"unknown user '{named[i].Id}'"));
+        }
+    }
+
+    public static async Task AddUnknownSchedulesAsync(IGrainFactory grains, IEnumerable<(string Field, string Id)> schedules, List<FieldError> errors)
+    {
+        var named = schedules.ToArray();
+        var found = await Task.WhenAll(named.Select(s => grains.GetGrain<IScheduleGrain>(s.Id).GetAsync()));
+        for (var i = 0; i < named.Length; i++)
+        {
+            if (found[i] is null) errors.Add(new FieldError(named[i].Field, $"unknown schedule '{named[i].Id}'"));
+        }
+    }
+
+    /// <summary>The schedules and policies that name a person, as "schedule x", "escalation policy y".</summary>
+    public static async Task<string[]> UsersOfAsync(IListingStore listings, string userId)
+    {
+        var schedules = (await listings.QueryAsync<ScheduleEntry>([], All, 0)).Items
+            .Where(s => s.Schedule.Layers.Any(l => l.Users.Contains(userId)) || s.Schedule.Overrides.Any(o => o.User == userId || o.Replaces == userId))
+            .Select(s => $"schedule {s.Id}");
+        var policies = (await listings.QueryAsync<PolicyEntry>([], All, 0)).Items
+            .Where(p => p.Policy.Levels.Any(l => l.Users.Contains(userId)))
+            .Select(p => $"escalation policy {p.Id}");
+        return [.. schedules, .. policies];
+    }
+
+    public static async Task<string[]> PoliciesUsingScheduleAsync(IListingStore listings, string scheduleId) =>
+        [.. (await listings.QueryAsync<PolicyEntry>([], All, 0)).Items.Where(p => p.Policy.Levels.Any(l => l.Schedules.Contains(scheduleId))).Select(p => p.Id)];
+
+    /// <summary>Each contact method's channel exists and is of its kind (email through an email channel, and so on).</summary>
+    public static async Task AddBadChannelsAsync(IGrainFactory grains, ContactMethod[] methods, List<FieldError> errors)
+    {
+        var views = await Task.WhenAll(methods.Select(m => grains.GetGrain<INotificationChannelGrain>(m.Channel).GetAsync()));
+        for (var i = 0; i < methods.Length; i++)
+        {
+            var wanted = methods[i].Type.ToString().ToLowerInvariant();
+            if (views[i] is not { } view) errors.Add(new FieldError($"contactMethods[{i}].channel", $"unknown channel '{methods[i].Channel}'"));
+            else if (view.Type != wanted) errors.Add(new FieldError($"contactMethods[{i}].channel", $"'{view.Id}' is a {view.Type} channel; a {wanted} contact needs a {wanted} channel"));
+        }
+    }
+}

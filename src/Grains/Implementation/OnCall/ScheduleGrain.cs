@@ -1,0 +1,84 @@
+using Monitoring.Common;
+using Monitoring.Listings;
+using Monitoring.Settings;
+
+namespace Monitoring.OnCall;
+
+[GenerateSerializer, Alias("mcp.ScheduleState")]
+public sealed class ScheduleState
+{
+    [Id(0), JsonPropertyName("Schedule")] public Schedule? Schedule { get; set; }
+}
+
+/// <summary>
+/// One on-call schedule. <see cref="Rotation"/> answers who is on call from it; this grain checks and stores it: the
+/// rules of a schedule (<see cref="Rotation.Check"/>), and that everyone it names is a user.
+/// </summary>
+[GrainType("schedule")]
+public sealed class ScheduleGrain(
+    [PersistentState("schedule", StorageNames.Rules)] IPersistentState<ScheduleState> state,
+    IListingStore listings,
+    TimeProvider time,
+    ILogger<ScheduleGrain> logger)
+    : Grain, IScheduleGrain
+{
+    public const int MaxOverrides = 500;
+
+    private string ScheduleId => this.GetPrimaryKeyString();
+
+    public Task<WriteResult> CreateAsync(Schedule schedule) =>
+        state.State.Schedule is not null ? Task.FromResult(WriteResult.Duplicate(ScheduleId)) : SaveAsync(schedule);
+
+    public Task<WriteResult> UpdateAsync(Schedule schedule) =>
+        state.State.Schedule is not { } known ? Task.FromResult(WriteResult.NotFound) : SaveAsync(schedule);
+
+    public async Task<WriteResult> DeleteAsync()
+    {
+        if (state.State.Schedule is null) return WriteResult.NotFound;
+        var policies = await OnCallLookup.PoliciesUsingScheduleAsync(listings, ScheduleId);
+        if (policies.Length > 0) return WriteResult.Conflict($"schedule '{ScheduleId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
+        await state.ClearStateAsync();
+        state.State = new ScheduleState();
+        await listings.RemoveAsync<ScheduleEntry>(ScheduleId);
+        logger.LogInformation("Schedule {ScheduleId} deleted", ScheduleId);
+        return WriteResult.Ok;
+    }
+
+    public Task<Schedule?> GetAsync() => Task.FromResult(state.State.Schedule);
+
+    public Task<WriteResult> AddOverrideAsync(ScheduleOverride added)
+    {
+        if (state.State.Schedule is not { } schedule) return Task.FromResult(WriteResult.NotFound);
+        if (schedule.Overrides.Any(o => o.Id == added.Id)) return Task.FromResult(WriteResult.Duplicate(added.Id));
+        if (schedule.Overrides.Length >= MaxOverrides) return Task.FromResult(WriteResult.Invalid("overrides", $"a schedule keeps at most {MaxOverrides} overrides; remove past ones first"));
+        return SaveAsync(schedule with { Overrides = [.. schedule.Overrides, added] }, $"overrides[{schedule.Overrides.Length}]", "");
+    }
+
+    public Task<WriteResult> RemoveOverrideAsync(string overrideId)
+    {
+        if (state.State.Schedule is not { } schedule || schedule.Overrides.All(o => o.Id != overrideId)) return Task.FromResult(WriteResult.NotFound);
+        return SaveAsync(schedule with { Overrides = [.. schedule.Overrides.Where(o => o.Id != overrideId)] });
+    }
+
+    /// <param name="field">For an added override: the field its errors are under in the whole schedule, and what the caller calls it.</param>
+    private async Task<WriteResult> SaveAsync(Schedule schedule, string? field = null, string? callerField = null)
+    {
+        if (schedule.Id != ScheduleId) return WriteResult.Invalid("id", $"the body's id '{schedule.Id}' differs from '{ScheduleId}'");
+        var errors = Rotation.Check(schedule).ToList();
+        var users = schedule.Layers.SelectMany((l, i) => l.Users.Select((u, j) => ($"layers[{i}].users[{j}]", u)))
+            .Concat(schedule.Overrides.SelectMany((o, i) => new[] { ($"overrides[{i}].user", o.User) }.Concat(o.Replaces is { } r ? [($"overrides[{i}].replaces", r)] : [])));
+        await OnCallLookup.AddUnknownUsersAsync(GrainFactory, users, errors);
+        if (field is not null)
+        {
+            // An override added on its own: its errors under its own names, and an overlap named by the other's id.
+            errors = [.. errors.Where(e => e.Field.StartsWith(field, StringComparison.Ordinal))
+                .Select(e => e with { Field = callerField + e.Field[field.Length..].TrimStart('.') is { Length: > 0 } f ? f : "override" })];
+        }
+        if (errors.Count > 0) return WriteResult.Invalid([.. errors]);
+        state.State.Schedule = schedule with { UpdatedAt = time.GetUtcNow() };
+        await state.WriteStateAsync();
+        await listings.UpsertAsync(new ScheduleEntry(state.State.Schedule));
+        logger.LogInformation("Schedule {ScheduleId} saved: {Layers} layers, {Overrides} overrides", ScheduleId, schedule.Layers.Length, schedule.Overrides.Length);
+        return WriteResult.Ok;
+    }
+}
