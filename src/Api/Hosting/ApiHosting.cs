@@ -85,6 +85,7 @@ public static class ApiHosting
         app.MapChannelEndpoints();
         app.MapAlertEndpoints();
         app.MapEscalationPolicyEndpoints();
+        app.MapOnCallEndpoints();
         app.MapSilenceEndpoints();
         app.MapRoutingEndpoints();
         app.MapConfigEndpoints();

@@ -81,7 +81,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         ("POST", "/api/servers/{id}/telemetry"), ("POST", "/api/servers/{id}/check"), ("POST", "/api/channels/{id}/test"),
         ("POST", "/api/incidents/{id}/ack"), ("POST", "/api/incidents/{id}/resolve"),
         ("POST", "/api/v2/silences"), ("DELETE", "/api/v2/silence/{silenceID}"), ("POST", BulkTelemetryPath),
-        ("POST", OtlpMetricsPath),
+        ("POST", OtlpMetricsPath), ("POST", "/api/schedules/{id}/overrides"), ("DELETE", "/api/schedules/{id}/overrides/{overrideId}"),
     ];
 
     /// <summary>What a sender key (Prometheus's) may do: post alerts through the Alertmanager API, nothing else.</summary>

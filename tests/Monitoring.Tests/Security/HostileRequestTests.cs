@@ -59,8 +59,13 @@ public sealed class HostileRequestTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/inhibitions",
             $$"""{"id":"inh-{{world.Id}}","sourceMatchers":["t={{world.Id}}","severity=critical"],"targetMatchers":["t={{world.Id}}","severity=info"],"equal":["server_id"]}""")).StatusCode);
 
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/users",
+            $$"""{"id":"u-{{world.Id}}","name":"U","timeZone":"Europe/Berlin","contactMethods":[{"id":"hook","type":"webhook","channel":"c-{{world.Id}}"}]}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/schedules",
+            $$"""{"id":"sch-{{world.Id}}","name":"S","timeZone":"Europe/Berlin","layers":[{"name":"l1","users":["u-{{world.Id}}"],"start":"2026-03-02T09:00","shift":"1w"}]}""")).StatusCode);
         var ids = new Dictionary<string, string>
         {
+            ["/api/users"] = "u-" + world.Id, ["/api/schedules"] = "sch-" + world.Id,
             ["/api/servers"] = world.ServerId, ["/api/rules"] = world.RuleId, ["/api/channels"] = $"c-{world.Id}",
             ["/api/silences"] = silenceId, ["/api/escalation-policies"] = $"p-{world.Id}", ["/api/alerts"] = world.AlertId,
             ["/api/keys"] = "key-" + world.Id, ["/api/time-intervals"] = "ti-" + world.Id, ["/api/inhibitions"] = "inh-" + world.Id,
@@ -157,11 +162,12 @@ public sealed class HostileRequestTests(ApiFixture api)
             $"/api/servers/{world.ServerId}", $"/api/rules/{world.RuleId}", $"/api/channels/c-{world.Id}", $"/api/escalation-policies/p-{world.Id}",
             $"/api/alerts/{world.AlertId}", $"/api/alerts/{world.AlertId}/notifications", $"/api/channels/c-{world.Id}/deliveries",
             "/api/routing", $"/api/time-intervals/ti-{world.Id}", $"/api/inhibitions/inh-{world.Id}",
+            $"/api/users/u-{world.Id}", $"/api/schedules/sch-{world.Id}",
         })
         {
             parts.Add(path + " " + await api.Http.GetStringAsync(path));
         }
-        foreach (var list in new[] { "/api/servers", "/api/rules", "/api/channels", "/api/silences", "/api/escalation-policies", "/api/keys", "/api/alerts", "/api/audit", "/api/time-intervals", "/api/inhibitions" })
+        foreach (var list in new[] { "/api/servers", "/api/rules", "/api/channels", "/api/silences", "/api/escalation-policies", "/api/keys", "/api/alerts", "/api/audit", "/api/time-intervals", "/api/inhibitions", "/api/users", "/api/schedules" })
         {
             using var page = JsonDocument.Parse(await api.Http.GetStringAsync(list + "?limit=1"));
             parts.Add($"{list} total={page.RootElement.GetProperty("total").GetInt32()}");
@@ -219,6 +225,9 @@ public sealed class HostileRequestTests(ApiFixture api)
         var inhibition = """{"sourceMatchers":["t=@ID@","severity=critical"],"targetMatchers":["t=@ID@","severity=info"],"equal":["server_id"]}""".Replace("@ID@", id);
         var amAlerts = """[{"labels":{"alertname":"A","t":"@ID@"},"annotations":{"summary":"s"},"startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T00:05:00Z","generatorURL":"http://p/graph"}]""".Replace("@ID@", id);
         var amSilence = """{"matchers":[{"name":"t","value":"@ID@","isRegex":false,"isEqual":true}],"startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","createdBy":"h","comment":"hostile corpus"}""".Replace("@ID@", id);
+        var user = """{"name":"U","timeZone":"Europe/Berlin","contactMethods":[{"id":"hook","type":"webhook","channel":"c-@ID@"}],"notificationRules":[{"contactMethod":"hook","after":"0s"}]}""".Replace("@ID@", id);
+        var schedule = """{"name":"S","timeZone":"Europe/Berlin","layers":[{"name":"l1","users":["u-@ID@"],"start":"2026-03-02T09:00","shift":"1w","restrictions":[{"days":["mon","tue"],"from":"09:00","to":"17:00"}]}]}""".Replace("@ID@", id);
+        var scheduleOverride = """{"user":"u-@ID@","start":"2026-03-03T09:00:00Z","end":"2026-03-03T10:00:00Z"}""".Replace("@ID@", id);
         var telemetry = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":true}],"gauges":{"activeConnections":3,"cpuUsage":42.5,"memoryUsage":61.0}}""";
         var document = ("{\"apiVersion\":\"mcp-alerting/v1\",\"namespace\":\"hostile-@ID@\",\"channels\":[{\"id\":\"hc-@ID@\",\"type\":\"webhook\",\"config\":{\"url\":\"" + hookUrl + "\"}}],"
             + "\"servers\":[" + server.Insert(1, "\"id\":\"hs-@ID@\",") + "],\"rules\":[" + rule.Insert(1, "\"id\":\"hr-@ID@\",").Replace("\"c-@ID@\"", "\"hc-@ID@\"") + "],"
@@ -254,6 +263,12 @@ public sealed class HostileRequestTests(ApiFixture api)
             ["GET /api/inhibitions"] = new(null), ["POST /api/inhibitions"] = new(inhibition.Insert(1, $"\"id\":\"new-{id}\",")),
             ["GET /api/inhibitions/{id}"] = new(null), ["PUT /api/inhibitions/{id}"] = new(inhibition), ["DELETE /api/inhibitions/{id}"] = new(null),
             ["GET /api/incidents"] = new(null), ["GET /api/incidents/{id}"] = new(null),
+            ["GET /api/users"] = new(null), ["POST /api/users"] = new(user.Insert(1, $"\"id\":\"new-{id}\",")),
+            ["GET /api/users/{id}"] = new(null), ["PUT /api/users/{id}"] = new(user), ["DELETE /api/users/{id}"] = new(null),
+            ["GET /api/schedules"] = new(null), ["POST /api/schedules"] = new(schedule.Insert(1, $"\"id\":\"new-{id}\",")),
+            ["GET /api/schedules/{id}"] = new(null), ["PUT /api/schedules/{id}"] = new(schedule), ["DELETE /api/schedules/{id}"] = new(null),
+            ["POST /api/schedules/{id}/overrides"] = new(scheduleOverride), ["DELETE /api/schedules/{id}/overrides/{overrideId}"] = new(null),
+            ["GET /api/schedules/{id}/oncall"] = new(null), ["GET /api/schedules/{id}/shifts"] = new(null), ["GET /api/oncall"] = new(null),
             ["POST /api/incidents/{id}/ack"] = new("""{"by":"alice"}""", OptionalBody: true), ["POST /api/incidents/{id}/resolve"] = new("""{"by":"alice"}""", OptionalBody: true),
             ["POST /api/v2/alerts"] = new(amAlerts), ["GET /api/v2/alerts"] = new(null), ["GET /api/v2/alerts/groups"] = new(null),
             ["GET /api/v2/silences"] = new(null), ["POST /api/v2/silences"] = new(amSilence), ["GET /api/v2/silence/{silenceID}"] = new(null),
