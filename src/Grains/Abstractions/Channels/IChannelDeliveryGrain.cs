@@ -22,6 +22,9 @@ public interface IChannelDeliveryGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<WorkerBacklog> GetBacklogAsync(int limit);
 
+    /// <summary>Finishes these messages as cancelled, if they are still waiting (one on its way goes on).</summary>
+    Task CancelAsync(string[] keys, string reason);
+
     /// <summary>Takes the reply references (Slack's ts) of its threads that the channel kept before it had workers.</summary>
     Task AdoptThreadsAsync(Dictionary<string, ThreadRef> threads);
 }

@@ -31,6 +31,9 @@ public interface INotificationChannelGrain : IGrainWithStringKey
     /// </summary>
     Task<EnqueueOutcome> EnqueueAsync(Notification notification);
 
+    /// <summary>Cancels messages held for later (a person's later pages) that have not gone yet: by thread and key.</summary>
+    Task CancelAsync(PendingPage[] pages, string reason);
+
     /// <summary>Newest first: what is still pending or held, then what finished.</summary>
     Task<DeliveryRecord[]> GetDeliveriesAsync(int limit);
 
@@ -66,3 +69,11 @@ public enum SlackRequestCheck
     /// <summary>The channel is not a Slack bot-token channel with a signing secret: it cannot receive clicks.</summary>
     NotInteractive,
 }
+
+/// <summary>A person's page held by a channel until <see cref="At"/>: enough to cancel it (its channel, thread and key).</summary>
+[GenerateSerializer, Immutable, Alias("mcp.PendingPage")]
+public sealed record PendingPage(
+    [property: Id(0), JsonPropertyName("Channel")] string Channel,
+    [property: Id(1), JsonPropertyName("Thread")] string Thread,
+    [property: Id(2), JsonPropertyName("Key")] string Key,
+    [property: Id(3), JsonPropertyName("At")] DateTimeOffset At);

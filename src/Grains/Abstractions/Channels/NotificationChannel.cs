@@ -90,6 +90,15 @@ public sealed record Notification(
     /// </summary>
     [Id(21), JsonPropertyName("ReportTo")] public string? ReportTo { get; init; }
 
+    /// <summary>The person this message pages, through one of their contact methods; null for a channel's own message.</summary>
+    [Id(22), JsonPropertyName("Recipient")] public NotificationRecipient? Recipient { get; init; }
+
+    /// <summary>
+    /// Not sent before this moment: a person's later notification rule ("by email after 5 minutes"). Held by the
+    /// channel, durably, and cancelled by its sender when the page is acknowledged first.
+    /// </summary>
+    [Id(23), JsonPropertyName("NotBefore")] public DateTimeOffset? NotBefore { get; init; }
+
     /// <summary>The same for every attempt at this message, so receivers can drop duplicates.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string IdempotencyKey => $"{AlertId}/{Episode}/{KindNames.GetValueOrDefault(Kind) ?? Kind.ToString().ToLowerInvariant()}/{Sequence}";
@@ -97,10 +106,21 @@ public sealed record Notification(
     private static readonly System.Collections.Frozen.FrozenDictionary<NotificationKind, string> KindNames =
         System.Collections.Frozen.FrozenDictionary.ToFrozenDictionary(Enum.GetValues<NotificationKind>().ToDictionary(k => k, k => k.ToString().ToLowerInvariant()));
 
-    /// <summary>Messages of one alert episode share this, so chat threads and mail threads can group them.</summary>
+    /// <summary>
+    /// Messages of one alert episode share this, so chat threads and mail threads can group them; a person's pages of
+    /// the episode are a thread of their own (a direct message), so a page held for later holds up nobody else's.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public string ThreadKey => $"{AlertId}/{Episode}";
+    public string ThreadKey => Recipient is { } person ? $"{AlertId}/{Episode}/{person.User}" : $"{AlertId}/{Episode}";
 }
+
+/// <summary>Whom a message pages: the user, the contact method used, and its address (an email address, a Slack user id).</summary>
+[GenerateSerializer, Immutable, Alias("mcp.NotificationRecipient")]
+public sealed record NotificationRecipient(
+    [property: Id(0), JsonPropertyName("User")] string User,
+    [property: Id(1), JsonPropertyName("ContactMethod")] string ContactMethod,
+    [property: Id(2), JsonPropertyName("Address")] string? Address,
+    [property: Id(3), JsonPropertyName("Via")] string? Via);
 
 /// <summary>The incident a message is about: its group, and the alerts it lists (at most the receiver's maximum).</summary>
 [GenerateSerializer, Immutable, Alias("mcp.NotificationGroup")]
@@ -157,6 +177,9 @@ public enum DeliveryState
 
     /// <summary>Not sent: a silence matched the alert.</summary>
     Silenced,
+
+    /// <summary>Not sent: a person's later page, cancelled because the page was acknowledged or resolved first.</summary>
+    Cancelled,
 }
 
 /// <summary>One notification's delivery to one channel: status, attempts and the last error.</summary>
@@ -173,7 +196,7 @@ public sealed record DeliveryRecord(
     [property: Id(8), JsonPropertyName("LastError")] string? LastError)
 {
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsFinal => State is DeliveryState.Delivered or DeliveryState.Failed or DeliveryState.Disabled or DeliveryState.Silenced;
+    public bool IsFinal => State is DeliveryState.Delivered or DeliveryState.Failed or DeliveryState.Disabled or DeliveryState.Silenced or DeliveryState.Cancelled;
 }
 
 public enum EnqueueOutcome

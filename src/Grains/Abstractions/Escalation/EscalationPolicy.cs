@@ -46,7 +46,12 @@ public sealed record EscalationPolicy(
     public EscalationStep Step(int stepsTaken, DateTimeOffset dueAt)
     {
         var next = stepsTaken + 1;
-        return new EscalationStep(stepsTaken, LevelNumber(stepsTaken), LevelOf(stepsTaken).Channels, next, next < TotalSteps ? dueAt + DelayBefore(next) : null);
+        var level = LevelOf(stepsTaken);
+        return new EscalationStep(stepsTaken, LevelNumber(stepsTaken), level.Channels, next, next < TotalSteps ? dueAt + DelayBefore(next) : null)
+        {
+            Users = level.Users,
+            Schedules = level.Schedules,
+        };
     }
 
     [System.Text.Json.Serialization.JsonIgnore]
@@ -57,6 +62,13 @@ public sealed record EscalationPolicy(
 /// <summary>One step of a policy: what it tells, and where the paging stands after it.</summary>
 public readonly record struct EscalationStep(int Index, int Level, string[] Channels, int StepsTaken, DateTimeOffset? NextAt)
 {
+    /// <summary>People the step pages, and schedules whose on-call people it pages.</summary>
+    public string[] Users { get; init; } = [];
+
+    public string[] Schedules { get; init; } = [];
+
+    public bool PagesPeople => Users.Length > 0 || Schedules.Length > 0;
+
     /// <summary>The first step tells the first level; later ones escalate.</summary>
     public bool Escalates => Index > 0;
 }

@@ -287,7 +287,8 @@ public sealed class AlertGrain(
     {
         var before = S.Life;
         S.Life = outcome.State;
-        var inhibitedBy = outcome.Effects.Any(e => e is PageEffect { WithheldBy: null, Kind: not NotificationKind.Resolved }) ? await InhibitedByAsync() : null;
+        var inhibitedBy = outcome.Effects.Any(e => e is PageEffect { WithheldBy: null, Kind: not NotificationKind.Resolved } or PagePeopleEffect { WithheldBy: null }) ? await InhibitedByAsync() : null;
+        var recorded = false;
         foreach (var effect in outcome.Effects)
         {
             switch (effect)
@@ -297,13 +298,17 @@ public sealed class AlertGrain(
                     break;
                 case PageEffect page:
                     Page(page.Kind != NotificationKind.Resolved && page.WithheldBy is null && inhibitedBy is not null ? page with { WithheldBy = $"inhibition (alert {inhibitedBy} fires)" } : page, now);
+                    recorded |= page.WithheldBy is null;
+                    break;
+                case PagePeopleEffect people:
+                    recorded |= await PagePeopleAsync(people.WithheldBy is null && inhibitedBy is not null ? people with { WithheldBy = $"inhibition (alert {inhibitedBy} fires)" } : people, now);
                     break;
             }
         }
+        if (S.Life.Paging.AcknowledgedAt is not null || !S.Life.IsOpen) CancelFollowUps(now, S.Life.IsOpen ? "acknowledged" : "resolved");
         // Store before hand-off: a message leaves this grain only once it, and the state that made it, are stored, so a
         // silo lost between the two loses neither the alert nor the message (it is handed over again, and the channel,
         // which keeps its key, answers that it has it).
-        var recorded = outcome.Effects.Any(e => e is PageEffect { WithheldBy: null });
         if (recorded)
         {
             S.UpdatedAt = now;
@@ -402,6 +407,41 @@ public sealed class AlertGrain(
         {
             MonitoringMetrics.Notifications.WithLabels("any", "silenced").Inc();
         }
+    }
+
+    /// <summary>
+    /// Pages an escalation step's people (<see cref="OnCall.PeoplePager"/>): one message per contact, numbered as the
+    /// lifecycle numbers its own, the later ones held by their channel until due. Answers whether any was recorded.
+    /// </summary>
+    private async Task<bool> PagePeopleAsync(PagePeopleEffect people, DateTimeOffset now)
+    {
+        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(GrainFactory, people.Users, people.Schedules, now);
+        foreach (var note in notes) logger.LogWarning("Alert {AlertId} level {Level}: {Note}", AlertId, people.Level, note);
+        var recorded = false;
+        foreach (var contact in contacts)
+        {
+            S.Life = S.Life with { Sequence = S.Life.Sequence + 1 };
+            var page = new PageEffect(NotificationKind.Escalation, people.Status, contact.Method.Channel, people.Level, S.Life.Sequence, people.WithheldBy);
+            if (AlertJournal.Page(AlertId, S, page, this.GetGrainId().ToString(), now, message => OnCall.PeoplePager.For(message, contact, now)))
+            {
+                recorded = true;
+                S.Life = S.Life with { NotificationCount = S.Life.NotificationCount + 1, LastNotifiedAt = now };
+                var handed = S.Outbox[^1].Notification;
+                if (handed.NotBefore is { } at) S.FollowUps.Add(new PendingPage(contact.Method.Channel, handed.ThreadKey, handed.IdempotencyKey, at));
+            }
+        }
+        if (contacts.Length > 0) logger.LogInformation("Alert {AlertId} level {Level} paged {People}", AlertId, people.Level, OnCall.PeoplePager.Describe(contacts));
+        return recorded;
+    }
+
+    /// <summary>People's later pages not yet due are dropped: the page was answered, or the episode is over.</summary>
+    private void CancelFollowUps(DateTimeOffset now, string reason)
+    {
+        if (S.FollowUps.Count == 0) return;
+        var waiting = S.FollowUps.Where(f => f.At > now).ToArray();
+        S.FollowUps.Clear();
+        MarkDirty();
+        if (waiting.Length > 0) _ = OnCall.PeoplePager.CancelAsync(GrainFactory, waiting, reason);
     }
 
     /// <summary>Gives each recorded notification to its channel. What a channel could not take stays for the next try.</summary>

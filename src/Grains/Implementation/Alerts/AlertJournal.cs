@@ -34,7 +34,7 @@ public static class AlertJournal
     /// Records a page: the message in the outbox, to be handed to its channel once stored, and a pending delivery
     /// record. True when recorded; false when a silence withheld it (only a "silenced" record is kept).
     /// </summary>
-    public static bool Page(string alertId, AlertState s, PageEffect page, string reportTo, DateTimeOffset now)
+    public static bool Page(string alertId, AlertState s, PageEffect page, string reportTo, DateTimeOffset now, Func<Notification, Notification>? address = null)
     {
         var rule = s.Rule!;
         var server = s.Server!;
@@ -48,6 +48,7 @@ public static class AlertJournal
             ServerHealthReasons = server.HealthReasons,
             ReportTo = reportTo,
         };
+        if (address is not null) notification = address(notification);
         if (page.WithheldBy is { } silence)
         {
             Track(s, new DeliveryRecord(notification.IdempotencyKey, alertId, page.ChannelId, page.Kind, DeliveryState.Silenced, 0, now, now, $"silenced by {silence}"));

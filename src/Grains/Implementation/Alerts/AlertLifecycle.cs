@@ -23,6 +23,12 @@ public sealed record TransitionEffect(AlertTransition Transition, int Sequence) 
 /// </summary>
 public sealed record PageEffect(NotificationKind Kind, string Status, string ChannelId, int Level, int Sequence, string? WithheldBy) : AlertEffect;
 
+/// <summary>
+/// An escalation step's people: its users, and whoever its schedules have on call. The grain finds them and pages each
+/// through their notification rules; <see cref="WithheldBy"/> names the silence that holds the page back.
+/// </summary>
+public sealed record PagePeopleEffect(string Status, int Level, string[] Users, string[] Schedules, string? WithheldBy) : AlertEffect;
+
 /// <summary>The next state, what to carry out, and why an action was refused (a conflict), if it was.</summary>
 public sealed record AlertOutcome(AlertLife State, IReadOnlyList<AlertEffect> Effects, string? Refusal = null);
 
@@ -286,6 +292,10 @@ public static class AlertLifecycle
             }
             P = P with { PolicyStep = step.StepsTaken, NextPolicyStepAt = step.NextAt };
             Page(NotificationKind.Escalation, step.Channels, simple ? 0 : step.Level);
+            if (step.PagesPeople)
+            {
+                _effects.Add(new PagePeopleEffect(P.EscalatedAt is not null ? "escalated" : "firing", step.Level, step.Users, step.Schedules, Silenced ? S.SilencedBy : null));
+            }
         }
 
         public void Resolve(string reason)

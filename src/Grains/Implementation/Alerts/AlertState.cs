@@ -39,6 +39,9 @@ public sealed class AlertState
 
     /// <summary>This alert fires and matches an inhibition rule's source side; the inhibitors grain knows it.</summary>
     [Id(12), JsonPropertyName("Inhibiting")] public bool Inhibiting { get; set; }
+
+    /// <summary>People's later pages this episode handed to channels, held there until due: cancelled by an acknowledgement.</summary>
+    [Id(13), JsonPropertyName("FollowUps")] public List<PendingPage> FollowUps { get; set; } = [];
 }
 
 /// <summary>A notification on its way from the alert to one channel.</summary>

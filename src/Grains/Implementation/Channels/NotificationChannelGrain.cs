@@ -114,6 +114,10 @@ public sealed class NotificationChannelGrain(
         return await Worker(ChannelDeliveries.ShardOf(notification.ThreadKey, Workers)).EnqueueAsync(stored, notification);
     }
 
+    public Task CancelAsync(PendingPage[] pages, string reason) =>
+        S.Channel is null ? Task.CompletedTask
+        : Task.WhenAll(pages.GroupBy(p => ChannelDeliveries.ShardOf(p.Thread, Workers)).Select(g => Worker(g.Key).CancelAsync([.. g.Select(p => p.Key)], reason)));
+
     public async Task<DeliveryRecord[]> GetDeliveriesAsync(int limit)
     {
         limit = Math.Clamp(limit, 1, options.Value.DeliveryLogSize);

@@ -118,6 +118,7 @@ public sealed class IncidentGrain(
         S.AcknowledgedAt = now;
         S.AcknowledgedBy = by;
         Event(now, "acknowledged", by is null ? "acknowledged; escalation stopped" : $"acknowledged by {by}; escalation stopped");
+        CancelFollowUps(now, by is null ? "acknowledged" : $"acknowledged by {by}");
         await WriteAsync();
         Index(now);
         ScheduleWakeUp();
@@ -210,6 +211,7 @@ public sealed class IncidentGrain(
         S.PolicyStep = 0;
         S.NextPolicyStepAt = null;
         S.MutedSince = null;
+        S.FollowUps.Clear();
         S.NextFlushAt = now + route.GroupWait;
         Event(now, "opened", $"episode {S.Episode} opened by {S.Members.Keys.First()}; first message after {Durations.Format(route.GroupWait)}");
         MonitoringMetrics.Incidents.WithLabels("opened").Inc();
@@ -269,15 +271,47 @@ public sealed class IncidentGrain(
             var firing = S.Members.Values.Where(m => m.Status == MemberStatus.Firing && !_inhibited.Contains(m.AlertId)).ToArray();
             if (firing.Length > 0 && receiver is not null)
             {
-                Send(receiver, NotificationKind.Escalation, step.Escalates ? "escalated" : "firing", step.Channels, firing, step.Level, now);
+                var status = step.Escalates ? "escalated" : "firing";
+                if (step.Channels.Length > 0) Send(receiver, NotificationKind.Escalation, status, step.Channels, firing, step.Level, now);
+                if (step.PagesPeople) await PagePeopleAsync(receiver, status, step, firing, now);
                 if (step.Escalates) Event(now, "escalated", $"escalated to level {step.Level} of {policy.Id}");
             }
             (S.PolicyStep, S.NextPolicyStepAt) = (step.StepsTaken, step.NextAt);
         }
     }
 
+    /// <summary>Pages the step's people (<see cref="OnCall.PeoplePager"/>): each contact is one message, the later ones held by their channel.</summary>
+    private async Task PagePeopleAsync(Receiver receiver, string status, EscalationStep step, IncidentMember[] alerts, DateTimeOffset now)
+    {
+        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(GrainFactory, step.Users, step.Schedules, now);
+        foreach (var note in notes) Event(now, "paging", $"level {step.Level}: {note}");
+        if (contacts.Length == 0) return;
+        var message = IncidentMessage.Of(IncidentId, S, receiver, alerts, now);
+        foreach (var contact in contacts)
+        {
+            S.Sequence++;
+            var notification = OnCall.PeoplePager.For(message.For(NotificationKind.Escalation, status, step.Level, S.Sequence, this.GetGrainId().ToString(), now), contact, now);
+            S.Outbox.Add(new HandOff(contact.Method.Channel, notification));
+            Track(new DeliveryRecord(notification.IdempotencyKey, IncidentId, contact.Method.Channel, NotificationKind.Escalation, DeliveryState.Pending, 0, now, now, null));
+            if (notification.NotBefore is { } at) S.FollowUps.Add(new PendingPage(contact.Method.Channel, notification.ThreadKey, notification.IdempotencyKey, at));
+        }
+        Event(now, "paged", $"level {step.Level} paged {OnCall.PeoplePager.Describe(contacts)}");
+        MonitoringMetrics.Incidents.WithLabels("paged").Inc();
+    }
+
+    /// <summary>People's later pages not yet due are dropped: the page was answered (or is over).</summary>
+    private void CancelFollowUps(DateTimeOffset now, string reason)
+    {
+        var waiting = S.FollowUps.Where(f => f.At > now).ToArray();
+        S.FollowUps.Clear();
+        if (waiting.Length == 0) return;
+        Event(now, "paging", $"{waiting.Length} later page{(waiting.Length == 1 ? "" : "s")} cancelled: {reason}");
+        _ = OnCall.PeoplePager.CancelAsync(GrainFactory, waiting, reason);
+    }
+
     private void Close(DateTimeOffset now, string reason)
     {
+        CancelFollowUps(now, "resolved");
         S.ResolvedAt = now;
         S.Members.Clear();
         S.NextFlushAt = null;

@@ -44,6 +44,9 @@ public sealed class IncidentState
 
     [Id(21), JsonPropertyName("MutedSince")] public DateTimeOffset? MutedSince { get; set; }
 
+    /// <summary>People's later pages this episode handed to channels, held there until due: cancelled by an acknowledgement.</summary>
+    [Id(22), JsonPropertyName("FollowUps")] public List<PendingPage> FollowUps { get; set; } = [];
+
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsOpen => Members.Count > 0;
 }

@@ -89,6 +89,16 @@ public sealed class ChannelDeliveryGrain(
         DeactivateOnIdle();
     }
 
+    public async Task CancelAsync(string[] keys, string reason)
+    {
+        var wanted = keys.ToHashSet(StringComparer.Ordinal);
+        foreach (var entry in _queue.Where(e => wanted.Contains(e.Key) && !_pump.IsSending(e)).ToList())
+        {
+            await FinishAsync(entry, DeliveryState.Cancelled, reason);
+        }
+        Pump();
+    }
+
     public Task<WorkerBacklog> GetBacklogAsync(int limit) => Task.FromResult(new WorkerBacklog(
         [.. _queue.OrderByDescending(e => e.RecordedAt).Take(limit).Select(e => e.Record(ChannelId))], _queue.Count, _queue.Held, state.State.HeldTotal));
 

@@ -3,7 +3,7 @@ namespace Monitoring.Channels.Delivery;
 /// <summary>
 /// Which of a worker's queued messages go now: the oldest first, one message of a thread at a time (a resolution
 /// never overtakes its firing message, and a reply finds the thread of the message before it), at most
-/// <c>maxInFlight</c> on their way, and none past a rate limit: from the first one a limit stops, every later one is
+/// <c>maxInFlight</c> on their way, none before its <see cref="Notification.NotBefore"/>, and none past a rate limit: from the first one a limit stops, every later one is
 /// held, in order, until the gate's wait. A disabled channel finishes what it walks as disabled. Pure bookkeeping,
 /// tested without a grain: the worker sends what it answers, and says <see cref="Done"/> when a send ends.
 /// </summary>
@@ -18,6 +18,8 @@ public sealed class DeliveryPump
 
     public int InFlight => _sending.Count;
 
+    public bool IsSending(OutboxEntry entry) => _sending.Contains(entry.Key);
+
     public Decision Walk(IEnumerable<OutboxEntry> queue, int maxInFlight, bool enabled, RateGate gate, DateTimeOffset now)
     {
         var decision = new Decision([], [], [], null, null);
@@ -31,6 +33,12 @@ public sealed class DeliveryPump
             {
                 continue; // on its way, or its thread has an older message waiting or on its way
             }
+            if (entry.Notification.NotBefore is { } notBefore && notBefore > now)
+            {
+                // A person's later page: it keeps its thread's place and goes when due.
+                wait = wait is { } w && w < notBefore - now ? w : notBefore - now;
+                continue;
+            }
             if (limitedBy is null && _sending.Count >= maxInFlight)
             {
                 break; // the rest wait (pending, not held): a finished send walks again
@@ -42,7 +50,8 @@ public sealed class DeliveryPump
             }
             if (limitedBy is null && !gate.TryPass(now, out var gateWait, out var limit))
             {
-                (limitedBy, wait) = (limit, gateWait);
+                limitedBy = limit;
+                wait = wait is { } w && w < gateWait ? w : gateWait;
             }
             if (limitedBy is not null)
             {

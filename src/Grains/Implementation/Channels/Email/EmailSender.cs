@@ -97,7 +97,9 @@ public sealed class EmailSender(Outbound.OutboundGuard guard) : IChannelSender
         var n = message.Notification;
         var mail = new MimeMessage { Subject = message.Rendered.Subject, Date = n.At };
         mail.From.Add(config.From);
-        mail.To.AddRange(config.To);
+        // A person's page goes to that person's address; the channel's own list hears the channel's messages.
+        if (n.Recipient is { Address: { } address }) mail.To.Add(MailboxAddress.Parse(address));
+        else mail.To.AddRange(config.To);
         // The same key gives the same Message-Id, so a retried mail is recognisably the same mail.
         mail.MessageId = $"{Hash(n.IdempotencyKey)}@mcp-alerting";
         // Replies thread under the episode's root; an incident's messages (its updates are firing messages) all do.

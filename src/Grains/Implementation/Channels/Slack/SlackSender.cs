@@ -122,7 +122,8 @@ public sealed class SlackSender(IHttpClientFactory httpClients, TimeProvider tim
             // thread its first message started (none is known yet for the first).
             var n = message.Notification;
             var threadTs = n.Kind == NotificationKind.Test || n.Kind == NotificationKind.Firing && n.Group is null ? null : message.ThreadRef;
-            var payload = SlackMessage.From(message, config.Token is null ? null : config.Channel, config.Token is null ? null : threadTs,
+            // A person's page is a direct message: the bot posts to the person's user id.
+            var payload = SlackMessage.From(message, config.Token is null ? null : n.Recipient?.Address ?? config.Channel, config.Token is null ? null : threadTs,
                 config.Interactive ? channelId : null);
             using var request = new HttpRequestMessage(HttpMethod.Post, config.WebhookUrl ?? new Uri(config.ApiBaseUrl, "chat.postMessage"))
             {

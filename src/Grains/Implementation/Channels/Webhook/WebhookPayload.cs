@@ -13,6 +13,10 @@ public sealed record WebhookPayload(
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public WebhookActions? Actions { get; init; }
 
+    /// <summary>The person a page is for (their user id and contact method); absent from a channel's own messages.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public WebhookRecipient? Recipient { get; init; }
+
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -24,6 +28,7 @@ public sealed record WebhookPayload(
     public static WebhookPayload From(OutgoingMessage m) => From(m.Notification, m.Rendered) with
     {
         Actions = m.Rendered.Actions is { } a ? new WebhookActions(a.Acknowledge, a.Resolve) : null,
+        Recipient = m.Notification.Recipient is { } r ? new WebhookRecipient(r.User, r.ContactMethod, r.Via) : null,
     };
 
     private static WebhookPayload From(Notification n, Templates.RenderedMessage rendered) => new(
@@ -60,6 +65,12 @@ public sealed record WebhookPayload(
 
 /// <summary>Where a receiver (or the person it pages) can acknowledge or resolve: each URL opens a confirmation page.</summary>
 public sealed record WebhookActions(string Acknowledge, string Resolve);
+
+/// <summary>Whom a page is for: the user, the contact method, and the schedule that put them on call (if one did).</summary>
+public sealed record WebhookRecipient(
+    string User,
+    string ContactMethod,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Schedule);
 
 /// <summary>The incident a message is about: its group, counts, and its alerts (at most the receiver's maximum; the rest counted as truncated).</summary>
 public sealed record WebhookIncident(
