@@ -22,7 +22,7 @@ public static class SlackInteractions
 
     public static void MapSlackInteractions(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Path, async (HttpContext http, IGrainFactory grains, TimeProvider time, Acting acting, ILoggerFactory loggers) =>
+        app.MapPost(Path, async (HttpContext http, IGrainFactory grains, TimeProvider time, Acting acting, Listings.IListingStore listings, ILoggerFactory loggers) =>
         {
             var logger = loggers.CreateLogger("Monitoring.Api.Slack");
             var body = await ReadBodyAsync(http.Request);
@@ -52,7 +52,8 @@ public static class SlackInteractions
                 case SlackRequestCheck.Replayed:
                     return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Replayed", detail: "This exact request was already taken.");
             }
-            var by = $"{click.UserName} (Slack {click.UserId})";
+            // A person whose Slack contact is this Slack user acts as themselves; anyone else by their Slack name.
+            var by = await PersonAsync(listings, click.UserId) is { } person ? $"{person} (Slack {click.UserId})" : $"{click.UserName} (Slack {click.UserId})";
             var outcome = await acting.ActAsync(click.Target, click.Action, by, click.Action == TargetAction.Silence ? TimeSpan.FromHours(1) : null);
             if (click.SlackChannel is { } slackChannel && click.MessageTs is { } ts)
             {
@@ -67,6 +68,11 @@ public static class SlackInteractions
             return Results.Ok(new { text = outcome.Message });
         }).WithTags("Slack").DisableAntiforgery();
     }
+
+    /// <summary>The user whose Slack contact method is this Slack user id, if one is.</summary>
+    private static async Task<string?> PersonAsync(Listings.IListingStore listings, string slackUserId) =>
+        (await Listings.ListingStoreExtensions.QueryAsync<Listings.UserEntry>(listings, [], 100_000, 0)).Items
+            .FirstOrDefault(u => u.User.ContactMethods.Any(m => m.Type == OnCall.ContactType.Slack && m.Address == slackUserId))?.Id;
 
     private static IResult Refuse(string detail) =>
         Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Not from Slack", detail: detail);

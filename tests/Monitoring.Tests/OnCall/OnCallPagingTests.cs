@@ -124,3 +124,73 @@ public sealed class OnCallPagingTests(ApiFixture api)
         Assert.Equal(2, notifications.Count(n => n.GetProperty("status").GetString() == "delivered"));
     }
 }
+
+/// <summary>
+/// A person's pages through real parts: their email to their own address on a real SMTP server (aiosmtpd), their Slack
+/// page as a direct message through the bot-token channel (a Slack stand-in on loopback), and their click on that
+/// message acknowledging as them, which stops the backup's page.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class OnCallContactTests(ApiFixture api)
+{
+    private const string Secret = "0c5e9d2a41b7f3e8a6d4c2b0f9e8d7c6";
+
+    private static string Sign(long timestamp, string body) =>
+        "v0=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Secret), System.Text.Encoding.UTF8.GetBytes($"v0:{timestamp}:{body}")));
+
+    [Fact]
+    public async Task The_person_on_call_gets_their_own_mail_and_slack_message_and_their_click_acknowledges_as_them()
+    {
+        await using var smtp = await SmtpSink.StartAsync();
+        var s = new ApiScenario(api);
+        var post = s.Path("api") + "/chat.postMessage";
+        api.Webhooks.RespondWith(post, _ => Microsoft.AspNetCore.Http.Results.Json(new { ok = true, channel = "D0DIRECT1", ts = "1700000000.000300" }));
+        api.Webhooks.RespondWith(s.Path("api") + "/chat.update", _ => Microsoft.AspNetCore.Http.Results.Json(new { ok = true }));
+        await s.ChannelAsync($"mail-{s.Id}", "email", $$"""{"host":"127.0.0.1","port":{{smtp.Port}},"security":"none","from":"alerts@example.com","to":["team@example.com"]}""");
+        await s.ChannelAsync($"bot-{s.Id}", "slack", $$"""{"token":"xoxb-1-2-dm","channel":"#oncall","apiBaseUrl":"{{s.Url("api")}}","signingSecret":"{{Secret}}"}""");
+        await s.WebhookChannelAsync($"ben-{s.Id}", "ben");
+        var slackUser = "U0" + s.Id.ToUpperInvariant();
+        async Task Created(string url, string body)
+        {
+            var response = await s.Http.PostJsonAsync(url, body);
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"{url}: {await response.Content.ReadAsStringAsync()}");
+        }
+        await Created("/api/users", $$"""
+            {"id":"eve-{{s.Id}}","name":"Eve","timeZone":"America/New_York",
+             "contactMethods":[{"id":"mail","type":"email","channel":"mail-{{s.Id}}","address":"eve@example.com"},{"id":"slack","type":"slack","channel":"bot-{{s.Id}}","address":"{{slackUser}}"}]}
+            """);
+        await Created("/api/users", $$"""{"id":"ben-{{s.Id}}","name":"Ben","contactMethods":[{"id":"hook","type":"webhook","channel":"ben-{{s.Id}}"}]}""");
+        await Created("/api/escalation-policies", $$"""{"id":"p-{{s.Id}}","levels":[{"delay":"0s","users":["eve-{{s.Id}}"]},{"delay":"10m","users":["ben-{{s.Id}}"]}]}""");
+        await s.ServerAndRuleAsync($"\"channels\":[],\"escalationPolicy\":\"p-{s.Id}\"");
+        await s.FireAsync();
+
+        var mail = (await smtp.WaitForAsync(1)).Single();
+        Assert.Equal("eve@example.com", mail.To.Mailboxes.Single().Address); // hers, not the channel's list
+        var direct = (await api.Webhooks.WaitForAsync(post, 1)).Single();
+        Assert.Equal(slackUser, direct.Body.GetProperty("channel").GetString()); // a direct message to her Slack user
+        var value = direct.Body.GetProperty("attachments")[0].GetProperty("blocks").EnumerateArray()
+            .Single(b => b.GetProperty("type").GetString() == "actions").GetProperty("elements")[0].GetProperty("value").GetString();
+
+        // Eve clicks Acknowledge in her direct message: the product knows her Slack user id, so it is Eve who acknowledged.
+        var payload = JsonSerializer.Serialize(new
+        {
+            type = "block_actions",
+            user = new { id = slackUser, username = "eve.w" },
+            container = new { type = "message", channel_id = "D0DIRECT1", message_ts = "1700000000.000300" },
+            message = new { ts = "1700000000.000300", text = "page" },
+            actions = new[] { new { type = "button", action_id = "acknowledge", block_id = "mcp_actions", value } },
+        });
+        var body = "payload=" + Uri.EscapeDataString(payload);
+        var now = api.Time.GetUtcNow().ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded") };
+        request.Headers.Add("X-Slack-Request-Timestamp", now.ToString());
+        request.Headers.Add("X-Slack-Signature", Sign(now, body));
+        using (var click = await api.Http.SendAsync(request)) Assert.Equal(HttpStatusCode.OK, click.StatusCode);
+        var alert = await s.AlertAsync();
+        Assert.Equal("acknowledged", alert.GetProperty("status").GetString());
+        Assert.Equal($"eve-{s.Id} (Slack {slackUser})", alert.GetProperty("acknowledgedBy").GetString());
+
+        await s.AdvanceAsync(TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(30));
+        Assert.Empty(s.Hooks("ben"));
+    }
+}
