@@ -46,6 +46,9 @@ public sealed record AlertLine(string Id, string Status, string Severity, string
 
 public sealed record IncidentLine(string Id, string Status, string Group, string? Receiver, int Firing, int Alerts, string? Opened);
 
+/// <summary>One schedule's people on call, where they come from (a layer or an override), until when ("in 3h"), and who is next.</summary>
+public sealed record OnCallLine(string Schedule, string[] OnCall, string Source, string? Until, string[]? Next);
+
 public sealed record MemberLine(string AlertId, string Status, string Severity, string Server, string Message);
 
 public sealed record EventLine(string At, string Kind, string Text);

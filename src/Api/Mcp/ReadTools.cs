@@ -111,6 +111,37 @@ public sealed class ReadTools(IGrainFactory grains, IListingStore listings, IAle
             Web.Show.Labels(i.GroupLabels), i.Receiver, i.Firing, i.Total, Since(i.OpenedAt, now)))]);
     }
 
+    [McpServerTool(Name = "who_is_on_call", Title = "Who is on call", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [Description("Who is on call now (or at a time) in each schedule, until when, and who is next.")]
+    public async Task<Found<OnCallLine>> WhoIsOnCallAsync(
+        [Description("One schedule's id; default: every schedule.")] string? schedule = null,
+        [Description("An RFC 3339 time; default: now.")] string? at = null)
+    {
+        var when = time.GetUtcNow();
+        if (at is not null && !DateTimeOffset.TryParse(at, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out when))
+        {
+            throw new McpException($"'at' must be an RFC 3339 time such as 2026-03-30T09:00:00Z; it is '{Clip(at)}'.");
+        }
+        Monitoring.OnCall.Schedule[] schedules;
+        if (schedule is not null)
+        {
+            if (await grains.GetGrain<Monitoring.OnCall.IScheduleGrain>(schedule).GetAsync() is not { } one)
+            {
+                throw new McpException($"There is no schedule '{Clip(schedule)}'. Leave 'schedule' out to list every schedule.");
+            }
+            schedules = [one];
+        }
+        else
+        {
+            schedules = [.. (await listings.QueryAsync<ScheduleEntry>([], 100_000, 0)).Items.Select(e => e.Schedule)];
+        }
+        var now = time.GetUtcNow();
+        var lines = schedules.OrderBy(s => s.Id, StringComparer.Ordinal).Select(s => Endpoints.OnCallEndpoints.OnCall(s, when)).Select(o => new OnCallLine(
+            o.Schedule, o.Users.Length > 0 ? o.Users : ["nobody"], o.Source, o.Until is { } until ? Web.Show.Ago(until, now) : null,
+            o.Next is { } next ? (next.Users.Length > 0 ? next.Users : ["nobody"]) : null)).ToArray();
+        return new Found<OnCallLine>(lines.Length, [.. lines.Take(MaxList)]);
+    }
+
     [McpServerTool(Name = "incident_details", Title = "Incident details", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("One incident: its alerts, its timeline, escalation, and the messages sent for it.")]
     public async Task<IncidentDetails> IncidentDetailsAsync([Description("The incident's id (inc-…).")] string incident_id)

@@ -11,7 +11,7 @@ namespace Monitoring.Tests.Mcp;
 public sealed class McpRoleTests(SecuredApiFixture api, ITestOutputHelper output)
 {
     private static readonly string[] ReadTools =
-        ["fleet_status", "find_servers", "server_details", "list_alerts", "list_incidents", "incident_details", "explain_alert"];
+        ["fleet_status", "find_servers", "server_details", "list_alerts", "list_incidents", "who_is_on_call", "incident_details", "explain_alert"];
 
     private static readonly string[] ActionTools = ["check_server_now", "acknowledge", "resolve", "create_silence", "expire_silence"];
 

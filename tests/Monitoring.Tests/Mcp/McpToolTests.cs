@@ -85,6 +85,27 @@ public sealed class McpToolTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task An_agent_asks_who_is_on_call_now_and_at_a_time_across_the_change_to_summer_time()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"pager-{s.Id}", "pager");
+        foreach (var user in new[] { "ann", "ben" })
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/users",
+                $$"""{"id":"{{user}}-{{s.Id}}","contactMethods":[{"id":"hook","type":"webhook","channel":"pager-{{s.Id}}"}]}""")).StatusCode);
+        }
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/schedules",
+            $$"""{"id":"sch-{{s.Id}}","timeZone":"Europe/Berlin","layers":[{"name":"weekly","users":["ann-{{s.Id}}","ben-{{s.Id}}"],"start":"2026-03-02T09:00","shift":"1w"}]}""")).StatusCode);
+        await using var agent = await McpClients.ConnectAsync(api.Http);
+        var sunday = await agent.CallAsync("who_is_on_call", new() { ["schedule"] = $"sch-{s.Id}", ["at"] = "2026-03-29T12:00:00+02:00" });
+        var line = sunday.GetProperty("items")[0];
+        Assert.Equal($"ben-{s.Id}", line.GetProperty("onCall")[0].GetString());
+        Assert.Equal($"ann-{s.Id}", line.GetProperty("next")[0].GetString());
+        var all = await agent.CallAsync("who_is_on_call");
+        Assert.Contains(all.GetProperty("items").EnumerateArray(), i => i.GetProperty("schedule").GetString() == $"sch-{s.Id}");
+    }
+
+    [Fact]
     public async Task Bad_calls_are_tool_errors_that_say_what_to_fix_and_change_nothing()
     {
         await using var agent = await McpClients.ConnectAsync(api.Http);
@@ -106,6 +127,8 @@ public sealed class McpToolTests(ApiFixture api)
         Assert.Contains("match every alert", await agent.RefusedAsync("create_silence", new() { ["matchers"] = new[] { "a=~.*" }, ["duration"] = "1h", ["comment"] = "x" }));
         Assert.Contains("duration", await agent.RefusedAsync("create_silence", new() { ["matchers"] = new[] { "a=b" }, ["duration"] = "forever", ["comment"] = "x" }));
         Assert.Contains("no silence", await agent.RefusedAsync("expire_silence", new() { ["silence_id"] = "none" }));
+        Assert.Contains("There is no schedule 'none'", await agent.RefusedAsync("who_is_on_call", new() { ["schedule"] = "none" }));
+        Assert.Contains("'at' must be an RFC 3339 time", await agent.RefusedAsync("who_is_on_call", new() { ["at"] = "tomorrow-ish" }));
         Assert.Equal(silences, await api.Http.GetStringAsync("/api/silences?limit=500"));
     }
 }
