@@ -9,20 +9,16 @@ namespace Monitoring.Api.Endpoints;
 /// <summary>People, schedules and who is on call: <c>/api/users</c>, <c>/api/schedules</c>, <c>/api/oncall</c>.</summary>
 public static class OnCallEndpoints
 {
-    /// <summary>How far back "since" and forward "until" and "next" look: a stretch longer than this says so by its bound.</summary>
-    private static readonly TimeSpan LookBack = TimeSpan.FromDays(35);
-    private static readonly TimeSpan LookAhead = TimeSpan.FromDays(90);
     private static readonly TimeSpan DefaultShifts = TimeSpan.FromDays(14);
 
     public static void MapOnCallEndpoints(this IEndpointRouteBuilder app)
     {
         MapUsers(app);
         MapSchedules(app);
-        app.MapGet("/api/oncall", async (IListingStore listings, TimeProvider time, DateTimeOffset? at) =>
+        app.MapGet("/api/oncall", async (IListingStore listings, IGrainFactory grains, TimeProvider time, DateTimeOffset? at) =>
         {
             var when = at ?? time.GetUtcNow();
-            var schedules = (await listings.QueryAsync<ScheduleEntry>([], 100_000, 0)).Items.Select(e => e.Schedule);
-            return TypedResults.Ok(new { at = when, items = schedules.Select(s => OnCall(s, when)).ToArray() });
+            return TypedResults.Ok(new { at = when, items = (await EveryoneAsync(listings, grains, when)).Select(OnCallResponse.From).ToArray() });
         }).WithTags("On call");
     }
 
@@ -102,28 +98,26 @@ public static class OnCallEndpoints
             ProblemResults.From(await grains.GetGrain<IScheduleGrain>(id).RemoveOverrideAsync(overrideId), "override", $"{id}/{overrideId}") ?? Results.NoContent());
 
         group.MapGet("/{id}/oncall", async (string id, DateTimeOffset? at, IGrainFactory grains, TimeProvider time) =>
-            await grains.GetGrain<IScheduleGrain>(id).GetAsync() is { } schedule
-                ? TypedResults.Ok(OnCall(schedule, at ?? time.GetUtcNow()))
+            await grains.GetGrain<IScheduleGrain>(id).OnCallAsync(at ?? time.GetUtcNow()) is { } answer
+                ? TypedResults.Ok(OnCallResponse.From(answer))
                 : ProblemResults.NotFound("schedule", id));
         group.MapGet("/{id}/shifts", async (string id, DateTimeOffset? from, DateTimeOffset? to, IGrainFactory grains, TimeProvider time) =>
         {
             var start = from ?? time.GetUtcNow();
             var end = to ?? start + DefaultShifts;
             if (end <= start) return ProblemResults.Invalid([new("to", $"must be after from ({start:O})")]);
-            if (end - start > Rotation.MaxSpan) return ProblemResults.Invalid([new("to", $"at most {Rotation.MaxSpan.TotalDays} days after from")]);
-            if (await grains.GetGrain<IScheduleGrain>(id).GetAsync() is not { } schedule) return ProblemResults.NotFound("schedule", id);
-            return TypedResults.Ok(new ShiftsResponse(id, schedule.TimeZone, start, end, [.. Rotation.Shifts(schedule, start, end).Select(ShiftResponse.From)]));
+            if (end - start > ScheduleLimits.MaxSpan) return ProblemResults.Invalid([new("to", $"at most {ScheduleLimits.MaxSpan.TotalDays} days after from")]);
+            var grain = grains.GetGrain<IScheduleGrain>(id);
+            if (await grain.GetAsync() is not { } schedule || await grain.ShiftsAsync(start, end) is not { } shifts) return ProblemResults.NotFound("schedule", id);
+            return TypedResults.Ok(new ShiftsResponse(id, schedule.TimeZone, start, end, [.. shifts.Select(ShiftResponse.From)]));
         });
     }
 
-    /// <summary>Who is on call at a moment, since and until when, and who is next.</summary>
-    public static OnCallResponse OnCall(Schedule schedule, DateTimeOffset at)
+    /// <summary>Who is on call at a moment in every schedule, by id.</summary>
+    public static async Task<OnCallAnswer[]> EveryoneAsync(IListingStore listings, IGrainFactory grains, DateTimeOffset at)
     {
-        var before = Rotation.Shifts(schedule, at - LookBack, at);
-        var after = Rotation.Shifts(schedule, at, at + LookAhead);
-        var now = after.Count > 0 ? after[0] : null;
-        var since = before.Count > 0 && now is not null && before[^1].Source == now.Source && before[^1].Users.SequenceEqual(now.Users) ? before[^1].Start : now?.Start;
-        var next = after.Count > 1 ? ShiftResponse.From(after[1]) : null;
-        return new OnCallResponse(schedule.Id, schedule.Name, at, now?.Users ?? [], now?.Source ?? "", since, after.Count > 1 ? now?.End : null, next);
+        var ids = (await listings.QueryAsync<ScheduleEntry>([], 100_000, 0)).Items.Select(e => e.Id).Order(StringComparer.Ordinal);
+        var answers = await Task.WhenAll(ids.Select(id => grains.GetGrain<IScheduleGrain>(id).OnCallAsync(at)));
+        return [.. answers.OfType<OnCallAnswer>()];
     }
 }

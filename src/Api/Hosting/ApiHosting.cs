@@ -86,6 +86,7 @@ public static class ApiHosting
         app.MapAlertEndpoints();
         app.MapEscalationPolicyEndpoints();
         app.MapOnCallEndpoints();
+        app.MapCalendarFeedEndpoints();
         app.MapSilenceEndpoints();
         app.MapRoutingEndpoints();
         app.MapConfigEndpoints();

@@ -122,21 +122,21 @@ public sealed class ReadTools(IGrainFactory grains, IListingStore listings, IAle
         {
             throw new McpException($"'at' must be an RFC 3339 time such as 2026-03-30T09:00:00Z; it is '{Clip(at)}'.");
         }
-        Monitoring.OnCall.Schedule[] schedules;
+        Monitoring.OnCall.OnCallAnswer[] answers;
         if (schedule is not null)
         {
-            if (await grains.GetGrain<Monitoring.OnCall.IScheduleGrain>(schedule).GetAsync() is not { } one)
+            if (!Monitoring.Common.Ids.IsValid(schedule) || await grains.GetGrain<Monitoring.OnCall.IScheduleGrain>(schedule).OnCallAsync(when) is not { } one)
             {
                 throw new McpException($"There is no schedule '{Clip(schedule)}'. Leave 'schedule' out to list every schedule.");
             }
-            schedules = [one];
+            answers = [one];
         }
         else
         {
-            schedules = [.. (await listings.QueryAsync<ScheduleEntry>([], 100_000, 0)).Items.Select(e => e.Schedule)];
+            answers = await Endpoints.OnCallEndpoints.EveryoneAsync(listings, grains, when);
         }
         var now = time.GetUtcNow();
-        var lines = schedules.OrderBy(s => s.Id, StringComparer.Ordinal).Select(s => Endpoints.OnCallEndpoints.OnCall(s, when)).Select(o => new OnCallLine(
+        var lines = answers.Select(o => new OnCallLine(
             o.Schedule, o.Users.Length > 0 ? o.Users : ["nobody"], o.Source, o.Until is { } until ? Web.Show.Ago(until, now) : null,
             o.Next is { } next ? (next.Users.Length > 0 ? next.Users : ["nobody"]) : null)).ToArray();
         return new Found<OnCallLine>(lines.Length, [.. lines.Take(MaxList)]);

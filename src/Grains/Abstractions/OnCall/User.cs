@@ -83,4 +83,33 @@ public interface IScheduleGrain : IGrainWithStringKey
     Task<WriteResult> AddOverrideAsync(ScheduleOverride added);
 
     Task<WriteResult> RemoveOverrideAsync(string overrideId);
+
+    /// <summary>Who is on call at a moment, since and until when, and who is next; null when there is no such schedule.</summary>
+    [AlwaysInterleave]
+    Task<OnCallAnswer?> OnCallAsync(DateTimeOffset at);
+
+    /// <summary>The stretches with the same people on call, gaps included; null when there is no such schedule.</summary>
+    [AlwaysInterleave]
+    Task<Shift[]?> ShiftsAsync(DateTimeOffset from, DateTimeOffset to);
+}
+
+/// <summary>Who is on call at <see cref="At"/>, where they come from, since and until when the same people are, and the stretch after.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.OnCallAnswer")]
+public sealed record OnCallAnswer(
+    [property: Id(0)] string Schedule,
+    [property: Id(1)] string Name,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] string[] Users,
+    [property: Id(4)] string Source,
+    [property: Id(5)] DateTimeOffset? Since,
+    [property: Id(6)] DateTimeOffset? Until,
+    [property: Id(7)] Shift? Next);
+
+/// <summary>Limits of what a schedule answers at once.</summary>
+public static class ScheduleLimits
+{
+    /// <summary>The longest span of shifts computed at once.</summary>
+    public static readonly TimeSpan MaxSpan = TimeSpan.FromDays(400);
+
+    public const string OverrideSource = "override";
 }

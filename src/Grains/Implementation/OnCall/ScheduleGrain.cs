@@ -35,7 +35,7 @@ public sealed class ScheduleGrain(
     public async Task<WriteResult> DeleteAsync()
     {
         if (state.State.Schedule is null) return WriteResult.NotFound;
-        var policies = await OnCallLookup.PoliciesUsingScheduleAsync(listings, ScheduleId);
+        var policies = await OnCallUses.PoliciesUsingScheduleAsync(listings, ScheduleId);
         if (policies.Length > 0) return WriteResult.Conflict($"schedule '{ScheduleId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
         await state.ClearStateAsync();
         state.State = new ScheduleState();
@@ -45,6 +45,12 @@ public sealed class ScheduleGrain(
     }
 
     public Task<Schedule?> GetAsync() => Task.FromResult(state.State.Schedule);
+
+    public Task<OnCallAnswer?> OnCallAsync(DateTimeOffset at) =>
+        Task.FromResult(state.State.Schedule is { } schedule ? Rotation.Answer(schedule, at) : null);
+
+    public Task<Shift[]?> ShiftsAsync(DateTimeOffset from, DateTimeOffset to) =>
+        Task.FromResult(state.State.Schedule is { } schedule ? Rotation.Shifts(schedule, from, to).ToArray() : null);
 
     public Task<WriteResult> AddOverrideAsync(ScheduleOverride added)
     {
@@ -67,7 +73,7 @@ public sealed class ScheduleGrain(
         var errors = Rotation.Check(schedule).ToList();
         var users = schedule.Layers.SelectMany((l, i) => l.Users.Select((u, j) => ($"layers[{i}].users[{j}]", u)))
             .Concat(schedule.Overrides.SelectMany((o, i) => new[] { ($"overrides[{i}].user", o.User) }.Concat(o.Replaces is { } r ? [($"overrides[{i}].replaces", r)] : [])));
-        await OnCallLookup.AddUnknownUsersAsync(GrainFactory, users, errors);
+        await UserLookup.AddUnknownAsync(GrainFactory, users, errors);
         if (field is not null)
         {
             // An override added on its own: its errors under its own names, and an overlap named by the other's id.

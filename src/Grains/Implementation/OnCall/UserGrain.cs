@@ -30,7 +30,7 @@ public sealed class UserGrain(
     public async Task<WriteResult> DeleteAsync()
     {
         if (state.State.User is null) return WriteResult.NotFound;
-        var users = await OnCallLookup.UsersOfAsync(listings, UserId);
+        var users = await OnCallUses.UsersOfAsync(listings, UserId);
         if (users.Length > 0) return WriteResult.Conflict($"user '{UserId}' is named by {string.Join(", ", users)}; change those first");
         await state.ClearStateAsync();
         state.State = new UserState();
@@ -45,7 +45,11 @@ public sealed class UserGrain(
     {
         if (user.Id != UserId) return WriteResult.Invalid("id", $"the body's id '{user.Id}' differs from '{UserId}'");
         var errors = new List<FieldError>();
-        await OnCallLookup.AddBadChannelsAsync(GrainFactory, user.ContactMethods, errors);
+        if (NodaTime.DateTimeZoneProviders.Tzdb.GetZoneOrNull(user.TimeZone) is null)
+        {
+            errors.Add(new FieldError("timeZone", $"'{user.TimeZone}' is not a time zone of the IANA database (for example Europe/Berlin)"));
+        }
+        await ContactChannels.AddBadAsync(GrainFactory, user.ContactMethods, errors);
         if (errors.Count > 0) return WriteResult.Invalid([.. errors]);
         state.State.User = user with { UpdatedAt = time.GetUtcNow() };
         await state.WriteStateAsync();

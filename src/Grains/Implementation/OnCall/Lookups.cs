@@ -5,12 +5,10 @@ using Monitoring.Listings;
 
 namespace Monitoring.OnCall;
 
-/// <summary>What on-call writes check against the rest: that the people and schedules named exist, and who names them.</summary>
-public static class OnCallLookup
+/// <summary>That the people a write names exist (asks each person's grain).</summary>
+public static class UserLookup
 {
-    private const int All = 100_000;
-
-    public static async Task AddUnknownUsersAsync(IGrainFactory grains, IEnumerable<(string Field, string Id)> users, List<FieldError> errors)
+    public static async Task AddUnknownAsync(IGrainFactory grains, IEnumerable<(string Field, string Id)> users, List<FieldError> errors)
     {
         var named = users.ToArray();
         var found = await Task.WhenAll(named.Select(u => grains.GetGrain<IUserGrain>(u.Id).GetAsync()));
@@ -20,7 +18,12 @@ public static class OnCallLookup
         }
     }
 
-    public static async Task AddUnknownSchedulesAsync(IGrainFactory grains, IEnumerable<(string Field, string Id)> schedules, List<FieldError> errors)
+}
+
+/// <summary>That the schedules a write names exist (asks each schedule's grain).</summary>
+public static class ScheduleLookup
+{
+    public static async Task AddUnknownAsync(IGrainFactory grains, IEnumerable<(string Field, string Id)> schedules, List<FieldError> errors)
     {
         var named = schedules.ToArray();
         var found = await Task.WhenAll(named.Select(s => grains.GetGrain<IScheduleGrain>(s.Id).GetAsync()));
@@ -29,6 +32,13 @@ public static class OnCallLookup
             if (found[i] is null) errors.Add(new FieldError(named[i].Field, $"unknown schedule '{named[i].Id}'"));
         }
     }
+
+}
+
+/// <summary>Who names a person or a schedule, from the listings alone (no grain is asked, so no grain calls back).</summary>
+public static class OnCallUses
+{
+    private const int All = 100_000;
 
     /// <summary>The schedules and policies that name a person, as "schedule x", "escalation policy y".</summary>
     public static async Task<string[]> UsersOfAsync(IListingStore listings, string userId)
@@ -45,8 +55,12 @@ public static class OnCallLookup
     public static async Task<string[]> PoliciesUsingScheduleAsync(IListingStore listings, string scheduleId) =>
         [.. (await listings.QueryAsync<PolicyEntry>([], All, 0)).Items.Where(p => p.Policy.Levels.Any(l => l.Schedules.Contains(scheduleId))).Select(p => p.Id)];
 
-    /// <summary>Each contact method's channel exists and is of its kind (email through an email channel, and so on).</summary>
-    public static async Task AddBadChannelsAsync(IGrainFactory grains, ContactMethod[] methods, List<FieldError> errors)
+}
+
+/// <summary>Each contact method's channel exists and is of its kind (email through an email channel, and so on).</summary>
+public static class ContactChannels
+{
+    public static async Task AddBadAsync(IGrainFactory grains, ContactMethod[] methods, List<FieldError> errors)
     {
         var views = await Task.WhenAll(methods.Select(m => grains.GetGrain<INotificationChannelGrain>(m.Channel).GetAsync()));
         for (var i = 0; i < methods.Length; i++)

@@ -13,10 +13,23 @@ namespace Monitoring.OnCall;
 /// </summary>
 public static class Rotation
 {
-    /// <summary>The longest span <see cref="Shifts"/> computes at once.</summary>
-    public static readonly TimeSpan MaxSpan = TimeSpan.FromDays(400);
+    public static readonly TimeSpan MaxSpan = ScheduleLimits.MaxSpan;
 
-    public const string OverrideSource = "override";
+    public const string OverrideSource = ScheduleLimits.OverrideSource;
+
+    /// <summary>How far back "since" and forward "until" and "next" look: a stretch longer than this says so by its bound.</summary>
+    private static readonly TimeSpan LookBack = TimeSpan.FromDays(35);
+    private static readonly TimeSpan LookAhead = TimeSpan.FromDays(90);
+
+    /// <summary>Who is on call at a moment, since and until when, and who is next.</summary>
+    public static OnCallAnswer Answer(Schedule schedule, DateTimeOffset at)
+    {
+        var before = Shifts(schedule, at - LookBack, at);
+        var after = Shifts(schedule, at, at + LookAhead);
+        var now = after.Count > 0 ? after[0] : null;
+        var since = before.Count > 0 && now is not null && before[^1].Source == now.Source && before[^1].Users.SequenceEqual(now.Users) ? before[^1].Start : now?.Start;
+        return new OnCallAnswer(schedule.Id, schedule.Name, at, now?.Users ?? [], now?.Source ?? "", since, after.Count > 1 ? now?.End : null, after.Count > 1 ? after[1] : null);
+    }
 
     /// <summary>The people on call at <paramref name="at"/> (none in a gap), in order, and the layer or override they come from.</summary>
     public static (string[] Users, string Source) OnCallAt(Schedule schedule, DateTimeOffset at)
