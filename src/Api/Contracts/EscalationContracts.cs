@@ -64,6 +64,10 @@ public sealed record EscalationLevelResponse(string Delay, string[] Channels, st
 
 public sealed record EscalationPolicyResponse(string Id, string Name, EscalationLevelResponse[] Levels, int Repeat, string RepeatInterval, DateTimeOffset UpdatedAt)
 {
+    /// <summary>What is stored but will not page as it reads: a targeted schedule with gaps in the next 7 days. Only on writes.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string[]? Warnings { get; init; }
+
     public static EscalationPolicyResponse From(EscalationPolicy p) => new(
         p.Id, p.Name, [.. p.Levels.Select(l => new EscalationLevelResponse(Durations.Format(l.Delay), l.Channels, l.Users, l.Schedules))], p.Repeat,
         Durations.Format(p.RepeatInterval), p.UpdatedAt);

@@ -162,3 +162,54 @@ public sealed class OnCallApiTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.NoContent, (await s.Http.DeleteAsync($"/api/users/ann-{s.Id}")).StatusCode);
     }
 }
+
+/// <summary>
+/// A schedule with nobody on call in the next 7 days raises an ordinary alert through the routing tree, which ends when
+/// the gap is covered; a policy that targets it is stored and says which level would page nobody.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class ScheduleGapTests(ApiFixture api)
+{
+    [Fact]
+    public async Task A_gap_in_the_next_week_fires_an_alert_routed_like_any_other_and_covering_it_resolves_it()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"pager-{s.Id}", "pager");
+        await s.WebhookChannelAsync($"ops-{s.Id}", "ops");
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/users",
+            $$"""{"id":"ann-{{s.Id}}","contactMethods":[{"id":"hook","type":"webhook","channel":"pager-{{s.Id}}"}]}""")).StatusCode);
+        var routed = await s.Http.PutJsonAsync("/api/routing", $$"""
+            {"route":{"groupBy":["alertname","schedule"],"routes":[{"matchers":["alertname=OnCallScheduleGap","schedule=sch-{{s.Id}}"],"receiver":"ops-{{s.Id}}","groupWait":"0s"}]},
+             "receivers":[{"name":"ops-{{s.Id}}","channels":["ops-{{s.Id}}"]}]}
+            """);
+        Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
+
+        var start = api.Time.GetUtcNow().UtcDateTime.Date.AddDays(-7).ToString("yyyy-MM-dd'T'HH:mm");
+        var weekdays = $$"""{"name":"office","users":["ann-{{s.Id}}"],"start":"{{start}}","shift":"1w","restrictions":[{"days":["mon","tue","wed","thu","fri"],"from":"09:00","to":"17:00"}]}""";
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/schedules",
+            $$"""{"id":"sch-{{s.Id}}","name":"Office","timeZone":"UTC","layers":[{{weekdays}}]}""")).StatusCode);
+
+        var firing = (await s.WaitForHooksAsync("ops", 1)).Single();
+        var alert = firing.Body.GetProperty("incident").GetProperty("alerts")[0];
+        Assert.Equal("firing", alert.GetProperty("status").GetString());
+        Assert.Contains("nobody on call", firing.RawBody);
+        var listed = await s.Http.GetStringAsync($"/api/v2/alerts?filter=schedule%3D%22sch-{s.Id}%22");
+        Assert.Contains("OnCallScheduleGap", listed);
+
+        // A policy that targets it is stored, and says which level would page nobody.
+        var policy = await s.Http.PostJsonAsync("/api/escalation-policies", $$"""{"id":"p-{{s.Id}}","levels":[{"delay":"0s","schedules":["sch-{{s.Id}}"]}]}""");
+        Assert.Equal(HttpStatusCode.Created, policy.StatusCode);
+        var warnings = (await policy.JsonAsync()).GetProperty("warnings");
+        Assert.Contains("this level pages nobody then", warnings[0].GetString());
+
+        // Covered around the clock by a second layer: the alert ends, and the receiver hears it resolved.
+        var always = $$"""{"name":"always","users":["ann-{{s.Id}}"],"start":"{{start}}","shift":"1w"}""";
+        Assert.Equal(HttpStatusCode.OK, (await s.Http.PutJsonAsync($"/api/schedules/sch-{s.Id}",
+            $$"""{"name":"Office","timeZone":"UTC","layers":[{{always}},{{weekdays}}]}""")).StatusCode);
+        await s.AdvanceUntilAsync(() => s.Hooks("ops").Any(h => h.Body.GetProperty("context").GetProperty("notification").GetString() == "resolved"),
+            "the gap alert resolved", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(30));
+        Assert.DoesNotContain("OnCallScheduleGap", await s.Http.GetStringAsync($"/api/v2/alerts?filter=schedule%3D%22sch-{s.Id}%22"));
+        var quiet = (await (await s.Http.PutJsonAsync($"/api/escalation-policies/p-{s.Id}", """{"levels":[{"delay":"0s","schedules":["sch-@"]}]}""".Replace("@", s.Id))).JsonAsync());
+        Assert.False(quiet.TryGetProperty("warnings", out var none) && none.GetArrayLength() > 0);
+    }
+}

@@ -415,7 +415,7 @@ public sealed class AlertGrain(
     /// </summary>
     private async Task<bool> PagePeopleAsync(PagePeopleEffect people, DateTimeOffset now)
     {
-        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(GrainFactory, people.Users, people.Schedules, now);
+        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(listings, people.Users, people.Schedules, now);
         foreach (var note in notes) logger.LogWarning("Alert {AlertId} level {Level}: {Note}", AlertId, people.Level, note);
         var recorded = false;
         foreach (var contact in contacts)

@@ -61,7 +61,7 @@ public sealed class EscalationPolicyGrain(
             await ChannelLookup.AddUnknownAsync(GrainFactory, policy.Levels[level].Channels, $"levels[{level}].channels", errors);
         }
         await OnCall.UserLookup.AddUnknownAsync(GrainFactory, policy.Levels.SelectMany((l, i) => l.Users.Select((u, j) => ($"levels[{i}].users[{j}]", u))), errors);
-        await OnCall.ScheduleLookup.AddUnknownAsync(GrainFactory, policy.Levels.SelectMany((l, i) => l.Schedules.Select((s, j) => ($"levels[{i}].schedules[{j}]", s))), errors);
+        await OnCall.ScheduleLookup.AddUnknownAsync(listings, policy.Levels.SelectMany((l, i) => l.Schedules.Select((s, j) => ($"levels[{i}].schedules[{j}]", s))), errors);
         if (errors.Count > 0)
         {
             return WriteResult.Invalid([.. errors]);

@@ -24,6 +24,7 @@ public sealed class IncidentGrain(
     [PersistentState("incident", StorageNames.Alerts)] IPersistentState<IncidentState> state,
     RoutingCache routing,
     Muting.Mutes mutes,
+    Listings.IListingStore listings,
     IOptions<MonitoringOptions> options,
     SiloStopping stopping,
     IncidentWakeups wakeups,
@@ -283,7 +284,7 @@ public sealed class IncidentGrain(
     /// <summary>Pages the step's people (<see cref="OnCall.PeoplePager"/>): each contact is one message, the later ones held by their channel.</summary>
     private async Task PagePeopleAsync(Receiver receiver, string status, EscalationStep step, IncidentMember[] alerts, DateTimeOffset now)
     {
-        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(GrainFactory, step.Users, step.Schedules, now);
+        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(listings, step.Users, step.Schedules, now);
         foreach (var note in notes) Event(now, "paging", $"level {step.Level}: {note}");
         if (contacts.Length == 0) return;
         var message = IncidentMessage.Of(IncidentId, S, receiver, alerts, now);

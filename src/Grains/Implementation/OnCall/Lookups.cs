@@ -20,19 +20,23 @@ public static class UserLookup
 
 }
 
-/// <summary>That the schedules a write names exist (asks each schedule's grain).</summary>
+/// <summary>
+/// That the schedules a write names exist, from the listings (where each schedule's grain writes it): a schedule raises
+/// alerts of its own, so the policy grains that alerts read must not call schedules back.
+/// </summary>
 public static class ScheduleLookup
 {
-    public static async Task AddUnknownAsync(IGrainFactory grains, IEnumerable<(string Field, string Id)> schedules, List<FieldError> errors)
+    public static async Task AddUnknownAsync(IListingStore listings, IEnumerable<(string Field, string Id)> schedules, List<FieldError> errors)
     {
         var named = schedules.ToArray();
-        var found = await Task.WhenAll(named.Select(s => grains.GetGrain<IScheduleGrain>(s.Id).GetAsync()));
-        for (var i = 0; i < named.Length; i++)
+        if (named.Length == 0) return;
+        var ids = named.Select(n => n.Id).Distinct().ToArray();
+        var found = (await listings.QueryAsync<ScheduleEntry>(new ListingQuery(ids.Length, 0) { Ids = ids })).Items.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var (field, id) in named)
         {
-            if (found[i] is null) errors.Add(new FieldError(named[i].Field, $"unknown schedule '{named[i].Id}'"));
+            if (!found.Contains(id)) errors.Add(new FieldError(field, $"unknown schedule '{id}'"));
         }
     }
-
 }
 
 /// <summary>Who names a person or a schedule, from the listings alone (no grain is asked, so no grain calls back).</summary>

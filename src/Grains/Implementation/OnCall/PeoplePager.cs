@@ -1,5 +1,6 @@
 using Monitoring.Channels;
 using Monitoring.Common;
+using Monitoring.Listings;
 
 namespace Monitoring.OnCall;
 
@@ -13,13 +14,19 @@ public sealed record PersonContact(string User, string? Schedule, ContactMethod 
 /// </summary>
 public static class PeoplePager
 {
-    public static async Task<(PersonContact[] Contacts, string[] Notes)> ResolveAsync(IGrainFactory grains, string[] users, string[] schedules, DateTimeOffset now)
+    /// <remarks>
+    /// People and schedules are read from the listings, where their grains write them with every change, not asked of
+    /// their grains: a schedule raises alerts of its own (its gaps), so an alert asking it back would be a loop.
+    /// </remarks>
+    public static async Task<(PersonContact[] Contacts, string[] Notes)> ResolveAsync(IListingStore listings, string[] users, string[] schedules, DateTimeOffset now)
     {
         var notes = new List<string>();
         var people = new List<(string User, string? Schedule)>();
+        var known = schedules.Length == 0 ? [] : (await listings.QueryAsync<ScheduleEntry>(new ListingQuery(schedules.Length, 0) { Ids = schedules })).Items
+            .ToDictionary(e => e.Id, e => e.Schedule, StringComparer.Ordinal);
         foreach (var id in schedules)
         {
-            if (await grains.GetGrain<IScheduleGrain>(id).GetAsync() is not { } schedule)
+            if (!known.TryGetValue(id, out var schedule))
             {
                 notes.Add($"schedule {id} no longer exists");
                 continue;
@@ -29,10 +36,14 @@ public static class PeoplePager
             people.AddRange(onCall.Select(u => (u, (string?)id)));
         }
         people.AddRange(users.Select(u => (u, (string?)null)));
+        var distinct = people.DistinctBy(p => p.User).ToArray();
+        var ids = distinct.Select(p => p.User).ToArray();
+        var found = ids.Length == 0 ? [] : (await listings.QueryAsync<UserEntry>(new ListingQuery(ids.Length, 0) { Ids = ids })).Items
+            .ToDictionary(e => e.Id, e => e.User, StringComparer.Ordinal);
         var contacts = new List<PersonContact>();
-        foreach (var (userId, schedule) in people.DistinctBy(p => p.User))
+        foreach (var (userId, schedule) in distinct)
         {
-            if (await grains.GetGrain<IUserGrain>(userId).GetAsync() is not { } user)
+            if (!found.TryGetValue(userId, out var user))
             {
                 notes.Add($"user {userId} no longer exists");
                 continue;

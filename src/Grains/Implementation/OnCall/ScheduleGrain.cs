@@ -8,20 +8,58 @@ namespace Monitoring.OnCall;
 public sealed class ScheduleState
 {
     [Id(0), JsonPropertyName("Schedule")] public Schedule? Schedule { get; set; }
+
+    /// <summary>Since when its gap alert fires (null while it does not), and when it was last said.</summary>
+    [Id(1), JsonPropertyName("GapFiringSince")] public DateTimeOffset? GapFiringSince { get; set; }
+    [Id(2), JsonPropertyName("GapSaidAt")] public DateTimeOffset? GapSaidAt { get; set; }
 }
 
 /// <summary>
 /// One on-call schedule. <see cref="Rotation"/> answers who is on call from it; this grain checks and stores it: the
-/// rules of a schedule (<see cref="Rotation.Check"/>), and that everyone it names is a user.
+/// rules of a schedule (<see cref="Rotation.Check"/>), and that everyone it names is a user. With each change and each
+/// reminder tick it looks 7 days ahead for gaps and raises or ends its gap alert (<see cref="GapWatch"/>).
 /// </summary>
 [GrainType("schedule")]
 public sealed class ScheduleGrain(
     [PersistentState("schedule", StorageNames.Rules)] IPersistentState<ScheduleState> state,
     IListingStore listings,
+    Microsoft.Extensions.Options.IOptions<MonitoringOptions> options,
     TimeProvider time,
     ILogger<ScheduleGrain> logger)
-    : Grain, IScheduleGrain
+    : Grain, IScheduleGrain, IRemindable
 {
+    private const string GapReminder = "gaps";
+    private GrainReminder? _reminder;
+
+    private GrainReminder Reminder => _reminder ??= new GrainReminder(this, GapReminder, options.Value.ReminderPeriod, logger);
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        Reminder.Ticked();
+        return WatchGapsAsync();
+    }
+
+    /// <summary>Raises, repeats or ends the gap alert; a schedule that is gone ends it and drops its reminder.</summary>
+    private async Task WatchGapsAsync()
+    {
+        var now = time.GetUtcNow();
+        var gaps = state.State.Schedule is { } schedule ? Rotation.Gaps(schedule, now, now + GapWatch.Horizon) : [];
+        var (post, since, said) = GapWatch.Decide(ScheduleId, state.State.Schedule?.Name ?? ScheduleId, gaps, state.State.GapFiringSince, state.State.GapSaidAt, now);
+        await Reminder.SyncAsync(state.State.Schedule is not null);
+        if (post is null) return;
+        try
+        {
+            await External.ExternalAlerts.Partition(GrainFactory, post.Fingerprint).AcceptAsync([post]);
+            (state.State.GapFiringSince, state.State.GapSaidAt) = (since, said);
+            if (state.State.Schedule is not null) await state.WriteStateAsync();
+            if (gaps.Count > 0 && since == now) logger.LogWarning("Schedule {ScheduleId} has nobody on call in {Count} stretches of the next 7 days", ScheduleId, gaps.Count);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Schedule {ScheduleId}: its gap alert was not posted; the next tick tries again", ScheduleId);
+        }
+    }
+
     public const int MaxOverrides = 500;
 
     private string ScheduleId => this.GetPrimaryKeyString();
@@ -37,9 +75,11 @@ public sealed class ScheduleGrain(
         if (state.State.Schedule is null) return WriteResult.NotFound;
         var policies = await OnCallUses.PoliciesUsingScheduleAsync(listings, ScheduleId);
         if (policies.Length > 0) return WriteResult.Conflict($"schedule '{ScheduleId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
+        var gapSince = state.State.GapFiringSince;
         await state.ClearStateAsync();
-        state.State = new ScheduleState();
+        state.State = new ScheduleState { GapFiringSince = gapSince };
         await listings.RemoveAsync<ScheduleEntry>(ScheduleId);
+        await WatchGapsAsync(); // a gap alert of a schedule that is gone ends
         logger.LogInformation("Schedule {ScheduleId} deleted", ScheduleId);
         return WriteResult.Ok;
     }
@@ -84,6 +124,8 @@ public sealed class ScheduleGrain(
         state.State.Schedule = schedule with { UpdatedAt = time.GetUtcNow() };
         await state.WriteStateAsync();
         await listings.UpsertAsync(new ScheduleEntry(state.State.Schedule));
+        state.State.GapSaidAt = null; // a change is news: say the gap alert (with its new gaps) now
+        await WatchGapsAsync();
         logger.LogInformation("Schedule {ScheduleId} saved: {Layers} layers, {Overrides} overrides", ScheduleId, schedule.Layers.Length, schedule.Overrides.Length);
         return WriteResult.Ok;
     }
