@@ -213,6 +213,58 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
     }
 
     [Fact]
+    public async Task The_operator_reads_a_schedules_two_weeks_and_creates_an_override_in_chromium()
+    {
+        async Task Send(string url, string body)
+        {
+            using var response = await console.AdminHttp.PostAsync(url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"{url}: {await response.Content.ReadAsStringAsync()}");
+        }
+        var id = console.Id;
+        foreach (var user in new[] { "ann", "ben", "cat" })
+        {
+            await Send("/api/users", $$"""{"id":"{{user}}-{{id}}","contactMethods":[{"id":"hook","type":"webhook","channel":"ops"}]}""");
+        }
+        var start = DateTime.UtcNow.Date.AddDays(-3).ToString("yyyy-MM-dd'T'HH:mm");
+        await Send("/api/schedules", $$"""
+            {"id":"primary-{{id}}","name":"Primary {{id}}","timeZone":"Europe/Berlin","layers":[{"name":"daily","users":["ann-{{id}}","ben-{{id}}"],"start":"{{start}}","shift":"1d",
+             "restrictions":[{"days":["mon","tue","wed","thu","fri"],"from":"00:00","to":"23:59"}]}]}
+            """);
+
+        var page = await console.SignedInAsync(ConsoleFixture.Operator);
+        await page.ClickAsync("header a:has-text('On call')");
+        await Assertions.Expect(page.Locator("#oncall")).ToContainTextAsync($"Primary {id}");
+        await page.ClickAsync($"a:has-text('Primary {id}')");
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync($"Primary {id}");
+        // Two weeks of weekday-only shifts: weekends show as gaps on the timeline.
+        await Assertions.Expect(page.Locator("#timeline .gap").First).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#timeline .shift").First).ToBeVisibleAsync();
+        Assert.Equal(0, await page.Locator("#overrides").CountAsync());
+
+        // cat covers tomorrow morning, beside whoever is on call.
+        var from = DateTime.UtcNow.Date.AddDays(1).AddHours(8);
+        await page.FillAsync("input[name=user]", $"cat-{id}");
+        await page.FillAsync("input[name=start]", from.ToString("yyyy-MM-dd'T'HH:mm"));
+        await page.FillAsync("input[name=end]", from.AddHours(4).ToString("yyyy-MM-dd'T'HH:mm"));
+        await page.ClickAsync("button:has-text('Create override')");
+        await Assertions.Expect(page.Locator("#overrides")).ToContainTextAsync($"cat-{id}");
+        await Assertions.Expect(page.Locator("#shifts")).ToContainTextAsync($"cat-{id}");
+        await ConsoleFixture.ShotAsync(page, "5-schedule-override");
+        var stored = await console.AdminHttp.GetFromJsonAsync<JsonElement>($"/api/schedules/primary-{id}");
+        var added = stored.GetProperty("overrides").EnumerateArray().Single();
+        Assert.Equal($"cat-{id}", added.GetProperty("user").GetString());
+        Assert.Equal(new DateTimeOffset(from, TimeSpan.Zero), added.GetProperty("start").GetDateTimeOffset());
+
+        // An override for somebody who is not a user is refused, with the reason on the page, and nothing is stored.
+        await page.FillAsync("input[name=user]", $"nobody-{id}");
+        await page.FillAsync("input[name=start]", from.AddDays(1).ToString("yyyy-MM-dd'T'HH:mm"));
+        await page.FillAsync("input[name=end]", from.AddDays(1).AddHours(1).ToString("yyyy-MM-dd'T'HH:mm"));
+        await page.ClickAsync("button:has-text('Create override')");
+        await Assertions.Expect(page.Locator("body")).ToContainTextAsync("unknown user");
+        Assert.Single((await console.AdminHttp.GetFromJsonAsync<JsonElement>($"/api/schedules/primary-{id}")).GetProperty("overrides").EnumerateArray());
+    }
+
+    [Fact]
     public async Task A_reader_sees_no_buttons_that_would_fail_and_is_refused_if_it_posts_anyway()
     {
         // On a phone.
