@@ -51,30 +51,6 @@ public sealed class RedisServer : IAsyncDisposable
         await LocalPorts.WaitUntilListeningAsync(Port, _process, "redis-server");
     }
 
-    /// <summary>
-    /// Whether any key holds all of these texts in one value (a string, a hash field or a sorted-set member): what a
-    /// drill asks of what Orleans keeps in Redis (a reminder's grain and name) without knowing its key layout.
-    /// </summary>
-    public async Task<bool> HoldsAsync(params string[] texts)
-    {
-        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{ConnectionString},allowAdmin=true");
-        var db = redis.GetDatabase();
-        foreach (var key in redis.GetServer(ConnectionString).Keys(pattern: "*"))
-        {
-            IEnumerable<string?> values = await db.KeyTypeAsync(key) switch
-            {
-                StackExchange.Redis.RedisType.String => [(string?)await db.StringGetAsync(key)],
-                StackExchange.Redis.RedisType.Hash => (await db.HashGetAllAsync(key)).Select(e => (string?)e.Value),
-                StackExchange.Redis.RedisType.SortedSet => (await db.SortedSetRangeByRankAsync(key)).Select(v => (string?)v),
-                StackExchange.Redis.RedisType.Set => (await db.SetMembersAsync(key)).Select(v => (string?)v),
-                StackExchange.Redis.RedisType.List => (await db.ListRangeAsync(key)).Select(v => (string?)v),
-                _ => [],
-            };
-            if (values.Any(v => v is not null && texts.All(t => v.Contains(t, StringComparison.Ordinal)))) return true;
-        }
-        return false;
-    }
-
     public async ValueTask DisposeAsync()
     {
         await LocalProcesses.StopAsync(_process);
