@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Monitoring.Tests.Support;
@@ -78,22 +76,9 @@ public sealed class OnCallProcessTests(ITestOutputHelper output)
         var acknowledged = Value(errorsPage).Split('|')[1];
 
         // cat clicks Acknowledge on the Errors page.
-        var payload = JsonSerializer.Serialize(new
+        var body = SlackClicks.Body(Slack("cat"), "cat", "D0DM", "1700000000.000001", "acknowledge", Value(errorsPage));
+        using (var click = await SlackClicks.SendAsync(http, Secret, body, DateTimeOffset.UtcNow.ToUnixTimeSeconds()))
         {
-            type = "block_actions",
-            user = new { id = Slack("cat"), username = "cat" },
-            container = new { type = "message", channel_id = "D0DM", message_ts = "1700000000.000001" },
-            message = new { ts = "1700000000.000001", text = "page" },
-            actions = new[] { new { type = "button", action_id = "acknowledge", block_id = "mcp_actions", value = Value(errorsPage) } },
-        });
-        var body = "payload=" + Uri.EscapeDataString(payload);
-        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var signature = "v0=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes($"v0:{timestamp}:{body}")));
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded") })
-        {
-            request.Headers.Add("X-Slack-Request-Timestamp", timestamp.ToString());
-            request.Headers.Add("X-Slack-Signature", signature);
-            using var click = await http.SendAsync(request);
             Assert.True(click.StatusCode == HttpStatusCode.OK, await click.Content.ReadAsStringAsync());
         }
         var incident = await http.GetFromJsonAsync<JsonElement>($"/api/incidents/{acknowledged}");

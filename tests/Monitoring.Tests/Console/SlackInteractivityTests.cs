@@ -20,8 +20,7 @@ public sealed class SlackInteractivityTests(ApiFixture api)
     private const string Secret = "8f742231b10e8888abcd99yyyzzz85a5";
     private const string Token = "xoxb-1234-5678-interactive";
 
-    private static string Sign(string secret, long timestamp, string body) =>
-        "v0=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"v0:{timestamp}:{body}")));
+    private static string Sign(string secret, long timestamp, string body) => SlackClicks.Sign(secret, timestamp, body);
 
     private async Task<HttpResponseMessage> ClickAsync(string body, long timestamp, string signature)
     {

@@ -135,9 +135,6 @@ public sealed class OnCallContactTests(ApiFixture api)
 {
     private const string Secret = "0c5e9d2a41b7f3e8a6d4c2b0f9e8d7c6";
 
-    private static string Sign(long timestamp, string body) =>
-        "v0=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Secret), System.Text.Encoding.UTF8.GetBytes($"v0:{timestamp}:{body}")));
-
     [Fact]
     public async Task The_person_on_call_gets_their_own_mail_and_slack_message_and_their_click_acknowledges_as_them()
     {
@@ -172,20 +169,8 @@ public sealed class OnCallContactTests(ApiFixture api)
             .Single(b => b.GetProperty("type").GetString() == "actions").GetProperty("elements")[0].GetProperty("value").GetString();
 
         // Eve clicks Acknowledge in her direct message: the product knows her Slack user id, so it is Eve who acknowledged.
-        var payload = JsonSerializer.Serialize(new
-        {
-            type = "block_actions",
-            user = new { id = slackUser, username = "eve.w" },
-            container = new { type = "message", channel_id = "D0DIRECT1", message_ts = "1700000000.000300" },
-            message = new { ts = "1700000000.000300", text = "page" },
-            actions = new[] { new { type = "button", action_id = "acknowledge", block_id = "mcp_actions", value } },
-        });
-        var body = "payload=" + Uri.EscapeDataString(payload);
-        var now = api.Time.GetUtcNow().ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded") };
-        request.Headers.Add("X-Slack-Request-Timestamp", now.ToString());
-        request.Headers.Add("X-Slack-Signature", Sign(now, body));
-        using (var click = await api.Http.SendAsync(request)) Assert.Equal(HttpStatusCode.OK, click.StatusCode);
+        var body = SlackClicks.Body(slackUser, "eve.w", "D0DIRECT1", "1700000000.000300", "acknowledge", value!);
+        using (var click = await SlackClicks.SendAsync(api.Http, Secret, body, api.Time.GetUtcNow().ToUnixTimeSeconds())) Assert.Equal(HttpStatusCode.OK, click.StatusCode);
         var alert = await s.AlertAsync();
         Assert.Equal("acknowledged", alert.GetProperty("status").GetString());
         Assert.Equal($"eve-{s.Id} (Slack {slackUser})", alert.GetProperty("acknowledgedBy").GetString());

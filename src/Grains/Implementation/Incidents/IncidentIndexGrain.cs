@@ -29,7 +29,7 @@ public sealed class IncidentIndexGrain(
     /// tick (each tick says the summary again, <see cref="IncidentGrain.ReceiveReminder"/>), and the whole index is one
     /// write (megabytes at 10,000 incidents).
     /// </summary>
-    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, WriteAsync, TimeSpan.FromSeconds(5));
+    private WriteBehind Writes => _writeBehind ??= WriteBehind.Retrying(this, token => state.WriteStateAsync(token), TimeSpan.FromSeconds(5), logger, "The incident index");
 
     public Task UpsertAsync(IncidentSummary summary)
     {
@@ -57,17 +57,4 @@ public sealed class IncidentIndexGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
         Writes.Pending ? Writes.WriteAsync(cancellationToken) : Task.CompletedTask;
-
-    private async Task WriteAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await state.WriteStateAsync(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            Writes.Mark();
-            logger.LogWarning(e, "The incident index was not stored; trying again with the next change");
-        }
-    }
 }

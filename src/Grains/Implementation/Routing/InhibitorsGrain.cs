@@ -49,20 +49,7 @@ public sealed class InhibitorsGrain(
         Writes.Pending ? Writes.WriteAsync(cancellationToken) : Task.CompletedTask;
 
     /// <summary>A storm of sources starting and stopping is one write a second, not one each.</summary>
-    private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, WriteAsync, TimeSpan.FromSeconds(1));
-
-    private async Task WriteAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await state.WriteStateAsync(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            Writes.Mark();
-            logger.LogWarning(e, "The firing inhibitors were not stored; trying again");
-        }
-    }
+    private WriteBehind Writes => _writeBehind ??= WriteBehind.Retrying(this, token => state.WriteStateAsync(token), TimeSpan.FromSeconds(1), logger, "The firing inhibitors");
 
     private static bool Same(Dictionary<string, string> a, Dictionary<string, string> b) =>
         a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var value) && value == pair.Value);

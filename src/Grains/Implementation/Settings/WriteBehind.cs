@@ -40,4 +40,26 @@ public sealed class WriteBehind(IGrainBase grain, Func<CancellationToken, Task> 
         Pending = false;
         return write(cancellationToken);
     }
+
+    /// <summary>
+    /// A write-behind whose failed write is logged and tried again a delay later (the state stays marked), for state a
+    /// grain keeps whole in memory and can always write again.
+    /// </summary>
+    public static WriteBehind Retrying(IGrainBase grain, Func<CancellationToken, Task> write, TimeSpan delay, ILogger logger, string what)
+    {
+        WriteBehind? behind = null;
+        behind = new WriteBehind(grain, async token =>
+        {
+            try
+            {
+                await write(token);
+            }
+            catch (Exception e)
+            {
+                behind!.Mark();
+                logger.LogWarning(e, "{What} was not stored; trying again", what);
+            }
+        }, delay);
+        return behind;
+    }
 }
