@@ -11,7 +11,7 @@ public sealed record ContactMethodRequest(string? Id, string? Type, string? Chan
 public sealed record NotificationRuleRequest(string? ContactMethod, string? After);
 
 /// <summary>A person as written: a name, a time zone, contact methods, and the order to use them in.</summary>
-public sealed partial record UserRequest(string? Id, string? Name, string? TimeZone, ContactMethodRequest[]? ContactMethods, NotificationRuleRequest[]? NotificationRules)
+public sealed partial record UserRequest(string? Id, string? Name, string? TimeZone, ContactMethodRequest[]? ContactMethods, NotificationRuleRequest[]? NotificationRules, string? ShiftNotice = null)
 {
     [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     private static partial Regex Email();
@@ -78,7 +78,14 @@ public sealed partial record UserRequest(string? Id, string? Name, string? TimeZ
             else if (after > User.MaxRuleDelay) errors.Add($"{at}.after", $"is at most {Durations.Format(User.MaxRuleDelay)}");
             rules.Add(new NotificationRule(r.ContactMethod ?? "", after));
         }
-        return errors.Any ? null : new User(id!, Name ?? id!, zone, [.. methods], [.. rules], default);
+        TimeSpan? notice = null;
+        if (ShiftNotice is not null)
+        {
+            if (!Durations.TryParse(ShiftNotice, out var lead, out var error)) errors.Add("shiftNotice", error);
+            else if (lead <= TimeSpan.Zero || lead > User.MaxShiftNotice) errors.Add("shiftNotice", $"must be more than 0s and at most {Durations.Format(User.MaxShiftNotice)}");
+            else notice = lead;
+        }
+        return errors.Any ? null : new User(id!, Name ?? id!, zone, [.. methods], [.. rules], default) { ShiftNotice = notice };
     }
 }
 
@@ -86,11 +93,12 @@ public sealed record ContactMethodResponse(string Id, string Type, string Channe
 
 public sealed record NotificationRuleResponse(string ContactMethod, string After);
 
-public sealed record UserResponse(string Id, string Name, string TimeZone, ContactMethodResponse[] ContactMethods, NotificationRuleResponse[] NotificationRules, DateTimeOffset UpdatedAt)
+public sealed record UserResponse(string Id, string Name, string TimeZone, ContactMethodResponse[] ContactMethods, NotificationRuleResponse[] NotificationRules, string? ShiftNotice, DateTimeOffset UpdatedAt)
 {
     public static UserResponse From(User u) => new(u.Id, u.Name, u.TimeZone,
         [.. u.ContactMethods.Select(m => new ContactMethodResponse(m.Id, m.Type.ToString().ToLowerInvariant(), m.Channel, m.Address))],
-        [.. u.NotificationRules.Select(r => new NotificationRuleResponse(r.ContactMethod, Durations.Format(r.After)))], u.UpdatedAt);
+        [.. u.NotificationRules.Select(r => new NotificationRuleResponse(r.ContactMethod, Durations.Format(r.After)))],
+        u.ShiftNotice is { } notice ? Durations.Format(notice) : null, u.UpdatedAt);
 }
 
 public sealed record RestrictionRequest(string[]? Days, string? From, string? To);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Notifications;
 using Monitoring.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Monitoring.Tests.OnCall;
 
@@ -211,5 +212,44 @@ public sealed class ScheduleGapTests(ApiFixture api)
         Assert.DoesNotContain("OnCallScheduleGap", await s.Http.GetStringAsync($"/api/v2/alerts?filter=schedule%3D%22sch-{s.Id}%22"));
         var quiet = (await (await s.Http.PutJsonAsync($"/api/escalation-policies/p-{s.Id}", """{"levels":[{"delay":"0s","schedules":["sch-@"]}]}""".Replace("@", s.Id))).JsonAsync());
         Assert.False(quiet.TryGetProperty("warnings", out var none) && none.GetArrayLength() > 0);
+    }
+}
+
+/// <summary>A person is told before their shift starts, at their own lead time, once, through their at-once contacts.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ShiftNoticeTests(ApiFixture api)
+{
+    [Fact]
+    public async Task A_person_coming_on_call_is_told_at_their_lead_time_once_and_nobody_else_is()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"ann-{s.Id}", "ann");
+        await s.WebhookChannelAsync($"ben-{s.Id}", "ben");
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/users",
+            $$"""{"id":"ann-{{s.Id}}","name":"Ann","timeZone":"Europe/Berlin","shiftNotice":"30m","contactMethods":[{"id":"hook","type":"webhook","channel":"ann-{{s.Id}}"}]}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/users",
+            $$"""{"id":"ben-{{s.Id}}","contactMethods":[{"id":"hook","type":"webhook","channel":"ben-{{s.Id}}"}]}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await s.Http.PostJsonAsync("/api/users", $$"""{"id":"cat-{{s.Id}}","shiftNotice":"3d"}""")).StatusCode);
+
+        // ben is on call now; the handoff to ann is two hours from now.
+        var now = api.Time.GetUtcNow();
+        var handoff = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddHours(2);
+        Assert.Equal(HttpStatusCode.Created, (await s.Http.PostJsonAsync("/api/schedules",
+            $$"""{"id":"sch-{{s.Id}}","timeZone":"UTC","layers":[{"users":["ben-{{s.Id}}","ann-{{s.Id}}"],"start":"{{handoff.AddDays(-1).UtcDateTime:yyyy-MM-dd'T'HH:mm}}","shift":"1d"}]}""")).StatusCode);
+        var schedule = api.Services.GetRequiredService<IGrainFactory>().GetGrain<Monitoring.OnCall.IScheduleGrain>($"sch-{s.Id}").AsReference<IRemindable>();
+        Task Tick() => schedule.ReceiveReminder("gaps", new TickStatus(api.Time.GetUtcNow().UtcDateTime, TimeSpan.FromMinutes(1), api.Time.GetUtcNow().UtcDateTime));
+
+        await Tick();
+        await s.AdvanceAsync(handoff - api.Time.GetUtcNow() - TimeSpan.FromMinutes(31), TimeSpan.FromMinutes(5));
+        await Tick(); // 31 minutes before: not yet
+        await Eventually.StaysFalseAsync(() => s.Hooks("ann").Count > 0, "a notice before the lead time");
+        await s.AdvanceAsync(TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(1));
+        await Tick(); // 29 minutes before
+        var notice = (await s.WaitForHooksAsync("ann", 1)).Single();
+        Assert.Contains("starts in 29m", notice.Body.GetProperty("context").GetProperty("subject").GetString());
+        Assert.Equal($"ann-{s.Id}", notice.Body.GetProperty("recipient").GetProperty("user").GetString());
+        await Tick();
+        await Eventually.StaysFalseAsync(() => s.Hooks("ann").Count > 1, "a second notice of the same shift");
+        Assert.Empty(s.Hooks("ben")); // on call already, and asked for no notice
     }
 }

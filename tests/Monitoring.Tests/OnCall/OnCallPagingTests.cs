@@ -73,9 +73,9 @@ public sealed class OnCallPagingTests(ApiFixture api)
         await s.WaitForHooksAsync("ops", 1); // the receiver's own channel as well
         Assert.Empty(s.Hooks("ann-later"));
 
-        await s.AdvanceUntilAsync(() => s.Hooks("ann-later").Count == 1, "ann's later page", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(6));
+        await s.AdvanceUntilAsync(() => s.Hooks("ann-later").Count == 1, "ann's later page", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(20));
         Assert.Empty(s.Hooks("ben"));
-        await s.AdvanceUntilAsync(() => s.Hooks("ben").Count == 1, "the backup's page", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(6));
+        await s.AdvanceUntilAsync(() => s.Hooks("ben").Count == 1, "the backup's page", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(20));
         Assert.Equal($"ben-{s.Id}", Recipient(s.Hooks("ben")[0]).GetProperty("user").GetString());
         Assert.Equal(2, s.Hooks("ben")[0].Body.GetProperty("context").GetProperty("escalation_level").GetInt32());
 
@@ -116,7 +116,7 @@ public sealed class OnCallPagingTests(ApiFixture api)
         Assert.Equal(s.AlertId, first.Body.GetProperty("alert").GetProperty("id").GetString());
         Assert.Equal($"ann-{s.Id}", Recipient(first).GetProperty("user").GetString());
 
-        await s.AdvanceUntilAsync(() => s.Hooks("ann-later").Count == 1, "ann's later page", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(6));
+        await s.AdvanceUntilAsync(() => s.Hooks("ann-later").Count == 1, "ann's later page", TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(20));
         Assert.Equal(HttpStatusCode.OK, (await s.Http.PostJsonAsync($"/api/alerts/{s.AlertId}/ack", $$"""{"by":"ann-{{s.Id}}"}""")).StatusCode);
         await s.AdvanceAsync(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(30));
         Assert.Empty(s.Hooks("ben"));

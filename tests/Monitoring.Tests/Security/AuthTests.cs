@@ -56,7 +56,8 @@ public sealed class SecuredApiCollection : ICollectionFixture<SecuredApiFixture>
 [Collection(SecuredApiCollection.Name)]
 public sealed class AuthTests(SecuredApiFixture api)
 {
-    private static readonly HashSet<string> Open = ["/health/live", "/health/ready", "/metrics", "/-/healthy", "/-/ready"];
+    /// <summary>Open to anyone: health, metrics, and iCal feeds (their secret URL is the credential; see CalendarFeedTests).</summary>
+    private static readonly HashSet<string> Open = ["/health/live", "/health/ready", "/metrics", "/-/healthy", "/-/ready", "/ical/{token}"];
 
     private List<(string Method, string Pattern)> Endpoints() =>
         [.. api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()

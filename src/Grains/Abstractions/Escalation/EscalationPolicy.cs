@@ -80,11 +80,17 @@ public readonly record struct EscalationStep(int Index, int Level, string[] Chan
 [GenerateSerializer, Immutable, Alias("mcp.EscalationLevel")]
 public sealed record EscalationLevel([property: Id(0), JsonPropertyName("Delay")] TimeSpan Delay, [property: Id(1), JsonPropertyName("Channels")] string[] Channels)
 {
-    /// <summary>People paged at this level (stored since on-call came; absent from older rows, so empty).</summary>
-    [Id(2), JsonPropertyName("Users")] public string[] Users { get; init; } = [];
+    [Id(2)] private readonly string[]? _users;
+    [Id(3)] private readonly string[]? _schedules;
 
-    /// <summary>Schedules whose on-call people are paged at this level.</summary>
-    [Id(3), JsonPropertyName("Schedules")] public string[] Schedules { get; init; } = [];
+    /// <summary>
+    /// People paged at this level. Absent from older rows and from older silos' messages: empty then. (A silo of the
+    /// release before builds this record without running initializers, so the getter, not an initializer, says empty.)
+    /// </summary>
+    [JsonPropertyName("Users")] public string[] Users { get => _users ?? []; init => _users = value; }
+
+    /// <summary>Schedules whose on-call people are paged at this level; empty when absent, as <see cref="Users"/>.</summary>
+    [JsonPropertyName("Schedules")] public string[] Schedules { get => _schedules ?? []; init => _schedules = value; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool PagesPeople => Users.Length > 0 || Schedules.Length > 0;

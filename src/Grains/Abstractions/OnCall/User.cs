@@ -41,6 +41,11 @@ public sealed record User(
     [property: Id(4), JsonPropertyName("NotificationRules")] NotificationRule[] NotificationRules,
     [property: Id(5), JsonPropertyName("UpdatedAt")] DateTimeOffset UpdatedAt)
 {
+    /// <summary>How long before each of their shifts starts the person is told so (none: not told).</summary>
+    [Id(6), JsonPropertyName("ShiftNotice")] public TimeSpan? ShiftNotice { get; init; }
+
+    public static readonly TimeSpan MaxShiftNotice = TimeSpan.FromHours(24);
+
     public const int MaxContactMethods = 10;
     public const int MaxNotificationRules = 10;
     public static readonly TimeSpan MaxRuleDelay = TimeSpan.FromHours(24);
@@ -66,8 +71,9 @@ public interface IUserGrain : IGrainWithStringKey
     Task<User?> GetAsync();
 }
 
+/// <summary>One schedule. It hears how its shift notices were delivered (<see cref="Channels.IDeliverySink"/>), and ignores it.</summary>
 [Alias("mcp.IScheduleGrain")]
-public interface IScheduleGrain : IGrainWithStringKey
+public interface IScheduleGrain : IGrainWithStringKey, Channels.IDeliverySink
 {
     Task<WriteResult> CreateAsync(Schedule schedule);
 

@@ -12,6 +12,10 @@ public sealed class ScheduleState
     /// <summary>Since when its gap alert fires (null while it does not), and when it was last said.</summary>
     [Id(1), JsonPropertyName("GapFiringSince")] public DateTimeOffset? GapFiringSince { get; set; }
     [Id(2), JsonPropertyName("GapSaidAt")] public DateTimeOffset? GapSaidAt { get; set; }
+
+    /// <summary>Shift notices sent (person and shift start), kept until the shift has started; and their numbering.</summary>
+    [Id(3), JsonPropertyName("Noticed")] public Dictionary<string, DateTimeOffset> Noticed { get; set; } = new(StringComparer.Ordinal);
+    [Id(4), JsonPropertyName("NoticeSequence")] public int NoticeSequence { get; set; }
 }
 
 /// <summary>
@@ -33,10 +37,48 @@ public sealed class ScheduleGrain(
 
     private GrainReminder Reminder => _reminder ??= new GrainReminder(this, GapReminder, options.Value.ReminderPeriod, logger);
 
-    public Task ReceiveReminder(string reminderName, TickStatus status)
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         Reminder.Ticked();
-        return WatchGapsAsync();
+        await WatchGapsAsync();
+        await NoticeShiftsAsync();
+    }
+
+    /// <summary>Shift notices are sent and forgotten: how they went is in the channel's delivery log.</summary>
+    public Task ReportDeliveryAsync(Channels.DeliveryRecord record) => Task.CompletedTask;
+
+    /// <summary>Tells each person coming on call within their lead time, once per shift, through their at-once contacts.</summary>
+    private async Task NoticeShiftsAsync()
+    {
+        if (state.State.Schedule is not { } schedule) return;
+        var now = time.GetUtcNow();
+        var changed = false;
+        foreach (var old in state.State.Noticed.Where(n => n.Value <= now).Select(n => n.Key).ToArray()) changed |= state.State.Noticed.Remove(old);
+        var people = schedule.Layers.SelectMany(l => l.Users).Concat(schedule.Overrides.Select(o => o.User)).Distinct().ToArray();
+        var users = (await listings.QueryAsync<UserEntry>(new ListingQuery(people.Length, 0) { Ids = people })).Items.ToDictionary(e => e.Id, e => e.User, StringComparer.Ordinal);
+        foreach (var (userId, shift) in ShiftNotices.Due(schedule, now, id => users.GetValueOrDefault(id)?.ShiftNotice))
+        {
+            var key = ShiftNotices.Key(userId, shift);
+            if (state.State.Noticed.ContainsKey(key)) continue;
+            var user = users[userId];
+            foreach (var rule in user.RulesInForce.Where(r => r.After == TimeSpan.Zero))
+            {
+                if (user.ContactMethods.FirstOrDefault(m => m.Id == rule.ContactMethod) is not { } method) continue;
+                var message = ShiftNotices.Message(schedule, user, method, shift, ++state.State.NoticeSequence, this.GetGrainId().ToString(), now);
+                try
+                {
+                    await GrainFactory.GetGrain<Channels.INotificationChannelGrain>(method.Channel).EnqueueAsync(message);
+                }
+                catch (Exception e)
+                {
+                    logger.LogWarning(e, "Schedule {ScheduleId}: the shift notice to {User} by {Method} was not handed over", ScheduleId, userId, method.Id);
+                }
+            }
+            state.State.Noticed[key] = shift.Start;
+            changed = true;
+            logger.LogInformation("Schedule {ScheduleId}: told {User} their shift starts at {Start:u}", ScheduleId, userId, shift.Start);
+        }
+        if (changed) await state.WriteStateAsync();
     }
 
     /// <summary>Raises, repeats or ends the gap alert; a schedule that is gone ends it and drops its reminder.</summary>
