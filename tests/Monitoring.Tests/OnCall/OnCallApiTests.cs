@@ -156,6 +156,11 @@ public sealed class OnCallApiTests(ApiFixture api)
             $$"""{"id":"dan-{{s.Id}}","name":"Dan","contactMethods":[{"id":"mail","type":"email","channel":"pager-{{s.Id}}","address":"dan@example.com"}]}""");
         Assert.Equal(HttpStatusCode.BadRequest, wrongKind.StatusCode);
         Assert.Contains("is a webhook channel", await wrongKind.Content.ReadAsStringAsync());
+        await s.ChannelAsync($"slackhook-{s.Id}", "slack", $$"""{"webhookUrl":"{{s.Url("slackhook")}}"}""");
+        var noDm = await s.Http.PostJsonAsync("/api/users",
+            $$"""{"id":"dan-{{s.Id}}","contactMethods":[{"id":"slack","type":"slack","channel":"slackhook-{{s.Id}}","address":"U0DAN"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, noDm.StatusCode);
+        Assert.Contains("needs a bot-token channel", await noDm.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await s.Http.GetAsync($"/api/users/dan-{s.Id}")).StatusCode);
 
         Assert.Equal(HttpStatusCode.NoContent, (await s.Http.DeleteAsync($"/api/escalation-policies/p-{s.Id}")).StatusCode);

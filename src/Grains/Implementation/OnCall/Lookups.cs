@@ -72,6 +72,11 @@ public static class ContactChannels
             var wanted = methods[i].Type.ToString().ToLowerInvariant();
             if (views[i] is not { } view) errors.Add(new FieldError($"contactMethods[{i}].channel", $"unknown channel '{methods[i].Channel}'"));
             else if (view.Type != wanted) errors.Add(new FieldError($"contactMethods[{i}].channel", $"'{view.Id}' is a {view.Type} channel; a {wanted} contact needs a {wanted} channel"));
+            else if (methods[i].Type == ContactType.Slack && System.Text.Json.Nodes.JsonNode.Parse(view.RedactedConfig)?["token"] is null)
+            {
+                // An incoming webhook posts to its own channel: it cannot send a person a direct message.
+                errors.Add(new FieldError($"contactMethods[{i}].channel", $"'{view.Id}' is a Slack incoming webhook; a person's Slack contact needs a bot-token channel, which can message them directly"));
+            }
         }
     }
 }
