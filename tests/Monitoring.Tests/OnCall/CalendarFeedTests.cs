@@ -86,6 +86,14 @@ public sealed class CalendarFeedTests(ApiFixture api)
         Assert.Equal("application/problem+json", gone.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.NotFound, (await s.Http.GetAsync("/ical/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics")).StatusCode);
         Assert.Contains("\"items\":[]", await s.Http.GetStringAsync($"/api/schedules/sch-{s.Id}/feeds"));
+
+        // A feed ends with its schedule: a schedule made again under the same id does not bring the old URL back.
+        var kept = new Uri(System.Text.Json.JsonDocument.Parse(await Created(s, $"/api/schedules/sch-{s.Id}/feeds", "{}")).RootElement.GetProperty("url").GetString()!);
+        Assert.Equal(HttpStatusCode.OK, (await s.Http.GetAsync(kept.AbsolutePath)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await s.Http.DeleteAsync($"/api/schedules/sch-{s.Id}")).StatusCode);
+        await Created(s, "/api/schedules", $$"""{"id":"sch-{{s.Id}}","name":"Primary","timeZone":"UTC","layers":[{{layer}}]}""");
+        Assert.Equal(HttpStatusCode.NotFound, (await s.Http.GetAsync(kept.AbsolutePath)).StatusCode);
+        Assert.Contains("\"items\":[]", await s.Http.GetStringAsync($"/api/schedules/sch-{s.Id}/feeds"));
     }
 
     [Fact]

@@ -42,6 +42,9 @@ public interface ICalendarFeedsGrain : IGrainWithStringKey
     Task<CalendarFeed[]> ListAsync();
 
     Task<bool> RevokeAsync(string feedId);
+
+    /// <summary>The schedule or person is deleted: every feed ends, so one made again under the same id starts with none.</summary>
+    Task RevokeAllAsync();
 }
 
 /// <summary>One feed, keyed by its token's hash: what it shows, and what it last published.</summary>

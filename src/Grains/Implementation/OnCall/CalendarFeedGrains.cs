@@ -48,6 +48,14 @@ public sealed class CalendarFeedsGrain(
         return true;
     }
 
+    public async Task RevokeAllAsync()
+    {
+        if (state.State.Feeds.Count == 0) return;
+        await Task.WhenAll(state.State.Feeds.Select(f => GrainFactory.GetGrain<ICalendarFeedGrain>(f.TokenHash).RevokeAsync()));
+        await state.ClearStateAsync();
+        state.State = new CalendarFeedsState();
+    }
+
     /// <summary>The hex SHA-256 of a token: the feed's key, so the token itself is stored nowhere.</summary>
     public static string HashOf(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 }

@@ -118,6 +118,7 @@ public sealed class ScheduleGrain(
         var policies = await OnCallUses.PoliciesUsingScheduleAsync(listings, ScheduleId);
         if (policies.Length > 0) return WriteResult.Conflict($"schedule '{ScheduleId}' is used by escalation policies: {string.Join(", ", policies)}; change those first");
         var gapSince = state.State.GapFiringSince;
+        await GrainFactory.GetGrain<ICalendarFeedsGrain>($"schedule/{ScheduleId}").RevokeAllAsync(); // its secret URLs end with it
         await state.ClearStateAsync();
         state.State = new ScheduleState { GapFiringSince = gapSince };
         await listings.RemoveAsync<ScheduleEntry>(ScheduleId);

@@ -32,6 +32,7 @@ public sealed class UserGrain(
         if (state.State.User is null) return WriteResult.NotFound;
         var users = await OnCallUses.UsersOfAsync(listings, UserId);
         if (users.Length > 0) return WriteResult.Conflict($"user '{UserId}' is named by {string.Join(", ", users)}; change those first");
+        await GrainFactory.GetGrain<ICalendarFeedsGrain>($"user/{UserId}").RevokeAllAsync(); // its secret URLs end with it
         await state.ClearStateAsync();
         state.State = new UserState();
         await listings.RemoveAsync<UserEntry>(UserId);
