@@ -20,7 +20,9 @@ public sealed record ConfigDocument(
     EscalationPolicyRequest?[]? EscalationPolicies = null,
     JsonElement? Routing = null,
     JsonElement[]? TimeIntervals = null,
-    JsonElement[]? Inhibitions = null)
+    JsonElement[]? Inhibitions = null,
+    UserRequest?[]? Users = null,
+    ScheduleRequest?[]? Schedules = null)
 {
     public const string Version1 = "mcp-alerting/v1";
     public const int MaxItems = 20_000;
@@ -35,6 +37,9 @@ public sealed record ConfigDocument(
         var rules = Read(Rules, "rules", errors, (item, e) => item.ToRule(null, now, e));
         var channels = Read(Channels, "channels", errors, (item, e) => item.ToChannel(null, e));
         var policies = Read(EscalationPolicies, "escalationPolicies", errors, (item, e) => item.ToPolicy(null, e));
+        var users = Read(Users, "users", errors, (item, e) => item.ToUser(null, e));
+        var schedules = Read(Schedules, "schedules", errors, (item, e) => item.WithStableOverrideIds().ToSchedule(null, e));
+        var keepOverrides = (Schedules ?? []).Where(s => s is { Overrides: null, Id: not null }).Select(s => s!.Id!).ToArray();
         var intervals = Read(TimeIntervals, "timeIntervals", errors, (item, e) => RoutingReader.ReadTimeInterval(item, null, e));
         var inhibitions = Read(Inhibitions, "inhibitions", errors, (item, e) => RoutingReader.ReadInhibition(item, null, e));
         RoutingTree? routing = null;
@@ -44,7 +49,7 @@ public sealed record ConfigDocument(
             if (RoutingReader.ReadTree(element, one) is { } tree) routing = new RoutingTree(tree.Root, tree.Receivers);
             errors.AddRange(one.ToArray().Select(e => e with { Field = Prefixed("routing", e.Field) }));
         }
-        return errors.Any ? null : new ConfigSet(Namespace!, servers, rules, channels, policies, routing, intervals, inhibitions) { KeepProbeHeaders = keep };
+        return errors.Any ? null : new ConfigSet(Namespace!, servers, rules, channels, policies, routing, intervals, inhibitions) { KeepProbeHeaders = keep, Users = users, Schedules = schedules, KeepOverrides = keepOverrides };
     }
 
     private static T[] Read<TItem, T>(TItem?[]? items, string list, RequestErrors errors, Func<TItem, RequestErrors, T?> read)

@@ -151,7 +151,8 @@ public static class ConfigEndpoints
     /// <summary>The document as its schema describes it: <see cref="ConfigDocument"/> with its routing parts typed.</summary>
     private sealed record ConfigSchemaDocument(
         string? ApiVersion, string Namespace, ServerRequest[]? Servers, RuleRequest[]? Rules, ChannelRequest[]? Channels,
-        EscalationPolicyRequest[]? EscalationPolicies, RoutingSchema? Routing, TimeIntervalResponse[]? TimeIntervals, InhibitionResponse[]? Inhibitions);
+        EscalationPolicyRequest[]? EscalationPolicies, RoutingSchema? Routing, TimeIntervalResponse[]? TimeIntervals, InhibitionResponse[]? Inhibitions,
+        UserRequest[]? Users, ScheduleRequest[]? Schedules);
 
     private sealed record RoutingSchema(RouteResponse Route, ReceiverResponse[] Receivers);
 }

@@ -45,6 +45,16 @@ public static class ConfigForms
 
     public static JsonObject Policy(EscalationPolicy p) => Node(EscalationPolicyResponse.From(p), Timestamps);
 
+    public static JsonObject User(OnCall.User u) => Node(UserResponse.From(u), Timestamps);
+
+    /// <summary>A schedule; without its overrides when the document leaves them to the console.</summary>
+    public static JsonObject Schedule(OnCall.Schedule s, bool withOverrides)
+    {
+        var form = Node(ScheduleResponse.From(s), Timestamps);
+        if (!withOverrides) form.Remove("overrides");
+        return form;
+    }
+
     public static JsonObject Channel(string id, string type, bool enabled, string redactedConfig) => new()
     {
         ["id"] = id,

@@ -4,6 +4,7 @@ using Monitoring.Channels;
 using Monitoring.Configuration;
 using Monitoring.Escalation;
 using Monitoring.Listings;
+using Monitoring.OnCall;
 using Monitoring.Routing;
 using Monitoring.Rules;
 using Monitoring.Servers;
@@ -107,6 +108,8 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
             if (items.Length > 0) document[field] = new JsonArray(items);
         }
         List("channels", ConfigKey.ChannelKind);
+        List("users", ConfigKey.UserKind);
+        List("schedules", ConfigKey.ScheduleKind);
         List("escalationPolicies", ConfigKey.PolicyKind);
         List("timeIntervals", ConfigKey.TimeIntervalKind);
         List("inhibitions", ConfigKey.InhibitionKind);
@@ -121,12 +124,15 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         var (servers, _) = await listings.QueryAsync<ServerEntry>([], int.MaxValue, 0);
         var (channels, _) = await listings.QueryAsync<ChannelEntry>([], int.MaxValue, 0);
         var (policies, _) = await listings.QueryAsync<PolicyEntry>([], int.MaxValue, 0);
+        var (users, _) = await listings.QueryAsync<UserEntry>([], int.MaxValue, 0);
+        var (schedules, _) = await listings.QueryAsync<ScheduleEntry>([], int.MaxValue, 0);
         var rules = await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
         var routing = await grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(-1) ?? RoutingSet.Empty;
         var hasTree = routing.Receivers.Length > 0 || routing.Root.Routes.Length > 0 || routing.Root.Receiver is not null;
         return
         [
-            .. channels.Select(c => ConfigKey.Channel(c.Id)), .. policies.Select(p => ConfigKey.Policy(p.Id)),
+            .. channels.Select(c => ConfigKey.Channel(c.Id)), .. users.Select(u => ConfigKey.User(u.Id)), .. schedules.Select(s => ConfigKey.Schedule(s.Id)),
+            .. policies.Select(p => ConfigKey.Policy(p.Id)),
             .. routing.TimeIntervals.Select(t => ConfigKey.TimeInterval(t.Name)), .. routing.Inhibitions.Select(i => ConfigKey.Inhibition(i.Id)),
             .. hasTree ? [ConfigKey.RoutingTree] : Array.Empty<ConfigKey>(),
             .. servers.Select(s => ConfigKey.Server(s.Id)), .. rules.Rules.Select(r => ConfigKey.Rule(r.Id)),
@@ -150,6 +156,10 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
                 FieldChange[] secrets = comparison.SecretsDiffer ? [new FieldChange("config (a secret value)", JsonValue.Create("<redacted>"), JsonValue.Create("<redacted>"))] : [];
                 return (view is null ? null : ConfigForms.Channel(view.Id, view.Type, view.Enabled, view.RedactedConfig),
                     ConfigForms.Channel(channel.Id, channel.Type, channel.Enabled, comparison.RedactedConfig), secrets);
+            case ConfigKey.ScheduleKind:
+                var withOverrides = !set.KeepsOverrides(key.Id);
+                var schedule = await grains.GetGrain<IScheduleGrain>(key.Id).GetAsync();
+                return (schedule is null ? null : ConfigForms.Schedule(schedule, withOverrides), ConfigForms.Schedule(set.Schedules[set.IndexOf(key)], withOverrides), []);
             default:
                 return (await CurrentAsync(key, routing, withHeaders: true), Desired(set, key), []);
         }
@@ -159,6 +169,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
     {
         ConfigKey.RuleKind => ConfigForms.Rule(set.Rules[set.IndexOf(key)]),
         ConfigKey.PolicyKind => ConfigForms.Policy(set.Policies[set.IndexOf(key)]),
+        ConfigKey.UserKind => ConfigForms.User(set.Users[set.IndexOf(key)]),
         ConfigKey.TimeIntervalKind => ConfigForms.TimeInterval(set.TimeIntervals[set.IndexOf(key)]),
         ConfigKey.InhibitionKind => ConfigForms.Inhibition(set.Inhibitions[set.IndexOf(key)]),
         _ => ConfigForms.Routing(set.Routing!),
@@ -174,6 +185,11 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
                 return await grains.GetGrain<IAlertRuleGrain>(key.Id).GetAsync() is { } rule ? ConfigForms.Rule(rule) : null;
             case ConfigKey.PolicyKind:
                 return await grains.GetGrain<IEscalationPolicyGrain>(key.Id).GetAsync() is { } policy ? ConfigForms.Policy(policy) : null;
+            case ConfigKey.UserKind:
+                return await grains.GetGrain<IUserGrain>(key.Id).GetAsync() is { } user ? ConfigForms.User(user) : null;
+            case ConfigKey.ScheduleKind:
+                // Exported without overrides: they are taken in the console, and a document that omits them keeps them.
+                return await grains.GetGrain<IScheduleGrain>(key.Id).GetAsync() is { } schedule ? ConfigForms.Schedule(schedule, withOverrides: false) : null;
             case ConfigKey.ChannelKind:
                 return await grains.GetGrain<INotificationChannelGrain>(key.Id).GetAsync() is { } c ? ConfigForms.Channel(c.Id, c.Type, c.Enabled, c.RedactedConfig) : null;
             case ConfigKey.TimeIntervalKind:

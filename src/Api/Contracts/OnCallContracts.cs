@@ -133,6 +133,17 @@ public sealed partial record ScheduleRequest(string? Id, string? Name, string? T
         .SelectMany(d => new[] { (d.ToString().ToLowerInvariant(), d), (d.ToString()[..3].ToLowerInvariant(), d) })
         .ToDictionary(p => p.Item1, p => p.d);
 
+    /// <summary>
+    /// Overrides without an id named by what they say (who, when, in place of whom), so a document that leaves ids out
+    /// gives the same ids every time it is read, and applying it again changes nothing.
+    /// </summary>
+    public ScheduleRequest WithStableOverrideIds() => Overrides is null ? this : this with
+    {
+        Overrides = [.. Overrides.Select(o => o is { Id: null }
+            ? o with { Id = "o-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{o.User}|{o.Start:O}|{o.End:O}|{o.Replaces}")))[..12] }
+            : o)],
+    };
+
     public Schedule? ToSchedule(string? routeId, RequestErrors errors, ScheduleOverride[]? keptOverrides = null)
     {
         var id = Id ?? routeId;

@@ -53,6 +53,21 @@ public sealed class CliTests : IDisposable
             sourceMatchers: ["alertname=Server down"]
             targetMatchers: ["severity=warning"]
             equal: [server_id]
+        users:
+          - id: ana
+            name: Ana
+            timeZone: Europe/Berlin
+            contactMethods:
+              - {id: hook, type: webhook, channel: payments-hook}
+        schedules:
+          - id: payments-primary
+            timeZone: Europe/Berlin
+            layers:
+              - name: weekly
+                users: [ana]
+                start: "2026-03-02T09:00"
+                shift: 1w
+                restrictions: [{days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00"}]
         """;
 
     private string Write(string name, string text)
@@ -90,6 +105,14 @@ public sealed class CliTests : IDisposable
         { 16, "  - id: \"pay 1\"", "servers[0].id", "letters, digits" },
         { 19, "    labels: [team, payments]", "servers[0].labels", "wrong type" },
         { 19, "    labels: &l {team: payments}\n    annotations: *l", "servers[0].labels", "anchors and aliases are not read" },
+        { 42, "    timeZone: Mars/Olympus", "users[0].timeZone", "IANA database" },
+        { 44, "      - {id: hook, type: email, channel: payments-hook, address: ana@example.com}", "users[0].contactMethods[0].channel", "an email contact needs an email channel" },
+        { 44, "      - {id: hook, type: slack, channel: payments-hook, address: nobody}", "users[0].contactMethods[0].address", "not a Slack user id" },
+        { 47, "    timeZone: Europe/Berlinn", "schedules[0].timeZone", "IANA database" },
+        { 50, "        users: []", "schedules[0].layers[0].users", "1 to 100 user ids" },
+        { 51, "        start: 2026-03-02", "schedules[0].layers[0].start", "local date and time" },
+        { 52, "        shift: 0d", "schedules[0].layers[0].shift.count", "at least 1" },
+        { 53, "        restrictions: [{days: [mon], from: \"09:00\", to: \"09:00\"}]", "schedules[0].layers[0].restrictions[0]", "never matches" },
     };
 
     [Theory]
@@ -120,7 +143,7 @@ public sealed class CliTests : IDisposable
         var file = Write("team.yaml", Valid.Replace("channels: [payments-hook]\n    subject", "channels: [payments-hook, shared-ops]\n    subject"));
         var result = await CliProcess.RunAsync(null, "validate", file);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("valid: namespace payments: 1 servers, 1 rules, 1 channels, 1 escalation policies, 1 time intervals, 1 inhibitions", result.Out);
+        Assert.Contains("valid: namespace payments: 1 servers, 1 rules, 1 channels, 1 users, 1 schedules, 1 escalation policies, 1 time intervals, 1 inhibitions", result.Out);
         Assert.Contains($"warning: {file}:8: channels[0].config.signingSecret: the environment variable PAYMENTS_SIGNING is not set", result.Error);
         Assert.Contains($"warning: {file}:26: rules[0].channels[1]: 'shared-ops' is not a channel of these files", result.Error);
 
@@ -148,7 +171,8 @@ public sealed class CliTests : IDisposable
         var diff = await CliProcess.RunAsync(server, secret, "diff", file);
         Assert.True(diff.ExitCode == 2, diff.ToString());
         Assert.Contains("+ create rule/pay-errors", diff.Out);
-        Assert.Contains("6 to create, 0 to update, 0 to delete, 0 unchanged", diff.Out);
+        Assert.Contains("+ create schedule/payments-primary", diff.Out);
+        Assert.Contains("8 to create, 0 to update, 0 to delete, 0 unchanged", diff.Out);
 
         // Without the secret in the environment, nothing reaches the cluster.
         var missing = await CliProcess.RunAsync(server, "apply", file);
@@ -164,7 +188,17 @@ public sealed class CliTests : IDisposable
 
         diff = await CliProcess.RunAsync(server, secret, "diff", file);
         Assert.True(diff.ExitCode == 0, diff.ToString());
-        Assert.Contains("6 unchanged", diff.Out);
+        Assert.Contains("8 unchanged", diff.Out);
+
+        // The schedule answers who is on call; an override taken in the console is not the file's to undo.
+        var shifts = await product.Http.GetFromJsonAsync<JsonElement>("/api/schedules/payments-primary/shifts?from=2026-03-02T08:00:00Z&to=2026-03-02T17:00:00Z");
+        Assert.Contains(shifts.GetProperty("shifts").EnumerateArray(), s => s.GetProperty("users").EnumerateArray().Select(u => u.GetString()).SequenceEqual(["ana"]));
+        Assert.Equal(HttpStatusCode.Created, (await product.Http.PostJsonAsync("/api/users", """{"id":"ben","name":"Ben","timeZone":"Europe/Berlin"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await product.Http.PostJsonAsync("/api/schedules/payments-primary/overrides",
+            """{"user":"ben","start":"2026-03-03T08:00:00Z","end":"2026-03-03T12:00:00Z","replaces":"ana"}""")).StatusCode);
+        diff = await CliProcess.RunAsync(server, secret, "diff", file);
+        Assert.True(diff.ExitCode == 0, diff.ToString());
+        Assert.Contains("8 unchanged", diff.Out);
 
         // A changed field and a changed secret: both shown, the secret's value never.
         File.WriteAllText(file, Valid.Replace("for: 1m", "for: 3m"));
@@ -210,6 +244,10 @@ public sealed class CliTests : IDisposable
         apply = await CliProcess.RunAsync(server, secret, "apply", file);
         Assert.True(apply.ExitCode == 1, apply.ToString());
         Assert.Contains($"{file}:26: rules[0].channels[1]: 'nowhere' is not a channel in this document or in the cluster", apply.Error);
+        File.WriteAllText(file, Valid.Replace("users: [ana]", "users: [ana, nobody]"));
+        apply = await CliProcess.RunAsync(server, secret, "apply", file);
+        Assert.True(apply.ExitCode == 1, apply.ToString());
+        Assert.Contains($"{file}:50: schedules[0].layers[0].users[1]: 'nobody' is not a user in this document or in the cluster", apply.Error);
 
         // No cluster at all: a clear error and exit 1.
         var away = await CliProcess.RunAsync("http://127.0.0.1:9", secret, "diff", file);
@@ -341,5 +379,10 @@ public sealed class CliTests : IDisposable
         Assert.Equal(["assistants", "payments", "platform", "search"], namespaces.GetProperty("items").EnumerateArray().Select(n => n.GetProperty("name").GetString()));
         var routes = await CliProcess.RunAsync(server, "routes", "test", "team=payments", "severity=warning");
         Assert.Equal("payments-chat", routes.Out.Trim());
+        // The payments file's rotation, on Tuesday 2026-03-03 in Amira's week: the lead in office hours, Amira after.
+        var onCall = await product.Http.GetFromJsonAsync<JsonElement>("/api/schedules/payments-primary/oncall?at=2026-03-03T09:00:00Z");
+        Assert.Equal(["payments-lead"], onCall.GetProperty("users").EnumerateArray().Select(u => u.GetString()));
+        onCall = await product.Http.GetFromJsonAsync<JsonElement>("/api/schedules/payments-primary/oncall?at=2026-03-03T19:00:00Z");
+        Assert.Equal(["payments-amira"], onCall.GetProperty("users").EnumerateArray().Select(u => u.GetString()));
     }
 }

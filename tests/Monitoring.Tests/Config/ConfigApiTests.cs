@@ -263,6 +263,130 @@ public sealed class ConfigApiTests(ApiFixture api)
         Assert.Equal(6, roundTrip.GetProperty("summary").GetProperty("unchanged").GetInt32());
     }
 
+    /// <summary>A team's people, their schedule and the policy that pages it, as one document.</summary>
+    private JsonObject OnCallDocument()
+    {
+        var document = new JsonObject
+        {
+            ["apiVersion"] = "mcp-alerting/v1",
+            ["namespace"] = $"people-{_id}",
+            ["channels"] = new JsonArray(new JsonObject
+            {
+                ["id"] = $"mail-{_id}", ["type"] = "email",
+                ["config"] = new JsonObject { ["host"] = "127.0.0.1", ["port"] = 2525, ["security"] = "none", ["from"] = "alerts@example.com", ["to"] = new JsonArray("ops@example.com") },
+            }),
+            ["users"] = new JsonArray([.. new[] { "ana", "ben" }.Select(name => (JsonNode)new JsonObject
+            {
+                ["id"] = $"{name}-{_id}", ["name"] = name, ["timeZone"] = "Europe/Berlin",
+                ["contactMethods"] = new JsonArray(new JsonObject { ["id"] = "mail", ["type"] = "email", ["channel"] = $"mail-{_id}", ["address"] = $"{name}@example.com" }),
+            })]),
+            ["schedules"] = new JsonArray(new JsonObject
+            {
+                ["id"] = $"primary-{_id}", ["timeZone"] = "Europe/Berlin",
+                ["layers"] = new JsonArray(new JsonObject { ["name"] = "weekly", ["users"] = new JsonArray($"ana-{_id}", $"ben-{_id}"), ["start"] = "2026-03-02T09:00", ["shift"] = "1w" }),
+            }),
+            ["escalationPolicies"] = new JsonArray(new JsonObject
+            {
+                ["id"] = $"people-{_id}",
+                ["levels"] = new JsonArray(new JsonObject { ["delay"] = "0s", ["schedules"] = new JsonArray($"primary-{_id}") },
+                    new JsonObject { ["delay"] = "10m", ["users"] = new JsonArray($"ben-{_id}") }),
+            }),
+        };
+        return document;
+    }
+
+    [Fact]
+    public async Task People_and_schedules_are_declared_planned_applied_exported_and_pruned_like_every_resource()
+    {
+        var document = OnCallDocument();
+        var plan = await OkAsync(await PostAsync("/api/config/plan", document));
+        Assert.Equal(5, plan.GetProperty("summary").GetProperty("create").GetInt32());
+        Assert.Equal(["channel", "user", "user", "schedule", "escalation-policy"], plan.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("kind").GetString()));
+        await OkAsync(await PostAsync("/api/config/apply", document));
+        var onCall = await api.Http.GetFromJsonAsync<JsonElement>($"/api/schedules/primary-{_id}/oncall?at=2026-03-03T12:00:00Z");
+        Assert.Equal([$"ana-{_id}"], onCall.GetProperty("users").EnumerateArray().Select(u => u.GetString()));
+        var policy = await api.Http.GetFromJsonAsync<JsonElement>($"/api/escalation-policies/people-{_id}");
+        Assert.Equal($"primary-{_id}", policy.GetProperty("levels")[0].GetProperty("schedules")[0].GetString());
+
+        // An override taken in the console stays: the document leaves overrides out, so they are not its to undo.
+        var taken = await api.Http.PostJsonAsync($"/api/schedules/primary-{_id}/overrides",
+            $$"""{"user":"ben-{{_id}}","start":"2026-03-03T08:00:00Z","end":"2026-03-03T16:00:00Z","replaces":"ana-{{_id}}"}""");
+        Assert.Equal(HttpStatusCode.Created, taken.StatusCode);
+        var again = await OkAsync(await PostAsync("/api/config/plan", document));
+        Assert.Empty(again.GetProperty("changes").EnumerateArray());
+        Assert.Equal(5, again.GetProperty("summary").GetProperty("unchanged").GetInt32());
+
+        // A changed field is shown field by field; applied, the override is still there.
+        document["users"]![0]!["timeZone"] = "America/New_York";
+        document["schedules"]![0]!["layers"]![0]!["shift"] = "2w";
+        var changed = await OkAsync(await PostAsync("/api/config/plan", document));
+        Assert.Equal(["layers[0].shift", "timeZone"], changed.GetProperty("changes").EnumerateArray().SelectMany(c => c.GetProperty("fields").EnumerateArray()).Select(f => f.GetProperty("path").GetString()).Order());
+        await OkAsync(await PostAsync("/api/config/apply", document));
+        var schedule = await api.Http.GetFromJsonAsync<JsonElement>($"/api/schedules/primary-{_id}");
+        Assert.Equal("2w", schedule.GetProperty("layers")[0].GetProperty("shift").GetString());
+        Assert.Single(schedule.GetProperty("overrides").EnumerateArray());
+
+        // Overrides the document does declare are its own: given without ids, they read the same every time.
+        document["schedules"]![0]!["overrides"] = new JsonArray(new JsonObject { ["user"] = $"ben-{_id}", ["start"] = "2026-04-01T00:00:00Z", ["end"] = "2026-04-02T00:00:00Z" });
+        await OkAsync(await PostAsync("/api/config/apply", document));
+        schedule = await api.Http.GetFromJsonAsync<JsonElement>($"/api/schedules/primary-{_id}");
+        Assert.Equal("2026-04-01T00:00:00+00:00", Assert.Single(schedule.GetProperty("overrides").EnumerateArray()).GetProperty("start").GetString());
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray());
+
+        // Export gives the people and the schedule back, without overrides, as a document that changes nothing.
+        var export = await api.Http.GetFromJsonAsync<JsonObject>($"/api/config/export?namespace=people-{_id}");
+        Assert.Equal(2, export!["users"]!.AsArray().Count);
+        Assert.Null(export["schedules"]![0]!["overrides"]);
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", export))).GetProperty("changes").EnumerateArray());
+
+        // A person a schedule outside the document names cannot be pruned: refused whole, before anything is written.
+        var outside = await api.Http.PostJsonAsync("/api/schedules", $$"""{"id":"hand-{{_id}}","timeZone":"UTC","layers":[{"users":["ben-{{_id}}"],"start":"2026-03-02T09:00","shift":"1d"}]}""");
+        Assert.Equal(HttpStatusCode.Created, outside.StatusCode);
+        var withoutBen = OnCallDocument();
+        withoutBen["users"]!.AsArray().RemoveAt(1);
+        withoutBen["schedules"]![0]!["layers"]![0]!["users"] = new JsonArray($"ana-{_id}");
+        withoutBen["escalationPolicies"]![0]!["levels"]!.AsArray().RemoveAt(1);
+        var refused = await PostAsync("/api/config/apply?prune=true", withoutBen);
+        await refused.AssertProblemAsync(400);
+        Assert.Contains($"user/ben-{_id} is named by schedule/hand-{_id} outside this document", (await refused.JsonAsync()).GetProperty("errors").GetProperty("prune")[0].GetString());
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/users/ben-{_id}")).StatusCode);
+        Assert.Equal(2, (await api.Http.GetFromJsonAsync<JsonElement>($"/api/escalation-policies/people-{_id}")).GetProperty("levels").GetArrayLength());
+
+        // Once that schedule is gone, the override of the document's own schedule still names the person: kept, since
+        // this document leaves the overrides out. Declaring none drops it, and the prune deletes the person.
+        Assert.Equal(HttpStatusCode.NoContent, (await api.Http.DeleteAsync($"/api/schedules/hand-{_id}")).StatusCode);
+        refused = await PostAsync("/api/config/apply?prune=true", withoutBen);
+        await refused.AssertProblemAsync(400);
+        Assert.Contains($"user/ben-{_id} is named by overrides of schedule/primary-{_id}", (await refused.JsonAsync()).GetProperty("errors").GetProperty("prune")[0].GetString());
+        withoutBen["schedules"]![0]!["overrides"] = new JsonArray();
+        var pruned = await OkAsync(await PostAsync("/api/config/apply?prune=true", withoutBen));
+        Assert.Equal(1, pruned.GetProperty("summary").GetProperty("delete").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/users/ben-{_id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_document_naming_people_wrongly_is_refused_at_each_place_and_writes_nothing()
+    {
+        var document = OnCallDocument();
+        document["users"]![0]!["timeZone"] = "Mars/Olympus";
+        document["users"]![1]!["contactMethods"]![0]!["channel"] = $"nowhere-{_id}";
+        document["schedules"]![0]!["layers"]![0]!["users"] = new JsonArray($"ana-{_id}", $"carl-{_id}");
+        document["schedules"]![0]!["layers"]![0]!["shift"] = "0d";
+        document["escalationPolicies"]![0]!["levels"]![1]!["users"] = new JsonArray($"dora-{_id}");
+        var refused = await PostAsync("/api/config/apply", document);
+        await refused.AssertProblemAsync(400);
+        var errors = (await refused.JsonAsync()).GetProperty("errors");
+        Assert.Contains("IANA", errors.GetProperty("users[0].timeZone")[0].GetString());
+        Assert.Contains($"'nowhere-{_id}' is not a channel", errors.GetProperty("users[1].contactMethods[0].channel")[0].GetString());
+        Assert.Contains($"'carl-{_id}' is not a user", errors.GetProperty("schedules[0].layers[0].users[1]")[0].GetString());
+        Assert.Contains("at least 1", errors.GetProperty("schedules[0].layers[0].shift.count")[0].GetString());
+        Assert.Contains($"'dora-{_id}' is not a user", errors.GetProperty("escalationPolicies[0].levels[1].users[0]")[0].GetString());
+        foreach (var url in new[] { $"/api/channels/mail-{_id}", $"/api/users/ana-{_id}", $"/api/schedules/primary-{_id}", $"/api/escalation-policies/people-{_id}" })
+        {
+            Assert.True((await api.Http.GetAsync(url)).StatusCode == HttpStatusCode.NotFound, url);
+        }
+    }
+
     [Fact]
     public async Task A_write_that_fails_part_way_puts_back_everything_the_apply_had_written()
     {
@@ -366,5 +490,8 @@ public sealed class ConfigApiTests(ApiFixture api)
         var schema = JsonNode.Parse(text)!;
         Assert.Equal(["namespace"], schema["required"]!.AsArray().Select(n => (string?)n));
         Assert.NotNull(schema["properties"]!["routing"]!["properties"]!["receivers"]);
+        // Every list a document takes is in the schema, so an editor knows it.
+        var taken = typeof(Monitoring.Api.Config.ConfigDocument).GetProperties().Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).Where(n => n != "equalityContract");
+        Assert.Equal(taken.Order(), schema["properties"]!.AsObject().Select(p => p.Key).Order());
     }
 }

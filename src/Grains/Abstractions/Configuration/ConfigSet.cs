@@ -25,10 +25,21 @@ public sealed record ConfigSet(
     /// <summary>Servers whose document leaves the probe headers out: an update keeps the stored ones (they are secrets).</summary>
     [Id(8), JsonPropertyName("KeepProbeHeaders")] public string[] KeepProbeHeaders { get; init; } = [];
 
+    /// <summary>The people who can be paged.</summary>
+    [Id(9), JsonPropertyName("Users")] public OnCall.User[] Users { get; init; } = [];
+
+    /// <summary>The on-call schedules.</summary>
+    [Id(10), JsonPropertyName("Schedules")] public OnCall.Schedule[] Schedules { get; init; } = [];
+
+    /// <summary>Schedules whose document leaves the overrides out: the overrides taken in the console stay.</summary>
+    [Id(11), JsonPropertyName("KeepOverrides")] public string[] KeepOverrides { get; init; } = [];
+
     [NonSerialized] private Dictionary<ConfigKey, int>? _index;
     [NonSerialized] private HashSet<string>? _keepHeaders;
 
     public bool KeepsProbeHeaders(string serverId) => (_keepHeaders ??= new HashSet<string>(KeepProbeHeaders, StringComparer.Ordinal)).Contains(serverId);
+
+    public bool KeepsOverrides(string scheduleId) => KeepOverrides.Contains(scheduleId, StringComparer.Ordinal);
 
     /// <summary>Where a declared resource sits in its list (the routing tree: 0), or -1: one lookup, however large the document.</summary>
     public int IndexOf(ConfigKey key)
@@ -44,6 +55,8 @@ public sealed record ConfigSet(
             Add(Rules, r => ConfigKey.Rule(r.Id));
             Add(Channels, c => ConfigKey.Channel(c.Id));
             Add(Policies, p => ConfigKey.Policy(p.Id));
+            Add(Users, u => ConfigKey.User(u.Id));
+            Add(Schedules, s => ConfigKey.Schedule(s.Id));
             Add(TimeIntervals, t => ConfigKey.TimeInterval(t.Name));
             Add(Inhibitions, i => ConfigKey.Inhibition(i.Id));
             if (Routing is not null) index[ConfigKey.RoutingTree] = 0;
@@ -56,6 +69,8 @@ public sealed record ConfigSet(
     [JsonIgnore]
     public IEnumerable<ConfigKey> Keys =>
         Channels.Select(c => ConfigKey.Channel(c.Id))
+            .Concat(Users.Select(u => ConfigKey.User(u.Id)))
+            .Concat(Schedules.Select(s => ConfigKey.Schedule(s.Id)))
             .Concat(Policies.Select(p => ConfigKey.Policy(p.Id)))
             .Concat(TimeIntervals.Select(t => ConfigKey.TimeInterval(t.Name)))
             .Concat(Inhibitions.Select(i => ConfigKey.Inhibition(i.Id)))
@@ -83,9 +98,11 @@ public sealed record ConfigKey(
     public const string RoutingKind = "routing";
     public const string TimeIntervalKind = "time-interval";
     public const string InhibitionKind = "inhibition";
+    public const string UserKind = "user";
+    public const string ScheduleKind = "schedule";
 
     /// <summary>The order resources are written in: what is referred to before what refers to it. Deletes go the other way.</summary>
-    public static readonly string[] WriteOrder = [ChannelKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind];
+    public static readonly string[] WriteOrder = [ChannelKind, UserKind, ScheduleKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind];
 
     public static ConfigKey Server(string id) => new(ServerKind, id);
     public static ConfigKey Rule(string id) => new(RuleKind, id);
@@ -93,6 +110,8 @@ public sealed record ConfigKey(
     public static ConfigKey Policy(string id) => new(PolicyKind, id);
     public static ConfigKey TimeInterval(string name) => new(TimeIntervalKind, name);
     public static ConfigKey Inhibition(string id) => new(InhibitionKind, id);
+    public static ConfigKey User(string id) => new(UserKind, id);
+    public static ConfigKey Schedule(string id) => new(ScheduleKind, id);
     public static readonly ConfigKey RoutingTree = new(RoutingKind, "tree");
 
     public int CompareTo(ConfigKey? other) =>

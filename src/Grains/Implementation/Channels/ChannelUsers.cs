@@ -17,10 +17,16 @@ public static class ChannelUsers
         }
         var (policies, _) = await listings.QueryAsync<PolicyEntry>([], int.MaxValue, 0);
         var using_ = policies.Where(e => e.Policy.AllChannels.Contains(channelId)).Select(e => e.Id).ToArray();
-        return using_.Length > 0
-            ? WriteResult.Conflict($"channel '{channelId}' is used by escalation policies: {string.Join(", ", using_)}; change those first")
+        if (using_.Length > 0) return WriteResult.Conflict($"channel '{channelId}' is used by escalation policies: {string.Join(", ", using_)}; change those first");
+        var people = await PeopleReachedThroughAsync(listings, channelId);
+        return people.Length > 0
+            ? WriteResult.Conflict($"channel '{channelId}' is how users reach {string.Join(", ", people)}: change their contact methods first")
             : null;
     }
+
+    /// <summary>The people with a contact method through the channel.</summary>
+    public static async Task<string[]> PeopleReachedThroughAsync(IListingStore listings, string channelId) =>
+        [.. (await listings.QueryAsync<UserEntry>([], int.MaxValue, 0)).Items.Where(u => u.User.ContactMethods.Any(m => m.Channel == channelId)).Select(u => u.Id)];
 
     public static Notification TestMessage(string channelId, DateTimeOffset now) => new(
         $"test-{Guid.NewGuid():N}", "test", "Test message", "test", "Test server", Severity.Info, NotificationKind.Test, "test",

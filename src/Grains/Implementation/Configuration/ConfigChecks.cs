@@ -25,6 +25,16 @@ public sealed class ConfigChecks(ChannelSenders senders)
         Unique(set.Policies.Select(p => p.Id), "escalationPolicies", errors);
         Unique(set.TimeIntervals.Select(t => t.Name), "timeIntervals", errors, "name");
         Unique(set.Inhibitions.Select(i => i.Id), "inhibitions", errors);
+        Unique(set.Users.Select(u => u.Id), "users", errors);
+        Unique(set.Schedules.Select(s => s.Id), "schedules", errors);
+        for (var i = 0; i < set.Users.Length; i++)
+        {
+            if (NodaTime.DateTimeZoneProviders.Tzdb.GetZoneOrNull(set.Users[i].TimeZone) is null) errors.Add(new($"users[{i}].timeZone", $"'{set.Users[i].TimeZone}' is not a time zone of the IANA database (for example Europe/Berlin)"));
+        }
+        for (var i = 0; i < set.Schedules.Length; i++)
+        {
+            errors.AddRange(OnCall.Rotation.Check(set.Schedules[i]).Select(e => e with { Field = $"schedules[{i}].{e.Field}" }));
+        }
         for (var i = 0; i < set.Rules.Length; i++)
         {
             var rule = set.Rules[i];
@@ -35,6 +45,19 @@ public sealed class ConfigChecks(ChannelSenders senders)
         for (var i = 0; i < set.Channels.Length; i++)
         {
             errors.AddRange(senders.Validate(set.Channels[i]).Select(e => e with { Field = $"channels[{i}].{e.Field}" }));
+        }
+        var declaredChannels = set.Channels.DistinctBy(c => c.Id).ToDictionary(c => c.Id, StringComparer.Ordinal);
+        for (var u = 0; u < set.Users.Length; u++)
+        {
+            var methods = set.Users[u].ContactMethods;
+            for (var m = 0; m < methods.Length; m++)
+            {
+                var wanted = methods[m].Type.ToString().ToLowerInvariant();
+                if (declaredChannels.GetValueOrDefault(methods[m].Channel) is { } channel && !string.Equals(channel.Type, wanted, StringComparison.OrdinalIgnoreCase))
+                {
+                    errors.Add(new($"users[{u}].contactMethods[{m}].channel", OnCall.ContactChannels.Mismatch(channel.Id, channel.Type, methods[m].Type)));
+                }
+            }
         }
         var declared = set.Keys.ToHashSet();
         foreach (var reference in References(set))
@@ -61,8 +84,29 @@ public sealed class ConfigChecks(ChannelSenders senders)
         {
             for (var l = 0; l < set.Policies[p].Levels.Length; l++)
             {
-                var channels = set.Policies[p].Levels[l].Channels;
-                for (var c = 0; c < channels.Length; c++) yield return new(ConfigKey.Channel(channels[c]), $"escalationPolicies[{p}].levels[{l}].channels[{c}]");
+                var level = set.Policies[p].Levels[l];
+                var at = $"escalationPolicies[{p}].levels[{l}]";
+                for (var c = 0; c < level.Channels.Length; c++) yield return new(ConfigKey.Channel(level.Channels[c]), $"{at}.channels[{c}]");
+                for (var u = 0; u < level.Users.Length; u++) yield return new(ConfigKey.User(level.Users[u]), $"{at}.users[{u}]");
+                for (var s = 0; s < level.Schedules.Length; s++) yield return new(ConfigKey.Schedule(level.Schedules[s]), $"{at}.schedules[{s}]");
+            }
+        }
+        for (var u = 0; u < set.Users.Length; u++)
+        {
+            var methods = set.Users[u].ContactMethods;
+            for (var m = 0; m < methods.Length; m++) yield return new(ConfigKey.Channel(methods[m].Channel), $"users[{u}].contactMethods[{m}].channel");
+        }
+        for (var s = 0; s < set.Schedules.Length; s++)
+        {
+            var schedule = set.Schedules[s];
+            for (var l = 0; l < schedule.Layers.Length; l++)
+            {
+                for (var u = 0; u < schedule.Layers[l].Users.Length; u++) yield return new(ConfigKey.User(schedule.Layers[l].Users[u]), $"schedules[{s}].layers[{l}].users[{u}]");
+            }
+            for (var o = 0; o < schedule.Overrides.Length; o++)
+            {
+                yield return new(ConfigKey.User(schedule.Overrides[o].User), $"schedules[{s}].overrides[{o}].user");
+                if (schedule.Overrides[o].Replaces is { } replaced) yield return new(ConfigKey.User(replaced), $"schedules[{s}].overrides[{o}].replaces");
             }
         }
         if (set.Routing is not { } routing) yield break;
@@ -89,6 +133,8 @@ public sealed class ConfigChecks(ChannelSenders senders)
         ConfigKey.PolicyKind => $"escalationPolicies[{set.IndexOf(key)}]",
         ConfigKey.TimeIntervalKind => $"timeIntervals[{set.IndexOf(key)}]",
         ConfigKey.InhibitionKind => $"inhibitions[{set.IndexOf(key)}]",
+        ConfigKey.UserKind => $"users[{set.IndexOf(key)}]",
+        ConfigKey.ScheduleKind => $"schedules[{set.IndexOf(key)}]",
         _ => "routing",
     };
 
@@ -101,7 +147,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
     };
 
     /// <summary>"a channel", "an escalation policy".</summary>
-    public static string Article(string kind) => Describe(kind) is var name && "aeiou".Contains(name[0]) ? $"an {name}" : $"a {name}";
+    public static string Article(string kind) => Describe(kind) is var name && "aeio".Contains(name[0]) ? $"an {name}" : $"a {name}";
 
     private static void Unique(IEnumerable<string> ids, string list, List<FieldError> errors, string field = "id")
     {

@@ -1,6 +1,7 @@
 using Monitoring.Channels;
 using Monitoring.Common;
 using Monitoring.Escalation;
+using Monitoring.OnCall;
 using Monitoring.Routing;
 using Monitoring.Rules;
 using Monitoring.Servers;
@@ -30,6 +31,15 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 var policy = set.Policies[set.IndexOf(key)];
                 var policyGrain = grains.GetGrain<IEscalationPolicyGrain>(key.Id);
                 return await policyGrain.GetAsync() is null ? await policyGrain.CreateAsync(policy) : await policyGrain.UpdateAsync(policy);
+            case ConfigKey.UserKind:
+                var user = set.Users[set.IndexOf(key)];
+                var userGrain = grains.GetGrain<IUserGrain>(key.Id);
+                return await userGrain.GetAsync() is null ? await userGrain.CreateAsync(user) : await userGrain.UpdateAsync(user);
+            case ConfigKey.ScheduleKind:
+                var schedule = set.Schedules[set.IndexOf(key)];
+                var scheduleGrain = grains.GetGrain<IScheduleGrain>(key.Id);
+                if (await scheduleGrain.GetAsync() is not { } stored) return await scheduleGrain.CreateAsync(schedule);
+                return await scheduleGrain.UpdateAsync(set.KeepsOverrides(key.Id) ? schedule with { Overrides = stored.Overrides } : schedule);
             case ConfigKey.TimeIntervalKind:
                 var interval = set.TimeIntervals[set.IndexOf(key)];
                 return await Routing.PutTimeIntervalAsync(interval, create: !(await RoutingSetAsync()).TimeIntervals.Any(t => t.Name == key.Id));
@@ -65,6 +75,8 @@ public sealed class ConfigWriter(IGrainFactory grains)
         {
             ConfigKey.ChannelKind => await grains.GetGrain<INotificationChannelGrain>(key.Id).DeleteAsync(),
             ConfigKey.PolicyKind => await grains.GetGrain<IEscalationPolicyGrain>(key.Id).DeleteAsync(),
+            ConfigKey.UserKind => await grains.GetGrain<IUserGrain>(key.Id).DeleteAsync(),
+            ConfigKey.ScheduleKind => await grains.GetGrain<IScheduleGrain>(key.Id).DeleteAsync(),
             ConfigKey.TimeIntervalKind => await Routing.DeleteTimeIntervalAsync(key.Id),
             ConfigKey.InhibitionKind => await Routing.DeleteInhibitionAsync(key.Id),
             ConfigKey.RoutingKind => await Routing.SetTreeAsync(new Route(), []),
@@ -88,6 +100,10 @@ public sealed class ConfigWriter(IGrainFactory grains)
                     : null;
             case ConfigKey.PolicyKind:
                 return await grains.GetGrain<IEscalationPolicyGrain>(key.Id).GetAsync() is { } policy ? empty with { Policies = [policy] } : null;
+            case ConfigKey.UserKind:
+                return await grains.GetGrain<IUserGrain>(key.Id).GetAsync() is { } user ? empty with { Users = [user] } : null;
+            case ConfigKey.ScheduleKind:
+                return await grains.GetGrain<IScheduleGrain>(key.Id).GetAsync() is { } schedule ? empty with { Schedules = [schedule] } : null;
             case ConfigKey.ServerKind:
                 return await grains.GetGrain<IMcpServerGrain>(key.Id).GetAsync() is { } server ? empty with { Servers = [server], KeepProbeHeaders = [server.Id] } : null;
             case ConfigKey.RuleKind:

@@ -45,14 +45,18 @@ public static class OnCallUses
     private const int All = 100_000;
 
     /// <summary>The schedules and policies that name a person, as "schedule x", "escalation policy y".</summary>
-    public static async Task<string[]> UsersOfAsync(IListingStore listings, string userId)
+    public static async Task<string[]> UsersOfAsync(IListingStore listings, string userId) =>
+        [.. (await NamingUserAsync(listings, userId)).Select(k => $"{Configuration.ConfigChecks.Describe(k.Kind)} {k.Id}")];
+
+    /// <summary>The schedules and policies that name a person.</summary>
+    public static async Task<Configuration.ConfigKey[]> NamingUserAsync(IListingStore listings, string userId)
     {
         var schedules = (await listings.QueryAsync<ScheduleEntry>([], All, 0)).Items
             .Where(s => s.Schedule.Layers.Any(l => l.Users.Contains(userId)) || s.Schedule.Overrides.Any(o => o.User == userId || o.Replaces == userId))
-            .Select(s => $"schedule {s.Id}");
+            .Select(s => Configuration.ConfigKey.Schedule(s.Id));
         var policies = (await listings.QueryAsync<PolicyEntry>([], All, 0)).Items
             .Where(p => p.Policy.Levels.Any(l => l.Users.Contains(userId)))
-            .Select(p => $"escalation policy {p.Id}");
+            .Select(p => Configuration.ConfigKey.Policy(p.Id));
         return [.. schedules, .. policies];
     }
 
@@ -64,6 +68,14 @@ public static class OnCallUses
 /// <summary>Each contact method's channel exists and is of its kind (email through an email channel, and so on).</summary>
 public static class ContactChannels
 {
+    /// <summary>"'x' is a webhook channel; an email contact needs an email channel".</summary>
+    public static string Mismatch(string channelId, string channelType, ContactType wanted)
+    {
+        static string A(string word) => "aeio".Contains(word[0]) ? $"an {word}" : $"a {word}";
+        var kind = wanted.ToString().ToLowerInvariant();
+        return $"'{channelId}' is {A(channelType)} channel; {A(kind)} contact needs {A(kind)} channel";
+    }
+
     public static async Task AddBadAsync(IGrainFactory grains, ContactMethod[] methods, List<FieldError> errors)
     {
         var views = await Task.WhenAll(methods.Select(m => grains.GetGrain<INotificationChannelGrain>(m.Channel).GetAsync()));
@@ -71,7 +83,7 @@ public static class ContactChannels
         {
             var wanted = methods[i].Type.ToString().ToLowerInvariant();
             if (views[i] is not { } view) errors.Add(new FieldError($"contactMethods[{i}].channel", $"unknown channel '{methods[i].Channel}'"));
-            else if (view.Type != wanted) errors.Add(new FieldError($"contactMethods[{i}].channel", $"'{view.Id}' is a {view.Type} channel; a {wanted} contact needs a {wanted} channel"));
+            else if (view.Type != wanted) errors.Add(new FieldError($"contactMethods[{i}].channel", Mismatch(view.Id, view.Type, methods[i].Type)));
             else if (methods[i].Type == ContactType.Slack && System.Text.Json.Nodes.JsonNode.Parse(view.RedactedConfig)?["token"] is null)
             {
                 // An incoming webhook posts to its own channel: it cannot send a person a direct message.
