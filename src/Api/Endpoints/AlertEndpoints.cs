@@ -1,6 +1,7 @@
 using Monitoring.Alerts;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
+using Monitoring.Api.Security;
 using Monitoring.Common;
 using Monitoring.Listings;
 
@@ -70,27 +71,30 @@ public static class AlertEndpoints
             return TypedResults.Ok(Page<DeliveryResponse>.All([.. (await alert.GetNotificationsAsync()).Select(DeliveryResponse.From)]));
         });
 
-        group.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.AcknowledgeAsync(request?.By)));
+        group.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
+            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.AcknowledgeAsync(Actor(http, request?.By))));
 
-        group.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.ResolveAsync(request?.By)));
+        group.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
+            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.ResolveAsync(Actor(http, request?.By))));
 
-        group.MapPost("/{id}/suppress", async (string id, SuppressRequest request, IGrainFactory grains) =>
+        group.MapPost("/{id}/suppress", async (string id, SuppressRequest request, IGrainFactory grains, HttpContext http) =>
         {
             if (!Durations.TryParse(request.Duration, out var duration, out var error))
             {
                 return ProblemResults.Invalid([new FieldError("duration", error)]);
             }
             if (ByProblem(request.By) is { } byProblem) return byProblem;
-            return await ActAsync(id, grains, alert => alert.SuppressAsync(duration, request.By));
+            return await ActAsync(id, grains, alert => alert.SuppressAsync(duration, Actor(http, request.By)));
         });
     }
 
     /// <summary>Who acts is free text: bounded, one line.</summary>
     public const int MaxByLength = 200;
 
-    private static IResult? ByProblem(string? by) =>
+    /// <summary>Who acts: a person's key acts as that person, whatever the body says; any other key as the body's "by".</summary>
+    public static string? Actor(HttpContext http, string? by) => http.User.PersonOf() is not null ? http.User.ActorOf() : by;
+
+    public static IResult? ByProblem(string? by) =>
         by is not null && (by.Length > MaxByLength || by.Any(char.IsControl))
             ? ProblemResults.Invalid([new FieldError("by", $"is at most {MaxByLength} characters on one line: who acts")])
             : null;

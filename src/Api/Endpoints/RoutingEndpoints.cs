@@ -105,16 +105,11 @@ public static class RoutingEndpoints
             RouteTree.IsIncidentId(id) && await grains.GetGrain<IIncidentGrain>(id).GetAsync() is { } incident
                 ? TypedResults.Ok(IncidentResponse.From(incident))
                 : ProblemResults.NotFound("incident", id));
-        incidents.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, incident => incident.AcknowledgeAsync(request?.By)));
-        incidents.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, incident => incident.ResolveAsync(request?.By)));
+        incidents.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
+            AlertEndpoints.ByProblem(request?.By) ?? await ActAsync(id, grains, incident => incident.AcknowledgeAsync(AlertEndpoints.Actor(http, request?.By))));
+        incidents.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
+            AlertEndpoints.ByProblem(request?.By) ?? await ActAsync(id, grains, incident => incident.ResolveAsync(AlertEndpoints.Actor(http, request?.By))));
     }
-
-    private static IResult? ByProblem(string? by) =>
-        by is not null && (by.Length > AlertEndpoints.MaxByLength || by.Any(char.IsControl))
-            ? ProblemResults.Invalid([new FieldError("by", $"is at most {AlertEndpoints.MaxByLength} characters on one line: who acts")])
-            : null;
 
     private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<IIncidentGrain, Task<WriteResult>> action)
     {

@@ -88,9 +88,9 @@ public static class McpEndpoint
         return user?.Identity?.IsAuthenticated == true ? user.RoleOf() : Role.Sender;
     }
 
-    /// <summary>Who acts, for the audit log and the alert's "acknowledged by": the key's name, via MCP.</summary>
+    /// <summary>Who acts, for the audit log and the alert's "acknowledged by": the key's person or name, via MCP.</summary>
     public static string ActorOf(ClaimsPrincipal? user) =>
-        $"{(user?.Identity?.IsAuthenticated == true ? user.NameOf() : "agent")} via MCP";
+        $"{(user?.Identity?.IsAuthenticated == true ? ConsoleUser.ActorOf(user) : "agent")} via MCP";
 
     private static CallToolResult Refusal(string message) => new() { IsError = true, Content = [new TextContentBlock { Text = message }] };
 

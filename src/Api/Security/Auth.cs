@@ -12,7 +12,13 @@ public sealed class ConfiguredKey
     public string Name { get; set; } = "";
     public Role Role { get; set; } = Role.Reader;
     public string Hash { get; set; } = "";
+
+    /// <summary>The person (a user id) the key belongs to, if any: what it does is done as them.</summary>
+    public string? User { get; set; }
 }
+
+/// <summary>Who a key is: its name, its role, and the person it belongs to, if any.</summary>
+public sealed record KeyIdentity(string Name, Role Role, string? User);
 
 /// <summary>Authentication settings, bound from "Auth".</summary>
 public sealed class AuthOptions
@@ -40,27 +46,27 @@ public sealed class ApiKeyResolver(IOptionsMonitor<AuthOptions> options, IGrainF
 
     public void Invalidate() => _replica.Invalidate();
 
-    public async Task<(string Name, Role Role)?> ResolveAsync(string presented)
+    public async Task<KeyIdentity?> ResolveAsync(string presented)
     {
         var hash = KeyMaterial.Hash(presented);
         foreach (var key in options.CurrentValue.Keys)
         {
-            if (KeyMaterial.HashesEqual(hash, key.Hash)) return (key.Name, key.Role);
+            if (KeyMaterial.HashesEqual(hash, key.Hash)) return new(key.Name, key.Role, key.User);
         }
         if (KeyMaterial.IdOf(presented, KeyMaterial.ApiKeyPrefix) is not { } id) return null;
         var set = await CurrentAsync();
-        return set.Keys.FirstOrDefault(k => k.Id == id) is { } stored && KeyMaterial.HashesEqual(hash, stored.Hash) ? (stored.Name, stored.Role) : null;
+        return set.Keys.FirstOrDefault(k => k.Id == id) is { } stored && KeyMaterial.HashesEqual(hash, stored.Hash) ? new(stored.Name, stored.Role, stored.User) : null;
     }
 
     /// <summary>Who a key's hash belongs to now (a console session keeps the hash, never the key): null once revoked.</summary>
-    public async Task<(string Name, Role Role)?> ResolveHashAsync(string hash)
+    public async Task<KeyIdentity?> ResolveHashAsync(string hash)
     {
         foreach (var key in options.CurrentValue.Keys)
         {
-            if (KeyMaterial.HashesEqual(hash, key.Hash)) return (key.Name, key.Role);
+            if (KeyMaterial.HashesEqual(hash, key.Hash)) return new(key.Name, key.Role, key.User);
         }
         var set = await CurrentAsync();
-        return set.Keys.FirstOrDefault(k => KeyMaterial.HashesEqual(hash, k.Hash)) is { } stored ? (stored.Name, stored.Role) : null;
+        return set.Keys.FirstOrDefault(k => KeyMaterial.HashesEqual(hash, k.Hash)) is { } stored ? new(stored.Name, stored.Role, stored.User) : null;
     }
 
     public Task<ApiKeySet> CurrentAsync() => _replica.GetAsync();
@@ -176,7 +182,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
                 $"The key '{identity.Name}' has the role {identity.Role.ToString().ToLowerInvariant()}; this needs {required.ToString().ToLowerInvariant()}.");
             return;
         }
-        context.User = Principal(identity.Name, identity.Role);
+        context.User = ConsoleSession.Principal(identity, keyHash: null, "ApiKey");
         await next(context);
     }
 

@@ -28,6 +28,7 @@ public static class ConsoleSession
     public const string Scheme = "console";
     public const string CookieName = "mcp_session";
     public const string KeyHashClaim = "mcp:key_hash";
+    public const string UserClaim = "mcp:user";
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
 
     public static IServiceCollection AddConsoleSession(this IServiceCollection services)
@@ -47,15 +48,17 @@ public static class ConsoleSession
         return services;
     }
 
-    public static ClaimsPrincipal Principal(string name, Role role, string? keyHash)
+    /// <summary>Who acts: the key's name and role, the person it belongs to (if any), and, in a console session, the key's hash.</summary>
+    public static ClaimsPrincipal Principal(KeyIdentity identity, string? keyHash, string? scheme = null)
     {
-        var claims = new List<Claim> { new(ClaimTypes.Name, name), new(ClaimTypes.Role, role.ToString().ToLowerInvariant()) };
+        var claims = new List<Claim> { new(ClaimTypes.Name, identity.Name), new(ClaimTypes.Role, identity.Role.ToString().ToLowerInvariant()) };
         if (keyHash is not null) claims.Add(new Claim(KeyHashClaim, keyHash));
-        return new ClaimsPrincipal(new ClaimsIdentity(claims, keyHash is null ? "Open" : Scheme));
+        if (identity.User is not null) claims.Add(new Claim(UserClaim, identity.User));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme ?? (keyHash is null ? "Open" : Scheme)));
     }
 
-    public static Task SignInAsync(HttpContext context, string name, Role role, string keyHash) =>
-        context.SignInAsync(Scheme, Principal(name, role, keyHash), new AuthenticationProperties { IsPersistent = false });
+    public static Task SignInAsync(HttpContext context, KeyIdentity identity, string keyHash) =>
+        context.SignInAsync(Scheme, Principal(identity, keyHash), new AuthenticationProperties { IsPersistent = false });
 
     public static Task SignOutAsync(HttpContext context) => context.SignOutAsync(Scheme);
 
@@ -64,7 +67,7 @@ public static class ConsoleSession
     {
         if (!mode.Required)
         {
-            context.User = Principal("console", Role.Admin, null);
+            context.User = Principal(new KeyIdentity("console", Role.Admin, null), null);
             await next(context);
             return;
         }
@@ -72,7 +75,7 @@ public static class ConsoleSession
         var session = await context.AuthenticateAsync(Scheme);
         if (session.Succeeded && session.Principal.FindFirstValue(KeyHashClaim) is { } hash)
         {
-            if (await keys.ResolveHashAsync(hash) is { } identity) context.User = Principal(identity.Name, identity.Role, hash);
+            if (await keys.ResolveHashAsync(hash) is { } identity) context.User = Principal(identity, hash);
             else await SignOutAsync(context); // the key was revoked: so is the session
         }
         if (context.User.Identity?.IsAuthenticated != true && !ConsolePaths.IsOpen(context.Request.Path))
@@ -99,6 +102,12 @@ public static class ConsoleUser
     public static bool Can(this ClaimsPrincipal user, Role role) => user.Identity?.IsAuthenticated == true && user.RoleOf() >= role;
 
     public static string NameOf(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
+
+    /// <summary>The person (a user id) the key belongs to, or null.</summary>
+    public static string? PersonOf(this ClaimsPrincipal user) => user.FindFirstValue(ConsoleSession.UserClaim);
+
+    /// <summary>Who acts, as timelines and the audit log say it: "ana (key ana-laptop)" for a person's key, else the key's name.</summary>
+    public static string ActorOf(this ClaimsPrincipal user) => user.PersonOf() is { } person ? $"{person} (key {user.NameOf()})" : user.NameOf();
 
     public static bool IsSession(this ClaimsPrincipal user) => user.FindFirstValue(ConsoleSession.KeyHashClaim) is not null;
 }

@@ -6,11 +6,12 @@ using Microsoft.Extensions.Options;
 
 namespace Monitoring.Api.Security;
 
-public sealed record CreateKeyRequest(string? Name, string? Role);
+/// <param name="User">The person the key belongs to (a user id): what it acknowledges or resolves, it does as them.</param>
+public sealed record CreateKeyRequest(string? Name, string? Role, string? User = null);
 
-public sealed record KeyResponse(string Id, string Name, string Role, string Source, DateTimeOffset? CreatedAt, string? CreatedBy);
+public sealed record KeyResponse(string Id, string Name, string Role, string Source, DateTimeOffset? CreatedAt, string? CreatedBy, string? User);
 
-public sealed record CreatedKeyResponse(string Id, string Name, string Role, string Key);
+public sealed record CreatedKeyResponse(string Id, string Name, string Role, string Key, string? User);
 
 public sealed record IngestTokenResponse(string Id, string ServerId, string Token);
 
@@ -21,7 +22,7 @@ public static class KeyEndpoints
     {
         var keys = app.MapGroup("/api/keys").WithTags("Keys")
             .Audited("key", async (grains, id) => ((await grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).GetIfChangedAsync(-1))?.Keys ?? [])
-                .FirstOrDefault(k => k.Id == id) is { } k ? new KeyResponse(k.Id, k.Name, k.Role.ToString().ToLowerInvariant(), "api", k.CreatedAt, k.CreatedBy) : null);
+                .FirstOrDefault(k => k.Id == id) is { } k ? new KeyResponse(k.Id, k.Name, k.Role.ToString().ToLowerInvariant(), "api", k.CreatedAt, k.CreatedBy, k.User) : null);
 
         keys.MapPost("/", async (CreateKeyRequest request, HttpContext context, IGrainFactory grains, ApiKeyResolver resolver, TimeProvider time) =>
         {
@@ -32,12 +33,16 @@ public static class KeyEndpoints
                 errors.Add("role", "is required: reader, operator or admin");
                 role = Role.Reader;
             }
+            if (request.User is not null && (!Ids.IsValid(request.User) || await grains.GetGrain<Monitoring.OnCall.IUserGrain>(request.User).GetAsync() is null))
+            {
+                errors.Add("user", $"unknown user '{request.User}': a key may belong to a person of /api/users");
+            }
             if (errors.Any) return ProblemResults.Invalid(errors.ToArray());
             var (id, key) = KeyMaterial.New(KeyMaterial.ApiKeyPrefix);
-            var stored = new StoredApiKey(id, request.Name!, role, KeyMaterial.Hash(key), time.GetUtcNow(), context.User.Identity?.Name ?? "anonymous");
+            var stored = new StoredApiKey(id, request.Name!, role, KeyMaterial.Hash(key), time.GetUtcNow(), context.User.Identity?.Name ?? "anonymous") { User = request.User };
             if (ProblemResults.From(await grains.GetGrain<IApiKeyCatalogGrain>(IApiKeyCatalogGrain.Key).CreateAsync(stored), "key", id) is { } problem) return problem;
             resolver.Invalidate();
-            return TypedResults.Created($"/api/keys/{id}", new CreatedKeyResponse(id, stored.Name, role.ToString().ToLowerInvariant(), key));
+            return TypedResults.Created($"/api/keys/{id}", new CreatedKeyResponse(id, stored.Name, role.ToString().ToLowerInvariant(), key, stored.User));
         });
 
         keys.MapGet("/", async (ApiKeyResolver resolver, IOptionsMonitor<AuthOptions> options) =>
@@ -45,8 +50,8 @@ public static class KeyEndpoints
             resolver.Invalidate();
             var managed = await resolver.CurrentAsync();
             return TypedResults.Ok(Monitoring.Api.Contracts.Page<KeyResponse>.All([.. options.CurrentValue.Keys
-                .Select(k => new KeyResponse("", k.Name, k.Role.ToString().ToLowerInvariant(), "configuration", null, null))
-                .Concat(managed.Keys.Select(k => new KeyResponse(k.Id, k.Name, k.Role.ToString().ToLowerInvariant(), "api", k.CreatedAt, k.CreatedBy)))]));
+                .Select(k => new KeyResponse("", k.Name, k.Role.ToString().ToLowerInvariant(), "configuration", null, null, k.User))
+                .Concat(managed.Keys.Select(k => new KeyResponse(k.Id, k.Name, k.Role.ToString().ToLowerInvariant(), "api", k.CreatedAt, k.CreatedBy, k.User)))]));
         });
 
         keys.MapDelete("/{id}", async (string id, IGrainFactory grains, ApiKeyResolver resolver) =>

@@ -5,7 +5,8 @@ using Monitoring.Security;
 namespace Monitoring.Api.Web;
 
 /// <summary>An action link as read: what it does to which incident or alert, until when, and the message it came in.</summary>
-public sealed record ActionLinkToken(string Target, TargetAction Action, DateTimeOffset Expires, string Nonce)
+/// <param name="Recipient">The person the link was sent to (a user id), when it came in their page: they act by using it.</param>
+public sealed record ActionLinkToken(string Target, TargetAction Action, DateTimeOffset Expires, string Nonce, string? Recipient)
 {
     public string LedgerKey => $"{Nonce}:{Action.ToString().ToLowerInvariant()}";
 }
@@ -36,8 +37,8 @@ public sealed class ActionLinks(IDataProtectionProvider provider, TimeProvider t
         {
             return (Verdict.Invalid, null);
         }
-        if (!ActionLink.TryParse(payload, out var target, out var action, out var expires, out var nonce) || !Acting.IsTarget(target)) return (Verdict.Invalid, null);
-        var read = new ActionLinkToken(target, action == ActionLink.Acknowledge ? TargetAction.Acknowledge : TargetAction.Resolve, expires, nonce);
+        if (!ActionLink.TryParse(payload, out var target, out var action, out var expires, out var nonce, out var user) || !Acting.IsTarget(target)) return (Verdict.Invalid, null);
+        var read = new ActionLinkToken(target, action == ActionLink.Acknowledge ? TargetAction.Acknowledge : TargetAction.Resolve, expires, nonce, user);
         return time.GetUtcNow() >= expires ? (Verdict.Expired, read) : (Verdict.Valid, read);
     }
 }

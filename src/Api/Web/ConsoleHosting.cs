@@ -65,7 +65,7 @@ public abstract class ConsolePage : PageModel
         }) { StatusCode = StatusCodes.Status403Forbidden, ContentTypes = { "application/problem+json" } };
 
     protected Task AuditAsync(string action, string kind, string id, object? before, object? after) =>
-        HttpContext.RequestServices.GetRequiredService<IAuditLog>().AppendAsync(Now, User.NameOf(), action, kind, id, before, after);
+        HttpContext.RequestServices.GetRequiredService<IAuditLog>().AppendAsync(Now, User.ActorOf(), action, kind, id, before, after);
 
     /// <summary>A relative local URL to go back to, or the fallback: never another site.</summary>
     protected string LocalOr(string? url, string fallback) => url is { Length: > 0 } && Url.IsLocalUrl(url) ? url : fallback;

@@ -100,6 +100,38 @@ public sealed partial class ActionLinkTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Two_people_paged_through_one_channel_each_get_their_page_and_each_link_acts_as_its_recipient()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"team-{s.Id}", "team");
+        foreach (var name in new[] { "dee", "eli" })
+        {
+            var user = await s.Http.PostJsonAsync("/api/users", $$"""{"id":"{{name}}-{{s.Id}}","contactMethods":[{"id":"hook","type":"webhook","channel":"team-{{s.Id}}"}]}""");
+            Assert.True(user.StatusCode == HttpStatusCode.Created, await user.Content.ReadAsStringAsync());
+        }
+        var policy = await s.Http.PostJsonAsync("/api/escalation-policies", $$"""{"id":"both-{{s.Id}}","levels":[{"delay":"0s","users":["dee-{{s.Id}}","eli-{{s.Id}}"]}]}""");
+        Assert.True(policy.StatusCode == HttpStatusCode.Created, await policy.Content.ReadAsStringAsync());
+        await s.ServerAndRuleAsync($$""" "channels":[],"escalationPolicy":"both-{{s.Id}}","autoResolve":false""");
+        await s.FireAsync();
+
+        // One channel, two people: two messages, each numbered on its own (the channel drops a repeated message).
+        var hooks = await s.WaitForHooksAsync("team", 2);
+        Assert.Equal([$"dee-{s.Id}", $"eli-{s.Id}"], hooks.Select(h => h.Body.GetProperty("recipient").GetProperty("user").GetString()).Order());
+        Assert.Equal(2, hooks.Select(h => h.Body.GetProperty("context").GetProperty("idempotency_key").GetString()).Distinct().Count());
+
+        // Eli's link acts as Eli, whatever name is typed; the page says so and asks for none.
+        var eli = hooks.Single(h => h.Body.GetProperty("recipient").GetProperty("user").GetString() == $"eli-{s.Id}");
+        var ack = new Uri(eli.Body.GetProperty("actions").GetProperty("acknowledge").GetString()!).AbsolutePath;
+        var (status, html) = await GetAsync(ack);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains($"You act as <strong>eli-{s.Id}</strong>", html);
+        Assert.DoesNotContain("name=\"name\"", html);
+        (status, _) = await ConfirmAsync(ack, "mallory");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal($"eli-{s.Id} (action link)", (await s.AlertAsync()).GetProperty("acknowledgedBy").GetString());
+    }
+
+    [Fact]
     public async Task A_link_past_its_lifetime_is_refused_and_changes_nothing()
     {
         var (ack, _, s) = await FiringAsync();
@@ -107,7 +139,7 @@ public sealed partial class ActionLinkTests(ApiFixture api)
         // fixture's clock a day ahead would disturb the other tests).
         var protector = api.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector(Monitoring.Security.ActionLink.Purpose);
         var payload = protector.Unprotect(ack["/actions/".Length..]);
-        Assert.True(Monitoring.Security.ActionLink.TryParse(payload, out var target, out var action, out var expires, out var nonce));
+        Assert.True(Monitoring.Security.ActionLink.TryParse(payload, out var target, out var action, out var expires, out var nonce, out _));
         Assert.Equal(s.AlertId, target);
         Assert.InRange(expires - api.Time.GetUtcNow(), TimeSpan.FromHours(23.9), TimeSpan.FromHours(24)); // Notifications:ActionLinkLifetime
         var expired = "/actions/" + protector.Protect(Monitoring.Security.ActionLink.Payload(target, action, api.Time.GetUtcNow().AddMinutes(-1), nonce));

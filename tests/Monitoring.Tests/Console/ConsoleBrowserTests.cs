@@ -18,6 +18,11 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public const string Operator = "mcpk_bbbbbbbbbbbb_console-operator-key";
     public const string Reader = "mcpk_cccccccccccc_console-reader-key";
     public const string OperatorName = "oncall-operator";
+
+    /// <summary>The operator's key belongs to a person, Olga: the console acts as her.</summary>
+    public const string OperatorPerson = "olga";
+
+    public const string OperatorActor = $"{OperatorPerson} (key {OperatorName})";
     public const int Servers = 12;
 
     public EmbeddedApiProcess Api { get; private set; } = null!;
@@ -42,7 +47,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
         Api = await EmbeddedApiProcess.StartAsync([.. keys.SelectMany((k, i) => new[]
         {
             ($"Auth__Keys__{i}__Name", k.Item2), ($"Auth__Keys__{i}__Role", roles[i]), ($"Auth__Keys__{i}__Hash", KeyMaterial.Hash(k.Item1)),
-        })]);
+        }), ("Auth__Keys__1__User", OperatorPerson)]);
         AdminHttp = new HttpClient { BaseAddress = Api.Http.BaseAddress };
         AdminHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Admin);
         await SeedAsync();
@@ -64,6 +69,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
             Assert.True(response.StatusCode == expected, $"{method} {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         await Send(HttpMethod.Post, "/api/channels", $$"""{"id":"ops","type":"webhook","config":{"url":"{{Hooks.UrlFor("/ops")}}"} }""", HttpStatusCode.Created);
+        await Send(HttpMethod.Post, "/api/users", $$"""{"id":"{{OperatorPerson}}","name":"Olga","timeZone":"Europe/Berlin"}""", HttpStatusCode.Created);
         await Send(HttpMethod.Put, "/api/routing", """{"route":{"receiver":"fleet","groupBy":["alertname","server_id"],"groupWait":"0s"},"receivers":[{"name":"fleet","channels":["ops"]}]}""", HttpStatusCode.OK);
         await Send(HttpMethod.Post, "/api/rules", $$"""{"id":"errors","name":"High error rate","condition":"error_rate > 0.05","severity":"critical","message":"Error rate above 5%","selector":{"t":"{{Id}}"} }""", HttpStatusCode.Created);
         var healthy = $$"""{"requests":[{{string.Join(',', Enumerable.Repeat("""{"method":"tools/call","tool":"search","durationMs":40}""", 20))}}]}""";
@@ -165,6 +171,9 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
         await Assertions.Expect(page.Locator("svg.chart")).ToHaveCountAsync(1);
         await ConsoleFixture.ShotAsync(page, "2-server");
 
+        // Who is signed in: the operator's key, which belongs to Olga.
+        await Assertions.Expect(page.Locator("#signed-in-as")).ToContainTextAsync($"{ConsoleFixture.OperatorActor} · operator");
+
         // Its incident. First a forged form post (no anti-forgery token) with the operator's own session: refused.
         await page.ClickAsync("header a:has-text('Incidents')");
         await page.ClickAsync($"a[href='/incidents/{console.IncidentId}']");
@@ -176,11 +185,11 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
         await page.ClickAsync("button:has-text('Acknowledge')");
         await Assertions.Expect(page.Locator(".notice")).ToContainTextAsync("Acknowledged");
         await Assertions.Expect(page.Locator("h1 .badge")).ToHaveTextAsync("acknowledged");
-        await Assertions.Expect(page.Locator("#timeline")).ToContainTextAsync(ConsoleFixture.OperatorName);
+        await Assertions.Expect(page.Locator("#timeline")).ToContainTextAsync(ConsoleFixture.OperatorActor);
         await ConsoleFixture.ShotAsync(page, "3-incident-acknowledged");
         var incident = await console.AdminHttp.GetFromJsonAsync<JsonElement>($"/api/incidents/{console.IncidentId}");
         Assert.Equal("acknowledged", incident.GetProperty("status").GetString());
-        Assert.Equal(ConsoleFixture.OperatorName, incident.GetProperty("acknowledgedBy").GetString());
+        Assert.Equal(ConsoleFixture.OperatorActor, incident.GetProperty("acknowledgedBy").GetString());
 
         // A silence, built from the live preview of what it would silence.
         await page.ClickAsync("header a:has-text('Silences')");
@@ -195,7 +204,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
         await ConsoleFixture.ShotAsync(page, "5-silences");
         var silences = await console.AdminHttp.GetFromJsonAsync<JsonElement>("/api/silences?state=active");
         var silence = silences.GetProperty("items").EnumerateArray().Single(s => s.GetProperty("comment").GetString() == "rolling back the search index");
-        Assert.Equal(ConsoleFixture.OperatorName, silence.GetProperty("createdBy").GetString());
+        Assert.Equal(ConsoleFixture.OperatorActor, silence.GetProperty("createdBy").GetString());
 
         // The route tester and the configuration views.
         await page.GotoAsync($"/config/routes?labels={Uri.EscapeDataString("alertname=High error rate\nserver_id=" + console.BadServer)}");

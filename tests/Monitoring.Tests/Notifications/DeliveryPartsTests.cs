@@ -116,7 +116,7 @@ public sealed class DeliveryPartsTests
         string Nonce(string url)
         {
             Assert.True(Monitoring.Security.ActionLink.TryParse(protector.Unprotect(url[(options.Value.ExternalUrl + Monitoring.Security.ActionLink.Path).Length..]),
-                out var target, out var action, out _, out var nonce));
+                out var target, out var action, out _, out var nonce, out _));
             Assert.Equal((notification.AlertId, Monitoring.Security.ActionLink.Acknowledge), (target, action));
             return nonce;
         }

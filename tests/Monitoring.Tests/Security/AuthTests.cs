@@ -189,6 +189,38 @@ public sealed class AuthTests(SecuredApiFixture api)
     }
 
     [Fact]
+    public async Task A_persons_key_acts_as_that_person_whatever_the_body_says()
+    {
+        using var admin = api.As(SecuredApiFixture.Admin);
+        var id = Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/users", $$"""{"id":"fay-{{id}}","name":"Fay"}""")).StatusCode);
+        var unknown = await admin.PostJsonAsync("/api/keys", $$"""{"name":"nobody-{{id}}","role":"operator","user":"nobody-{{id}}"}""");
+        Assert.Contains($"unknown user 'nobody-{id}'", await unknown.AssertProblemAsync(400));
+        Assert.DoesNotContain($"nobody-{id}", await (await admin.GetAsync("/api/keys")).Content.ReadAsStringAsync()); // nothing made
+
+        var created = await (await admin.PostJsonAsync("/api/keys", $$"""{"name":"fay-laptop-{{id}}","role":"operator","user":"fay-{{id}}"}""")).JsonAsync();
+        Assert.Equal($"fay-{id}", created.GetProperty("user").GetString());
+        var listed = (await (await admin.GetAsync("/api/keys")).JsonAsync()).GetProperty("items").EnumerateArray().Single(k => k.GetProperty("name").GetString() == $"fay-laptop-{id}");
+        Assert.Equal($"fay-{id}", listed.GetProperty("user").GetString());
+
+        // A firing alert, acknowledged with Fay's key and someone else's name in the body: it is Fay who acknowledged.
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/servers", $$"""{"id":"s-{{id}}","name":"S","endpoint":"http://127.0.0.1:9/mcp","labels":{"t":"{{id}}"},"probe":{"enabled":false} }""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/api/rules", $$"""{"id":"r-{{id}}","name":"Errors","condition":"error_rate > 0.05","cooldown":"0s","selector":{"t":"{{id}}"},"channels":[]}""")).StatusCode);
+        using var fay = api.As(created.GetProperty("key").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, (await fay.PostJsonAsync($"/api/servers/s-{id}/telemetry", """{"requests":[{"method":"tools/call","tool":"t","durationMs":5,"success":false}]}""")).StatusCode);
+        var alert = $"r-{id}:s-{id}";
+        await Eventually.TrueAsync(async () => (await (await admin.GetAsync($"/api/alerts/{alert}")).JsonAsync()).GetProperty("status").GetString() == "firing", "the alert to fire");
+        Assert.Equal(HttpStatusCode.OK, (await fay.PostJsonAsync($"/api/alerts/{alert}/ack", """{"by":"mallory"}""")).StatusCode);
+        Assert.Equal($"fay-{id} (key fay-laptop-{id})", (await (await admin.GetAsync($"/api/alerts/{alert}")).JsonAsync()).GetProperty("acknowledgedBy").GetString());
+
+        // A key of nobody in particular still acts as the body says.
+        Assert.Equal(HttpStatusCode.OK, (await api.As(SecuredApiFixture.Operator).PostJsonAsync($"/api/alerts/{alert}/resolve", """{"by":"ops-script"}""")).StatusCode);
+        var transitions = (await (await admin.GetAsync($"/api/alerts/{alert}")).JsonAsync()).GetProperty("transitions").EnumerateArray().ToArray();
+        Assert.Contains("ops-script", transitions[^1].GetProperty("reason").GetString());
+        Assert.Contains($"fay-{id} (key fay-laptop-{id})", transitions[^2].GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task An_ingest_token_pushes_telemetry_for_its_own_server_only()
     {
         using var admin = api.As(SecuredApiFixture.Admin);

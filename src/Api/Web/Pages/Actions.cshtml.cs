@@ -24,7 +24,8 @@ public sealed class ActionsModel(ActionLinks links, Acting acting) : ConsolePage
     public async Task<IActionResult> OnPostAsync(string token, string? name)
     {
         if (!await CheckAsync(token)) return Page();
-        var who = string.IsNullOrWhiteSpace(name) ? "someone with the link" : name.Trim().Length > 100 || name.Any(char.IsControl) ? null : name.Trim();
+        // A link from a person's page acts as that person (the link was sealed for them); any other link as whoever says.
+        var who = Link!.Recipient ?? (string.IsNullOrWhiteSpace(name) ? "someone with the link" : name.Trim().Length > 100 || name.Any(char.IsControl) ? null : name.Trim());
         if (who is null)
         {
             Refusal = "Your name is at most 100 characters on one line.";
@@ -32,7 +33,7 @@ public sealed class ActionsModel(ActionLinks links, Acting acting) : ConsolePage
             return Page();
         }
         var by = $"{who} (action link)";
-        if (await Grains.GetGrain<IActionLinkGrain>(Link!.LedgerKey).UseAsync(by) is { } earlier)
+        if (await Grains.GetGrain<IActionLinkGrain>(Link.LedgerKey).UseAsync(by) is { } earlier)
         {
             Refusal = $"This link was already used, {Show.Ago(earlier.At, Now)}, by {earlier.By}.";
             Response.StatusCode = StatusCodes.Status410Gone;

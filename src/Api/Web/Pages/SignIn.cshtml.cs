@@ -28,7 +28,7 @@ public sealed class SignInModel(ApiKeyResolver keys, AuthMode mode) : ConsolePag
             Response.StatusCode = StatusCodes.Status403Forbidden;
             return Page();
         }
-        await ConsoleSession.SignInAsync(HttpContext, identity.Name, identity.Role, KeyMaterial.Hash(key.Trim()));
+        await ConsoleSession.SignInAsync(HttpContext, identity, KeyMaterial.Hash(key.Trim()));
         return LocalRedirect(LocalOr(ReturnUrl, "/"));
     }
 }

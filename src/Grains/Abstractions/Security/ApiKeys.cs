@@ -22,7 +22,11 @@ public sealed record StoredApiKey(
     [property: Id(2), JsonPropertyName("Role")] Role Role,
     [property: Id(3), JsonPropertyName("Hash")] string Hash,
     [property: Id(4), JsonPropertyName("CreatedAt")] DateTimeOffset CreatedAt,
-    [property: Id(5), JsonPropertyName("CreatedBy")] string CreatedBy);
+    [property: Id(5), JsonPropertyName("CreatedBy")] string CreatedBy)
+{
+    /// <summary>The person (a user id) the key belongs to, if any: what it does is done as them.</summary>
+    [Id(6), JsonPropertyName("User")] public string? User { get; init; }
+}
 
 [GenerateSerializer, Immutable, Alias("mcp.ApiKeySet")]
 public sealed record ApiKeySet([property: Id(0), JsonPropertyName("Version")] long Version, [property: Id(1), JsonPropertyName("Keys")] StoredApiKey[] Keys)

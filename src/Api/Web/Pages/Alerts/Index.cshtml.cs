@@ -74,7 +74,7 @@ public sealed class IndexModel(IListingStore listings, Acting acting) : ConsoleP
             Failure = $"Silence for {string.Join(", ", Acting.SilenceChoices.Select(Show.Span))}; {hours}h is not offered.";
             return Redirect(back);
         }
-        var outcome = await acting.ActAsync(id, action, User.NameOf(), length);
+        var outcome = await acting.ActAsync(id, action, User.ActorOf(), length);
         if (outcome.Succeeded) Notice = outcome.Message;
         else Failure = outcome.Message;
         return Redirect(back);

@@ -40,7 +40,7 @@ public sealed class DetailModel(Acting acting) : ConsolePage
                 return Redirect($"/incidents/{id}");
             }
         }
-        var outcome = await acting.ActAsync(id, action, User.NameOf(), length);
+        var outcome = await acting.ActAsync(id, action, User.ActorOf(), length);
         if (outcome.Succeeded) Notice = outcome.Message;
         else Failure = outcome.Message;
         return Redirect($"/incidents/{id}");

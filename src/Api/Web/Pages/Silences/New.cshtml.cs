@@ -38,7 +38,7 @@ public sealed class NewModel(SilencePreview previews) : ConsolePage
         if (Demand(Role.Operator) is { } refused) return refused;
         var errors = new RequestErrors();
         var id = Guid.NewGuid().ToString("N");
-        var request = new SilenceRequest(MatcherArray(), null, null, Duration, User.NameOf(), Comment, false);
+        var request = new SilenceRequest(MatcherArray(), null, null, Duration, User.ActorOf(), Comment, false);
         if (request.ToSilence(id, Now, errors) is not { } silence)
         {
             Errors = [.. errors.ToArray().Select(e => $"{e.Field}: {e.Message}")];

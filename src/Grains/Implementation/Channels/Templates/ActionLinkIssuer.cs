@@ -9,7 +9,8 @@ namespace Monitoring.Channels.Templates;
 public sealed record ActionUrls(string Acknowledge, string Resolve);
 
 /// <summary>
-/// Issues the signed, expiring action links of firing, repeat and escalation messages (not resolved or test ones):
+/// Issues the signed, expiring action links of firing, repeat and escalation messages (not resolved or test ones); a
+/// person's page names the person, who acts as themselves by using it:
 /// <c>{Notifications:ExternalUrl}/actions/{token}</c>, the token sealed by the cluster's key ring, valid for
 /// <c>Notifications:ActionLinkLifetime</c> from the message's time. The nonce is derived from the message's
 /// idempotency key, so every attempt at one message carries links that count as the same link; sealing is randomised,
@@ -31,8 +32,8 @@ public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft
         var nonce = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(n.IdempotencyKey)))[..24];
         var root = options.Value.ExternalUrl.TrimEnd('/') + ActionLink.Path;
         var made = new ActionUrls(
-            root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Acknowledge, expires, nonce)),
-            root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Resolve, expires, nonce)));
+            root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Acknowledge, expires, nonce, n.Recipient?.User)),
+            root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Resolve, expires, nonce, n.Recipient?.User)));
         if (_made.Count >= Remembered) _made.Clear();
         return _made.GetOrAdd(n.IdempotencyKey, made);
     }
