@@ -107,6 +107,37 @@ public sealed class OnCallPagingTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_cancel_the_channel_did_not_take_is_kept_and_sent_again_so_the_later_page_never_goes()
+    {
+        var s = await PeopleAsync();
+        await RouteAsync(s);
+        await s.ServerAndRuleAsync("\"channels\":[]");
+        await s.FireAsync();
+        var first = (await s.WaitForHooksAsync("ann-now", 1)).Single();
+        var incident = first.Body.GetProperty("incident").GetProperty("id").GetString();
+
+        // The channel holding ann's later page refuses every call while she acknowledges: the cancel does not reach it.
+        var refusedBefore = api.Faults.Refused;
+        api.Faults.Fail($"ann-later-{s.Id}");
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await s.Http.PostJsonAsync($"/api/incidents/{incident}/ack", $$"""{"by":"ann-{{s.Id}}"}""")).StatusCode);
+            await Eventually.TrueAsync(() => api.Faults.Refused > refusedBefore, "the cancel to be refused");
+        }
+        finally
+        {
+            api.Faults.Heal($"ann-later-{s.Id}");
+        }
+
+        // Kept, it is sent again with the next hand-off try, before the page was due: ann's later page never goes.
+        await s.AdvanceAsync(TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(30));
+        Assert.Empty(s.Hooks("ann-later"));
+        Assert.Empty(s.Hooks("ben"));
+        await Eventually.TrueAsync(async () => (await (await s.Http.GetAsync($"/api/channels/ann-later-{s.Id}/deliveries")).JsonAsync())
+            .GetProperty("items").EnumerateArray().Any(d => d.GetProperty("status").GetString() == "cancelled"), "the held page recorded as cancelled");
+    }
+
+    [Fact]
     public async Task A_rule_that_names_the_policy_pages_the_same_people_and_its_acknowledgement_stops_them()
     {
         var s = await PeopleAsync();

@@ -77,3 +77,7 @@ public sealed record PendingPage(
     [property: Id(1), JsonPropertyName("Thread")] string Thread,
     [property: Id(2), JsonPropertyName("Key")] string Key,
     [property: Id(3), JsonPropertyName("At")] DateTimeOffset At);
+
+/// <summary>A person's later page to cancel, and why: kept by its sender until the channel holding it confirms.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.PendingCancel")]
+public sealed record PendingCancel([property: Id(0), JsonPropertyName("Page")] PendingPage Page, [property: Id(1), JsonPropertyName("Reason")] string Reason);

@@ -211,7 +211,7 @@ public sealed class AlertGrain(
     private DateTimeOffset? SleepsUntil(DateTimeOffset now)
     {
         var period = options.Value.ReminderPeriod;
-        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || Reminder.InDoubt || !Reminder.Settled.IsCompleted
+        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.Cancelling.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || Reminder.InDoubt || !Reminder.Settled.IsCompleted
             || _history.Count > 0 || S.Inhibiting || S.Routes.Length > 0 || stopping.IsStopping
             || S.Deliveries.Any(d => !d.IsFinal && d.UpdatedAt > now - period))
         {
@@ -315,11 +315,11 @@ public sealed class AlertGrain(
             S.HandOffRetryAt ??= now + HandOffRetry; // a new activation's timer hands over what this one could not
             await StoreAsync();
         }
-        var outboxBefore = S.Outbox.Count;
+        var outboxBefore = S.Outbox.Count + S.Cancelling.Count;
         var reportedBefore = (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
         await HandOffAsync(now);
         await ReportAsync(now);
-        var handedOrReported = S.Outbox.Count != outboxBefore || S.Outbox.Count > 0
+        var handedOrReported = S.Outbox.Count + S.Cancelling.Count != outboxBefore || S.Outbox.Count > 0 || S.Cancelling.Count > 0
             || reportedBefore != (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
         if (recorded)
         {
@@ -438,15 +438,14 @@ public sealed class AlertGrain(
     private void CancelFollowUps(DateTimeOffset now, string reason)
     {
         if (S.FollowUps.Count == 0) return;
-        var waiting = S.FollowUps.Where(f => f.At > now).ToArray();
+        S.Cancelling.AddRange(S.FollowUps.Where(f => f.At > now).Select(f => new PendingCancel(f, reason))); // handed over with the outbox
         S.FollowUps.Clear();
         MarkDirty();
-        if (waiting.Length > 0) _ = OnCall.PeoplePager.CancelAsync(GrainFactory, waiting, reason);
     }
 
     /// <summary>Gives each recorded notification to its channel. What a channel could not take stays for the next try.</summary>
     private async Task HandOffAsync(DateTimeOffset now) =>
-        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Deliveries, now, logger, $"Alert {AlertId}");
+        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Cancelling, S.Deliveries, now, logger, $"Alert {AlertId}");
 
     private Dictionary<string, string> Labels() =>
         new(AlertLabels.Of(AlertId, S.Rule!.Id, S.Rule.Name, S.Server!.Id, S.Rule.Severity, S.Server.Labels), StringComparer.Ordinal);
@@ -502,5 +501,5 @@ public sealed class AlertGrain(
     /// handed over (a resolved alert's last word included) and a report that failed. An open alert's next step is
     /// brought back by the server, which tells every open alert its condition at least once a reminder period.
     /// </summary>
-    private bool WantsReminder() => S.Outbox.Count > 0 || S.ReportDue;
+    private bool WantsReminder() => S.Outbox.Count > 0 || S.Cancelling.Count > 0 || S.ReportDue;
 }

@@ -42,6 +42,9 @@ public sealed class AlertState
 
     /// <summary>People's later pages this episode handed to channels, held there until due: cancelled by an acknowledgement.</summary>
     [Id(13), JsonPropertyName("FollowUps")] public List<PendingPage> FollowUps { get; set; } = [];
+
+    /// <summary>Later pages to cancel that their channels have not yet confirmed: kept, and tried again, until they do.</summary>
+    [Id(14), JsonPropertyName("Cancelling")] public List<PendingCancel> Cancelling { get; set; } = [];
 }
 
 /// <summary>A notification on its way from the alert to one channel.</summary>

@@ -121,6 +121,7 @@ public sealed class IncidentGrain(
         Event(now, "acknowledged", by is null ? "acknowledged; escalation stopped" : $"acknowledged by {by}; escalation stopped");
         CancelFollowUps(now, by is null ? "acknowledged" : $"acknowledged by {by}");
         await WriteAsync();
+        if (S.Cancelling.Count > 0) await HandOffAsync(now); // stored first, so a cancel not confirmed is tried again
         Index(now);
         ScheduleWakeUp();
         // Each alert keeps its own status: acknowledge the firing ones, without waiting (they report back to this grain).
@@ -182,7 +183,7 @@ public sealed class IncidentGrain(
         if (S.Route is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
         if (reassert) _indexed = null;
-        if (S.Outbox.Count == 0 && (NextDue() is not { } due || due > now))
+        if (S.Outbox.Count == 0 && S.Cancelling.Count == 0 && (NextDue() is not { } due || due > now))
         {
             // A reminder's tick with nothing due keeps the incident alive and changes nothing: no write. An open
             // incident's state is a few KB, and ten thousand of them rewritten every reminder period is a load of its own.
@@ -307,7 +308,7 @@ public sealed class IncidentGrain(
         S.FollowUps.Clear();
         if (waiting.Length == 0) return;
         Event(now, "paging", $"{waiting.Length} later page{(waiting.Length == 1 ? "" : "s")} cancelled: {reason}");
-        _ = OnCall.PeoplePager.CancelAsync(GrainFactory, waiting, reason);
+        S.Cancelling.AddRange(waiting.Select(f => new PendingCancel(f, reason))); // handed over with the outbox, until each channel confirms
     }
 
     private void Close(DateTimeOffset now, string reason)
@@ -372,7 +373,7 @@ public sealed class IncidentGrain(
     private async Task CommitAsync(DateTimeOffset now)
     {
         await WriteAsync();
-        if (S.Outbox.Count > 0)
+        if (S.Outbox.Count > 0 || S.Cancelling.Count > 0)
         {
             var failed = S.Deliveries.Count(d => d.State == DeliveryState.Failed);
             await HandOffAsync(now);
@@ -384,7 +385,7 @@ public sealed class IncidentGrain(
     }
 
     private async Task HandOffAsync(DateTimeOffset now) =>
-        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Deliveries, now, logger, $"Incident {IncidentId}");
+        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Cancelling, S.Deliveries, now, logger, $"Incident {IncidentId}");
 
     /// <summary>Tells the index when what it lists changed (status, episode, counts): a message sent, or a delivery reported, is not news to it.</summary>
     private void Index(DateTimeOffset now)
@@ -420,7 +421,7 @@ public sealed class IncidentGrain(
     /// process holds the state, the reminders and the wake-ups alike and loses them together, and the wake-ups already
     /// bring back an incident put away, so a reminder would only cost (a timer and about 1.4 KB an incident).
     /// </summary>
-    private bool WantsReminder() => !durability.Volatile && (S.IsOpen || S.Outbox.Count > 0);
+    private bool WantsReminder() => !durability.Volatile && (S.IsOpen || S.Outbox.Count > 0 || S.Cancelling.Count > 0);
 
     /// <summary>While the incident is open its reminder brings it back after a silo is lost, to send what is due.</summary>
     private GrainReminder Reminder => _reminder ??= new GrainReminder(this, ReminderName, options.Value.ReminderPeriod, logger);

@@ -47,6 +47,9 @@ public sealed class IncidentState
     /// <summary>People's later pages this episode handed to channels, held there until due: cancelled by an acknowledgement.</summary>
     [Id(22), JsonPropertyName("FollowUps")] public List<PendingPage> FollowUps { get; set; } = [];
 
+    /// <summary>Later pages to cancel that their channels have not yet confirmed: kept, and tried again, until they do.</summary>
+    [Id(23), JsonPropertyName("Cancelling")] public List<PendingCancel> Cancelling { get; set; } = [];
+
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsOpen => Members.Count > 0;
 }

@@ -68,8 +68,4 @@ public static class PeoplePager
     public static string Describe(IEnumerable<PersonContact> contacts) => string.Join("; ", contacts.GroupBy(c => c.User).Select(g =>
         $"{g.Key}{(g.First().Schedule is { } s ? $" (schedule {s})" : "")} " +
         string.Join(", ", g.Select(c => $"by {c.Method.Id} {(c.After > TimeSpan.Zero ? $"after {Durations.Format(c.After)}" : "at once")}"))));
-
-    /// <summary>Tells each channel holding later pages to drop them.</summary>
-    public static Task CancelAsync(IGrainFactory grains, IEnumerable<PendingPage> pages, string reason) =>
-        Task.WhenAll(pages.GroupBy(p => p.Channel).Select(g => grains.GetGrain<INotificationChannelGrain>(g.Key).CancelAsync([.. g], reason)));
 }

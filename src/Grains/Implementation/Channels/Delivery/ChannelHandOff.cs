@@ -5,17 +5,19 @@ namespace Monitoring.Channels.Delivery;
 /// <summary>
 /// Gives the notifications a grain recorded (an alert's or an incident's outbox) to their channels. What a channel
 /// took leaves the outbox; what it could not take stays for the next try; a message for a channel that does not exist
-/// is marked failed in the grain's delivery list.
+/// is marked failed in the grain's delivery list. Cancellations of later pages go the same way: what a channel did not
+/// confirm stays, and is sent again with the next try.
 /// </summary>
 public static class ChannelHandOff
 {
     public static readonly TimeSpan Retry = TimeSpan.FromSeconds(30);
 
-    /// <summary>Hands the outbox over; answers when to try again (null when nothing is left).</summary>
+    /// <summary>Hands the outbox and the cancellations over; answers when to try again (null when nothing is left).</summary>
     public static async Task<DateTimeOffset?> HandOffAsync(
-        IGrainFactory grains, List<HandOff> outbox, List<DeliveryRecord> deliveries, DateTimeOffset now, ILogger logger, string owner)
+        IGrainFactory grains, List<HandOff> outbox, List<PendingCancel> cancelling, List<DeliveryRecord> deliveries, DateTimeOffset now, ILogger logger, string owner)
     {
-        if (outbox.Count == 0) return null;
+        await CancelAsync(grains, cancelling, logger, owner);
+        if (outbox.Count == 0) return cancelling.Count > 0 ? now + Retry : null;
         var pending = outbox.ToList();
         var outcomes = await Task.WhenAll(pending.Select(async handOff =>
         {
@@ -39,6 +41,30 @@ public static class ChannelHandOff
             if (index >= 0) deliveries[index] = deliveries[index] with { State = DeliveryState.Failed, UpdatedAt = now, LastError = "the channel does not exist" };
             logger.LogWarning("{Owner}: notification {IdempotencyKey} is for a channel that does not exist", owner, key);
         }
-        return outbox.Count > 0 ? now + Retry : null;
+        return outbox.Count > 0 || cancelling.Count > 0 ? now + Retry : null;
+    }
+
+    /// <summary>Tells each channel holding later pages to drop them; what a channel confirmed leaves the list.</summary>
+    private static async Task CancelAsync(IGrainFactory grains, List<PendingCancel> cancelling, ILogger logger, string owner)
+    {
+        if (cancelling.Count == 0) return;
+        var batches = cancelling.GroupBy(c => (c.Page.Channel, c.Reason)).ToArray();
+        var done = await Task.WhenAll(batches.Select(async batch =>
+        {
+            try
+            {
+                await Settings.GrainReferences.Of(grains).Get<INotificationChannelGrain>(batch.Key.Channel).CancelAsync([.. batch.Select(c => c.Page)], batch.Key.Reason);
+                return true;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "{Owner}: channel {ChannelId} did not confirm cancelling {Count} later pages; will try again", owner, batch.Key.Channel, batch.Count());
+                return false;
+            }
+        }));
+        for (var i = 0; i < batches.Length; i++)
+        {
+            if (done[i]) cancelling.RemoveAll(batches[i].Contains);
+        }
     }
 }
