@@ -37,7 +37,11 @@ public static class ApiHosting
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.GlobalLimiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                context.User.Identity?.Name is { } name
+                context.Request.Path.StartsWithSegments(Endpoints.HeartbeatEndpoints.PingPath, out var rest)
+                    // A ping URL carries no key: each one (its token) has its own budget.
+                    ? System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter("ping" + rest.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(), _ =>
+                        new System.Threading.RateLimiting.FixedWindowRateLimiterOptions { PermitLimit = Endpoints.HeartbeatEndpoints.PingsPerMinute, Window = TimeSpan.FromMinutes(1) })
+                : context.User.Identity?.Name is { } name
                     ? System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(name, _ => new System.Threading.RateLimiting.FixedWindowRateLimiterOptions
                     {
                         PermitLimit = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Security.AuthOptions>>().CurrentValue.RequestsPerMinute,
@@ -87,6 +91,7 @@ public static class ApiHosting
         app.MapEscalationPolicyEndpoints();
         app.MapOnCallEndpoints();
         app.MapCalendarFeedEndpoints();
+        app.MapHeartbeatEndpoints();
         app.MapSilenceEndpoints();
         app.MapRoutingEndpoints();
         app.MapConfigEndpoints();

@@ -89,6 +89,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         ("POST", "/api/v2/silences"), ("DELETE", "/api/v2/silence/{silenceID}"), ("POST", BulkTelemetryPath),
         ("POST", OtlpMetricsPath), ("POST", "/api/schedules/{id}/overrides"), ("DELETE", "/api/schedules/{id}/overrides/{overrideId}"),
         ("POST", "/api/schedules/{id}/feeds"), ("DELETE", "/api/schedules/{id}/feeds/{feedId}"), ("POST", "/api/users/{id}/feeds"), ("DELETE", "/api/users/{id}/feeds/{feedId}"),
+        ("POST", "/api/heartbeats/{id}/pause"), ("POST", "/api/heartbeats/{id}/resume"),
     ];
 
     /// <summary>What a sender key (Prometheus's) may do: post alerts through the Alertmanager API, nothing else.</summary>
@@ -121,7 +122,7 @@ public sealed class AuthMiddleware(RequestDelegate next, ApiKeyResolver keys, IO
         : Role.Admin;
 
     public static bool IsOpen(PathString path, AuthOptions options) =>
-        path.Equals("/health/live") || path.Equals("/health/ready") || path.Equals("/-/healthy") || path.Equals("/-/ready") || path.Equals(SlackCallbackPath) || path.StartsWithSegments(Endpoints.CalendarFeedEndpoints.Path) || (options.MetricsOpen && path.Equals("/metrics"));
+        path.Equals("/health/live") || path.Equals("/health/ready") || path.Equals("/-/healthy") || path.Equals("/-/ready") || path.Equals(SlackCallbackPath) || path.StartsWithSegments(Endpoints.CalendarFeedEndpoints.Path) || path.StartsWithSegments(Endpoints.HeartbeatEndpoints.PingPath) || (options.MetricsOpen && path.Equals("/metrics"));
 
     public async Task InvokeAsync(HttpContext context)
     {

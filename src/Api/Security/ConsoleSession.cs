@@ -5,10 +5,11 @@ using Monitoring.Security;
 
 namespace Monitoring.Api.Security;
 
-/// <summary>Which paths are the web console's: everything that is not the API, OTLP ingest, metrics, health, the dashboard or Slack's callback.</summary>
+/// <summary>Which paths are the web console's: everything that is not the API, OTLP ingest, metrics, health, the dashboard, Slack's callback, calendar feeds or ping URLs.</summary>
 public static class ConsolePaths
 {
-    private static readonly string[] NotConsole = ["/api", "/v1", "/metrics", "/health", "/-", "/openapi", "/dashboard", "/slack", Mcp.McpEndpoint.Path];
+    private static readonly string[] NotConsole =
+        ["/api", "/v1", "/metrics", "/health", "/-", "/openapi", "/dashboard", "/slack", Mcp.McpEndpoint.Path, Endpoints.CalendarFeedEndpoints.Path, Endpoints.HeartbeatEndpoints.PingPath];
 
     /// <summary>Console pages anyone may open: signing in, and an action link (the signed link is its own authority).</summary>
     private static readonly string[] OpenPages = ["/signin", "/actions"];

@@ -57,7 +57,11 @@ public sealed class SecuredApiCollection : ICollectionFixture<SecuredApiFixture>
 public sealed class AuthTests(SecuredApiFixture api)
 {
     /// <summary>Open to anyone: health, metrics, and iCal feeds (their secret URL is the credential; see CalendarFeedTests).</summary>
-    private static readonly HashSet<string> Open = ["/health/live", "/health/ready", "/metrics", "/-/healthy", "/-/ready", "/ical/{token}"];
+    private static readonly HashSet<string> Open =
+    [
+        "/health/live", "/health/ready", "/metrics", "/-/healthy", "/-/ready", "/ical/{token}",
+        "/ping/{token}", "/ping/{token}/start", "/ping/{token}/fail", "/ping/{token}/{code:int}",
+    ];
 
     private List<(string Method, string Pattern)> Endpoints() =>
         [.. api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -103,7 +107,7 @@ public sealed class AuthTests(SecuredApiFixture api)
     }
 
     private static string Url(string pattern) => pattern
-        .Replace("{kind}", "alert").Replace("{tokenId}", "t1").Replace("{id}", "r1:s1").Replace("{**path}", "x").TrimEnd('/') is { Length: > 0 } url ? url : "/";
+        .Replace("{kind}", "alert").Replace("{tokenId}", "t1").Replace("{id}", "r1:s1").Replace("{**path}", "x").Replace("{code:int}", "0").TrimEnd('/') is { Length: > 0 } url ? url : "/";
 
     private static async Task<HttpStatusCode> SendAsync(HttpClient http, string method, string pattern)
     {
@@ -118,7 +122,7 @@ public sealed class AuthTests(SecuredApiFixture api)
     {
         var endpoints = Endpoints();
         Assert.True(endpoints.Count >= 40, $"only {endpoints.Count} endpoints found");
-        using var none = api.As(null);
+        using var none = api.As(null, followRedirects: false); // an open endpoint answers itself, never "sign in first"
         using var wrong = api.As("mcpk_000000000000_not-a-key");
         using var garbage = api.As("let me in");
         using var reader = api.As(SecuredApiFixture.Reader);
@@ -138,7 +142,7 @@ public sealed class AuthTests(SecuredApiFixture api)
             var open = Open.Contains(pattern);
             var required = Monitoring.Api.Security.AuthMiddleware.Required(method, pattern);
             var anonymous = await SendAsync(none, method, pattern);
-            Expect(open ? anonymous is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) : anonymous == HttpStatusCode.Unauthorized, "no key", method, pattern, anonymous);
+            Expect(open ? anonymous is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.Redirect) : anonymous == HttpStatusCode.Unauthorized, "no key", method, pattern, anonymous);
             if (open) continue;
             foreach (var (who, client) in new[] { ("wrong key", wrong), ("garbage", garbage) })
             {

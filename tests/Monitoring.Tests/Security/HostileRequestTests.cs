@@ -63,9 +63,10 @@ public sealed class HostileRequestTests(ApiFixture api)
             $$"""{"id":"u-{{world.Id}}","name":"U","timeZone":"Europe/Berlin","contactMethods":[{"id":"hook","type":"webhook","channel":"c-{{world.Id}}"}]}""")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/schedules",
             $$"""{"id":"sch-{{world.Id}}","name":"S","timeZone":"Europe/Berlin","layers":[{"name":"l1","users":["u-{{world.Id}}"],"start":"2026-03-02T09:00","shift":"1w"}]}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/heartbeats", $$"""{"id":"hb-{{world.Id}}","period":"1h"}""")).StatusCode);
         var ids = new Dictionary<string, string>
         {
-            ["/api/users"] = "u-" + world.Id, ["/api/schedules"] = "sch-" + world.Id,
+            ["/api/heartbeats"] = "hb-" + world.Id, ["/api/users"] = "u-" + world.Id, ["/api/schedules"] = "sch-" + world.Id,
             ["/api/servers"] = world.ServerId, ["/api/rules"] = world.RuleId, ["/api/channels"] = $"c-{world.Id}",
             ["/api/silences"] = silenceId, ["/api/escalation-policies"] = $"p-{world.Id}", ["/api/alerts"] = world.AlertId,
             ["/api/keys"] = "key-" + world.Id, ["/api/time-intervals"] = "ti-" + world.Id, ["/api/inhibitions"] = "inh-" + world.Id,
@@ -228,6 +229,7 @@ public sealed class HostileRequestTests(ApiFixture api)
         var user = """{"name":"U","timeZone":"Europe/Berlin","contactMethods":[{"id":"hook","type":"webhook","channel":"c-@ID@"}],"notificationRules":[{"contactMethod":"hook","after":"0s"}]}""".Replace("@ID@", id);
         var schedule = """{"name":"S","timeZone":"Europe/Berlin","layers":[{"name":"l1","users":["u-@ID@"],"start":"2026-03-02T09:00","shift":"1w","restrictions":[{"days":["mon","tue"],"from":"09:00","to":"17:00"}]}]}""".Replace("@ID@", id);
         var scheduleOverride = """{"user":"u-@ID@","start":"2026-03-03T09:00:00Z","end":"2026-03-03T10:00:00Z"}""".Replace("@ID@", id);
+        var heartbeat = """{"name":"H","labels":{"t":"@ID@"},"period":"1h","grace":"5m","timeZone":"UTC","startGrace":"1h"}""".Replace("@ID@", id);
         var telemetry = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":true}],"gauges":{"activeConnections":3,"cpuUsage":42.5,"memoryUsage":61.0}}""";
         var document = ("{\"apiVersion\":\"mcp-alerting/v1\",\"namespace\":\"hostile-@ID@\",\"channels\":[{\"id\":\"hc-@ID@\",\"type\":\"webhook\",\"config\":{\"url\":\"" + hookUrl + "\"}}],"
             + "\"servers\":[" + server.Insert(1, "\"id\":\"hs-@ID@\",") + "],\"rules\":[" + rule.Insert(1, "\"id\":\"hr-@ID@\",").Replace("\"c-@ID@\"", "\"hc-@ID@\"") + "],"
@@ -272,6 +274,13 @@ public sealed class HostileRequestTests(ApiFixture api)
             ["POST /api/schedules/{id}/feeds"] = new(null), ["GET /api/schedules/{id}/feeds"] = new(null), ["DELETE /api/schedules/{id}/feeds/{feedId}"] = new(null),
             ["POST /api/users/{id}/feeds"] = new(null), ["GET /api/users/{id}/feeds"] = new(null), ["DELETE /api/users/{id}/feeds/{feedId}"] = new(null),
             ["GET /ical/{token}"] = new(null),
+            ["GET /api/heartbeats"] = new(null), ["POST /api/heartbeats"] = new(heartbeat.Insert(1, $"\"id\":\"new-{id}\",")),
+            ["GET /api/heartbeats/{id}"] = new(null), ["PUT /api/heartbeats/{id}"] = new(heartbeat), ["DELETE /api/heartbeats/{id}"] = new(null),
+            ["POST /api/heartbeats/{id}/pause"] = new(null), ["POST /api/heartbeats/{id}/resume"] = new(null), ["POST /api/heartbeats/{id}/token"] = new(null),
+            ["GET /ping/{token}"] = new(null), ["HEAD /ping/{token}"] = new(null), ["POST /ping/{token}"] = new(null),
+            ["GET /ping/{token}/start"] = new(null), ["HEAD /ping/{token}/start"] = new(null), ["POST /ping/{token}/start"] = new(null),
+            ["GET /ping/{token}/fail"] = new(null), ["HEAD /ping/{token}/fail"] = new(null), ["POST /ping/{token}/fail"] = new(null),
+            ["GET /ping/{token}/{code:int}"] = new(null), ["HEAD /ping/{token}/{code:int}"] = new(null), ["POST /ping/{token}/{code:int}"] = new(null),
             ["POST /api/incidents/{id}/ack"] = new("""{"by":"alice"}""", OptionalBody: true), ["POST /api/incidents/{id}/resolve"] = new("""{"by":"alice"}""", OptionalBody: true),
             ["POST /api/v2/alerts"] = new(amAlerts), ["GET /api/v2/alerts"] = new(null), ["GET /api/v2/alerts/groups"] = new(null),
             ["GET /api/v2/silences"] = new(null), ["POST /api/v2/silences"] = new(amSilence), ["GET /api/v2/silence/{silenceID}"] = new(null),

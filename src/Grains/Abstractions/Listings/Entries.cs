@@ -156,3 +156,15 @@ public sealed record ScheduleEntry([property: Id(0), JsonPropertyName("Schedule"
     public string? Field(string name) => null;
     public Dictionary<string, string> Fields() => [];
 }
+
+[GenerateSerializer, Immutable, Alias("mcp.HeartbeatEntry")]
+public sealed record HeartbeatEntry(
+    [property: Id(0), JsonPropertyName("View")] Heartbeats.HeartbeatView View,
+    [property: Id(1), JsonPropertyName("Version")] long Version) : IListingEntry<HeartbeatEntry>
+{
+    public static string Kind => "heartbeats";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Id => View.Check.Id;
+    public string? Field(string name) => name == "status" ? View.Status.ToString().ToLowerInvariant() : null;
+    public Dictionary<string, string> Fields() => new() { ["status"] = View.Status.ToString().ToLowerInvariant() };
+}
