@@ -36,7 +36,7 @@ public static class Audit
             var after = id.Length == 0 ? null : await read(grains, id);
             var route = pattern.Length > 0 ? pattern : http.Request.Path.Value ?? "";
             await http.RequestServices.GetRequiredService<IAuditLog>().AppendAsync(
-                http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(), Security.ConsoleUser.ActorOf(http.User),
+                http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(), Actors.Of(http.User),
                 $"{http.Request.Method} {route}", kind, id, before, after);
             return result;
         });

@@ -29,7 +29,7 @@ public static class ConsoleSession
     public const string Scheme = "console";
     public const string CookieName = "mcp_session";
     public const string KeyHashClaim = "mcp:key_hash";
-    public const string UserClaim = "mcp:user";
+    public const string UserClaim = Audit.Actors.UserClaim;
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
 
     public static IServiceCollection AddConsoleSession(this IServiceCollection services)
@@ -108,7 +108,7 @@ public static class ConsoleUser
     public static string? PersonOf(this ClaimsPrincipal user) => user.FindFirstValue(ConsoleSession.UserClaim);
 
     /// <summary>Who acts, as timelines and the audit log say it: "ana (key ana-laptop)" for a person's key, else the key's name.</summary>
-    public static string ActorOf(this ClaimsPrincipal user) => user.PersonOf() is { } person ? $"{person} (key {user.NameOf()})" : user.NameOf();
+    public static string ActorOf(this ClaimsPrincipal user) => Audit.Actors.Of(user);
 
     public static bool IsSession(this ClaimsPrincipal user) => user.FindFirstValue(ConsoleSession.KeyHashClaim) is not null;
 }
