@@ -55,6 +55,14 @@ public static class ConfigForms
         return form;
     }
 
+    /// <summary>A heartbeat check as written: what it expects, not what its pings made of it.</summary>
+    public static JsonObject Heartbeat(Heartbeats.HeartbeatCheck c)
+    {
+        var form = Node(HeartbeatResponse.From(new Heartbeats.HeartbeatView(c, default, null, null, null, false, [])), Timestamps);
+        foreach (var name in new[] { "status", "paused", "lastPing", "nextExpectedAt", "downAt", "pingUrl", "pings" }) form.Remove(name);
+        return form;
+    }
+
     public static JsonObject Channel(string id, string type, bool enabled, string redactedConfig) => new()
     {
         ["id"] = id,

@@ -116,6 +116,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         if (keys.Contains(ConfigKey.RoutingTree) && forms[ConfigKey.RoutingTree] is { } tree) document["routing"] = tree;
         List("servers", ConfigKey.ServerKind);
         List("rules", ConfigKey.RuleKind);
+        List("heartbeats", ConfigKey.HeartbeatKind);
         return document;
     }
 
@@ -126,6 +127,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         var (policies, _) = await listings.QueryAsync<PolicyEntry>([], int.MaxValue, 0);
         var (users, _) = await listings.QueryAsync<UserEntry>([], int.MaxValue, 0);
         var (schedules, _) = await listings.QueryAsync<ScheduleEntry>([], int.MaxValue, 0);
+        var (heartbeats, _) = await listings.QueryAsync<HeartbeatEntry>([], int.MaxValue, 0);
         var rules = await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
         var routing = await grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(-1) ?? RoutingSet.Empty;
         var hasTree = routing.Receivers.Length > 0 || routing.Root.Routes.Length > 0 || routing.Root.Receiver is not null;
@@ -136,6 +138,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
             .. routing.TimeIntervals.Select(t => ConfigKey.TimeInterval(t.Name)), .. routing.Inhibitions.Select(i => ConfigKey.Inhibition(i.Id)),
             .. hasTree ? [ConfigKey.RoutingTree] : Array.Empty<ConfigKey>(),
             .. servers.Select(s => ConfigKey.Server(s.Id)), .. rules.Rules.Select(r => ConfigKey.Rule(r.Id)),
+            .. heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)),
         ];
     }
 
@@ -170,6 +173,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         ConfigKey.RuleKind => ConfigForms.Rule(set.Rules[set.IndexOf(key)]),
         ConfigKey.PolicyKind => ConfigForms.Policy(set.Policies[set.IndexOf(key)]),
         ConfigKey.UserKind => ConfigForms.User(set.Users[set.IndexOf(key)]),
+        ConfigKey.HeartbeatKind => ConfigForms.Heartbeat(set.Heartbeats[set.IndexOf(key)]),
         ConfigKey.TimeIntervalKind => ConfigForms.TimeInterval(set.TimeIntervals[set.IndexOf(key)]),
         ConfigKey.InhibitionKind => ConfigForms.Inhibition(set.Inhibitions[set.IndexOf(key)]),
         _ => ConfigForms.Routing(set.Routing!),
@@ -187,6 +191,8 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
                 return await grains.GetGrain<IEscalationPolicyGrain>(key.Id).GetAsync() is { } policy ? ConfigForms.Policy(policy) : null;
             case ConfigKey.UserKind:
                 return await grains.GetGrain<IUserGrain>(key.Id).GetAsync() is { } user ? ConfigForms.User(user) : null;
+            case ConfigKey.HeartbeatKind:
+                return await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).GetAsync() is { } heartbeat ? ConfigForms.Heartbeat(heartbeat.Check) : null;
             case ConfigKey.ScheduleKind:
                 // Exported without overrides: they are taken in the console, and a document that omits them keeps them.
                 return await grains.GetGrain<IScheduleGrain>(key.Id).GetAsync() is { } schedule ? ConfigForms.Schedule(schedule, withOverrides: false) : null;

@@ -365,6 +365,47 @@ public sealed class ConfigApiTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Heartbeats_are_declared_in_the_document_and_their_ping_url_is_made_on_request()
+    {
+        var document = new JsonObject
+        {
+            ["namespace"] = $"jobs-{_id}",
+            ["heartbeats"] = new JsonArray(new JsonObject
+            {
+                ["id"] = $"nightly-{_id}", ["name"] = "Nightly", ["cron"] = "0 2 * * *", ["timeZone"] = "Europe/Berlin", ["grace"] = "30m",
+                ["labels"] = new JsonObject { ["team"] = "data" },
+            }),
+        };
+        var broken = (JsonObject)document.DeepClone();
+        broken["heartbeats"]![0]!["cron"] = "0 25 * * *";
+        var refused = await PostAsync("/api/config/apply", broken);
+        await refused.AssertProblemAsync(400);
+        Assert.Contains("not a cron expression", (await refused.JsonAsync()).GetProperty("errors").GetProperty("heartbeats[0].cron")[0].GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/heartbeats/nightly-{_id}")).StatusCode);
+
+        Assert.Equal(1, (await OkAsync(await PostAsync("/api/config/apply", document))).GetProperty("summary").GetProperty("create").GetInt32());
+        var view = await (await api.Http.GetAsync($"/api/heartbeats/nightly-{_id}")).JsonAsync();
+        Assert.Equal("new", view.GetProperty("status").GetString());
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray());
+
+        // Made by a document, its URL was shown to nobody: one is made on request, and it pings.
+        var token = await (await api.Http.PostAsync($"/api/heartbeats/nightly-{_id}/token", null)).JsonAsync();
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync(new Uri(token.GetProperty("pingUrl").GetString()!).AbsolutePath)).StatusCode);
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray()); // pings are not configuration
+
+        document["heartbeats"]![0]!["grace"] = "1h";
+        var change = Assert.Single((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray());
+        Assert.Equal("grace", Assert.Single(change.GetProperty("fields").EnumerateArray()).GetProperty("path").GetString());
+        var export = await api.Http.GetFromJsonAsync<JsonObject>($"/api/config/export?namespace=jobs-{_id}");
+        Assert.Equal("30m", export!["heartbeats"]![0]!["grace"]!.GetValue<string>());
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", export))).GetProperty("changes").EnumerateArray());
+
+        document.Remove("heartbeats");
+        Assert.Equal(1, (await OkAsync(await PostAsync("/api/config/apply?prune=true", document))).GetProperty("summary").GetProperty("delete").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/heartbeats/nightly-{_id}")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_document_naming_people_wrongly_is_refused_at_each_place_and_writes_nothing()
     {
         var document = OnCallDocument();

@@ -34,6 +34,9 @@ public sealed record ConfigSet(
     /// <summary>Schedules whose document leaves the overrides out: the overrides taken in the console stay.</summary>
     [Id(11), JsonPropertyName("KeepOverrides")] public string[] KeepOverrides { get; init; } = [];
 
+    /// <summary>Heartbeat checks.</summary>
+    [Id(12), JsonPropertyName("Heartbeats")] public Heartbeats.HeartbeatCheck[] Heartbeats { get; init; } = [];
+
     [NonSerialized] private Dictionary<ConfigKey, int>? _index;
     [NonSerialized] private HashSet<string>? _keepHeaders;
 
@@ -57,6 +60,7 @@ public sealed record ConfigSet(
             Add(Policies, p => ConfigKey.Policy(p.Id));
             Add(Users, u => ConfigKey.User(u.Id));
             Add(Schedules, s => ConfigKey.Schedule(s.Id));
+            Add(Heartbeats, h => ConfigKey.Heartbeat(h.Id));
             Add(TimeIntervals, t => ConfigKey.TimeInterval(t.Name));
             Add(Inhibitions, i => ConfigKey.Inhibition(i.Id));
             if (Routing is not null) index[ConfigKey.RoutingTree] = 0;
@@ -76,7 +80,8 @@ public sealed record ConfigSet(
             .Concat(Inhibitions.Select(i => ConfigKey.Inhibition(i.Id)))
             .Concat(Routing is null ? [] : [ConfigKey.RoutingTree])
             .Concat(Servers.Select(s => ConfigKey.Server(s.Id)))
-            .Concat(Rules.Select(r => ConfigKey.Rule(r.Id)));
+            .Concat(Rules.Select(r => ConfigKey.Rule(r.Id)))
+            .Concat(Heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)));
 }
 
 /// <summary>The routing tree and its receivers, as one resource: there is one tree in a cluster.</summary>
@@ -100,9 +105,10 @@ public sealed record ConfigKey(
     public const string InhibitionKind = "inhibition";
     public const string UserKind = "user";
     public const string ScheduleKind = "schedule";
+    public const string HeartbeatKind = "heartbeat";
 
     /// <summary>The order resources are written in: what is referred to before what refers to it. Deletes go the other way.</summary>
-    public static readonly string[] WriteOrder = [ChannelKind, UserKind, ScheduleKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind];
+    public static readonly string[] WriteOrder = [ChannelKind, UserKind, ScheduleKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind, HeartbeatKind];
 
     public static ConfigKey Server(string id) => new(ServerKind, id);
     public static ConfigKey Rule(string id) => new(RuleKind, id);
@@ -112,6 +118,7 @@ public sealed record ConfigKey(
     public static ConfigKey Inhibition(string id) => new(InhibitionKind, id);
     public static ConfigKey User(string id) => new(UserKind, id);
     public static ConfigKey Schedule(string id) => new(ScheduleKind, id);
+    public static ConfigKey Heartbeat(string id) => new(HeartbeatKind, id);
     public static readonly ConfigKey RoutingTree = new(RoutingKind, "tree");
 
     public int CompareTo(ConfigKey? other) =>

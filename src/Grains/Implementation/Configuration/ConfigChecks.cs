@@ -27,6 +27,11 @@ public sealed class ConfigChecks(ChannelSenders senders)
         Unique(set.Inhibitions.Select(i => i.Id), "inhibitions", errors);
         Unique(set.Users.Select(u => u.Id), "users", errors);
         Unique(set.Schedules.Select(s => s.Id), "schedules", errors);
+        Unique(set.Heartbeats.Select(h => h.Id), "heartbeats", errors);
+        for (var i = 0; i < set.Heartbeats.Length; i++)
+        {
+            errors.AddRange(Heartbeats.HeartbeatClock.Check(set.Heartbeats[i]).Select(e => e with { Field = $"heartbeats[{i}].{e.Field}" }));
+        }
         for (var i = 0; i < set.Users.Length; i++)
         {
             if (NodaTime.DateTimeZoneProviders.Tzdb.GetZoneOrNull(set.Users[i].TimeZone) is null) errors.Add(new($"users[{i}].timeZone", $"'{set.Users[i].TimeZone}' is not a time zone of the IANA database (for example Europe/Berlin)"));
@@ -135,6 +140,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
         ConfigKey.InhibitionKind => $"inhibitions[{set.IndexOf(key)}]",
         ConfigKey.UserKind => $"users[{set.IndexOf(key)}]",
         ConfigKey.ScheduleKind => $"schedules[{set.IndexOf(key)}]",
+        ConfigKey.HeartbeatKind => $"heartbeats[{set.IndexOf(key)}]",
         _ => "routing",
     };
 

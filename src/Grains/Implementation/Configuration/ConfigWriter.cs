@@ -40,6 +40,11 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 var scheduleGrain = grains.GetGrain<IScheduleGrain>(key.Id);
                 if (await scheduleGrain.GetAsync() is not { } stored) return await scheduleGrain.CreateAsync(schedule);
                 return await scheduleGrain.UpdateAsync(set.KeepsOverrides(key.Id) ? schedule with { Overrides = stored.Overrides } : schedule);
+            case ConfigKey.HeartbeatKind:
+                // Made by a document, a check's ping URL is shown to nobody: POST /api/heartbeats/{id}/token makes one to use.
+                var check = set.Heartbeats[set.IndexOf(key)];
+                var heartbeat = grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id);
+                return await heartbeat.GetAsync() is null ? (await heartbeat.CreateAsync(check)).Result : await heartbeat.UpdateAsync(check);
             case ConfigKey.TimeIntervalKind:
                 var interval = set.TimeIntervals[set.IndexOf(key)];
                 return await Routing.PutTimeIntervalAsync(interval, create: !(await RoutingSetAsync()).TimeIntervals.Any(t => t.Name == key.Id));
@@ -77,6 +82,7 @@ public sealed class ConfigWriter(IGrainFactory grains)
             ConfigKey.PolicyKind => await grains.GetGrain<IEscalationPolicyGrain>(key.Id).DeleteAsync(),
             ConfigKey.UserKind => await grains.GetGrain<IUserGrain>(key.Id).DeleteAsync(),
             ConfigKey.ScheduleKind => await grains.GetGrain<IScheduleGrain>(key.Id).DeleteAsync(),
+            ConfigKey.HeartbeatKind => await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).DeleteAsync(),
             ConfigKey.TimeIntervalKind => await Routing.DeleteTimeIntervalAsync(key.Id),
             ConfigKey.InhibitionKind => await Routing.DeleteInhibitionAsync(key.Id),
             ConfigKey.RoutingKind => await Routing.SetTreeAsync(new Route(), []),
@@ -104,6 +110,8 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 return await grains.GetGrain<IUserGrain>(key.Id).GetAsync() is { } user ? empty with { Users = [user] } : null;
             case ConfigKey.ScheduleKind:
                 return await grains.GetGrain<IScheduleGrain>(key.Id).GetAsync() is { } schedule ? empty with { Schedules = [schedule] } : null;
+            case ConfigKey.HeartbeatKind:
+                return await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).GetAsync() is { } beat ? empty with { Heartbeats = [beat.Check] } : null;
             case ConfigKey.ServerKind:
                 return await grains.GetGrain<IMcpServerGrain>(key.Id).GetAsync() is { } server ? empty with { Servers = [server], KeepProbeHeaders = [server.Id] } : null;
             case ConfigKey.RuleKind:
