@@ -165,8 +165,19 @@ public sealed record ServerResponse(
     string Id, string Name, string Endpoint, Dictionary<string, string> Labels, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     string? MetricsUrl, string? HealthUrl, ProbeResponse Probe)
 {
+    /// <summary>Where a discovered server came from (absent for one registered by hand).</summary>
+    public OriginResponse? Discovered { get; init; }
+
     public static ServerResponse From(McpServer s) =>
-        new(s.Id, s.Name, s.Endpoint, s.Labels, s.Enabled, s.CreatedAt, s.UpdatedAt, s.MetricsUrl, s.HealthUrl, ProbeResponse.From(s.Probe));
+        new(s.Id, s.Name, s.Endpoint, s.Labels, s.Enabled, s.CreatedAt, s.UpdatedAt, s.MetricsUrl, s.HealthUrl, ProbeResponse.From(s.Probe))
+        {
+            Discovered = OriginResponse.From(s.Origin),
+        };
+}
+
+public sealed record OriginResponse(string Source, string Ref)
+{
+    public static OriginResponse? From(ServerOrigin? o) => o is null ? null : new(o.Source, o.Ref);
 }
 
 public sealed record HealthResponse(string Status, string[] Reasons);
@@ -202,6 +213,8 @@ public sealed record ServerStatusResponse(
     ProbeResultResponse? LastProbe, ScrapeResultResponse? LastScrape, HealthReportResponse? LastHealthReport, string[] Tools,
     ToolSetChangeResponse? LastToolSetChange)
 {
+    public OriginResponse? Discovered { get; init; }
+
     public static ServerStatusResponse From(ServerStatus status)
     {
         var s = status.Server;
@@ -210,7 +223,10 @@ public sealed record ServerStatusResponse(
             status.Metrics, status.LastTelemetryAt, status.RequestsInWindow, status.OpenAlerts,
             ProbeResultResponse.From(status.LastProbe), ScrapeResultResponse.From(status.LastScrape),
             HealthReportResponse.From(status.LastHealthReport), status.Tools,
-            status.LastToolSetChange is { } change ? new ToolSetChangeResponse(change.At, change.Added, change.Removed) : null);
+            status.LastToolSetChange is { } change ? new ToolSetChangeResponse(change.At, change.Added, change.Removed) : null)
+        {
+            Discovered = OriginResponse.From(s.Origin),
+        };
     }
 }
 

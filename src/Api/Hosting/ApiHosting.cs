@@ -92,6 +92,7 @@ public static class ApiHosting
         app.MapOnCallEndpoints();
         app.MapCalendarFeedEndpoints();
         app.MapHeartbeatEndpoints();
+        app.MapDiscoveryEndpoints();
         app.MapSilenceEndpoints();
         app.MapRoutingEndpoints();
         app.MapConfigEndpoints();

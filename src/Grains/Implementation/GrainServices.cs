@@ -105,6 +105,11 @@ public static class GrainServices
                     new ResponseSizeLimitHandler(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProbingOptions>>().Value.MaxResponseBytes));
         }
         services.AddOutboundGuard();
+        // Discovery reads registries through the outbound guard, answers of at most 16 MB.
+        services.AddHttpClient(Discovery.RegistryClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(provider => provider.GetRequiredService<Outbound.OutboundGuard>().Handler(followRedirects: false))
+            .AddHttpMessageHandler(() => new ResponseSizeLimitHandler(16 * 1024 * 1024));
+        services.AddSingleton<Discovery.RegistryClient>();
         services.AddSingleton<McpProber>();
         services.AddSingleton<MetricsScraper>();
         services.AddSingleton<HealthReportReader>();

@@ -64,9 +64,11 @@ public sealed class HostileRequestTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/schedules",
             $$"""{"id":"sch-{{world.Id}}","name":"S","timeZone":"Europe/Berlin","layers":[{"name":"l1","users":["u-{{world.Id}}"],"start":"2026-03-02T09:00","shift":"1w"}]}""")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/heartbeats", $$"""{"id":"hb-{{world.Id}}","period":"1h"}""")).StatusCode);
+        // A discovery source whose registry does not answer (port 9): its polls fail and change nothing.
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/discovery/sources", $$"""{"id":"ds-{{world.Id}}","url":"http://127.0.0.1:9"}""")).StatusCode);
         var ids = new Dictionary<string, string>
         {
-            ["/api/heartbeats"] = "hb-" + world.Id, ["/api/users"] = "u-" + world.Id, ["/api/schedules"] = "sch-" + world.Id,
+            ["/api/heartbeats"] = "hb-" + world.Id, ["/api/discovery/sources"] = "ds-" + world.Id, ["/api/users"] = "u-" + world.Id, ["/api/schedules"] = "sch-" + world.Id,
             ["/api/servers"] = world.ServerId, ["/api/rules"] = world.RuleId, ["/api/channels"] = $"c-{world.Id}",
             ["/api/silences"] = silenceId, ["/api/escalation-policies"] = $"p-{world.Id}", ["/api/alerts"] = world.AlertId,
             ["/api/keys"] = "key-" + world.Id, ["/api/time-intervals"] = "ti-" + world.Id, ["/api/inhibitions"] = "inh-" + world.Id,
@@ -229,6 +231,7 @@ public sealed class HostileRequestTests(ApiFixture api)
         var user = """{"name":"U","timeZone":"Europe/Berlin","contactMethods":[{"id":"hook","type":"webhook","channel":"c-@ID@"}],"notificationRules":[{"contactMethod":"hook","after":"0s"}]}""".Replace("@ID@", id);
         var schedule = """{"name":"S","timeZone":"Europe/Berlin","layers":[{"name":"l1","users":["u-@ID@"],"start":"2026-03-02T09:00","shift":"1w","restrictions":[{"days":["mon","tue"],"from":"09:00","to":"17:00"}]}]}""".Replace("@ID@", id);
         var scheduleOverride = """{"user":"u-@ID@","start":"2026-03-03T09:00:00Z","end":"2026-03-03T10:00:00Z"}""".Replace("@ID@", id);
+        var discovery = """{"kind":"registry","url":"http://127.0.0.1:9/registry","interval":"10m","namePattern":"^io\\.example/","labels":{"t":"@ID@"}}""".Replace("@ID@", id);
         var heartbeat = """{"name":"H","labels":{"t":"@ID@"},"period":"1h","grace":"5m","timeZone":"UTC","startGrace":"1h"}""".Replace("@ID@", id);
         var telemetry = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":true}],"gauges":{"activeConnections":3,"cpuUsage":42.5,"memoryUsage":61.0}}""";
         var document = ("{\"apiVersion\":\"mcp-alerting/v1\",\"namespace\":\"hostile-@ID@\",\"channels\":[{\"id\":\"hc-@ID@\",\"type\":\"webhook\",\"config\":{\"url\":\"" + hookUrl + "\"}}],"
@@ -277,6 +280,9 @@ public sealed class HostileRequestTests(ApiFixture api)
             ["GET /api/heartbeats"] = new(null), ["POST /api/heartbeats"] = new(heartbeat.Insert(1, $"\"id\":\"new-{id}\",")),
             ["GET /api/heartbeats/{id}"] = new(null), ["PUT /api/heartbeats/{id}"] = new(heartbeat), ["DELETE /api/heartbeats/{id}"] = new(null),
             ["POST /api/heartbeats/{id}/pause"] = new(null), ["POST /api/heartbeats/{id}/resume"] = new(null), ["POST /api/heartbeats/{id}/token"] = new(null),
+            ["GET /api/discovery/sources"] = new(null), ["POST /api/discovery/sources"] = new(discovery.Insert(1, $"\"id\":\"new-{id}\",")),
+            ["GET /api/discovery/sources/{id}"] = new(null), ["PUT /api/discovery/sources/{id}"] = new(discovery), ["DELETE /api/discovery/sources/{id}"] = new(null),
+            ["POST /api/discovery/sources/{id}/sync"] = new(null),
             ["GET /ping/{token}"] = new(null), ["HEAD /ping/{token}"] = new(null), ["POST /ping/{token}"] = new(null),
             ["GET /ping/{token}/start"] = new(null), ["HEAD /ping/{token}/start"] = new(null), ["POST /ping/{token}/start"] = new(null),
             ["GET /ping/{token}/fail"] = new(null), ["HEAD /ping/{token}/fail"] = new(null), ["POST /ping/{token}/fail"] = new(null),

@@ -168,3 +168,15 @@ public sealed record HeartbeatEntry(
     public string? Field(string name) => name == "status" ? View.Status.ToString().ToLowerInvariant() : null;
     public Dictionary<string, string> Fields() => new() { ["status"] = View.Status.ToString().ToLowerInvariant() };
 }
+
+[GenerateSerializer, Immutable, Alias("mcp.DiscoveryEntry")]
+public sealed record DiscoveryEntry(
+    [property: Id(0), JsonPropertyName("View")] Discovery.DiscoveryView View,
+    [property: Id(1), JsonPropertyName("Version")] long Version) : IListingEntry<DiscoveryEntry>
+{
+    public static string Kind => "discovery-sources";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Id => View.Source.Id;
+    public string? Field(string name) => null;
+    public Dictionary<string, string> Fields() => [];
+}

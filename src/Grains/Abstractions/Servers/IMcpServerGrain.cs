@@ -17,6 +17,9 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     Task<bool> DeleteAsync();
 
+    /// <summary>Removed by its discovery source (its resource is gone): deleted, its open alerts resolved with <paramref name="reason"/>.</summary>
+    Task<bool> DeregisterAsync(string reason);
+
     Task<McpServer?> GetAsync();
 
     /// <summary>

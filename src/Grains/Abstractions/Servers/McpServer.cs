@@ -19,6 +19,9 @@ public sealed record McpServer(
 
     /// <summary>Optional endpoint answering with the seed's health report.</summary>
     [Id(9), JsonPropertyName("HealthUrl")] public string? HealthUrl { get; init; }
+
+    /// <summary>Where a discovered server came from; null for one registered by hand (which discovery never touches).</summary>
+    [Id(10), JsonPropertyName("Origin")] public ServerOrigin? Origin { get; init; }
 }
 
 /// <summary>
@@ -143,3 +146,9 @@ public sealed record ServerStatus(
 /// <summary>One step of a server's metric window: when it began, requests, errors and their mean latency in seconds.</summary>
 [GenerateSerializer, Immutable, Alias("mcp.WindowPoint")]
 public sealed record WindowPoint([property: Id(0)] DateTimeOffset At, [property: Id(1)] long Requests, [property: Id(2)] long Errors, [property: Id(3)] double MeanSeconds);
+
+/// <summary>A discovered server's discovery source, and what that source calls it (a registry's server name and remote).</summary>
+[GenerateSerializer, Immutable, Alias("mcp.ServerOrigin")]
+public sealed record ServerOrigin(
+    [property: Id(0), JsonPropertyName("Source")] string Source,
+    [property: Id(1), JsonPropertyName("Ref")] string Ref);

@@ -169,13 +169,17 @@ public sealed partial class McpServerGrain(
         return WriteResult.Ok;
     }
 
-    public async Task<bool> DeleteAsync()
+    public Task<bool> DeleteAsync() => RemoveAsync("server deleted");
+
+    public Task<bool> DeregisterAsync(string reason) => RemoveAsync(reason);
+
+    private async Task<bool> RemoveAsync(string reason)
     {
         if (state.State.Server is null)
         {
             return false;
         }
-        await Task.WhenAll(state.State.OpenAlertRules.Select(ruleId => Alert(ruleId).CloseAsync("server deleted")));
+        await Task.WhenAll(state.State.OpenAlertRules.Select(ruleId => Alert(ruleId).CloseAsync(reason)));
         await state.ClearStateAsync();
         state.State = new McpServerState();
         await windowState.ClearStateAsync();
@@ -192,7 +196,7 @@ public sealed partial class McpServerGrain(
         _evaluationTimer?.Dispose();
         _evaluationTimer = null;
         ScheduleChecks();
-        logger.LogInformation("Server {ServerId} deleted", ServerId);
+        logger.LogInformation("Server {ServerId} deleted ({Reason})", ServerId, reason);
         DeactivateOnIdle();
         return true;
     }
