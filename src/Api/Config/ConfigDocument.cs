@@ -23,7 +23,8 @@ public sealed record ConfigDocument(
     JsonElement[]? Inhibitions = null,
     UserRequest?[]? Users = null,
     ScheduleRequest?[]? Schedules = null,
-    HeartbeatRequest?[]? Heartbeats = null)
+    HeartbeatRequest?[]? Heartbeats = null,
+    DiscoverySourceRequest?[]? DiscoverySources = null)
 {
     public const string Version1 = "mcp-alerting/v1";
     public const int MaxItems = 20_000;
@@ -41,6 +42,7 @@ public sealed record ConfigDocument(
         var users = Read(Users, "users", errors, (item, e) => item.ToUser(null, e));
         var schedules = Read(Schedules, "schedules", errors, (item, e) => item.WithStableOverrideIds().ToSchedule(null, e));
         var heartbeats = Read(Heartbeats, "heartbeats", errors, (item, e) => item.ToCheck(null, e));
+        var sources = Read(DiscoverySources, "discoverySources", errors, (item, e) => item.ToSource(null, e));
         var keepOverrides = (Schedules ?? []).Where(s => s is { Overrides: null, Id: not null }).Select(s => s!.Id!).ToArray();
         var intervals = Read(TimeIntervals, "timeIntervals", errors, (item, e) => RoutingReader.ReadTimeInterval(item, null, e));
         var inhibitions = Read(Inhibitions, "inhibitions", errors, (item, e) => RoutingReader.ReadInhibition(item, null, e));
@@ -51,7 +53,7 @@ public sealed record ConfigDocument(
             if (RoutingReader.ReadTree(element, one) is { } tree) routing = new RoutingTree(tree.Root, tree.Receivers);
             errors.AddRange(one.ToArray().Select(e => e with { Field = Prefixed("routing", e.Field) }));
         }
-        return errors.Any ? null : new ConfigSet(Namespace!, servers, rules, channels, policies, routing, intervals, inhibitions) { KeepProbeHeaders = keep, Users = users, Schedules = schedules, KeepOverrides = keepOverrides, Heartbeats = heartbeats };
+        return errors.Any ? null : new ConfigSet(Namespace!, servers, rules, channels, policies, routing, intervals, inhibitions) { KeepProbeHeaders = keep, Users = users, Schedules = schedules, KeepOverrides = keepOverrides, Heartbeats = heartbeats, DiscoverySources = sources };
     }
 
     private static T[] Read<TItem, T>(TItem?[]? items, string list, RequestErrors errors, Func<TItem, RequestErrors, T?> read)

@@ -152,7 +152,8 @@ public static class ConfigEndpoints
     private sealed record ConfigSchemaDocument(
         string? ApiVersion, string Namespace, ServerRequest[]? Servers, RuleRequest[]? Rules, ChannelRequest[]? Channels,
         EscalationPolicyRequest[]? EscalationPolicies, RoutingSchema? Routing, TimeIntervalResponse[]? TimeIntervals, InhibitionResponse[]? Inhibitions,
-        UserRequest[]? Users, ScheduleRequest[]? Schedules, HeartbeatRequest[]? Heartbeats);
+        UserRequest[]? Users, ScheduleRequest[]? Schedules, HeartbeatRequest[]? Heartbeats,
+        DiscoverySourceRequest[]? DiscoverySources);
 
     private sealed record RoutingSchema(RouteResponse Route, ReceiverResponse[] Receivers);
 }

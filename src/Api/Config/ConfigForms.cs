@@ -63,6 +63,14 @@ public static class ConfigForms
         return form;
     }
 
+    /// <summary>A discovery source as written: where and how often, not how its polls went.</summary>
+    public static JsonObject DiscoverySource(Discovery.DiscoverySource d)
+    {
+        var form = Node(DiscoverySourceResponse.From(new Discovery.DiscoveryView(d, Discovery.DiscoveryStatus.None)), Timestamps);
+        form.Remove("status");
+        return form;
+    }
+
     public static JsonObject Channel(string id, string type, bool enabled, string redactedConfig) => new()
     {
         ["id"] = id,

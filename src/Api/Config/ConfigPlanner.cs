@@ -117,6 +117,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         List("servers", ConfigKey.ServerKind);
         List("rules", ConfigKey.RuleKind);
         List("heartbeats", ConfigKey.HeartbeatKind);
+        List("discoverySources", ConfigKey.DiscoveryKind);
         return document;
     }
 
@@ -128,6 +129,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         var (users, _) = await listings.QueryAsync<UserEntry>([], int.MaxValue, 0);
         var (schedules, _) = await listings.QueryAsync<ScheduleEntry>([], int.MaxValue, 0);
         var (heartbeats, _) = await listings.QueryAsync<HeartbeatEntry>([], int.MaxValue, 0);
+        var (sources, _) = await listings.QueryAsync<DiscoveryEntry>([], int.MaxValue, 0);
         var rules = await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
         var routing = await grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(-1) ?? RoutingSet.Empty;
         var hasTree = routing.Receivers.Length > 0 || routing.Root.Routes.Length > 0 || routing.Root.Receiver is not null;
@@ -138,7 +140,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
             .. routing.TimeIntervals.Select(t => ConfigKey.TimeInterval(t.Name)), .. routing.Inhibitions.Select(i => ConfigKey.Inhibition(i.Id)),
             .. hasTree ? [ConfigKey.RoutingTree] : Array.Empty<ConfigKey>(),
             .. servers.Select(s => ConfigKey.Server(s.Id)), .. rules.Rules.Select(r => ConfigKey.Rule(r.Id)),
-            .. heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)),
+            .. heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)), .. sources.Select(d => ConfigKey.DiscoverySource(d.Id)),
         ];
     }
 
@@ -174,6 +176,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         ConfigKey.PolicyKind => ConfigForms.Policy(set.Policies[set.IndexOf(key)]),
         ConfigKey.UserKind => ConfigForms.User(set.Users[set.IndexOf(key)]),
         ConfigKey.HeartbeatKind => ConfigForms.Heartbeat(set.Heartbeats[set.IndexOf(key)]),
+        ConfigKey.DiscoveryKind => ConfigForms.DiscoverySource(set.DiscoverySources[set.IndexOf(key)]),
         ConfigKey.TimeIntervalKind => ConfigForms.TimeInterval(set.TimeIntervals[set.IndexOf(key)]),
         ConfigKey.InhibitionKind => ConfigForms.Inhibition(set.Inhibitions[set.IndexOf(key)]),
         _ => ConfigForms.Routing(set.Routing!),
@@ -191,6 +194,8 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
                 return await grains.GetGrain<IEscalationPolicyGrain>(key.Id).GetAsync() is { } policy ? ConfigForms.Policy(policy) : null;
             case ConfigKey.UserKind:
                 return await grains.GetGrain<IUserGrain>(key.Id).GetAsync() is { } user ? ConfigForms.User(user) : null;
+            case ConfigKey.DiscoveryKind:
+                return await grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id).GetAsync() is { } discovery ? ConfigForms.DiscoverySource(discovery.Source) : null;
             case ConfigKey.HeartbeatKind:
                 return await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).GetAsync() is { } heartbeat ? ConfigForms.Heartbeat(heartbeat.Check) : null;
             case ConfigKey.ScheduleKind:

@@ -406,6 +406,34 @@ public sealed class ConfigApiTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Discovery_sources_are_declared_in_the_document_and_pruning_one_deregisters_its_servers()
+    {
+        await using var registry = await StandInRegistry.StartAsync(() => api.Time.GetUtcNow());
+        registry.Put("io.example/search", ("streamable-http", "http://127.0.0.1:9/search/mcp"));
+        var document = new JsonObject
+        {
+            ["namespace"] = $"found-{_id}",
+            ["discoverySources"] = new JsonArray(new JsonObject { ["id"] = $"d-{_id}", ["url"] = registry.BaseUrl, ["interval"] = "10m", ["labels"] = new JsonObject { ["team"] = "search" } }),
+        };
+        var broken = (JsonObject)document.DeepClone();
+        broken["discoverySources"]![0]!["url"] = "registry.example.com";
+        var refused = await PostAsync("/api/config/apply", broken);
+        await refused.AssertProblemAsync(400);
+        Assert.True((await refused.JsonAsync()).GetProperty("errors").TryGetProperty("discoverySources[0].url", out _));
+
+        await OkAsync(await PostAsync("/api/config/apply", document));
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.PostAsync($"/api/discovery/sources/d-{_id}/sync", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/servers/d-{_id}.io.example-search")).StatusCode);
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray()); // polls are not configuration
+        var export = await api.Http.GetFromJsonAsync<JsonObject>($"/api/config/export?namespace=found-{_id}");
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", export!))).GetProperty("changes").EnumerateArray());
+
+        document.Remove("discoverySources");
+        Assert.Equal(1, (await OkAsync(await PostAsync("/api/config/apply?prune=true", document))).GetProperty("summary").GetProperty("delete").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/servers/d-{_id}.io.example-search")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_document_naming_people_wrongly_is_refused_at_each_place_and_writes_nothing()
     {
         var document = OnCallDocument();

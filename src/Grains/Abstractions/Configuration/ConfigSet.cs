@@ -37,6 +37,9 @@ public sealed record ConfigSet(
     /// <summary>Heartbeat checks.</summary>
     [Id(12), JsonPropertyName("Heartbeats")] public Heartbeats.HeartbeatCheck[] Heartbeats { get; init; } = [];
 
+    /// <summary>Discovery sources.</summary>
+    [Id(13), JsonPropertyName("DiscoverySources")] public Discovery.DiscoverySource[] DiscoverySources { get; init; } = [];
+
     [NonSerialized] private Dictionary<ConfigKey, int>? _index;
     [NonSerialized] private HashSet<string>? _keepHeaders;
 
@@ -61,6 +64,7 @@ public sealed record ConfigSet(
             Add(Users, u => ConfigKey.User(u.Id));
             Add(Schedules, s => ConfigKey.Schedule(s.Id));
             Add(Heartbeats, h => ConfigKey.Heartbeat(h.Id));
+            Add(DiscoverySources, d => ConfigKey.DiscoverySource(d.Id));
             Add(TimeIntervals, t => ConfigKey.TimeInterval(t.Name));
             Add(Inhibitions, i => ConfigKey.Inhibition(i.Id));
             if (Routing is not null) index[ConfigKey.RoutingTree] = 0;
@@ -81,7 +85,8 @@ public sealed record ConfigSet(
             .Concat(Routing is null ? [] : [ConfigKey.RoutingTree])
             .Concat(Servers.Select(s => ConfigKey.Server(s.Id)))
             .Concat(Rules.Select(r => ConfigKey.Rule(r.Id)))
-            .Concat(Heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)));
+            .Concat(Heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)))
+            .Concat(DiscoverySources.Select(d => ConfigKey.DiscoverySource(d.Id)));
 }
 
 /// <summary>The routing tree and its receivers, as one resource: there is one tree in a cluster.</summary>
@@ -106,9 +111,10 @@ public sealed record ConfigKey(
     public const string UserKind = "user";
     public const string ScheduleKind = "schedule";
     public const string HeartbeatKind = "heartbeat";
+    public const string DiscoveryKind = "discovery-source";
 
     /// <summary>The order resources are written in: what is referred to before what refers to it. Deletes go the other way.</summary>
-    public static readonly string[] WriteOrder = [ChannelKind, UserKind, ScheduleKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind, HeartbeatKind];
+    public static readonly string[] WriteOrder = [ChannelKind, UserKind, ScheduleKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind, HeartbeatKind, DiscoveryKind];
 
     public static ConfigKey Server(string id) => new(ServerKind, id);
     public static ConfigKey Rule(string id) => new(RuleKind, id);
@@ -119,6 +125,7 @@ public sealed record ConfigKey(
     public static ConfigKey User(string id) => new(UserKind, id);
     public static ConfigKey Schedule(string id) => new(ScheduleKind, id);
     public static ConfigKey Heartbeat(string id) => new(HeartbeatKind, id);
+    public static ConfigKey DiscoverySource(string id) => new(DiscoveryKind, id);
     public static readonly ConfigKey RoutingTree = new(RoutingKind, "tree");
 
     public int CompareTo(ConfigKey? other) =>

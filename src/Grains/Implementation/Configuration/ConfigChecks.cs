@@ -28,6 +28,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
         Unique(set.Users.Select(u => u.Id), "users", errors);
         Unique(set.Schedules.Select(s => s.Id), "schedules", errors);
         Unique(set.Heartbeats.Select(h => h.Id), "heartbeats", errors);
+        Unique(set.DiscoverySources.Select(d => d.Id), "discoverySources", errors);
         for (var i = 0; i < set.Heartbeats.Length; i++)
         {
             errors.AddRange(Heartbeats.HeartbeatClock.Check(set.Heartbeats[i]).Select(e => e with { Field = $"heartbeats[{i}].{e.Field}" }));
@@ -141,6 +142,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
         ConfigKey.UserKind => $"users[{set.IndexOf(key)}]",
         ConfigKey.ScheduleKind => $"schedules[{set.IndexOf(key)}]",
         ConfigKey.HeartbeatKind => $"heartbeats[{set.IndexOf(key)}]",
+        ConfigKey.DiscoveryKind => $"discoverySources[{set.IndexOf(key)}]",
         _ => "routing",
     };
 
@@ -149,6 +151,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
         ConfigKey.PolicyKind => "escalation policy",
         ConfigKey.TimeIntervalKind => "time interval",
         ConfigKey.RoutingKind => "routing tree",
+        ConfigKey.DiscoveryKind => "discovery source",
         _ => kind,
     };
 

@@ -45,6 +45,10 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 var check = set.Heartbeats[set.IndexOf(key)];
                 var heartbeat = grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id);
                 return await heartbeat.GetAsync() is null ? (await heartbeat.CreateAsync(check)).Result : await heartbeat.UpdateAsync(check);
+            case ConfigKey.DiscoveryKind:
+                var source = set.DiscoverySources[set.IndexOf(key)];
+                var sourceGrain = grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id);
+                return await sourceGrain.GetAsync() is null ? await sourceGrain.CreateAsync(source) : await sourceGrain.UpdateAsync(source);
             case ConfigKey.TimeIntervalKind:
                 var interval = set.TimeIntervals[set.IndexOf(key)];
                 return await Routing.PutTimeIntervalAsync(interval, create: !(await RoutingSetAsync()).TimeIntervals.Any(t => t.Name == key.Id));
@@ -83,6 +87,7 @@ public sealed class ConfigWriter(IGrainFactory grains)
             ConfigKey.UserKind => await grains.GetGrain<IUserGrain>(key.Id).DeleteAsync(),
             ConfigKey.ScheduleKind => await grains.GetGrain<IScheduleGrain>(key.Id).DeleteAsync(),
             ConfigKey.HeartbeatKind => await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).DeleteAsync(),
+            ConfigKey.DiscoveryKind => await grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id).DeleteAsync(),
             ConfigKey.TimeIntervalKind => await Routing.DeleteTimeIntervalAsync(key.Id),
             ConfigKey.InhibitionKind => await Routing.DeleteInhibitionAsync(key.Id),
             ConfigKey.RoutingKind => await Routing.SetTreeAsync(new Route(), []),
@@ -110,6 +115,8 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 return await grains.GetGrain<IUserGrain>(key.Id).GetAsync() is { } user ? empty with { Users = [user] } : null;
             case ConfigKey.ScheduleKind:
                 return await grains.GetGrain<IScheduleGrain>(key.Id).GetAsync() is { } schedule ? empty with { Schedules = [schedule] } : null;
+            case ConfigKey.DiscoveryKind:
+                return await grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id).GetAsync() is { } found ? empty with { DiscoverySources = [found.Source] } : null;
             case ConfigKey.HeartbeatKind:
                 return await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).GetAsync() is { } beat ? empty with { Heartbeats = [beat.Check] } : null;
             case ConfigKey.ServerKind:
