@@ -165,6 +165,7 @@ public sealed class DiscoverySourceGrain(
     {
         var skipped = new List<string>();
         var current = await Task.WhenAll(wanted.Select(s => GrainFactory.GetGrain<IMcpServerGrain>(s.Id).GetAsync()));
+        var stored = wanted.Zip(current).Where(p => p.Second is not null).ToDictionary(p => p.First.Id, p => p.Second!, StringComparer.Ordinal);
         var writes = new List<McpServer>();
         for (var i = 0; i < wanted.Length; i++)
         {
@@ -183,7 +184,7 @@ public sealed class DiscoverySourceGrain(
             var blocked = refused.Select(e => int.Parse(e.Field["servers[".Length..e.Field.IndexOf(']')])).ToHashSet();
             skipped.AddRange(refused.Select(e => $"{writes[int.Parse(e.Field["servers[".Length..e.Field.IndexOf(']')])].Id}: {e.Message}"));
             writes = [.. writes.Where((_, i) => !blocked.Contains(i))];
-            var fresh = writes.Where(w => !S.Known.ContainsKey(w.Id) && current[Array.IndexOf(wanted, w)] is null).Select(w => w.Id).ToArray();
+            var fresh = writes.Where(w => !S.Known.ContainsKey(w.Id) && !stored.ContainsKey(w.Id)).Select(w => w.Id).ToArray();
             await Task.WhenAll(fresh.GroupBy(ServerShards.Of).Select(shard => GrainFactory.GetGrain<IServerShardGrain>(shard.Key).AddManyAsync([.. shard])));
             using var gate = new SemaphoreSlim(Parallelism);
             var results = await Task.WhenAll(writes.Select(async server =>
@@ -206,7 +207,7 @@ public sealed class DiscoverySourceGrain(
                 else skipped.Add($"{server.Id}: {string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Message}"))}");
             }
         }
-        foreach (var server in wanted) if (current[Array.IndexOf(wanted, server)] is { Origin.Source: var source } && source == SourceId) S.Known[server.Id] = server.Origin!.Ref;
+        foreach (var server in wanted) if (stored.GetValueOrDefault(server.Id) is { Origin.Source: var source } && source == SourceId) S.Known[server.Id] = server.Origin!.Ref;
         return [.. skipped.Order(StringComparer.Ordinal)];
     }
 
