@@ -97,7 +97,7 @@ public sealed class RegistryDiscoveryTests(ApiFixture api)
         var s = new ApiScenario(api);
         foreach (var (body, field) in new[]
         {
-            ($$"""{"id":"k-{{s.Id}}","kind":"kubernetes","url":"http://127.0.0.1:9"}""", "kind"),
+            ($$"""{"id":"k-{{s.Id}}","kind":"consul","url":"http://127.0.0.1:9"}""", "kind"),
             ($$"""{"id":"u-{{s.Id}}","url":"registry.example.com"}""", "url"),
             ($$"""{"id":"p-{{s.Id}}","url":"http://127.0.0.1:9","namePattern":"("}""", "namePattern"),
             ($$"""{"id":"i-{{s.Id}}","url":"http://127.0.0.1:9","interval":"1s"}""", "interval"),

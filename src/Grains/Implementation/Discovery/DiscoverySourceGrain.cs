@@ -22,12 +22,17 @@ public sealed class DiscoverySourceState
 }
 
 /// <summary>
-/// One discovery source. It polls its registry every interval (a timer, and a reminder after its silo is lost): the first
-/// poll, and every <see cref="FullEvery"/>th, lists everything; the others ask for the changes since the last good poll
-/// (<c>updated_since</c>). What <see cref="RegistryPlan"/> makes of the answer is registered through the bulk path
-/// (shards first), updated, or deregistered (its open alerts resolve as <c>deregistered</c>). A failed poll changes no
-/// server and backs off, doubling up to an hour; an outage never deregisters anything. A server registered by hand, or
-/// by another source, under the same id is left alone and reported.
+/// One discovery source, a thin shell: it persists, wakes and hands off.
+/// <list type="bullet">
+/// <item>A registry source polls every interval (a timer, and a reminder after its silo is lost): the first poll, and
+/// every <see cref="FullEvery"/>th, lists everything; the others ask for the changes since the last good poll
+/// (<c>updated_since</c>). A failed poll changes no server and backs off, doubling up to an hour; an outage never
+/// deregisters anything.</item>
+/// <item>A Kubernetes source runs its <see cref="KubernetesWatches"/> while it is active, and takes their batches
+/// (<see cref="ApplyWatchAsync"/>); its timer checks every interval (at most 5 minutes, which also keeps it active)
+/// that they still run.</item>
+/// </list>
+/// <see cref="RegistryPlan"/> and <see cref="KubernetesPlan"/> decide what changes; <see cref="DiscoveredServers"/> writes it.
 /// </summary>
 [GrainType("discoverysource")]
 public sealed class DiscoverySourceGrain(
@@ -41,19 +46,30 @@ public sealed class DiscoverySourceGrain(
     : Grain, IDiscoverySourceGrain, IRemindable
 {
     public const int FullEvery = 12;
-    public const string Deregistered = "deregistered";
-    private const int Parallelism = 32;
+    public const string Deregistered = DiscoveredServers.Deregistered;
+    private static readonly TimeSpan MaxWatchCheck = TimeSpan.FromMinutes(5);
     private GrainReminder? _reminder;
     private DueTimer? _timer;
+    private KubernetesWatches? _watches;
 
     private DiscoverySourceState S => state.State;
     private string SourceId => this.GetPrimaryKeyString();
+    private bool Watched => S.Source?.Kind == DiscoverySource.KubernetesKind;
     private GrainReminder Reminder => _reminder ??= new GrainReminder(this, "discovery", options.Value.ReminderPeriod, logger);
     private DueTimer Timer => _timer ??= new DueTimer(this, TickAsync, time);
+    private KubernetesWatches Watches => _watches ??= new KubernetesWatches(time);
+    private DiscoveredServers Servers => new(GrainFactory, SourceId, S.Known);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Source is not null) Timer.Set(S.Status.NextSyncAt ?? time.GetUtcNow());
+        if (S.Source is null) return;
+        if (Watched) await WatchAsync();
+        else Timer.Set(S.Status.NextSyncAt ?? time.GetUtcNow());
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _watches?.Stop();
         return Task.CompletedTask;
     }
 
@@ -65,17 +81,26 @@ public sealed class DiscoverySourceGrain(
 
     private async Task TickAsync()
     {
-        if (S.Source is null || S.Status.NextSyncAt is { } next && next > time.GetUtcNow())
+        if (S.Source is null) return;
+        if (Watched)
         {
-            Timer.Set(S.Status.NextSyncAt);
+            if (!Watches.Running) await WatchAsync();
+            else Timer.Set(time.GetUtcNow() + WatchCheck);
+            return;
+        }
+        if (S.Status.NextSyncAt is { } next && next > time.GetUtcNow())
+        {
+            Timer.Set(next);
             return;
         }
         await SyncAsync();
     }
 
+    private TimeSpan WatchCheck => S.Source!.Interval < MaxWatchCheck ? S.Source.Interval : MaxWatchCheck;
+
     /// <summary>An address the outbound policy can never reach is refused when it is written, as channels' and servers' are.</summary>
     private WriteResult? Refusal(DiscoverySource source) =>
-        outbound.LiteralRefusal(source.Url) is { } refusal ? WriteResult.Invalid("url", $"{refusal}: the outbound policy can never reach it") : null;
+        source.Url.Length > 0 && outbound.LiteralRefusal(source.Url) is { } refusal ? WriteResult.Invalid("url", $"{refusal}: the outbound policy can never reach it") : null;
 
     public async Task<WriteResult> CreateAsync(DiscoverySource source)
     {
@@ -85,7 +110,7 @@ public sealed class DiscoverySourceGrain(
         S.Status = DiscoveryStatus.None with { NextSyncAt = time.GetUtcNow() };
         await WriteAsync();
         await Reminder.SyncAsync(true);
-        Timer.Set(time.GetUtcNow()); // the first poll at once, behind this call
+        await StartAsync();
         return WriteResult.Ok;
     }
 
@@ -93,18 +118,31 @@ public sealed class DiscoverySourceGrain(
     {
         if (S.Source is null) return WriteResult.NotFound;
         if (Refusal(source) is { } refused) return refused;
+        if (source.Kind != S.Source.Kind) await Servers.DeregisterAsync([.. S.Known.Keys]); // another kind of source finds other servers
         S.Source = source with { UpdatedAt = time.GetUtcNow() };
         S.SinceFull = FullEvery; // what qualifies may have changed: list everything at the next poll, now
         S.Status = S.Status with { NextSyncAt = time.GetUtcNow() };
         await WriteAsync();
-        Timer.Set(time.GetUtcNow());
+        await StartAsync();
         return WriteResult.Ok;
+    }
+
+    /// <summary>A registry is polled behind this call; a Kubernetes source's watches start again, listing everything.</summary>
+    private async Task StartAsync()
+    {
+        if (Watched) await WatchAsync();
+        else
+        {
+            _watches?.Stop();
+            Timer.Set(time.GetUtcNow());
+        }
     }
 
     public async Task<WriteResult> DeleteAsync()
     {
         if (S.Source is null) return WriteResult.NotFound;
-        await DeregisterAsync(S.Known.Keys.ToArray());
+        _watches?.Stop();
+        await Servers.DeregisterAsync([.. S.Known.Keys]);
         await state.ClearStateAsync();
         state.State = new DiscoverySourceState();
         await listings.RemoveAsync<Listings.DiscoveryEntry>(SourceId);
@@ -118,6 +156,11 @@ public sealed class DiscoverySourceGrain(
     public async Task<DiscoveryView?> SyncAsync()
     {
         if (S.Source is not { } source) return null;
+        if (Watched)
+        {
+            await WatchAsync();
+            return new DiscoveryView(source, S.Status);
+        }
         var now = time.GetUtcNow();
         var full = S.Status.LastSuccessAt is null || S.SinceFull >= FullEvery;
         IReadOnlyList<RegistryEntry> entries;
@@ -136,14 +179,56 @@ public sealed class DiscoverySourceGrain(
             return new DiscoveryView(source, S.Status);
         }
         var changes = RegistryPlan.Plan(source, entries, S.Known, full);
-        var skipped = await RegisterAsync(changes.Wanted.Values.ToArray());
-        await DeregisterAsync(changes.Gone);
+        var skipped = await ApplyAsync(changes);
         S.SinceFull = full ? 1 : S.SinceFull + 1;
         S.Status = new DiscoveryStatus(now, now, null, 0, now + source.Interval, [.. S.Known.Keys.Order(StringComparer.Ordinal)], skipped);
         logger.LogInformation("Discovery source {SourceId}: {Kind} poll, {Entries} entries, {Servers} servers, {Gone} gone, {Skipped} left out",
             SourceId, full ? "full" : "incremental", entries.Count, S.Known.Count, changes.Gone.Length, skipped.Length);
         await FinishAsync();
         return new DiscoveryView(source, S.Status);
+    }
+
+    /// <summary>Starts the watches (again); a source that cannot reach an API server says why and is checked again later.</summary>
+    private async Task WatchAsync()
+    {
+        var self = this.AsReference<IDiscoverySourceGrain>();
+        try
+        {
+            Watches.Start(S.Source!, self.ApplyWatchAsync);
+        }
+        catch (Exception e) when (e is InvalidOperationException or k8s.Exceptions.KubeConfigException or UriFormatException or IOException)
+        {
+            await ApplyWatchAsync(new WatchBatch("", false, [], e.Message, Watches.Generation));
+        }
+        Timer.Set(time.GetUtcNow() + WatchCheck);
+    }
+
+    public async Task ApplyWatchAsync(WatchBatch batch)
+    {
+        if (S.Source is not { } source || !Watched || batch.Generation != Watches.Generation) return; // from watches since replaced
+        var now = time.GetUtcNow();
+        if (batch.Error is { } error)
+        {
+            S.Status = S.Status with { LastSyncAt = now, LastError = error, Failures = S.Status.Failures + 1, NextSyncAt = now + WatchCheck };
+            logger.LogWarning("Discovery source {SourceId}: watch of '{Scope}' failed ({Error}); nothing changes; it retries", SourceId, batch.Scope, error);
+            await WriteAsync();
+            return;
+        }
+        var changes = KubernetesPlan.Plan(batch, S.Known);
+        var skipped = await ApplyAsync(changes);
+        S.Status = new DiscoveryStatus(now, batch.Snapshot ? now : S.Status.LastSuccessAt ?? now, null, 0, now + WatchCheck,
+            [.. S.Known.Keys.Order(StringComparer.Ordinal)], batch.Snapshot ? skipped : [.. S.Status.Skipped.Union(skipped).Order(StringComparer.Ordinal).Take(1000)]);
+        logger.LogInformation("Discovery source {SourceId}: {Kind} of '{Scope}', {Objects} objects, {Servers} servers, {Gone} gone, {Skipped} left out",
+            SourceId, batch.Snapshot ? "listing" : "events", batch.Scope, batch.Objects.Length, S.Known.Count, changes.Gone.Length, skipped.Length);
+        await WriteAsync();
+    }
+
+    private async Task<string[]> ApplyAsync(DiscoveryChanges changes)
+    {
+        var servers = Servers;
+        var skipped = await servers.RegisterAsync([.. changes.Wanted.Values]);
+        await servers.DeregisterAsync(changes.Gone);
+        return skipped;
     }
 
     private async Task WriteAsync()
@@ -158,80 +243,5 @@ public sealed class DiscoverySourceGrain(
         await WriteAsync();
         await Reminder.SyncAsync(true);
         Timer.Set(S.Status.NextSyncAt);
-    }
-
-    /// <summary>Registers new servers (into their shards first, a write a shard) and updates changed ones; answers what was left out and why.</summary>
-    private async Task<string[]> RegisterAsync(McpServer[] wanted)
-    {
-        var skipped = new List<string>();
-        var current = await Task.WhenAll(wanted.Select(s => GrainFactory.GetGrain<IMcpServerGrain>(s.Id).GetAsync()));
-        var stored = wanted.Zip(current).Where(p => p.Second is not null).ToDictionary(p => p.First.Id, p => p.Second!, StringComparer.Ordinal);
-        var writes = new List<McpServer>();
-        for (var i = 0; i < wanted.Length; i++)
-        {
-            var server = wanted[i];
-            if (current[i] is { } existing && existing.Origin?.Source != SourceId)
-            {
-                skipped.Add($"{server.Id}: {(existing.Origin is null ? "a server registered by hand" : $"a server of source {existing.Origin.Source}")} has this id");
-                continue;
-            }
-            if (current[i] is { } same && Same(same, server)) continue;
-            writes.Add(server);
-        }
-        if (writes.Count > 0)
-        {
-            var refused = await GrainFactory.GetGrain<IServerAddressCheckGrain>(0).CheckAsync([.. writes]);
-            var blocked = refused.Select(e => int.Parse(e.Field["servers[".Length..e.Field.IndexOf(']')])).ToHashSet();
-            skipped.AddRange(refused.Select(e => $"{writes[int.Parse(e.Field["servers[".Length..e.Field.IndexOf(']')])].Id}: {e.Message}"));
-            writes = [.. writes.Where((_, i) => !blocked.Contains(i))];
-            var fresh = writes.Where(w => !S.Known.ContainsKey(w.Id) && !stored.ContainsKey(w.Id)).Select(w => w.Id).ToArray();
-            await Task.WhenAll(fresh.GroupBy(ServerShards.Of).Select(shard => GrainFactory.GetGrain<IServerShardGrain>(shard.Key).AddManyAsync([.. shard])));
-            using var gate = new SemaphoreSlim(Parallelism);
-            var results = await Task.WhenAll(writes.Select(async server =>
-            {
-                await gate.WaitAsync();
-                try
-                {
-                    var grain = GrainFactory.GetGrain<IMcpServerGrain>(server.Id);
-                    var registered = await grain.RegisterAsync(server);
-                    return (server, registered.Outcome == WriteOutcome.Duplicate ? await grain.UpdateAsync(server, keepProbeHeaders: true) : registered);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }));
-            foreach (var (server, result) in results)
-            {
-                if (result.Succeeded) S.Known[server.Id] = server.Origin!.Ref;
-                else skipped.Add($"{server.Id}: {string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Message}"))}");
-            }
-        }
-        foreach (var server in wanted) if (stored.GetValueOrDefault(server.Id) is { Origin.Source: var source } && source == SourceId) S.Known[server.Id] = server.Origin!.Ref;
-        return [.. skipped.Order(StringComparer.Ordinal)];
-    }
-
-    private static bool Same(McpServer a, McpServer b) =>
-        a.Name == b.Name && a.Endpoint == b.Endpoint && a.Origin == b.Origin && a.Probe.Transport == b.Probe.Transport
-        && a.Labels.Count == b.Labels.Count && a.Labels.All(l => b.Labels.TryGetValue(l.Key, out var v) && v == l.Value);
-
-    private async Task DeregisterAsync(string[] ids)
-    {
-        using var gate = new SemaphoreSlim(Parallelism);
-        await Task.WhenAll(ids.Select(async id =>
-        {
-            await gate.WaitAsync();
-            try
-            {
-                var grain = GrainFactory.GetGrain<IMcpServerGrain>(id);
-                // Only what this source registered: a server taken over by hand since is left alone.
-                if (await grain.GetAsync() is { Origin.Source: var source } && source == SourceId) await grain.DeregisterAsync(Deregistered);
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }));
-        foreach (var id in ids) S.Known.Remove(id);
     }
 }

@@ -9,7 +9,8 @@ public sealed record DiscoveryChanges(Dictionary<string, McpServer> Wanted, stri
 /// <summary>
 /// From a registry's entries to servers, with no cluster (table-tested): each remote endpoint of an active entry whose
 /// name matches becomes a server <c>{source}.{name}</c> (<c>-2</c>, <c>-3</c>… for further remotes), labelled with the
-/// source's labels and <c>discovery_source</c>. A full listing removes every server the source had that is not in it;
+/// source's labels, what its relabeling makes of the meta labels (<c>__meta_registry_name</c>, <c>…_title</c>,
+/// <c>…_remote_type</c>, <c>__endpoint__</c>), and <c>discovery_source</c>; one its relabeling drops is left out. A full listing removes every server the source had that is not in it;
 /// a listing of changes removes only the entries it says are deleted or no longer qualify.
 /// </summary>
 public static partial class RegistryPlan
@@ -32,8 +33,19 @@ public static partial class RegistryPlan
             for (var i = 0; i < remotes.Length; i++)
             {
                 var id = IdOf(source.Id, entry.Name, i);
-                var labels = new Dictionary<string, string>(source.Labels, StringComparer.Ordinal) { ["discovery_source"] = source.Id };
-                wanted[id] = new McpServer(id, entry.Title ?? entry.Name, remotes[i].Url, labels, true, default, default)
+                var labels = new Dictionary<string, string>(source.Labels, StringComparer.Ordinal)
+                {
+                    ["__meta_registry_name"] = entry.Name,
+                    ["__meta_registry_title"] = entry.Title ?? "",
+                    ["__meta_registry_remote_type"] = remotes[i].Type,
+                    ["__endpoint__"] = remotes[i].Url,
+                };
+                if (Relabeling.Apply(source.Relabel, labels) is not { } relabeled
+                    || !Uri.TryCreate(relabeled.GetValueOrDefault("__endpoint__"), UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+                {
+                    continue;
+                }
+                wanted[id] = new McpServer(id, entry.Title ?? entry.Name, endpoint.ToString(), Relabeling.Finish(relabeled, source.Id), true, default, default)
                 {
                     Origin = new ServerOrigin(source.Id, $"{entry.Name}#{i}"),
                     Probe = ProbeSettings.Default with { Transport = remotes[i].Type == "sse" ? ProbeTransport.Sse : ProbeTransport.StreamableHttp },
