@@ -53,6 +53,9 @@ public sealed partial class KubernetesManifestTests
                 "HorizontalPodAutoscaler" => KubernetesYaml.Deserialize<V2HorizontalPodAutoscaler>(document),
                 "NetworkPolicy" => KubernetesYaml.Deserialize<V1NetworkPolicy>(document),
                 "Namespace" => KubernetesYaml.Deserialize<V1Namespace>(document),
+                "ServiceAccount" => KubernetesYaml.Deserialize<V1ServiceAccount>(document),
+                "ClusterRole" => KubernetesYaml.Deserialize<V1ClusterRole>(document),
+                "ClusterRoleBinding" => KubernetesYaml.Deserialize<V1ClusterRoleBinding>(document),
                 var kind => throw new InvalidOperationException($"unexpected kind {kind}"),
             });
         }
@@ -91,6 +94,36 @@ public sealed partial class KubernetesManifestTests
         Assert.True(container.Resources.Limits.ContainsKey("memory"));
         Assert.False(container.Resources.Limits.ContainsKey("cpu"));
         Assert.True(pod.Spec.SecurityContext.RunAsNonRoot);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task The_silos_may_list_and_watch_what_discovery_reads_and_nothing_else(string overlay)
+    {
+        var objects = await RenderAsync(overlay);
+        var silo = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "mcp-alerting-silo").Spec.Template.Spec;
+        var api = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "mcp-alerting-api").Spec.Template.Spec;
+        var account = objects.OfType<V1ServiceAccount>().Single();
+        Assert.Equal(account.Metadata.Name, silo.ServiceAccountName);
+        Assert.False(api.AutomountServiceAccountToken ?? true); // the API never talks to Kubernetes
+
+        var binding = objects.OfType<V1ClusterRoleBinding>().Single();
+        var subject = Assert.Single(binding.Subjects);
+        Assert.Equal(("ServiceAccount", account.Metadata.Name, account.Metadata.NamespaceProperty), (subject.Kind, subject.Name, subject.NamespaceProperty));
+        var role = objects.OfType<V1ClusterRole>().Single(r => r.Metadata.Name == binding.RoleRef.Name);
+        var granted = role.Rules.SelectMany(r => r.ApiGroups.SelectMany(g => r.Resources.SelectMany(res => r.Verbs.Select(v => $"{(g.Length == 0 ? "core" : g)}/{res}:{v}"))))
+            .Order(StringComparer.Ordinal).ToArray();
+        string[] needed = [.. new[] { "core/pods", "core/services", "mcp.x-k8s.io/mcpservers", "toolhive.stacklok.dev/mcpservers" }
+            .SelectMany(r => new[] { $"{r}:list", $"{r}:watch" }).Order(StringComparer.Ordinal)];
+        Assert.Equal(needed, granted);
+        Assert.All(role.Rules, r => Assert.True(r.ResourceNames is null && r.NonResourceURLs is null));
+
+        // What discovery asks for is what the role grants: each role's resource, listed and watched.
+        foreach (var kind in Monitoring.Discovery.DiscoverySource.Roles)
+        {
+            var (group, _, plural, _) = Monitoring.Discovery.KubernetesTargets.Resource(kind);
+            Assert.Contains($"{(group.Length == 0 ? "core" : group)}/{plural}:watch", granted);
+        }
     }
 
     [Theory]
