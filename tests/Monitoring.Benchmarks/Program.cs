@@ -12,6 +12,8 @@
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --config-apply [--servers 10000] [--silos 1]
 // How many servers one silo can probe at a 15 s interval:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
+// Kubernetes discovery: N MCPServers from one listing of a stand-in API server, then single watch events, timed:
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --discovery [--servers 10000] [--silos 1]
 // Who is on call, for 1,000 schedules over 6 months of shifts (p50 and p99):
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --oncall [--schedules 1000] [--asks 2000]
 using System.Collections.Concurrent;
@@ -50,6 +52,12 @@ if (args.Contains("--telemetry"))
 if (args.Contains("--config-apply"))
 {
     await ConfigApply.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--discovery"))
+{
+    await DiscoveryApply.RunAsync(args);
     return;
 }
 
