@@ -410,10 +410,18 @@ public sealed class ConfigApiTests(ApiFixture api)
     {
         await using var registry = await StandInRegistry.StartAsync(() => api.Time.GetUtcNow());
         registry.Put("io.example/search", ("streamable-http", "http://127.0.0.1:9/search/mcp"));
+        await using var kube = await StandInKubernetes.StartAsync();
+        kube.Put(StandInKubernetes.Lifecycle, StandInKubernetes.LifecycleServer("maps", "tiles", "http://127.0.0.1:9/tiles/mcp", verified: true, new() { ["tier"] = "mcp" }));
         var document = new JsonObject
         {
             ["namespace"] = $"found-{_id}",
-            ["discoverySources"] = new JsonArray(new JsonObject { ["id"] = $"d-{_id}", ["url"] = registry.BaseUrl, ["interval"] = "10m", ["labels"] = new JsonObject { ["team"] = "search" } }),
+            ["discoverySources"] = new JsonArray(
+                new JsonObject { ["id"] = $"d-{_id}", ["url"] = registry.BaseUrl, ["interval"] = "10m", ["labels"] = new JsonObject { ["team"] = "search" } },
+                new JsonObject
+                {
+                    ["id"] = $"k-{_id}", ["kind"] = "kubernetes", ["url"] = kube.BaseUrl, ["namespaces"] = new JsonArray("maps"), ["labelSelector"] = "tier=mcp",
+                    ["relabel"] = new JsonArray(new JsonObject { ["sourceLabels"] = new JsonArray("__meta_kubernetes_namespace"), ["targetLabel"] = "team" }),
+                }),
         };
         var broken = (JsonObject)document.DeepClone();
         broken["discoverySources"]![0]!["url"] = "registry.example.com";
@@ -424,13 +432,17 @@ public sealed class ConfigApiTests(ApiFixture api)
         await OkAsync(await PostAsync("/api/config/apply", document));
         Assert.Equal(HttpStatusCode.OK, (await api.Http.PostAsync($"/api/discovery/sources/d-{_id}/sync", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/api/servers/d-{_id}.io.example-search")).StatusCode);
+        await Eventually.TrueAsync(async () => (await api.Http.GetAsync($"/api/servers/k-{_id}.maps.tiles")).StatusCode == HttpStatusCode.OK, "the watched MCPServer to be registered");
+        var tiles = await (await api.Http.GetAsync($"/api/servers/k-{_id}.maps.tiles")).JsonAsync();
+        Assert.Equal("maps", tiles.GetProperty("labels").GetProperty("team").GetString());
         Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray()); // polls are not configuration
         var export = await api.Http.GetFromJsonAsync<JsonObject>($"/api/config/export?namespace=found-{_id}");
         Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", export!))).GetProperty("changes").EnumerateArray());
 
         document.Remove("discoverySources");
-        Assert.Equal(1, (await OkAsync(await PostAsync("/api/config/apply?prune=true", document))).GetProperty("summary").GetProperty("delete").GetInt32());
+        Assert.Equal(2, (await OkAsync(await PostAsync("/api/config/apply?prune=true", document))).GetProperty("summary").GetProperty("delete").GetInt32());
         Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/servers/d-{_id}.io.example-search")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/servers/k-{_id}.maps.tiles")).StatusCode);
     }
 
     [Fact]
