@@ -150,6 +150,19 @@ public sealed class KubernetesDiscoveryTests(ApiFixture api)
         Assert.True(kube.Requests.Count(r => !r.Contains("watch=")) > lists, "a 410 lists again");
         Assert.NotNull(await ServerAsync(s, $"{source}.apps.tools-2"));
 
+        // Again, with the 410 as the watch request's answer rather than an event in its stream.
+        await Eventually.TrueAsync(() => kube.OpenWatches == 1, "the watch to be open after the relist");
+        var relists = kube.Requests.Count(r => !r.Contains("watch="));
+        kube.GoneAsStatus = true;
+        kube.Put(StandInKubernetes.Pods, StandInKubernetes.Pod("apps", "tools-3", "10.244.1.11", ready: true, annotated, Map(("tier", "mcp"))));
+        await ServerAppearsAsync(s, $"{source}.apps.tools-3");
+        kube.ForgetUnseen(StandInKubernetes.Pods, "apps", "tools-3");
+        kube.Compact();
+        kube.DropWatches();
+        await ServerLeavesAsync(s, $"{source}.apps.tools-3");
+        Assert.True(kube.Requests.Count(r => !r.Contains("watch=")) > relists, "a 410 answer lists again");
+        kube.GoneAsStatus = false;
+
         // A pod relabelled out of the selector is a DELETED event for this watch.
         await Eventually.TrueAsync(() => kube.OpenWatches == 1, "the watch to be open after the relist");
         kube.Put(StandInKubernetes.Pods, StandInKubernetes.Pod("apps", "tools-2", "10.244.1.10", ready: true, annotated, Map(("tier", "retired"))));
@@ -189,6 +202,14 @@ public sealed class KubernetesDiscoveryTests(ApiFixture api)
         Assert.Equal("Mine", (await ServerAsync(s, $"{source}.shop.mine"))!.Value.GetProperty("name").GetString());
         await Eventually.TrueAsync(async () => (await SourceAsync(s, source)).GetProperty("status").GetProperty("skipped").EnumerateArray()
             .Any(k => k.GetString()!.Contains("a server registered by hand has this id")), "the hand server to be reported as left alone");
+
+        // The console lists the source with what it found, and a discovered server's page says where it came from.
+        var console = await (await s.Http.GetAsync("/discovery")).Content.ReadAsStringAsync();
+        Assert.Contains(source, console);
+        Assert.Contains($"service in all namespaces of {kube.BaseUrl}", console);
+        Assert.Contains($"discovery_source%3D{source}\">2</a>", console);
+        var page = await (await s.Http.GetAsync($"/servers/{source}.shop.catalog")).Content.ReadAsStringAsync();
+        Assert.Contains($"discovered by source {source} (service/shop/catalog)", page);
 
         // The annotation is taken off: the service no longer yields a server.
         kube.Put(StandInKubernetes.Services, StandInKubernetes.Service("shop", "cart", 8081, null, Map(("env", "prod"))));

@@ -57,6 +57,12 @@ public sealed class StandInKubernetes : IAsyncDisposable
 
     public ConcurrentQueue<string> Requests { get; } = new();
 
+    /// <summary>
+    /// How a watch from a compacted version is refused: an <c>ERROR</c> event in a 200 stream (the watch cache's way,
+    /// the default), or, when true, a 410 answer with the <c>Status</c> as its body (as when the request reaches etcd).
+    /// </summary>
+    public bool GoneAsStatus { get; set; }
+
     public int OpenWatches
     {
         get
@@ -149,7 +155,7 @@ public sealed class StandInKubernetes : IAsyncDisposable
     {
         lock (_gate)
         {
-            _compacted = _version;
+            _compacted = ++_version;
             _history.Clear();
         }
     }
@@ -255,7 +261,13 @@ public sealed class StandInKubernetes : IAsyncDisposable
         context.Response.ContentType = "application/json";
         lock (_gate)
         {
-            if (from != 0 && from < _compacted)
+            if (from != 0 && from < _compacted && GoneAsStatus)
+            {
+                context.Response.StatusCode = 410;
+                watch.Lines.Writer.TryWrite(Status(410, "Expired", $"too old resource version: {from} ({_compacted})").ToJsonString());
+                watch.Lines.Writer.TryComplete();
+            }
+            else if (from != 0 && from < _compacted)
             {
                 var status = Status(410, "Expired", $"too old resource version: {from} ({_compacted})");
                 watch.Lines.Writer.TryWrite(Line("ERROR", status));
