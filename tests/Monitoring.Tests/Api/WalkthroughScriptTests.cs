@@ -64,6 +64,12 @@ public sealed partial class WalkthroughScriptTests
         var fleet = Assert.Single(hooks.At("/fleet"));
         Assert.Equal(2, fleet.Body.GetProperty("incident").GetProperty("firing").GetInt32());
 
+        // curl pinged the heartbeat by GET (/start) and by POST (the success, its body kept as the log).
+        var beat = await (await api.Http.GetAsync("/api/heartbeats/nightly-backup")).JsonAsync();
+        Assert.Equal("up", beat.GetProperty("status").GetString());
+        Assert.Equal("backed up", beat.GetProperty("lastPing").GetProperty("log").GetString());
+        Assert.Equal(["start", "success"], beat.GetProperty("pings").EnumerateArray().Select(p => p.GetProperty("kind").GetString()).Order());
+
         // The walkthrough ends quiet: its last step removed the servers, and no alert is left open to page later.
         var alerts = await (await api.Http.GetAsync("/api/alerts?limit=500")).JsonAsync();
         var open = alerts.GetProperty("items").EnumerateArray()
