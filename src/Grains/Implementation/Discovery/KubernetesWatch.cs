@@ -162,8 +162,8 @@ internal static class Listers
 
     public static IObjectLister For(IKubernetes client, DiscoverySource source, string scope) => source.Role switch
     {
-        DiscoverySource.PodRole => new PodLister(client, scope, source.LabelSelector),
-        DiscoverySource.ServiceRole => new ServiceLister(client, scope, source.LabelSelector),
+        DiscoverySource.PodRole => Pods(client, scope, source.LabelSelector),
+        DiscoverySource.ServiceRole => Services(client, scope, source.LabelSelector),
         _ => new CustomLister(client, KubernetesTargets.Resource(source.Role ?? DiscoverySource.LifecycleRole), scope, source.LabelSelector),
     };
 
@@ -206,53 +206,40 @@ internal static class Listers
         }
     }
 
-    private sealed class PodLister(IKubernetes client, string scope, string? selector) : IObjectLister
+    /// <summary>A core kind (pods, services): the client's typed list and watch, each object handed on as JSON.</summary>
+    private sealed class CoreLister<TItem, TList>(
+        Func<string?, CancellationToken, Task<HttpOperationResponse<TList>>> list,
+        Func<TList, (V1ListMeta? Meta, IEnumerable<TItem> Items)> read,
+        Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, TItem)>> watch) : IObjectLister
+        where TItem : notnull
     {
-        private Task<HttpOperationResponse<V1PodList>> Call(string? next, CancellationToken ct) => Ns(scope) is { } ns
-            ? client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, continueParameter: next, labelSelector: selector,
-                limit: PageSize, cancellationToken: ct)
-            : client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(continueParameter: next, labelSelector: selector,
-                limit: PageSize, cancellationToken: ct);
-
         public async Task<ObjectPage> ListAsync(string? next, CancellationToken ct)
         {
-            var list = (await Call(next, ct)).Body;
-            return new ObjectPage(list.Metadata?.ResourceVersion ?? "", list.Metadata?.ContinueProperty, [.. list.Items.Select(ToJson)]);
+            var (meta, items) = read((await list(next, ct)).Body);
+            return new ObjectPage(meta?.ResourceVersion ?? "", meta?.ContinueProperty, [.. items.Select(i => ToJson(i))]);
         }
 
         public async IAsyncEnumerable<(WatchEventType, JsonElement)> WatchAsync(string version, Action<Exception> onError, [EnumeratorCancellation] CancellationToken ct)
         {
-            var events = Ns(scope) is { } ns
-                ? client.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version,
-                    timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct)
-                : client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version,
-                    timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct);
-            await foreach (var (type, pod) in events) yield return (type, ToJson(pod));
+            await foreach (var (type, item) in watch(version, onError, ct)) yield return (type, ToJson(item));
         }
     }
 
-    private sealed class ServiceLister(IKubernetes client, string scope, string? selector) : IObjectLister
-    {
-        private Task<HttpOperationResponse<V1ServiceList>> Call(string? next, CancellationToken ct) => Ns(scope) is { } ns
-            ? client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, continueParameter: next, labelSelector: selector,
-                limit: PageSize, cancellationToken: ct)
-            : client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(continueParameter: next, labelSelector: selector,
-                limit: PageSize, cancellationToken: ct);
+    private static CoreLister<V1Pod, V1PodList> Pods(IKubernetes client, string scope, string? selector) => new(
+        (next, ct) => Ns(scope) is { } ns
+            ? client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, continueParameter: next, labelSelector: selector, limit: PageSize, cancellationToken: ct)
+            : client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(continueParameter: next, labelSelector: selector, limit: PageSize, cancellationToken: ct),
+        l => (l.Metadata, l.Items),
+        (version, onError, ct) => Ns(scope) is { } ns
+            ? client.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct)
+            : client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct));
 
-        public async Task<ObjectPage> ListAsync(string? next, CancellationToken ct)
-        {
-            var list = (await Call(next, ct)).Body;
-            return new ObjectPage(list.Metadata?.ResourceVersion ?? "", list.Metadata?.ContinueProperty, [.. list.Items.Select(ToJson)]);
-        }
-
-        public async IAsyncEnumerable<(WatchEventType, JsonElement)> WatchAsync(string version, Action<Exception> onError, [EnumeratorCancellation] CancellationToken ct)
-        {
-            var events = Ns(scope) is { } ns
-                ? client.CoreV1.WatchListNamespacedServiceAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version,
-                    timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct)
-                : client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version,
-                    timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct);
-            await foreach (var (type, service) in events) yield return (type, ToJson(service));
-        }
-    }
+    private static CoreLister<V1Service, V1ServiceList> Services(IKubernetes client, string scope, string? selector) => new(
+        (next, ct) => Ns(scope) is { } ns
+            ? client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, continueParameter: next, labelSelector: selector, limit: PageSize, cancellationToken: ct)
+            : client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(continueParameter: next, labelSelector: selector, limit: PageSize, cancellationToken: ct),
+        l => (l.Metadata, l.Items),
+        (version, onError, ct) => Ns(scope) is { } ns
+            ? client.CoreV1.WatchListNamespacedServiceAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct)
+            : client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: selector, resourceVersion: version, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: ct));
 }
