@@ -10,6 +10,7 @@ namespace Monitoring.Discovery;
 public sealed class KubernetesWatches(TimeProvider time)
 {
     private CancellationTokenSource? _stop;
+    private Kubernetes? _client;
     private Task[] _running = [];
 
     public int Generation { get; private set; } = Random.Shared.Next();
@@ -21,7 +22,7 @@ public sealed class KubernetesWatches(TimeProvider time)
     public void Start(DiscoverySource source, Func<WatchBatch, Task> sink)
     {
         Stop();
-        var client = new Kubernetes(Configuration(source));
+        var client = _client = new Kubernetes(Configuration(source));
         var stop = _stop = new CancellationTokenSource();
         var generation = ++Generation;
         string[] scopes = source.Namespaces.Length == 0 ? [""] : source.Namespaces;
@@ -33,7 +34,11 @@ public sealed class KubernetesWatches(TimeProvider time)
         _stop?.Cancel();
         _stop?.Dispose();
         _stop = null;
+        var (client, running) = (_client, _running);
+        _client = null;
         _running = [];
+        // The client's connections close once its watches have seen the cancellation and ended.
+        if (client is not null) _ = Task.WhenAll(running).ContinueWith(_ => client.Dispose(), TaskScheduler.Default);
     }
 
     /// <summary>
