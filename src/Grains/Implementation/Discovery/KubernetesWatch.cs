@@ -72,11 +72,31 @@ public sealed class KubernetesWatch(IKubernetes client, DiscoverySource source, 
                     reader.TryRead(out next);
                     batch = batch with { Objects = [.. batch.Objects, .. next!.Objects] };
                 }
-                await sink(batch);
+                await HandOverAsync(batch, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>
+    /// Hands one batch to the source, again until it takes it: a grain call that fails (a timeout, a silo going away)
+    /// must not end the pump, or every later event would be read and dropped while the watch looked healthy.
+    /// </summary>
+    private async Task HandOverAsync(WatchBatch batch, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await sink(batch);
+                return;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt, 5))), time, cancellationToken);
+            }
         }
     }
 
