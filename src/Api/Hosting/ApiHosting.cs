@@ -92,6 +92,7 @@ public static class ApiHosting
         app.MapOnCallEndpoints();
         app.MapCalendarFeedEndpoints();
         app.MapHeartbeatEndpoints();
+        app.MapSloEndpoints();
         app.MapDiscoveryEndpoints();
         app.MapSilenceEndpoints();
         app.MapRoutingEndpoints();

@@ -180,3 +180,20 @@ public sealed record DiscoveryEntry(
     public string? Field(string name) => null;
     public Dictionary<string, string> Fields() => [];
 }
+
+/// <summary>An objective as its listing shows it (its rows stay with its grain): sorted by the least budget remaining.</summary>
+[GenerateSerializer, Immutable, Alias("mcp.SloEntry")]
+public sealed record SloEntry(
+    [property: Id(0), JsonPropertyName("Definition")] Slo.SloDefinition Definition,
+    [property: Id(1), JsonPropertyName("EvaluatedAt")] DateTimeOffset? EvaluatedAt,
+    [property: Id(2), JsonPropertyName("WorstBudget")] double? WorstBudget,
+    [property: Id(3), JsonPropertyName("Servers")] int Servers,
+    [property: Id(4), JsonPropertyName("Firing")] int Firing,
+    [property: Id(5), JsonPropertyName("Version")] long Version) : IListingEntry<SloEntry>
+{
+    public static string Kind => "slos";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Id => Definition.Id;
+    public string? Field(string name) => name == "budget" && WorstBudget is { } b ? b.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : null;
+    public Dictionary<string, string> Fields() => Field("budget") is { } b ? new() { ["budget"] = b } : [];
+}

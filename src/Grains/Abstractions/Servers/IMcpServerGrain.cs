@@ -31,6 +31,14 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     Task<IngestResult> IngestAsync(TelemetryBatch batch);
 
+    /// <summary>An objective's question to the server's long-range history: totals per window (null when not registered).</summary>
+    [AlwaysInterleave]
+    Task<HistoryAnswer?> GetHistoryAsync(TotalsQuery query);
+
+    /// <summary>The seed's performance summary over the last <paramref name="window"/> (null when not registered).</summary>
+    [AlwaysInterleave]
+    Task<ServerHistorySummary?> GetSummaryAsync(TimeSpan window);
+
     /// <summary>Adds a per-server ingest token (its SHA-256 hash; the token is shown once). At most 5 per server.</summary>
     Task<WriteResult> AddIngestTokenAsync(string id, string hash);
 

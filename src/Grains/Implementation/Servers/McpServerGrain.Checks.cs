@@ -39,6 +39,7 @@ public sealed partial class McpServerGrain
         if (result.Probe is { } probe && server.Probe.Enabled)
         {
             _lastProbe = probe;
+            RecordProbeHistory(probe);
             var write = false;
             if (probe.Outcome == CheckOutcome.Ok && probe.Era is { } era && era != state.State.ProbeEra)
             {

@@ -75,6 +75,7 @@ public sealed partial class McpServerGrain
         }
         _window.Commit();
         _cumulative.Commit();
+        RecordHistory(batch, now);
         MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted + summed);
         MonitoringMetrics.TelemetryRecordsDropped.Inc(dropped);
         return new IngestResult(true, Saturate(accepted + summed), Saturate(dropped));
@@ -86,6 +87,7 @@ public sealed partial class McpServerGrain
     /// </summary>
     private void TakeBack()
     {
+        _historyPoints.Clear();
         _window.Rollback();
         _cumulative.Rollback();
         _windowRestored = true;
@@ -117,6 +119,7 @@ public sealed partial class McpServerGrain
                 continue;
             }
             var isToolCall = delta.Tool is not null || delta.Method == "tools/call";
+            _historyPoints.Add(delta);
             if (_window.RecordMany(delta.At, now, delta.Count, delta.Success, isToolCall, delta.SumSeconds, delta.BoundsSeconds, delta.BucketCounts, delta.MinSeconds, delta.MaxSeconds))
             {
                 summed += delta.Count;

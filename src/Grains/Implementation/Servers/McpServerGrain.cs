@@ -49,6 +49,7 @@ public sealed class ServerWindowState
 public sealed partial class McpServerGrain(
     [PersistentState("server", StorageNames.Servers)] IPersistentState<McpServerState> state,
     [PersistentState("window", StorageNames.Servers)] IPersistentState<ServerWindowState> windowState,
+    [PersistentState("history", StorageNames.Servers)] IPersistentState<ServerHistoryState> historyState,
     IOptions<MonitoringOptions> options,
     IOptions<ProbingOptions> probing,
     ServerChecks checks,
@@ -95,6 +96,7 @@ public sealed partial class McpServerGrain(
         _windowRestored = _window.LastRecordedAt is not null;
         // The snapshot lives in storage; the window itself is the copy in memory.
         windowState.State.Data = null;
+        RestoreHistory();
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await RefreshRulesAsync();
         StartTimers();
@@ -110,6 +112,7 @@ public sealed partial class McpServerGrain(
         if (!(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
         {
             await SaveWindowAsync();
+            await SaveHistoryAsync(force: true);
         }
     }
 
@@ -183,6 +186,7 @@ public sealed partial class McpServerGrain(
         await state.ClearStateAsync();
         state.State = new McpServerState();
         await windowState.ClearStateAsync();
+        await historyState.ClearStateAsync();
         await listings.RemoveAsync<ServerEntry>(ServerId);
         localServers.Remove(ServerId);
         try
@@ -362,6 +366,7 @@ public sealed partial class McpServerGrain(
         finally
         {
             if (time.GetUtcNow() - _windowSavedAt >= WindowWriteBehind) await SaveWindowAsync();
+            await SaveHistoryAsync(force: false);
         }
     }
 }

@@ -17,6 +17,9 @@ public sealed class MonitoringOptions
     /// </summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often each service-level objective reads its servers' history and decides its burn-rate alerts.</summary>
+    public TimeSpan SloEvaluationInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The most request records one telemetry push may carry.</summary>
     public int MaxTelemetryBatch { get; set; } = 10_000;
 }
