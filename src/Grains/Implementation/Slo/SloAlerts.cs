@@ -37,8 +37,8 @@ public static class SloAlerts
             {
                 var key = Key(row.Server, urgency);
                 seen.Add(key);
-                var condition = urgency == "page" ? row.Reading.Page : row.Reading.Ticket;
                 var before = said.GetValueOrDefault(key) ?? new SloSaid();
+                var condition = Still(slo!, row.Reading, urgency, before) ?? (urgency == "page" ? row.Reading.Page : row.Reading.Ticket);
                 var labels = condition is null ? before.Labels : Labels(slo!, row.Server, condition);
                 if (before.Labels is { } old && before.FiringSince is not null && labels is not null && !SameLabels(old, labels))
                 {
@@ -60,6 +60,14 @@ public static class SloAlerts
             if (end is not null) posts.Add((key, end, new SloSaid { SaidAt = at }));
         }
         return posts;
+    }
+
+    /// <summary>The condition an alert fires on, while it still holds: another that begins to hold too does not replace it (nor page again).</summary>
+    private static BurnCondition? Still(SloDefinition slo, SloReading reading, string urgency, SloSaid before)
+    {
+        if (before.FiringSince is null || before.Labels is not { } labels) return null;
+        return SloMath.Conditions(slo).FirstOrDefault(c => c.Urgency == urgency && SloMath.NameOf(c.Long) == labels.GetValueOrDefault("long")
+            && SloMath.NameOf(c.Short) == labels.GetValueOrDefault("short") && SloMath.Holds(c, reading.BurnRates));
     }
 
     private static bool SameLabels(Dictionary<string, string> a, Dictionary<string, string> b) =>
