@@ -64,11 +64,12 @@ public sealed class HostileRequestTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/schedules",
             $$"""{"id":"sch-{{world.Id}}","name":"S","timeZone":"Europe/Berlin","layers":[{"name":"l1","users":["u-{{world.Id}}"],"start":"2026-03-02T09:00","shift":"1w"}]}""")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/heartbeats", $$"""{"id":"hb-{{world.Id}}","period":"1h"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/slos", $$"""{"id":"slo-{{world.Id}}","objective":99.5,"selector":{"t":"{{world.Id}}"} }""")).StatusCode);
         // A discovery source whose registry does not answer (port 9): its polls fail and change nothing.
         Assert.Equal(HttpStatusCode.Created, (await api.Http.PostJsonAsync("/api/discovery/sources", $$"""{"id":"ds-{{world.Id}}","url":"http://127.0.0.1:9"}""")).StatusCode);
         var ids = new Dictionary<string, string>
         {
-            ["/api/heartbeats"] = "hb-" + world.Id, ["/api/discovery/sources"] = "ds-" + world.Id, ["/api/users"] = "u-" + world.Id, ["/api/schedules"] = "sch-" + world.Id,
+            ["/api/heartbeats"] = "hb-" + world.Id, ["/api/slos"] = "slo-" + world.Id, ["/api/discovery/sources"] = "ds-" + world.Id, ["/api/users"] = "u-" + world.Id, ["/api/schedules"] = "sch-" + world.Id,
             ["/api/servers"] = world.ServerId, ["/api/rules"] = world.RuleId, ["/api/channels"] = $"c-{world.Id}",
             ["/api/silences"] = silenceId, ["/api/escalation-policies"] = $"p-{world.Id}", ["/api/alerts"] = world.AlertId,
             ["/api/keys"] = "key-" + world.Id, ["/api/time-intervals"] = "ti-" + world.Id, ["/api/inhibitions"] = "inh-" + world.Id,
@@ -233,6 +234,7 @@ public sealed class HostileRequestTests(ApiFixture api)
         var scheduleOverride = """{"user":"u-@ID@","start":"2026-03-03T09:00:00Z","end":"2026-03-03T10:00:00Z"}""".Replace("@ID@", id);
         var discovery = """{"kind":"registry","url":"http://127.0.0.1:9/registry","interval":"10m","namePattern":"^io\\.example/","labels":{"t":"@ID@"}}""".Replace("@ID@", id);
         var heartbeat = """{"name":"H","labels":{"t":"@ID@"},"period":"1h","grace":"5m","timeZone":"UTC","startGrace":"1h"}""".Replace("@ID@", id);
+        var slo = """{"name":"S","selector":{"t":"@ID@"},"indicator":"latency","latencyThreshold":"250ms","objective":99.5,"window":"28d","aggregate":true,"labels":{"t":"@ID@"},"pageFactors":[14.4,6],"ticketFactors":[3,1],"minEvents":5}""".Replace("@ID@", id);
         var telemetry = """{"requests":[{"method":"tools/call","tool":"search","durationMs":120,"success":true}],"gauges":{"activeConnections":3,"cpuUsage":42.5,"memoryUsage":61.0}}""";
         var document = ("{\"apiVersion\":\"mcp-alerting/v1\",\"namespace\":\"hostile-@ID@\",\"channels\":[{\"id\":\"hc-@ID@\",\"type\":\"webhook\",\"config\":{\"url\":\"" + hookUrl + "\"}}],"
             + "\"servers\":[" + server.Insert(1, "\"id\":\"hs-@ID@\",") + "],\"rules\":[" + rule.Insert(1, "\"id\":\"hr-@ID@\",").Replace("\"c-@ID@\"", "\"hc-@ID@\"") + "],"
@@ -277,6 +279,9 @@ public sealed class HostileRequestTests(ApiFixture api)
             ["POST /api/schedules/{id}/feeds"] = new(null), ["GET /api/schedules/{id}/feeds"] = new(null), ["DELETE /api/schedules/{id}/feeds/{feedId}"] = new(null),
             ["POST /api/users/{id}/feeds"] = new(null), ["GET /api/users/{id}/feeds"] = new(null), ["DELETE /api/users/{id}/feeds/{feedId}"] = new(null),
             ["GET /ical/{token}"] = new(null),
+            ["GET /api/slos"] = new(null), ["POST /api/slos"] = new(slo.Insert(1, $"\"id\":\"new-{id}\",")),
+            ["GET /api/slos/{id}"] = new(null), ["PUT /api/slos/{id}"] = new(slo), ["DELETE /api/slos/{id}"] = new(null),
+            ["POST /api/slos/{id}/evaluate"] = new(null), ["GET /api/servers/{id}/summary"] = new(null),
             ["GET /api/heartbeats"] = new(null), ["POST /api/heartbeats"] = new(heartbeat.Insert(1, $"\"id\":\"new-{id}\",")),
             ["GET /api/heartbeats/{id}"] = new(null), ["PUT /api/heartbeats/{id}"] = new(heartbeat), ["DELETE /api/heartbeats/{id}"] = new(null),
             ["POST /api/heartbeats/{id}/pause"] = new(null), ["POST /api/heartbeats/{id}/resume"] = new(null), ["POST /api/heartbeats/{id}/token"] = new(null),

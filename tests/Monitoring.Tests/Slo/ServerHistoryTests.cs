@@ -153,3 +153,37 @@ public sealed class ServerHistoryTests
         Assert.InRange(h.Totals(TimeSpan.FromDays(30), Now).MeasuredSeconds, 30 * 24 * 3600 - 3600, 30 * 24 * 3600);
     }
 }
+
+/// <summary>A history as this version stored it: the format is pinned, so a later version must still read it.</summary>
+public sealed class StoredHistoryFormatTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 31, 12, 30, 0, TimeSpan.Zero);
+
+    internal static ServerHistory Sample()
+    {
+        var h = new ServerHistory();
+        for (var i = 0; i < 30; i++) h.RecordRequest(Now.AddHours(-i), Now, 0.02 * (i % 5 + 1), i % 10 != 0, i % 2 == 0 ? "search" : "fetch");
+        h.RecordProbe(Now, Now, ok: false);
+        h.RecordProbe(Now.AddMinutes(-1), Now, ok: true);
+        h.Totals(TimeSpan.FromDays(1), Now, "search"); // an objective asked about this tool: it keeps hours from here on
+        h.RecordRequest(Now, Now, 0.3, false, "search");
+        return h;
+    }
+
+    [Fact]
+    public void A_history_stored_by_format_1_still_reads()
+    {
+        // Sample(), exported by format 1 (2026-12-06).
+        const string stored = "G7cCAATq++n2XaqMSyhNfRwa754wAU8XKoOR0XTF+Ajz1x3YQeXfDQ/87f9aAbY0C8M4jEIMgLJz4WXzYJTqWvv3sm0E810bKylQl1EtTnsLIYRb1nxPkUDHXLm7l3CHu/s+UcP72e6ao6ExgSGpwn8EndeADt0QC5HimdAyZo1dDMh/G9zXgJ26IRapZ0uK6rzi9diu9v9yAljfxkq/9I2z8gA=";
+        var h = new ServerHistory();
+        Assert.True(h.Import(Convert.FromBase64String(stored)));
+        var month = h.Totals(TimeSpan.FromDays(30), Now);
+        Assert.Equal((31L, 4L, 2L, 1L), (month.Requests, month.Errors, month.Probes, month.ProbeFailures));
+        Assert.Equal(1, h.Totals(TimeSpan.FromDays(1), Now, "search").Requests);
+        Assert.Equal(2, h.Totals(TimeSpan.FromHours(1), Now, "search").Requests);
+        var again = new ServerHistory();
+        Assert.True(again.Import(Sample().Export(Now)));
+        Assert.Equal(month, again.Totals(TimeSpan.FromDays(30), Now) with { Buckets = month.Buckets });
+        Assert.Equal(month.Buckets, again.Totals(TimeSpan.FromDays(30), Now).Buckets);
+    }
+}
