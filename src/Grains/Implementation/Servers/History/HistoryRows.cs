@@ -123,20 +123,39 @@ internal sealed class HistoryRows(int retention, bool hourly)
     /// <summary>Sums the rows from <paramref name="from"/> to <paramref name="to"/> inclusive.</summary>
     public void SumInto(long from, long to, ref Accumulator totals)
     {
+        Span<Accumulator> one = [totals];
+        SumInto([from], [to], one);
+        totals = one[0];
+    }
+
+    /// <summary>Sums the rows into each of several ranges (from and to inclusive) in one pass over the rows.</summary>
+    public void SumInto(ReadOnlySpan<long> from, ReadOnlySpan<long> to, Span<Accumulator> totals)
+    {
         var position = 0;
         var epoch = 0L;
         var first = true;
-        var row = new HistoryRow(0);
+        var row = _scratch;
         while (position < _length)
         {
             epoch = first ? ReadVarint(_data, ref position) : epoch + ReadVarint(_data, ref position);
             first = false;
             row.Epoch = epoch;
             ReadBody(row, ref position);
-            if (epoch >= from && epoch <= to) Add(row, ref totals);
+            for (var i = 0; i < from.Length; i++)
+            {
+                if (epoch >= from[i] && epoch <= to[i]) Add(row, ref totals[i]);
+            }
         }
-        if (_hot is { } hot && hot.Epoch >= from && hot.Epoch <= to) Add(hot, ref totals);
+        if (_hot is { } hot)
+        {
+            for (var i = 0; i < from.Length; i++)
+            {
+                if (hot.Epoch >= from[i] && hot.Epoch <= to[i]) Add(hot, ref totals[i]);
+            }
+        }
     }
+
+    private readonly HistoryRow _scratch = new(0);
 
     private void Add(HistoryRow row, ref Accumulator totals)
     {

@@ -149,22 +149,33 @@ public sealed class ServerHistory
     /// The totals over the last <paramref name="window"/> before <paramref name="now"/>, for one tool or all. A tool
     /// asked about starts keeping hourly rows from now on (only its minute ring looks back further).
     /// </summary>
-    public HistoryTotals Totals(TimeSpan window, DateTimeOffset now, string? tool = null)
+    public HistoryTotals Totals(TimeSpan window, DateTimeOffset now, string? tool = null) => Totals([window], now, tool)[0];
+
+    /// <summary>The totals over each window, reading the minute ring and the hours once each.</summary>
+    public HistoryTotals[] Totals(TimeSpan[] windows, DateTimeOffset now, string? tool = null)
     {
-        var totals = new Accumulator();
+        var totals = new Accumulator[windows.Length];
+        for (var i = 0; i < totals.Length; i++) totals[i] = new Accumulator();
         var nowMinute = now.UtcTicks / TicksPerMinute;
-        if (window <= TimeSpan.FromHours(1))
+        var nowHour = now.UtcTicks / TicksPerHour;
+        var from = new long[windows.Length];
+        var to = new long[windows.Length];
+        foreach (var minutes in new[] { true, false })
         {
-            var from = nowMinute - (long)Math.Ceiling(window.TotalMinutes) + 1;
-            (tool is null ? _minutes : _toolMinutes.GetValueOrDefault(tool))?.SumInto(from, nowMinute, ref totals);
+            var any = false;
+            for (var i = 0; i < windows.Length; i++)
+            {
+                var short_ = windows[i] <= TimeSpan.FromHours(1);
+                (from[i], to[i]) = short_ != minutes ? (1, 0) // an empty range: the other store reads it
+                    : minutes ? (nowMinute - (long)Math.Ceiling(windows[i].TotalMinutes) + 1, nowMinute)
+                    : ((now - windows[i] + TimeSpan.FromMinutes(30)).UtcTicks / TicksPerHour, nowHour);
+                any |= short_ == minutes;
+            }
+            if (!any) continue;
+            var rows = minutes ? tool is null ? _minutes : _toolMinutes.GetValueOrDefault(tool) : tool is null ? _hours : Watch(tool, now);
+            rows?.SumInto(from, to, totals);
         }
-        else
-        {
-            var nowHour = now.UtcTicks / TicksPerHour;
-            var fromHour = (now - window + TimeSpan.FromMinutes(30)).UtcTicks / TicksPerHour;
-            (tool is null ? _hours : Watch(tool, now))?.SumInto(fromHour, nowHour, ref totals);
-        }
-        return totals.ToTotals();
+        return [.. totals.Select(t => t.ToTotals())];
     }
 
     private HistoryRows Watch(string tool, DateTimeOffset now)
@@ -181,8 +192,7 @@ public sealed class ServerHistory
     }
 
     /// <summary>An objective's question: totals per window, and since when this server has history.</summary>
-    public HistoryAnswer Answer(TotalsQuery query, DateTimeOffset now) =>
-        new([.. query.Windows.Select(w => Totals(w, now, query.Tool))], Since);
+    public HistoryAnswer Answer(TotalsQuery query, DateTimeOffset now) => new(Totals(query.Windows, now, query.Tool), Since);
 
     /// <summary>The seed's summary over <paramref name="window"/>, with its hours for a chart and the tools' last hour.</summary>
     public ServerHistorySummary Summary(TimeSpan window, DateTimeOffset now)
