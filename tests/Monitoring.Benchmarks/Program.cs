@@ -14,6 +14,8 @@
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --probes [--step 1000] [--max 8000]
 // Kubernetes discovery: N MCPServers from one listing of a stand-in API server, then single watch events, timed:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --discovery [--servers 10000] [--silos 1]
+// Service-level objectives: a server's 30 days of history in bytes, one evaluation over N servers (CPU), the summary's p99:
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --slo [--servers 10000]
 // Who is on call, for 1,000 schedules over 6 months of shifts (p50 and p99):
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --oncall [--schedules 1000] [--asks 2000]
 using System.Collections.Concurrent;
@@ -58,6 +60,12 @@ if (args.Contains("--config-apply"))
 if (args.Contains("--discovery"))
 {
     await DiscoveryApply.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--slo"))
+{
+    await SloEvaluation.RunAsync(args);
     return;
 }
 
