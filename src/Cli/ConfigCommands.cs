@@ -67,7 +67,7 @@ public static class ConfigCommands
         Output.Line(output == "json"
             ? new JsonObject { ["valid"] = true, ["namespace"] = set.Namespace, ["warnings"] = result.Warnings.Count }.ToJsonString()
             : $"valid: namespace {set.Namespace}: {set.Servers.Length} servers, {set.Rules.Length} rules, {set.Channels.Length} channels, "
-              + $"{set.Users.Length} users, {set.Schedules.Length} schedules, {set.Policies.Length} escalation policies, {set.TimeIntervals.Length} time intervals, {set.Inhibitions.Length} inhibitions, {set.Heartbeats.Length} heartbeats, {set.DiscoverySources.Length} discovery sources{(set.Routing is null ? "" : ", the routing tree")}");
+              + $"{set.Users.Length} users, {set.Schedules.Length} schedules, {set.Policies.Length} escalation policies, {set.TimeIntervals.Length} time intervals, {set.Inhibitions.Length} inhibitions, {set.Heartbeats.Length} heartbeats, {set.DiscoverySources.Length} discovery sources, {set.Slos.Length} SLOs{(set.Routing is null ? "" : ", the routing tree")}");
         return 0;
     }
 

@@ -24,7 +24,8 @@ public sealed record ConfigDocument(
     UserRequest?[]? Users = null,
     ScheduleRequest?[]? Schedules = null,
     HeartbeatRequest?[]? Heartbeats = null,
-    DiscoverySourceRequest?[]? DiscoverySources = null)
+    DiscoverySourceRequest?[]? DiscoverySources = null,
+    SloRequest?[]? Slos = null)
 {
     public const string Version1 = "mcp-alerting/v1";
     public const int MaxItems = 20_000;
@@ -43,6 +44,7 @@ public sealed record ConfigDocument(
         var schedules = Read(Schedules, "schedules", errors, (item, e) => item.WithStableOverrideIds().ToSchedule(null, e));
         var heartbeats = Read(Heartbeats, "heartbeats", errors, (item, e) => item.ToCheck(null, e));
         var sources = Read(DiscoverySources, "discoverySources", errors, (item, e) => item.ToSource(null, e));
+        var slos = Read(Slos, "slos", errors, (item, e) => item.ToDefinition(null, e));
         var keepOverrides = (Schedules ?? []).Where(s => s is { Overrides: null, Id: not null }).Select(s => s!.Id!).ToArray();
         var intervals = Read(TimeIntervals, "timeIntervals", errors, (item, e) => RoutingReader.ReadTimeInterval(item, null, e));
         var inhibitions = Read(Inhibitions, "inhibitions", errors, (item, e) => RoutingReader.ReadInhibition(item, null, e));
@@ -53,7 +55,7 @@ public sealed record ConfigDocument(
             if (RoutingReader.ReadTree(element, one) is { } tree) routing = new RoutingTree(tree.Root, tree.Receivers);
             errors.AddRange(one.ToArray().Select(e => e with { Field = Prefixed("routing", e.Field) }));
         }
-        return errors.Any ? null : new ConfigSet(Namespace!, servers, rules, channels, policies, routing, intervals, inhibitions) { KeepProbeHeaders = keep, Users = users, Schedules = schedules, KeepOverrides = keepOverrides, Heartbeats = heartbeats, DiscoverySources = sources };
+        return errors.Any ? null : new ConfigSet(Namespace!, servers, rules, channels, policies, routing, intervals, inhibitions) { KeepProbeHeaders = keep, Users = users, Schedules = schedules, KeepOverrides = keepOverrides, Heartbeats = heartbeats, DiscoverySources = sources, Slos = slos };
     }
 
     private static T[] Read<TItem, T>(TItem?[]? items, string list, RequestErrors errors, Func<TItem, RequestErrors, T?> read)

@@ -153,7 +153,7 @@ public static class ConfigEndpoints
         string? ApiVersion, string Namespace, ServerRequest[]? Servers, RuleRequest[]? Rules, ChannelRequest[]? Channels,
         EscalationPolicyRequest[]? EscalationPolicies, RoutingSchema? Routing, TimeIntervalResponse[]? TimeIntervals, InhibitionResponse[]? Inhibitions,
         UserRequest[]? Users, ScheduleRequest[]? Schedules, HeartbeatRequest[]? Heartbeats,
-        DiscoverySourceRequest[]? DiscoverySources);
+        DiscoverySourceRequest[]? DiscoverySources, SloRequest[]? Slos);
 
     private sealed record RoutingSchema(RouteResponse Route, ReceiverResponse[] Receivers);
 }

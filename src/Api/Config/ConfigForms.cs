@@ -71,6 +71,14 @@ public static class ConfigForms
         return form;
     }
 
+    /// <summary>An objective as written: what it asks, not what its last evaluation found.</summary>
+    public static JsonObject Slo(Monitoring.Slo.SloDefinition d)
+    {
+        var form = Node(SloResponse.From(d, null, null, null, 0), Timestamps);
+        foreach (var name in new[] { "evaluatedAt", "budgetRemaining", "servers", "firing", "rows" }) form.Remove(name);
+        return form;
+    }
+
     public static JsonObject Channel(string id, string type, bool enabled, string redactedConfig) => new()
     {
         ["id"] = id,

@@ -118,6 +118,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         List("rules", ConfigKey.RuleKind);
         List("heartbeats", ConfigKey.HeartbeatKind);
         List("discoverySources", ConfigKey.DiscoveryKind);
+        List("slos", ConfigKey.SloKind);
         return document;
     }
 
@@ -130,6 +131,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         var (schedules, _) = await listings.QueryAsync<ScheduleEntry>([], int.MaxValue, 0);
         var (heartbeats, _) = await listings.QueryAsync<HeartbeatEntry>([], int.MaxValue, 0);
         var (sources, _) = await listings.QueryAsync<DiscoveryEntry>([], int.MaxValue, 0);
+        var (slos, _) = await listings.QueryAsync<SloEntry>([], int.MaxValue, 0);
         var rules = await grains.GetGrain<IRuleCatalogGrain>(IRuleCatalogGrain.Key).GetAsync();
         var routing = await grains.GetGrain<IRoutingGrain>(IRoutingGrain.Key).GetIfChangedAsync(-1) ?? RoutingSet.Empty;
         var hasTree = routing.Receivers.Length > 0 || routing.Root.Routes.Length > 0 || routing.Root.Receiver is not null;
@@ -141,6 +143,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
             .. hasTree ? [ConfigKey.RoutingTree] : Array.Empty<ConfigKey>(),
             .. servers.Select(s => ConfigKey.Server(s.Id)), .. rules.Rules.Select(r => ConfigKey.Rule(r.Id)),
             .. heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)), .. sources.Select(d => ConfigKey.DiscoverySource(d.Id)),
+            .. slos.Select(s => ConfigKey.Slo(s.Id)),
         ];
     }
 
@@ -177,6 +180,7 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
         ConfigKey.UserKind => ConfigForms.User(set.Users[set.IndexOf(key)]),
         ConfigKey.HeartbeatKind => ConfigForms.Heartbeat(set.Heartbeats[set.IndexOf(key)]),
         ConfigKey.DiscoveryKind => ConfigForms.DiscoverySource(set.DiscoverySources[set.IndexOf(key)]),
+        ConfigKey.SloKind => ConfigForms.Slo(set.Slos[set.IndexOf(key)]),
         ConfigKey.TimeIntervalKind => ConfigForms.TimeInterval(set.TimeIntervals[set.IndexOf(key)]),
         ConfigKey.InhibitionKind => ConfigForms.Inhibition(set.Inhibitions[set.IndexOf(key)]),
         _ => ConfigForms.Routing(set.Routing!),
@@ -194,6 +198,8 @@ public sealed class ConfigPlanner(IGrainFactory grains, IListingStore listings)
                 return await grains.GetGrain<IEscalationPolicyGrain>(key.Id).GetAsync() is { } policy ? ConfigForms.Policy(policy) : null;
             case ConfigKey.UserKind:
                 return await grains.GetGrain<IUserGrain>(key.Id).GetAsync() is { } user ? ConfigForms.User(user) : null;
+            case ConfigKey.SloKind:
+                return await grains.GetGrain<Slo.ISloGrain>(key.Id).GetAsync() is { } objective ? ConfigForms.Slo(objective.Definition) : null;
             case ConfigKey.DiscoveryKind:
                 return await grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id).GetAsync() is { } discovery ? ConfigForms.DiscoverySource(discovery.Source) : null;
             case ConfigKey.HeartbeatKind:

@@ -77,7 +77,7 @@ public sealed record SloResponse(
 
     public static SloResponse From(SloDefinition d, DateTimeOffset? evaluatedAt, double? worst, int? servers, int firing) => new(
         d.Id, d.Name, d.Selector, d.Tool, d.Indicator.ToString().ToLowerInvariant(), d.LatencyThreshold is { } t ? Durations.Format(TimeSpan.FromSeconds(t)) : null,
-        d.Objective, Durations.Format(d.Window), d.Aggregate, d.Labels, d.PageFactors, d.TicketFactors, d.MinEvents, d.UpdatedAt, evaluatedAt, worst, servers, firing);
+        d.Objective, d.Window.TotalDays % 1 == 0 ? $"{d.Window.TotalDays}d" : Durations.Format(d.Window), d.Aggregate, d.Labels, d.PageFactors, d.TicketFactors, d.MinEvents, d.UpdatedAt, evaluatedAt, worst, servers, firing);
 
     public static SloResponse From(Listings.SloEntry e) => From(e.Definition, e.EvaluatedAt, e.WorstBudget, e.Servers, e.Firing);
 

@@ -165,7 +165,7 @@ public sealed class AlertmanagerImportTests : IDisposable
         // The document checks as validate checks it: the two matcher syntaxes, the intervals and the receivers all read.
         var validate = await CliProcess.RunAsync(null, "validate", imported);
         Assert.True(validate.ExitCode == 0, validate.ToString());
-        Assert.Contains("valid: namespace from-am: 0 servers, 0 rules, 5 channels, 0 users, 0 schedules, 0 escalation policies, 2 time intervals, 2 inhibitions, 0 heartbeats, 0 discovery sources, the routing tree", validate.Out);
+        Assert.Contains("valid: namespace from-am: 0 servers, 0 rules, 5 channels, 0 users, 0 schedules, 0 escalation policies, 2 time intervals, 2 inhibitions, 0 heartbeats, 0 discovery sources, 0 SLOs, the routing tree", validate.Out);
         Assert.Contains("to:\n    - pay-oncall@example.org\n    - pay-lead@example.org", text);
         Assert.Contains("maxAlerts: 20", text);
     }

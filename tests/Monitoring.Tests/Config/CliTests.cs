@@ -143,7 +143,7 @@ public sealed class CliTests : IDisposable
         var file = Write("team.yaml", Valid.Replace("channels: [payments-hook]\n    subject", "channels: [payments-hook, shared-ops]\n    subject"));
         var result = await CliProcess.RunAsync(null, "validate", file);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("valid: namespace payments: 1 servers, 1 rules, 1 channels, 1 users, 1 schedules, 1 escalation policies, 1 time intervals, 1 inhibitions, 0 heartbeats, 0 discovery sources", result.Out);
+        Assert.Contains("valid: namespace payments: 1 servers, 1 rules, 1 channels, 1 users, 1 schedules, 1 escalation policies, 1 time intervals, 1 inhibitions, 0 heartbeats, 0 discovery sources, 0 SLOs", result.Out);
         Assert.Contains($"warning: {file}:8: channels[0].config.signingSecret: the environment variable PAYMENTS_SIGNING is not set", result.Error);
         Assert.Contains($"warning: {file}:26: rules[0].channels[1]: 'shared-ops' is not a channel of these files", result.Error);
 

@@ -446,6 +446,41 @@ public sealed class ConfigApiTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Objectives_are_declared_in_the_document_planned_exported_and_pruned()
+    {
+        var document = new JsonObject
+        {
+            ["namespace"] = $"slo-{_id}",
+            ["slos"] = new JsonArray(new JsonObject
+            {
+                ["id"] = $"lat-{_id}", ["name"] = "Search latency", ["selector"] = new JsonObject { ["team"] = $"t-{_id}" }, ["tool"] = "search",
+                ["indicator"] = "latency", ["latencyThreshold"] = "1s", ["objective"] = 95, ["window"] = "28d", ["labels"] = new JsonObject { ["team"] = "search" },
+            }),
+        };
+        var broken = (JsonObject)document.DeepClone();
+        broken["slos"]![0]!["latencyThreshold"] = "300ms";
+        var refused = await PostAsync("/api/config/apply", broken);
+        await refused.AssertProblemAsync(400);
+        Assert.True((await refused.JsonAsync()).GetProperty("errors").TryGetProperty("slos[0].latencyThreshold", out _));
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/slos/lat-{_id}")).StatusCode);
+
+        await OkAsync(await PostAsync("/api/config/apply", document));
+        var stored = await (await api.Http.GetAsync($"/api/slos/lat-{_id}")).JsonAsync();
+        Assert.Equal(("latency", "1s", "28d"), (stored.GetProperty("indicator").GetString(), stored.GetProperty("latencyThreshold").GetString(), stored.GetProperty("window").GetString()));
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray()); // evaluations are not configuration
+        document["slos"]![0]!["objective"] = 99;
+        var change = Assert.Single((await OkAsync(await PostAsync("/api/config/plan", document))).GetProperty("changes").EnumerateArray());
+        Assert.Equal("objective", Assert.Single(change.GetProperty("fields").EnumerateArray()).GetProperty("path").GetString());
+        var export = await api.Http.GetFromJsonAsync<JsonObject>($"/api/config/export?namespace=slo-{_id}");
+        Assert.Equal(95, export!["slos"]![0]!["objective"]!.GetValue<double>());
+        Assert.Empty((await OkAsync(await PostAsync("/api/config/plan", export))).GetProperty("changes").EnumerateArray());
+
+        document.Remove("slos");
+        Assert.Equal(1, (await OkAsync(await PostAsync("/api/config/apply?prune=true", document))).GetProperty("summary").GetProperty("delete").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/api/slos/lat-{_id}")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_document_naming_people_wrongly_is_refused_at_each_place_and_writes_nothing()
     {
         var document = OnCallDocument();

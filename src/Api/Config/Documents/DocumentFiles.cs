@@ -25,7 +25,7 @@ public sealed record FileError(Source? Source, string Path, string Message)
 /// </summary>
 public sealed class DocumentFiles
 {
-    private static readonly string[] Lists = ["servers", "rules", "channels", "users", "schedules", "escalationPolicies", "timeIntervals", "inhibitions", "heartbeats", "discoverySources"];
+    private static readonly string[] Lists = ["servers", "rules", "channels", "users", "schedules", "escalationPolicies", "timeIntervals", "inhibitions", "heartbeats", "discoverySources", "slos"];
 
     private readonly Dictionary<string, Source> _sources = new(StringComparer.Ordinal);
 

@@ -40,6 +40,9 @@ public sealed record ConfigSet(
     /// <summary>Discovery sources.</summary>
     [Id(13), JsonPropertyName("DiscoverySources")] public Discovery.DiscoverySource[] DiscoverySources { get; init; } = [];
 
+    /// <summary>Service-level objectives.</summary>
+    [Id(14), JsonPropertyName("Slos")] public Slo.SloDefinition[] Slos { get; init; } = [];
+
     [NonSerialized] private Dictionary<ConfigKey, int>? _index;
     [NonSerialized] private HashSet<string>? _keepHeaders;
 
@@ -65,6 +68,7 @@ public sealed record ConfigSet(
             Add(Schedules, s => ConfigKey.Schedule(s.Id));
             Add(Heartbeats, h => ConfigKey.Heartbeat(h.Id));
             Add(DiscoverySources, d => ConfigKey.DiscoverySource(d.Id));
+            Add(Slos, s => ConfigKey.Slo(s.Id));
             Add(TimeIntervals, t => ConfigKey.TimeInterval(t.Name));
             Add(Inhibitions, i => ConfigKey.Inhibition(i.Id));
             if (Routing is not null) index[ConfigKey.RoutingTree] = 0;
@@ -86,7 +90,8 @@ public sealed record ConfigSet(
             .Concat(Servers.Select(s => ConfigKey.Server(s.Id)))
             .Concat(Rules.Select(r => ConfigKey.Rule(r.Id)))
             .Concat(Heartbeats.Select(h => ConfigKey.Heartbeat(h.Id)))
-            .Concat(DiscoverySources.Select(d => ConfigKey.DiscoverySource(d.Id)));
+            .Concat(DiscoverySources.Select(d => ConfigKey.DiscoverySource(d.Id)))
+            .Concat(Slos.Select(s => ConfigKey.Slo(s.Id)));
 }
 
 /// <summary>The routing tree and its receivers, as one resource: there is one tree in a cluster.</summary>
@@ -112,9 +117,10 @@ public sealed record ConfigKey(
     public const string ScheduleKind = "schedule";
     public const string HeartbeatKind = "heartbeat";
     public const string DiscoveryKind = "discovery-source";
+    public const string SloKind = "slo";
 
     /// <summary>The order resources are written in: what is referred to before what refers to it. Deletes go the other way.</summary>
-    public static readonly string[] WriteOrder = [ChannelKind, UserKind, ScheduleKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind, HeartbeatKind, DiscoveryKind];
+    public static readonly string[] WriteOrder = [ChannelKind, UserKind, ScheduleKind, PolicyKind, TimeIntervalKind, InhibitionKind, RoutingKind, ServerKind, RuleKind, HeartbeatKind, DiscoveryKind, SloKind];
 
     public static ConfigKey Server(string id) => new(ServerKind, id);
     public static ConfigKey Rule(string id) => new(RuleKind, id);
@@ -126,6 +132,8 @@ public sealed record ConfigKey(
     public static ConfigKey Schedule(string id) => new(ScheduleKind, id);
     public static ConfigKey Heartbeat(string id) => new(HeartbeatKind, id);
     public static ConfigKey DiscoverySource(string id) => new(DiscoveryKind, id);
+
+    public static ConfigKey Slo(string id) => new(SloKind, id);
     public static readonly ConfigKey RoutingTree = new(RoutingKind, "tree");
 
     public int CompareTo(ConfigKey? other) =>

@@ -29,6 +29,11 @@ public sealed class ConfigChecks(ChannelSenders senders)
         Unique(set.Schedules.Select(s => s.Id), "schedules", errors);
         Unique(set.Heartbeats.Select(h => h.Id), "heartbeats", errors);
         Unique(set.DiscoverySources.Select(d => d.Id), "discoverySources", errors);
+        Unique(set.Slos.Select(s => s.Id), "slos", errors);
+        for (var i = 0; i < set.Slos.Length; i++)
+        {
+            errors.AddRange(Slo.SloRules.Check(set.Slos[i]).Select(e => e with { Field = $"slos[{i}].{e.Field}" }));
+        }
         for (var i = 0; i < set.Heartbeats.Length; i++)
         {
             errors.AddRange(Heartbeats.HeartbeatClock.Check(set.Heartbeats[i]).Select(e => e with { Field = $"heartbeats[{i}].{e.Field}" }));
@@ -143,6 +148,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
         ConfigKey.ScheduleKind => $"schedules[{set.IndexOf(key)}]",
         ConfigKey.HeartbeatKind => $"heartbeats[{set.IndexOf(key)}]",
         ConfigKey.DiscoveryKind => $"discoverySources[{set.IndexOf(key)}]",
+        ConfigKey.SloKind => $"slos[{set.IndexOf(key)}]",
         _ => "routing",
     };
 
@@ -152,6 +158,7 @@ public sealed class ConfigChecks(ChannelSenders senders)
         ConfigKey.TimeIntervalKind => "time interval",
         ConfigKey.RoutingKind => "routing tree",
         ConfigKey.DiscoveryKind => "discovery source",
+        ConfigKey.SloKind => "SLO",
         _ => kind,
     };
 

@@ -49,6 +49,10 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 var source = set.DiscoverySources[set.IndexOf(key)];
                 var sourceGrain = grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id);
                 return await sourceGrain.GetAsync() is null ? await sourceGrain.CreateAsync(source) : await sourceGrain.UpdateAsync(source);
+            case ConfigKey.SloKind:
+                var slo = set.Slos[set.IndexOf(key)];
+                var sloGrain = grains.GetGrain<Slo.ISloGrain>(key.Id);
+                return await sloGrain.GetAsync() is null ? await sloGrain.CreateAsync(slo) : await sloGrain.UpdateAsync(slo);
             case ConfigKey.TimeIntervalKind:
                 var interval = set.TimeIntervals[set.IndexOf(key)];
                 return await Routing.PutTimeIntervalAsync(interval, create: !(await RoutingSetAsync()).TimeIntervals.Any(t => t.Name == key.Id));
@@ -88,6 +92,7 @@ public sealed class ConfigWriter(IGrainFactory grains)
             ConfigKey.ScheduleKind => await grains.GetGrain<IScheduleGrain>(key.Id).DeleteAsync(),
             ConfigKey.HeartbeatKind => await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).DeleteAsync(),
             ConfigKey.DiscoveryKind => await grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id).DeleteAsync(),
+            ConfigKey.SloKind => await grains.GetGrain<Slo.ISloGrain>(key.Id).DeleteAsync(),
             ConfigKey.TimeIntervalKind => await Routing.DeleteTimeIntervalAsync(key.Id),
             ConfigKey.InhibitionKind => await Routing.DeleteInhibitionAsync(key.Id),
             ConfigKey.RoutingKind => await Routing.SetTreeAsync(new Route(), []),
@@ -117,6 +122,8 @@ public sealed class ConfigWriter(IGrainFactory grains)
                 return await grains.GetGrain<IScheduleGrain>(key.Id).GetAsync() is { } schedule ? empty with { Schedules = [schedule] } : null;
             case ConfigKey.DiscoveryKind:
                 return await grains.GetGrain<Discovery.IDiscoverySourceGrain>(key.Id).GetAsync() is { } found ? empty with { DiscoverySources = [found.Source] } : null;
+            case ConfigKey.SloKind:
+                return await grains.GetGrain<Slo.ISloGrain>(key.Id).GetAsync() is { } objective ? empty with { Slos = [objective.Definition] } : null;
             case ConfigKey.HeartbeatKind:
                 return await grains.GetGrain<Heartbeats.IHeartbeatGrain>(key.Id).GetAsync() is { } beat ? empty with { Heartbeats = [beat.Check] } : null;
             case ConfigKey.ServerKind:

@@ -12,7 +12,7 @@ public static class SloRules
     {
         var errors = new List<FieldError>();
         if (!(slo.Objective > 0 && slo.Objective < 100)) errors.Add(new("objective", $"{slo.Objective} is not a percentage between 0 and 100 (exclusive), such as 99.5"));
-        if (!Windows.Contains(slo.Window)) errors.Add(new("window", $"'{Durations.Format(slo.Window)}' is not one of 28d, 30d"));
+        if (!Windows.Contains(slo.Window)) errors.Add(new("window", $"'{Durations.Format(slo.Window)}' is not one of 28d, 30d: the rolling windows the Workbook's burn-rate factors are made for"));
         if (slo.Indicator == SloIndicator.Latency && (slo.LatencyThreshold is not { } t || HistoryBuckets.IndexOfBound(t) < 0))
         {
             errors.Add(new("latencyThreshold", $"is required for a latency objective and is one of the history's bounds: {string.Join(", ", HistoryBuckets.Bounds.Select(b => Durations.Format(TimeSpan.FromSeconds(b))))}"));
