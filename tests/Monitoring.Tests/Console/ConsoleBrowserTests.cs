@@ -164,11 +164,12 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console)
         await Assertions.Expect(rows.First).ToContainTextAsync(console.BadServer);
         await ConsoleFixture.ShotAsync(page, "1-fleet-filtered");
 
-        // Its page: the alert, the metrics and the window chart.
+        // Its page: the alert, the metrics, the window's chart and the chart of its hours.
         await page.ClickAsync($"a:has-text('Search 07')");
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Search 07");
         await Assertions.Expect(page.Locator("table").Filter(new LocatorFilterOptions { HasText = "High error rate" })).ToHaveCountAsync(1);
-        await Assertions.Expect(page.Locator("svg.chart")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("svg#window-chart")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("svg#hour-chart")).ToHaveCountAsync(1);
         await ConsoleFixture.ShotAsync(page, "2-server");
 
         // Who is signed in: the operator's key, which belongs to Olga.
