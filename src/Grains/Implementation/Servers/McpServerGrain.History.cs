@@ -53,38 +53,14 @@ public sealed partial class McpServerGrain
 
     private void RecordProbeHistory(ProbeResult probe) => _history.RecordProbe(probe.At, time.GetUtcNow(), probe.Outcome == CheckOutcome.Ok);
 
-    /// <summary>Writes the history when it changed and a minute has passed since the last write (or, with <paramref name="now"/> forced, at deactivation).</summary>
+    /// <summary>Writes the history when it changed and a minute has passed since the last write (or, with <paramref name="force"/>, at deactivation).</summary>
     private async Task SaveHistoryAsync(bool force)
     {
         var now = time.GetUtcNow();
         if (state.State.Server is null || !_history.Changed || (!force && now - _historySavedAt < HistoryWriteBehind)) return;
         historyState.State.Data = _history.Export(now);
         historyState.State.At = now;
-        try
-        {
-            await historyState.WriteStateAsync();
-            _historySavedAt = now;
-        }
-        catch (Orleans.Storage.InconsistentStateException)
-        {
-            _history.ExportLost();
-            try
-            {
-                await historyState.ReadStateAsync();
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Server {ServerId}: its stored history could not be read again; trying again", ServerId);
-            }
-        }
-        catch (Exception e)
-        {
-            _history.ExportLost();
-            logger.LogWarning(e, "Server {ServerId}: its history could not be stored; trying again", ServerId);
-        }
-        finally
-        {
-            historyState.State.Data = null;
-        }
+        if (await StoreBehindAsync(historyState, () => historyState.State.Data = null, "history")) _historySavedAt = now;
+        else _history.ExportLost();
     }
 }

@@ -315,33 +315,43 @@ public sealed partial class McpServerGrain(
         var now = time.GetUtcNow();
         windowState.State.Data = _window.Export(now);
         windowState.State.At = now;
+        if (await StoreBehindAsync(windowState, () => windowState.State.Data = null, "metric window")) _windowSavedAt = now;
+        else _window.ExportLost();
+    }
+
+    /// <summary>
+    /// Stores a snapshot written behind (the window, the history) and then lets go of it (<paramref name="release"/>):
+    /// answers whether it was stored. Refused as stale, an older activation stored its snapshot after this one read
+    /// it: this one's is the newer, and the next write, from the version read now, replaces it. Any failure is logged
+    /// and left to the next write.
+    /// </summary>
+    private async Task<bool> StoreBehindAsync<T>(IPersistentState<T> snapshot, Action release, string what)
+    {
         try
         {
-            await windowState.WriteStateAsync();
-            _windowSavedAt = now;
+            await snapshot.WriteStateAsync();
+            return true;
         }
         catch (Orleans.Storage.InconsistentStateException)
         {
-            _window.ExportLost();
-            // An older activation stored its window after this one read it: this one's is the newer, and the next
-            // write, from the version read now, replaces it.
             try
             {
-                await windowState.ReadStateAsync();
+                await snapshot.ReadStateAsync();
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "Server {ServerId}: its stored metric window could not be read again; trying again", ServerId);
+                logger.LogWarning(e, "Server {ServerId}: its stored {What} could not be read again; trying again", ServerId, what);
             }
+            return false;
         }
         catch (Exception e)
         {
-            _window.ExportLost();
-            logger.LogWarning(e, "Server {ServerId}: its metric window could not be stored; trying again", ServerId);
+            logger.LogWarning(e, "Server {ServerId}: its {What} could not be stored; trying again", ServerId, what);
+            return false;
         }
         finally
         {
-            windowState.State.Data = null;
+            release();
         }
     }
 
