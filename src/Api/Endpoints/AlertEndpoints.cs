@@ -58,8 +58,8 @@ public static class AlertEndpoints
             return TypedResults.Ok(new Page<HistoryResponse>([.. rows.Select(HistoryResponse.Of)], (int)total, take, skip));
         });
 
-        group.MapGet("/{id}", async (string id, IGrainFactory grains) =>
-            AlertIds.TryParse(id, out _, out _) && await grains.GetGrain<IAlertGrain>(id).GetAsync() is { } alert
+        group.MapGet("/{id}", async (string id, IGrainFactory grains, TimeProvider time) =>
+            AlertIds.TryParse(id, out _, out _) && await AlertCommands.ViewAsync(grains, id, time) is { } alert
                 ? TypedResults.Ok(AlertResponse.From(alert))
                 : ProblemResults.NotFound("alert", id));
 
@@ -72,10 +72,10 @@ public static class AlertEndpoints
         });
 
         group.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.AcknowledgeAsync(Actor(http, request?.By))));
+            ByProblem(request?.By) ?? await ActAsync(id, grains, () => AlertCommands.AcknowledgeAsync(grains, id, Actor(http, request?.By))));
 
         group.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, alert => alert.ResolveAsync(Actor(http, request?.By))));
+            ByProblem(request?.By) ?? await ActAsync(id, grains, () => AlertCommands.ResolveAsync(grains, id, Actor(http, request?.By))));
 
         group.MapPost("/{id}/suppress", async (string id, SuppressRequest request, IGrainFactory grains, HttpContext http) =>
         {
@@ -84,7 +84,7 @@ public static class AlertEndpoints
                 return ProblemResults.Invalid([new FieldError("duration", error)]);
             }
             if (ByProblem(request.By) is { } byProblem) return byProblem;
-            return await ActAsync(id, grains, alert => alert.SuppressAsync(duration, Actor(http, request.By)));
+            return await ActAsync(id, grains, () => AlertCommands.SuppressAsync(grains, id, duration, Actor(http, request.By)));
         });
     }
 
@@ -99,11 +99,10 @@ public static class AlertEndpoints
             ? ProblemResults.Invalid([new FieldError("by", $"is at most {MaxByLength} characters on one line: who acts")])
             : null;
 
-    private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<IAlertGrain, Task<WriteResult>> action)
+    private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<Task<WriteResult>> action)
     {
         if (!AlertIds.TryParse(id, out _, out _)) return ProblemResults.NotFound("alert", id);
-        var alert = grains.GetGrain<IAlertGrain>(id);
-        if (ProblemResults.From(await action(alert), "alert", id) is { } problem) return problem;
-        return TypedResults.Ok(AlertResponse.From((await alert.GetAsync())!));
+        if (ProblemResults.From(await action(), "alert", id) is { } problem) return problem;
+        return TypedResults.Ok(AlertResponse.From((await grains.GetGrain<IAlertGrain>(id).GetAsync())!));
     }
 }

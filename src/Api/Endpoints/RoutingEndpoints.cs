@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Monitoring.Alerts;
 using Monitoring.Api.Audit;
 using Monitoring.Api.Contracts;
 using Monitoring.Api.Problems;
@@ -105,18 +106,19 @@ public static class RoutingEndpoints
             RouteTree.IsIncidentId(id) && await grains.GetGrain<IIncidentGrain>(id).GetAsync() is { } incident
                 ? TypedResults.Ok(IncidentResponse.From(incident))
                 : ProblemResults.NotFound("incident", id));
-        incidents.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
-            AlertEndpoints.ByProblem(request?.By) ?? await ActAsync(id, grains, incident => incident.AcknowledgeAsync(AlertEndpoints.Actor(http, request?.By))));
-        incidents.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
-            AlertEndpoints.ByProblem(request?.By) ?? await ActAsync(id, grains, incident => incident.ResolveAsync(AlertEndpoints.Actor(http, request?.By))));
+        incidents.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, ILogger<IIncidentGrain> logger) =>
+            AlertEndpoints.ByProblem(request?.By)
+            ?? await ActAsync(id, grains, () => AlertCommands.AcknowledgeIncidentAsync(grains, id, AlertEndpoints.Actor(http, request?.By), logger)));
+        incidents.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, ILogger<IIncidentGrain> logger) =>
+            AlertEndpoints.ByProblem(request?.By)
+            ?? await ActAsync(id, grains, () => AlertCommands.ResolveIncidentAsync(grains, id, AlertEndpoints.Actor(http, request?.By), logger)));
     }
 
-    private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<IIncidentGrain, Task<WriteResult>> action)
+    private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<Task<WriteResult>> action)
     {
         if (!RouteTree.IsIncidentId(id)) return ProblemResults.NotFound("incident", id);
-        var incident = grains.GetGrain<IIncidentGrain>(id);
-        if (ProblemResults.From(await action(incident), "incident", id) is { } problem) return problem;
-        return TypedResults.Ok(IncidentResponse.From((await incident.GetAsync())!));
+        if (ProblemResults.From(await action(), "incident", id) is { } problem) return problem;
+        return TypedResults.Ok(IncidentResponse.From((await grains.GetGrain<IIncidentGrain>(id).GetAsync())!));
     }
 
     private static async Task<IResult> PutIntervalAsync(string? id, JsonElement body, IGrainFactory grains)

@@ -22,7 +22,7 @@ public static class ServerEndpoints
             var errors = new RequestErrors();
             if (request.ToServer(null, errors) is not { } server) return ProblemResults.Invalid(errors.ToArray());
             var grain = grains.GetGrain<IMcpServerGrain>(server.Id);
-            if (ProblemResults.From(await grain.RegisterAsync(server), "server", server.Id) is { } problem) return problem;
+            if (ProblemResults.From(await ServerShards.RegisterAsync(grains, server), "server", server.Id) is { } problem) return problem;
             return TypedResults.Created($"/api/servers/{server.Id}", ServerResponse.From((await grain.GetAsync())!));
         });
 

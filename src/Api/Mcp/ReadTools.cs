@@ -157,7 +157,7 @@ public sealed class ReadTools(IGrainFactory grains, IListingStore listings, IAle
     [Description("Why an alert is in its state: its rule and condition, the values, since when, what silences or inhibits it, and what was sent to whom.")]
     public async Task<AlertExplanation> ExplainAlertAsync([Description("The alert's id, rule:server.")] string alert_id)
     {
-        if (!AlertIds.TryParse(alert_id, out var ruleId, out _) || await grains.GetGrain<IAlertGrain>(alert_id).GetAsync() is not { } alert)
+        if (!AlertIds.TryParse(alert_id, out var ruleId, out _) || await AlertCommands.ViewAsync(grains, alert_id, time) is not { } alert)
         {
             throw new McpException($"There is no alert '{Clip(alert_id)}'. list_alerts lists them; an alert's id is rule:server.");
         }

@@ -19,7 +19,7 @@ public enum TargetAction
 /// through the same grains as the API, and writes the audit log. Silencing an incident silences its group labels;
 /// silencing one alert suppresses it.
 /// </summary>
-public sealed class Acting(IGrainFactory grains, TimeProvider time, IAuditLog audit)
+public sealed class Acting(IGrainFactory grains, TimeProvider time, IAuditLog audit, ILogger<Acting> logger)
 {
     public static readonly TimeSpan[] SilenceChoices = [TimeSpan.FromHours(1), TimeSpan.FromHours(4), TimeSpan.FromHours(24)];
 
@@ -54,7 +54,9 @@ public sealed class Acting(IGrainFactory grains, TimeProvider time, IAuditLog au
             var incident = grains.GetGrain<IIncidentGrain>(id);
             if (await incident.GetAsync() is not { } before) return new(false, $"There is no incident {id}.");
             if (action == TargetAction.Silence) return await SilenceIncidentAsync(before, silenceFor ?? SilenceChoices[0], by, now);
-            var result = action == TargetAction.Acknowledge ? await incident.AcknowledgeAsync(by) : await incident.ResolveAsync(by);
+            var result = action == TargetAction.Acknowledge
+                ? await AlertCommands.AcknowledgeIncidentAsync(grains, id, by, logger)
+                : await AlertCommands.ResolveIncidentAsync(grains, id, by, logger);
             if (!result.Succeeded) return new(false, Refusal(result));
             await audit.AppendAsync(now, by, $"{Verb(action)} incident", "incident", id, Summary(before), Summary((await incident.GetAsync())!));
             return new(true, $"{Past(action)} {TitleOf(before)} as {by}.");
@@ -65,9 +67,9 @@ public sealed class Acting(IGrainFactory grains, TimeProvider time, IAuditLog au
             if (await alert.GetAsync() is not { } before) return new(false, $"There is no alert {id}.");
             var result = action switch
             {
-                TargetAction.Acknowledge => await alert.AcknowledgeAsync(by),
-                TargetAction.Resolve => await alert.ResolveAsync(by),
-                _ => await alert.SuppressAsync(silenceFor ?? SilenceChoices[0], by),
+                TargetAction.Acknowledge => await AlertCommands.AcknowledgeAsync(grains, id, by),
+                TargetAction.Resolve => await AlertCommands.ResolveAsync(grains, id, by),
+                _ => await AlertCommands.SuppressAsync(grains, id, silenceFor ?? SilenceChoices[0], by),
             };
             if (!result.Succeeded) return new(false, Refusal(result));
             var after = await alert.GetAsync();

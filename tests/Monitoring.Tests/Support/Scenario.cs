@@ -26,7 +26,7 @@ public sealed class Scenario(ClusterFixture fixture)
         await CreateChannelAsync(ChannelId, HookPath);
         await CreateChannelAsync(EscalationChannelId, EscalationPath);
         var now = fixture.Time.GetUtcNow();
-        Assert.True((await Server.RegisterAsync(new McpServer(ServerId, "Search", "http://127.0.0.1:3001/mcp", labels ?? new() { ["env"] = "prod" }, true, now, now))).Succeeded);
+        Assert.True((await ServerShards.RegisterAsync(fixture.Grains, new McpServer(ServerId, "Search", "http://127.0.0.1:3001/mcp", labels ?? new() { ["env"] = "prod" }, true, now, now))).Succeeded);
         var rule = customise?.Invoke(Rule()) ?? Rule();
         var result = await fixture.Grains.GetGrain<IAlertRuleGrain>(RuleId).CreateAsync(rule);
         Assert.True(result.Succeeded, string.Join("; ", result.Errors.Select(e => e.Message)));

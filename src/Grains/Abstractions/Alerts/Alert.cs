@@ -127,6 +127,9 @@ public sealed record AlertView(
 
     /// <summary>The firing alert that inhibits this one now, if any: an inhibited alert sends nothing.</summary>
     [Id(28)] public string? InhibitedBy { get; init; }
+
+    /// <summary>When the alert was last told its values (a quiet alert sleeps and keeps the last told); null from an older silo.</summary>
+    [Id(29)] public DateTimeOffset? ValuesAt { get; init; }
 }
 
 /// <summary>Alert ids join rule and server: "{ruleId}:{serverId}". Neither part may contain ':'.</summary>

@@ -118,8 +118,10 @@ public interface IIncidentGrain : IGrainWithStringKey, Channels.IDeliverySink
 
     Task<IncidentView?> GetAsync();
 
+    /// <summary>Stops the escalation. The alerts keep their own status: <see cref="Alerts.AlertCommands.AcknowledgeIncidentAsync"/> acknowledges them too.</summary>
     Task<WriteResult> AcknowledgeAsync(string? by);
 
+    /// <summary>Tells the receiver at once. <see cref="Alerts.AlertCommands.ResolveIncidentAsync"/> resolves the alerts too.</summary>
     Task<WriteResult> ResolveAsync(string? by);
 
     /// <summary>Does what is due (the silo's wake-ups call it at the time the incident asked for).</summary>

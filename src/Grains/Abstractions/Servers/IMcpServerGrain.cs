@@ -60,14 +60,15 @@ public interface IMcpServerGrain : IGrainWithStringKey
     Task<bool> KeepAliveAsync();
 
     /// <summary>
-    /// One of this server's alerts changed on its own (resolved by hand): the next evaluation tells it the condition
-    /// again rather than taking it as unchanged.
+    /// A person acted on one of this server's alerts (acknowledged, resolved or suppressed it; <see cref="Alerts.AlertCommands"/>
+    /// says so): the next evaluation tells it the condition again rather than taking it as unchanged.
     /// </summary>
     [OneWay]
     Task AlertChangedAsync(string ruleId);
 
     /// <summary>
-    /// One of this server's open alerts went to sleep on its own (its last notification was delivered): the server
+    /// Kept for the alerts of an older silo during a rolling upgrade (this version's alerts sleep only in their answer
+    /// to an observation). One of this server's open alerts went to sleep on its own: the server
     /// tells it again at <paramref name="until"/>, or sooner when something changes. A server that did not count it
     /// open (its activation read a record older than the one its previous activation wrote) counts it from now on.
     /// </summary>

@@ -42,4 +42,16 @@ public static class ServerShards
         }
         return (int)(hash % Count);
     }
+
+    /// <summary>
+    /// Registers one server, into its shard first: a shard that lists a server never stored drops it at its next tick,
+    /// while a server stored but in no shard would not come back after its silo died. (A server does not join its
+    /// shard itself: the shard calls its servers, and grains do not call each other in loops. Bulk registration,
+    /// configuration and discovery add many to each shard in one call, the same way.)
+    /// </summary>
+    public static async Task<Common.WriteResult> RegisterAsync(IGrainFactory grains, McpServer server)
+    {
+        await grains.GetGrain<IServerShardGrain>(Of(server.Id)).AddAsync(server.Id);
+        return await grains.GetGrain<IMcpServerGrain>(server.Id).RegisterAsync(server);
+    }
 }

@@ -52,8 +52,6 @@ public sealed class AlertGrain(
     private AlertReports? _reports;
     private WriteBehind? _writeBehind;
     private (int Sequence, AlertStatus Status)? _listed;
-    /// <summary>Its server was told, by the answer to its last observation or since, that this activation is awake.</summary>
-    private bool _serverKnowsAwake;
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
 
@@ -85,51 +83,27 @@ public sealed class AlertGrain(
         var inputs = await InputsAsync(now, refreshSilence: mayFire || S.Life.IsOpen, mayFire);
         await ApplyAsync(AlertLifecycle.Observe(S.Life, condition, observation.Values, inputs, now), now);
         var sleeps = SleepsUntil(now);
+        // Only an answer to its server puts an alert to sleep (what it holds is written as it deactivates), so the
+        // server always knows when to wake it. After work the server did not drive (a timer, a person, a channel's
+        // report) the alert stays awake until the server next tells it its condition, within a reminder period.
         if (sleeps is not null) DeactivateOnIdle();
-        _serverKnowsAwake = sleeps is null;
         return new Observed(S.Life.Phase, sleeps);
     }
 
+    /// <summary>The alert as it stands, with the values it was last told (<see cref="AlertCommands.ViewAsync"/> adds its server's latest).</summary>
     public async Task<AlertView?> GetAsync()
     {
         if (S.Rule is null || S.Server is null) return null;
         var now = time.GetUtcNow();
-        return AlertJournal.View(AlertId, S, now, await ValuesAsync(now), S.Life.Phase == AlertPhase.Firing ? await InhibitedByAsync() : null);
-    }
-
-    /// <summary>
-    /// The latest values: a sleeping alert was last told them when it fell asleep, so those of an open alert not told
-    /// for a reminder period are asked of its server (what it evaluated last); the stored ones when it cannot answer.
-    /// </summary>
-    private async Task<Dictionary<string, double>> ValuesAsync(DateTimeOffset now)
-    {
-        var life = S.Life;
-        if (!life.IsOpen || life.LastObservedAt > now - options.Value.ReminderPeriod || S.Server is not { } server) return life.Values;
-        try
-        {
-            return await GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id).GetStatusAsync() is { Metrics.Count: > 0 } status ? status.Metrics : life.Values;
-        }
-        catch (Exception e)
-        {
-            logger.LogDebug(e, "Alert {AlertId}: its server did not give the latest values; showing the last told", AlertId);
-            return life.Values;
-        }
+        return AlertJournal.View(AlertId, S, now, S.Life.Values, S.Life.Phase == AlertPhase.Firing ? await InhibitedByAsync() : null);
     }
 
     public Task<WriteResult> AcknowledgeAsync(string? by) =>
         ActAsync(false, (life, inputs, now) => AlertLifecycle.Acknowledge(life, by, inputs, now));
 
-    public async Task<WriteResult> ResolveAsync(string? by)
-    {
-        var result = await ActAsync(true, (life, inputs, now) => AlertLifecycle.Resolve(life, by, inputs, now));
-        // The server tells an open alert again only when something changed; a condition that still holds must open a
-        // new episode at its next evaluation, so the server is told that this one closed.
-        if (result.Succeeded && S.Rule is { } rule && S.Server is { } server)
-        {
-            await GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id).AlertChangedAsync(rule.Id);
-        }
-        return result;
-    }
+    /// <summary>Resolves by hand; whoever asked tells the server (<see cref="AlertCommands.ResolveAsync"/>), so a condition that still holds opens a new episode.</summary>
+    public Task<WriteResult> ResolveAsync(string? by) =>
+        ActAsync(true, (life, inputs, now) => AlertLifecycle.Resolve(life, by, inputs, now));
 
     public Task<WriteResult> SuppressAsync(TimeSpan duration, string? by)
     {
@@ -163,8 +137,9 @@ public sealed class AlertGrain(
         S.Deliveries[index] = record;
         // Written behind: the channel's outbox is the durable truth of a delivery; this is the alert's view of it.
         MarkDirty();
-        // The last word on its notifications is often the last thing an open alert waits for: then it sleeps.
-        return record.IsFinal ? SleepIfQuietAsync() : Task.CompletedTask;
+        // The last word on its notifications is often the last thing an open alert waits for: it says so, and may
+        // sleep, when its server next tells it its condition (within a reminder period).
+        return Task.CompletedTask;
     }
 
     public Task<DeliveryRecord[]> GetNotificationsAsync() => Task.FromResult(S.Deliveries.ToArray());
@@ -186,7 +161,6 @@ public sealed class AlertGrain(
         if (S.Rule is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
         await ApplyAsync(AlertLifecycle.Tick(S.Life, await InputsAsync(now, refreshSilence: S.Life.IsOpen, mayFire: S.Life.Phase == AlertPhase.Pending), now), now);
-        await SleepIfQuietAsync();
     }
 
     private async Task<WriteResult> ActAsync(bool refreshSilence, Func<AlertLife, AlertInputs, DateTimeOffset, AlertOutcome> act)
@@ -196,7 +170,6 @@ public sealed class AlertGrain(
         var outcome = act(S.Life, await InputsAsync(now, refreshSilence, mayFire: false), now);
         if (outcome.Refusal is { } refusal) return WriteResult.Conflict(refusal);
         await ApplyAsync(outcome, now);
-        await SleepIfQuietAsync();
         return WriteResult.Ok;
     }
 
@@ -224,36 +197,6 @@ public sealed class AlertGrain(
             if (due - period < wake) wake = due - period;
         }
         return wake;
-    }
-
-    /// <summary>
-    /// After work its server did not drive (a timer, a person, a channel's report): goes to sleep when it may, after
-    /// storing what it holds, and tells its server when to wake it. An open alert that must stay awake makes sure its
-    /// server knows: a server that believes it asleep would not bring it back after a silo restart until the agreed time.
-    /// </summary>
-    private async Task SleepIfQuietAsync()
-    {
-        if (S.Server is not { } server || S.Rule is not { } rule || !S.Life.IsOpen) return;
-        var serverGrain = GrainFactory.GetGrain<Servers.IMcpServerGrain>(server.Id);
-        if (SleepsUntil(time.GetUtcNow()) is { } until)
-        {
-            try
-            {
-                if (Writes.Pending) await WriteAsync();
-                serverGrain.AlertSleepsAsync(rule.Id, until).Ignore();
-                DeactivateOnIdle();
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogDebug(e, "Alert {AlertId}: not stored yet; staying awake", AlertId);
-            }
-        }
-        if (!_serverKnowsAwake)
-        {
-            serverGrain.AlertChangedAsync(rule.Id).Ignore();
-            _serverKnowsAwake = true;
-        }
     }
 
     /// <summary>The silence matching now (or the last known, when the catalog cannot be read), and the rule's policy when the alert may fire.</summary>

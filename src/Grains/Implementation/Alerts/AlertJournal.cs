@@ -87,6 +87,7 @@ public static class AlertJournal
             NoData = life.IsOpen && life.LastCondition == ConditionResult.NoData,
             Incidents = [.. s.Routes.Select(r => r.IncidentId)],
             InhibitedBy = inhibitedBy,
+            ValuesAt = life.LastObservedAt,
         };
     }
 }

@@ -15,7 +15,7 @@ namespace Monitoring.Routing;
 /// receiver one message listing every alert; after that it looks again every <c>group_interval</c> and sends an update
 /// when the set changed, a repeat after <c>repeat_interval</c> of no change, and one resolved message when every alert
 /// resolved. Silenced, suppressed and inhibited alerts are kept but never listed. The receiver's escalation policy runs
-/// once per incident; acknowledging the incident stops it and acknowledges its alerts. Messages are recorded in the
+/// once per incident; acknowledging the incident stops it (<see cref="AlertCommands"/> acknowledges its alerts). Messages are recorded in the
 /// stored state before they are handed to channels, under keys that never change, so a silo lost mid-flush sends
 /// each message once.
 /// </summary>
@@ -124,14 +124,7 @@ public sealed class IncidentGrain(
         if (S.Cancelling.Count > 0) await HandOffAsync(now); // stored first, so a cancel not confirmed is tried again
         Index(now);
         ScheduleWakeUp();
-        // Each alert keeps its own status: acknowledge the firing ones, without waiting (they report back to this grain).
-        foreach (var member in S.Members.Values.Where(m => m.Status == MemberStatus.Firing))
-        {
-            _ = ExternalAlerts.IsAlertId(member.AlertId)
-                ? ExternalAlerts.Partition(GrainFactory, ExternalAlerts.FingerprintOf(member.AlertId)).AcknowledgeAsync(ExternalAlerts.FingerprintOf(member.AlertId), by)
-                : GrainFactory.GetGrain<IAlertGrain>(member.AlertId).AcknowledgeAsync(by);
-        }
-        return WriteResult.Ok;
+        return WriteResult.Ok; // each alert keeps its own status: whoever asked acknowledges them (AlertCommands)
     }
 
     public async Task<WriteResult> ResolveAsync(string? by)
@@ -144,13 +137,7 @@ public sealed class IncidentGrain(
         S.NextFlushAt = now; // tell the receiver now, not at the next group interval
         await FlushAsync(now);
         await CommitAsync(now);
-        foreach (var member in open)
-        {
-            _ = ExternalAlerts.IsAlertId(member.AlertId)
-                ? ExternalAlerts.Partition(GrainFactory, ExternalAlerts.FingerprintOf(member.AlertId)).ResolveAsync(ExternalAlerts.FingerprintOf(member.AlertId), by)
-                : GrainFactory.GetGrain<IAlertGrain>(member.AlertId).ResolveAsync(by);
-        }
-        return WriteResult.Ok;
+        return WriteResult.Ok; // whoever asked resolves the alerts that were open (AlertCommands)
     }
 
     public Task ReportDeliveryAsync(DeliveryRecord record)

@@ -183,7 +183,7 @@ public sealed partial class McpServerGrain
         var open = state.State.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
         var restoredOnly = _windowRestored && _window.LastRecordedAt is { } recordedAt && recordedAt > now - options.Value.MetricWindow;
-        var observed = new List<(AlertRule Rule, ConditionResult Condition, Task<Observed?> Answer)>();
+        var telling = new List<(AlertRule Rule, ConditionResult Condition, Observation Observation)>();
         var news = await NewsAsync();
 
         foreach (var rule in _rules.Rules)
@@ -214,9 +214,18 @@ public sealed partial class McpServerGrain
             }
             if (condition == ConditionResult.Holds || open.Contains(rule.Id))
             {
-                observed.Add((rule, condition, ObserveAsync(rule.Id, new Observation(rule, summary, condition, metrics) { RestoredClearThrough = restoredClearThrough })));
+                telling.Add((rule, condition, new Observation(rule, summary, condition, metrics) { RestoredClearThrough = restoredClearThrough }));
             }
         }
+
+        // Store before hand-off: an alert a holding condition may open is counted open, and stored so, before it is
+        // told. So however a silo's death falls, a firing alert is one its server looks after (and tells when the
+        // condition clears); an alert it counts open that is not is told once and drops out.
+        if (telling.Count(t => t.Condition == ConditionResult.Holds && open.Add(t.Rule.Id)) > 0)
+        {
+            await WriteOpenSetAsync();
+        }
+        var observed = telling.Select(t => (t.Rule, t.Condition, Answer: ObserveAsync(t.Rule.Id, t.Observation))).ToList();
 
         // Open alerts whose rule was deleted, disabled or no longer selects this server are closed, not left firing.
         var closing = open.Where(ruleId => !selected.Contains(ruleId)).Select(ruleId => (RuleId: ruleId, Closed: CloseAsync(ruleId))).ToList();
@@ -267,6 +276,10 @@ public sealed partial class McpServerGrain
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Called only by an alert of an older silo during a rolling upgrade: alerts of this version sleep only in their
+    /// answer to an observation, and a server stores an alert as open before telling it of a breach.
+    /// </summary>
     public async Task AlertSleepsAsync(string ruleId, DateTimeOffset until)
     {
         if (_told.TryGetValue(ruleId, out var told))

@@ -127,12 +127,11 @@ public sealed partial class McpServerGrain(
             return refused;
         }
         var now = time.GetUtcNow();
-        // Into its shard first: a shard that lists a server never stored drops it at its next tick, while a server
-        // stored but in no shard would not come back after its silo died. A shard's call meanwhile finds it registering.
+        // Whoever registers puts the server into its shard first (ServerShards.RegisterAsync): a shard's call
+        // meanwhile finds it registering.
         _registering = true;
         try
         {
-            await Shard.AddAsync(ServerId);
             await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
         }
         finally
@@ -188,15 +187,7 @@ public sealed partial class McpServerGrain(
         await windowState.ClearStateAsync();
         await historyState.ClearStateAsync();
         await listings.RemoveAsync<ServerEntry>(ServerId);
-        localServers.Remove(ServerId);
-        try
-        {
-            await Shard.RemoveAsync(ServerId);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Server {ServerId} deleted; its shard could not be told and drops it at its next tick", ServerId);
-        }
+        localServers.Remove(ServerId); // its shard drops it at its next tick, when it answers that it is not registered
         _evaluationTimer?.Dispose();
         _evaluationTimer = null;
         ScheduleChecks();
@@ -236,19 +227,14 @@ public sealed partial class McpServerGrain(
     }
 
     /// <summary>
-    /// A reminder of its own kept a server alive until its shard took over (<see cref="IServerShardGrain"/>): at its
-    /// tick a registered server joins its shard, and the reminder is removed either way.
+    /// A reminder of its own kept a server alive before shards took over (<see cref="IServerShardGrain"/>, 2026-11-26,
+    /// before v0.40, the oldest release this one upgrades from). Every server of v0.40 on is in its shard, so a tick of
+    /// such a reminder only removes it.
     /// </summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (state.State.Server is not null)
-        {
-            await Shard.AddAsync(ServerId);
-        }
         if (await this.GetReminder(reminderName) is { } reminder) await this.UnregisterReminder(reminder);
     }
-
-    private IServerShardGrain Shard => GrainFactory.GetGrain<IServerShardGrain>(ServerShards.Of(ServerId));
 
     private ServerStatus? Status()
     {

@@ -74,6 +74,9 @@ public sealed class ServerShardGrain(
             await EnsureReminderAsync();
         }
         if (stopping.IsStopping) return;
+        // An id added since the last tick is not dropped at this one: whoever registers adds it here first and then
+        // stores the server, so it may answer "not registered" for a moment (the next tick decides).
+        var recent = _addedSinceSweep.ToHashSet(StringComparer.Ordinal);
         _addedSinceSweep.Clear();
         var servers = Servers.ToArray();
         var gone = new List<string>();
@@ -83,7 +86,7 @@ public sealed class ServerShardGrain(
             gone.AddRange(chunk.Where((_, i) => !answers[i]));
         }
         // A server registered again while the sweep ran stays.
-        var removed = gone.Count(id => !_addedSinceSweep.Contains(id) && Servers.Remove(id));
+        var removed = gone.Count(id => !recent.Contains(id) && !_addedSinceSweep.Contains(id) && Servers.Remove(id));
         if (removed > 0)
         {
             logger.LogInformation("Server shard {Shard}: {Count} servers no longer registered were dropped", this.GetPrimaryKeyLong(), removed);
