@@ -113,4 +113,57 @@ public sealed class AggregationGroupTests
         var close = Assert.IsType<CloseGroup>(Assert.Single(AggregationGroup.Flush(muted, new FlushInputs(Ops, GroupInterval, RepeatInterval, new HashSet<string>(), "nights"), T0)));
         Assert.Contains("muted by nights", close.Reason);
     }
+
+    /// <summary>A policy of two levels (5 and 10 minutes apart), one repeat round 30 minutes after the last level.</summary>
+    private static readonly Monitoring.Escalation.EscalationPolicy TwoLevels = new("oncall", "On call",
+        [new(TimeSpan.FromMinutes(5), ["ops-webhook"]), new(TimeSpan.FromMinutes(10), ["lead-webhook"]) { Users = ["ann"] }], 1, TimeSpan.FromMinutes(30), T0);
+
+    [Theory]
+    // minutes after the policy started, steps taken before, acknowledged → the steps taken now ("level:channels"), and the next due (minutes, or -)
+    [InlineData(4, 0, false, "", "5")]                                   // nothing due yet
+    [InlineData(5, 0, false, "1:ops-webhook", "15")]                     // level 1 at its delay
+    [InlineData(15, 1, false, "2:lead-webhook+ann", "45")]               // level 2 its own delay later, with its person
+    [InlineData(16, 0, false, "1:ops-webhook | 2:lead-webhook+ann", "45")] // late (a silo's death): both, in order, each at its own time
+    [InlineData(50, 2, false, "1:ops-webhook", "55")]                    // the repeat round starts 30 minutes after the last level
+    [InlineData(100, 3, false, "2:lead-webhook+ann", "-")]               // the last step of the last round: nothing after it
+    [InlineData(100, 4, false, "", "-")]                                 // done
+    [InlineData(16, 0, true, "", "5")]                                   // acknowledged: escalation stops
+    public void Escalation_runs_once_per_group_each_step_at_its_time_until_acknowledged(int minutes, int taken, bool acknowledged, string expected, string next)
+    {
+        var state = Group("f1", "f1", acknowledged: acknowledged);
+        state.Policy = TwoLevels;
+        // When the next step falls due after `taken` steps, walking the policy's delays from its start at T0.
+        var due = TwoLevels.FirstStepAt(T0);
+        for (var step = 0; step < taken; step++) due = TwoLevels.Step(step, due).NextAt ?? due;
+        (state.PolicyStep, state.NextPolicyStepAt) = (taken, taken < TwoLevels.TotalSteps ? due : null);
+
+        var steps = AggregationGroup.TakeDueSteps(state, T0.AddMinutes(minutes));
+
+        Assert.Equal(expected, string.Join(" | ", steps.Select(s => $"{s.Level}:{string.Join("+", s.Channels.Concat(s.Users))}")));
+        Assert.Equal(next, state.NextPolicyStepAt is { } at ? (at - T0).TotalMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-");
+    }
+
+    [Fact]
+    public void A_new_episode_forgets_the_last_one_and_waits_group_wait_and_closing_leaves_nothing_due()
+    {
+        var state = Group("r1", "r1", acknowledged: true);
+        state.Policy = TwoLevels;
+        state.FollowUps.Add(new PendingPage("ops-webhook", "t", "k", T0.AddMinutes(5)));
+        AggregationGroup.Close(state, T0);
+        Assert.False(state.IsOpen);
+        Assert.Null(AggregationGroup.NextDue(state));
+        Assert.Equal(T0, state.ResolvedAt);
+
+        state.Members["f1"] = Member("f1", MemberStatus.Firing);
+        var route = new RouteMatch("0", "ops", ["alertname"], TimeSpan.FromSeconds(30), GroupInterval, RepeatInterval, [], [], new(), "inc-1");
+        var line = AggregationGroup.Open(state, route, "f1", T0.AddMinutes(1));
+
+        Assert.Equal("episode 1 opened by f1; first message after 30s", line);
+        Assert.Equal((T0.AddMinutes(1).AddSeconds(30), (DateTimeOffset?)null, (string?)null), (state.NextFlushAt!.Value, state.AcknowledgedAt, state.AcknowledgedBy));
+        Assert.Empty(state.NotifiedFiring);
+        Assert.Empty(state.NotifiedChannels);
+        Assert.Empty(state.FollowUps);
+        Assert.Null(state.Policy);
+        Assert.Equal(T0.AddMinutes(1).AddSeconds(30), AggregationGroup.NextDue(state));
+    }
 }

@@ -62,12 +62,4 @@ public sealed class Scenario(ClusterFixture fixture)
     public IReadOnlyList<ReceivedHook> EscalationHooks => fixture.Webhooks.At(EscalationPath);
 
     public Task<IReadOnlyList<ReceivedHook>> WaitForHooksAsync(int count) => fixture.Webhooks.WaitForAsync(HookPath, count);
-
-    /// <summary>Waits until the alert has gone to sleep (its activation is gone), having said so to its server.</summary>
-    public Task AsleepAsync()
-    {
-        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
-        var alertId = Alert.GetGrainId();
-        return Eventually.TrueAsync(async () => !(await management.GetActiveGrains(alertId.Type)).Contains(alertId), $"alert {AlertId} to sleep");
-    }
 }

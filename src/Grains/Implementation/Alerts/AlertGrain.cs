@@ -123,20 +123,8 @@ public sealed class AlertGrain(
 
     public Task ReportDeliveryAsync(DeliveryRecord record)
     {
-        var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == record.IdempotencyKey);
-        if (index < 0)
-        {
-            return Task.CompletedTask; // aged out of the list
-        }
-        var known = S.Deliveries[index];
-        // One-way reports may arrive out of order: a final state is never replaced by an earlier one.
-        if (known.IsFinal && !record.IsFinal || record.UpdatedAt < known.UpdatedAt)
-        {
-            return Task.CompletedTask;
-        }
-        S.Deliveries[index] = record;
         // Written behind: the channel's outbox is the durable truth of a delivery; this is the alert's view of it.
-        MarkDirty();
+        if (SenderBook.TakeReport(S, record)) MarkDirty();
         // The last word on its notifications is often the last thing an open alert waits for: it says so, and may
         // sleep, when its server next tells it its condition (within a reminder period).
         return Task.CompletedTask;
@@ -369,8 +357,6 @@ public sealed class AlertGrain(
             {
                 recorded = true;
                 S.Life = S.Life with { NotificationCount = S.Life.NotificationCount + 1, LastNotifiedAt = now };
-                var handed = S.Outbox[^1].Notification;
-                if (handed.NotBefore is { } at) S.FollowUps.Add(new PendingPage(contact.Method.Channel, handed.ThreadKey, handed.IdempotencyKey, at));
             }
         }
         if (contacts.Length > 0) logger.LogInformation("Alert {AlertId} level {Level} paged {People}", AlertId, people.Level, OnCall.PeoplePager.Describe(contacts));
@@ -381,14 +367,12 @@ public sealed class AlertGrain(
     private void CancelFollowUps(DateTimeOffset now, string reason)
     {
         if (S.FollowUps.Count == 0) return;
-        S.Cancelling.AddRange(S.FollowUps.Where(f => f.At > now).Select(f => new PendingCancel(f, reason))); // handed over with the outbox
-        S.FollowUps.Clear();
+        SenderBook.CancelFollowUps(S, now, reason);
         MarkDirty();
     }
 
     /// <summary>Gives each recorded notification to its channel. What a channel could not take stays for the next try.</summary>
-    private async Task HandOffAsync(DateTimeOffset now) =>
-        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Cancelling, S.Deliveries, now, logger, $"Alert {AlertId}");
+    private Task HandOffAsync(DateTimeOffset now) => SenderBook.HandOffAsync(GrainFactory, S, now, logger, $"Alert {AlertId}");
 
     private Dictionary<string, string> Labels() =>
         new(AlertLabels.Of(AlertId, S.Rule!.Id, S.Rule.Name, S.Server!.Id, S.Rule.Severity, S.Server.Labels), StringComparer.Ordinal);

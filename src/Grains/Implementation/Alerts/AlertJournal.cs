@@ -17,7 +17,7 @@ namespace Monitoring.Alerts;
 public static class AlertJournal
 {
     public const int MaxTransitions = 100;
-    public const int MaxDeliveries = 100;
+    public const int MaxDeliveries = Channels.Delivery.SenderBook.MaxDeliveries;
 
     /// <summary>Keeps the transition in the state and answers its history row.</summary>
     public static TransitionRow Transition(string alertId, AlertState s, TransitionEffect effect, DateTimeOffset now)
@@ -51,18 +51,11 @@ public static class AlertJournal
         if (address is not null) notification = address(notification);
         if (page.WithheldBy is { } silence)
         {
-            Track(s, new DeliveryRecord(notification.IdempotencyKey, alertId, page.ChannelId, page.Kind, DeliveryState.Silenced, 0, now, now, $"silenced by {silence}"));
+            Channels.Delivery.SenderBook.Track(s, new DeliveryRecord(notification.IdempotencyKey, alertId, page.ChannelId, page.Kind, DeliveryState.Silenced, 0, now, now, $"silenced by {silence}"));
             return false;
         }
-        s.Outbox.Add(new HandOff(page.ChannelId, notification));
-        Track(s, new DeliveryRecord(notification.IdempotencyKey, alertId, page.ChannelId, page.Kind, DeliveryState.Pending, 0, now, now, null));
+        Channels.Delivery.SenderBook.Record(s, page.ChannelId, notification, alertId, now);
         return true;
-    }
-
-    private static void Track(AlertState s, DeliveryRecord record)
-    {
-        s.Deliveries.Insert(0, record);
-        if (s.Deliveries.Count > MaxDeliveries) s.Deliveries.RemoveRange(MaxDeliveries, s.Deliveries.Count - MaxDeliveries);
     }
 
     /// <summary>The alert as the API shows it: a silence only while it holds, the escalation only of a named policy.</summary>

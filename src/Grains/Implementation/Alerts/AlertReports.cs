@@ -31,10 +31,10 @@ public sealed class AlertReports(IGrainFactory grains, RoutingCache routing, Tim
         try
         {
             var set = await routing.GetAsync();
-            var source = inhibiting && Muting.Mutes.MayInhibit(set, labels);
-            if (source != s.Inhibiting || (force && source))
+            var (source, tellInhibitors) = Dispatch.ToInhibitors(grains, set, alertId, labels, inhibiting, s.Inhibiting, reassert: force);
+            if (tellInhibitors is not null)
             {
-                await grains.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(alertId, source ? labels : null);
+                await tellInhibitors;
                 s.Inhibiting = source;
             }
             if (s.Rule!.Routed && status is { } member)
@@ -59,13 +59,10 @@ public sealed class AlertReports(IGrainFactory grains, RoutingCache routing, Tim
         var (life, rule, server) = (s.Life, s.Rule!, s.Server!);
         var word = new IncidentMember(alertId, life.Sequence, member, labels, rule.Id, rule.Name, server.Id, server.Name, rule.Severity,
             rule.Message, rule.Condition, life.FiredAt ?? now, member == MemberStatus.Resolved ? life.ResolvedAt ?? now : null, life.Values);
-        // A route with no receiver tells nobody: no incident is kept for it (an empty tree costs nothing).
-        var routes = member == MemberStatus.Resolved ? s.Routes : [.. RouteTree.Match(set.Root, labels).Where(r => r.Receiver is not null)];
-        var left = s.Routes.Where(old => routes.All(r => r.IncidentId != old.IncidentId)).ToArray();
-        await Task.WhenAll([
-            .. routes.Select(r => grains.GetGrain<IIncidentGrain>(r.IncidentId).UpdateAsync(r, word)),
-            .. left.Select(r => grains.GetGrain<IIncidentGrain>(r.IncidentId).UpdateAsync(r, word with { Status = MemberStatus.Resolved, EndsAt = now })),
-        ]);
+        var routes = Dispatch.RoutesOf(set, member, labels, s.Routes);
+        var calls = new List<Task>(routes.Length + s.Routes.Length);
+        Dispatch.ToIncidents(grains, routes, s.Routes, word, now, calls);
+        await Task.WhenAll(calls);
         s.Routes = routes;
         s.ReportedStatus = member;
         s.ReportedEpisode = life.Episode;

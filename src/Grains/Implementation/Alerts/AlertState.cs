@@ -10,7 +10,7 @@ namespace Monitoring.Alerts;
 /// by their channel, and its view of their delivery. Shape version 2 (version 1 kept the lifecycle fields at the top).
 /// </summary>
 [GenerateSerializer, Alias("mcp.AlertState")]
-public sealed class AlertState
+public sealed class AlertState : Channels.Delivery.ISenderState
 {
     [Id(0), JsonPropertyName("Rule")] public AlertRule? Rule { get; set; }
     [Id(1), JsonPropertyName("Server")] public ServerSummary? Server { get; set; }

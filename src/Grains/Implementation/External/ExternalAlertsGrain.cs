@@ -108,29 +108,7 @@ public sealed class ExternalAlertsGrain(
         // From here to the commit nothing awaits: a batch is applied whole, never interleaved with another.
         foreach (var posted in alerts)
         {
-            if (Alerts.TryGetValue(posted.Fingerprint, out var known) && Overlaps(known, posted))
-            {
-                Merge(known, posted, now);
-            }
-            else
-            {
-                known = Alerts[posted.Fingerprint] = new ExternalAlertRecord
-                {
-                    Labels = new(posted.Labels, StringComparer.Ordinal),
-                    Annotations = new(posted.Annotations, StringComparer.Ordinal),
-                    StartsAt = posted.StartsAt,
-                    EndsAt = posted.EndsAt,
-                    Timeout = posted.Timeout,
-                    GeneratorUrl = posted.GeneratorUrl,
-                    UpdatedAt = now,
-                    Episode = (known?.Episode ?? 0) + 1,
-                    Sequence = known?.Sequence ?? 0,
-                    Routes = known?.Routes ?? [],
-                    ReportedStatus = known?.ReportedStatus,
-                    ReportedEpisode = known?.ReportedEpisode ?? 0,
-                    Inhibiting = known?.Inhibiting ?? false,
-                };
-            }
+            var known = Alerts[posted.Fingerprint] = ExternalAlertLife.Take(Alerts.GetValueOrDefault(posted.Fingerprint), posted, now);
             known.SilencedBy = known.EndsAt > now ? Muting.Mutes.SilencedBy(set, known.Labels, now) : [];
             Changed(posted.Fingerprint);
             if (StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
@@ -192,42 +170,7 @@ public sealed class ExternalAlertsGrain(
         await TickAsync();
     }
 
-    /// <summary>Alertmanager merges a re-send into the known alert when their active ranges overlap; else it is a new one.</summary>
-    private static bool Overlaps(ExternalAlertRecord known, PostedAlert posted) =>
-        (posted.EndsAt > known.StartsAt && posted.EndsAt < known.EndsAt) || (posted.StartsAt >= known.StartsAt && posted.StartsAt < known.EndsAt)
-        || (posted.StartsAt <= known.StartsAt && posted.EndsAt >= known.EndsAt);
-
-    private static void Merge(ExternalAlertRecord known, PostedAlert posted, DateTimeOffset now)
-    {
-        var wasResolved = known.EndsAt <= now;
-        if (posted.StartsAt < known.StartsAt) known.StartsAt = posted.StartsAt;
-        var postedResolved = posted.EndsAt <= now;
-        if (postedResolved)
-        {
-            // The latest explicit end wins when both are resolved.
-            if (!(wasResolved && known.EndsAt > posted.EndsAt)) known.EndsAt = posted.EndsAt;
-            known.Timeout = false;
-        }
-        else if (!(known.EndsAt > posted.EndsAt && !known.Timeout))
-        {
-            // An explicit end that is later rules over the newer one; otherwise the newer one wins.
-            known.EndsAt = posted.EndsAt;
-            known.Timeout = posted.Timeout;
-        }
-        known.Labels = new(posted.Labels, StringComparer.Ordinal);
-        known.Annotations = new(posted.Annotations, StringComparer.Ordinal);
-        known.GeneratorUrl = posted.GeneratorUrl;
-        known.UpdatedAt = now;
-        if (wasResolved && known.EndsAt > now)
-        {
-            known.Episode++;
-            known.AcknowledgedAt = null;
-            known.AcknowledgedBy = null;
-        }
-    }
-
-    private static MemberStatus StatusOf(ExternalAlertRecord alert, DateTimeOffset now) =>
-        alert.EndsAt <= now ? MemberStatus.Resolved : alert.SilencedBy.Length > 0 ? MemberStatus.Muted : MemberStatus.Firing;
+    private static MemberStatus StatusOf(ExternalAlertRecord alert, DateTimeOffset now) => ExternalAlertLife.StatusOf(alert, now);
 
     public Task SilencesChangedAsync() => Alerts.Count == 0 ? Task.CompletedTask : TickAsync();
 
@@ -330,11 +273,11 @@ public sealed class ExternalAlertsGrain(
     {
         var status = StatusOf(alert, now);
         var alertId = ExternalAlerts.AlertId(fingerprint);
-        var source = status != MemberStatus.Resolved && Muting.Mutes.MayInhibit(set, alert.Labels);
         var changed = false;
-        if (source != alert.Inhibiting)
+        var (source, tellInhibitors) = Dispatch.ToInhibitors(GrainFactory, set, alertId, alert.Labels, status != MemberStatus.Resolved, alert.Inhibiting);
+        if (tellInhibitors is not null)
         {
-            calls.Add(GrainFactory.GetGrain<IInhibitorsGrain>(IInhibitorsGrain.Key).SetAsync(alertId, source ? alert.Labels : null));
+            calls.Add(tellInhibitors);
             alert.Inhibiting = source;
             changed = true;
         }
@@ -345,27 +288,13 @@ public sealed class ExternalAlertsGrain(
             alert.ReportedEpisode = alert.Episode;
             return changed; // never told as firing: nothing to take back
         }
-        var routes = status == MemberStatus.Resolved ? alert.Routes : [.. RouteTree.Match(set.Root, alert.Labels).Where(r => r.Receiver is not null)];
-        if (status != alert.ReportedStatus || alert.Episode != alert.ReportedEpisode || alert.Sequence == 0
-            || !routes.Select(r => r.IncidentId).SequenceEqual(alert.Routes.Select(r => r.IncidentId), StringComparer.Ordinal))
+        var routes = Dispatch.RoutesOf(set, status, alert.Labels, alert.Routes);
+        if (ExternalAlertLife.IsNews(alert, status, routes))
         {
             alert.Sequence++;
             changed = true;
         }
-        var name = alert.Labels.GetValueOrDefault("alertname") ?? "";
-        var instance = alert.Labels.GetValueOrDefault("instance") ?? alert.Labels.GetValueOrDefault("job") ?? "";
-        var message = alert.Annotations.GetValueOrDefault("summary") ?? alert.Annotations.GetValueOrDefault("description") ?? name;
-        var member = new IncidentMember(alertId, alert.Sequence, status, alert.Labels, "", name, instance, instance, ExternalAlerts.SeverityOf(alert.Labels),
-            message, "", alert.StartsAt, status == MemberStatus.Resolved ? alert.EndsAt : null, [])
-        {
-            Annotations = alert.Annotations,
-            GeneratorUrl = alert.GeneratorUrl,
-        };
-        foreach (var route in routes) calls.Add(GrainFactory.GetGrain<IIncidentGrain>(route.IncidentId).UpdateAsync(route, member));
-        foreach (var old in alert.Routes.Where(old => routes.All(r => r.IncidentId != old.IncidentId)))
-        {
-            calls.Add(GrainFactory.GetGrain<IIncidentGrain>(old.IncidentId).UpdateAsync(old, member with { Status = MemberStatus.Resolved, EndsAt = now }));
-        }
+        Dispatch.ToIncidents(GrainFactory, routes, alert.Routes, ExternalAlertLife.Member(fingerprint, alert, status), now, calls);
         alert.Routes = routes;
         alert.ReportedStatus = status;
         alert.ReportedEpisode = alert.Episode;

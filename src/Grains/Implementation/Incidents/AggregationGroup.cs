@@ -28,6 +28,67 @@ public sealed record FlushInputs(Receiver? Receiver, TimeSpan GroupInterval, Tim
 /// </summary>
 public static class AggregationGroup
 {
+    /// <summary>
+    /// Opens a new episode when the first alert joins a closed group: everything told in the last one is forgotten, and
+    /// the first message is due after group_wait. Answers the timeline's line.
+    /// </summary>
+    public static string Open(IncidentState s, RouteMatch route, string firstAlertId, DateTimeOffset now)
+    {
+        s.Episode++;
+        s.OpenedAt = now;
+        s.ResolvedAt = null;
+        s.FirstFlushAt = null;
+        s.LastNotifiedAt = null;
+        s.NotifiedFiring.Clear();
+        s.NotifiedResolved.Clear();
+        s.NotifiedChannels.Clear();
+        s.AcknowledgedAt = null;
+        s.AcknowledgedBy = null;
+        s.Policy = null;
+        s.PolicyStep = 0;
+        s.NextPolicyStepAt = null;
+        s.MutedSince = null;
+        s.FollowUps.Clear();
+        s.NextFlushAt = now + route.GroupWait;
+        return $"episode {s.Episode} opened by {firstAlertId}; first message after {Common.Durations.Format(route.GroupWait)}";
+    }
+
+    /// <summary>Ends the episode: no members, nothing due, the escalation over.</summary>
+    public static void Close(IncidentState s, DateTimeOffset now)
+    {
+        s.ResolvedAt = now;
+        s.Members.Clear();
+        s.NextFlushAt = null;
+        s.Policy = null;
+        s.NextPolicyStepAt = null;
+    }
+
+    /// <summary>
+    /// The escalation steps due by now, in order, taken: escalation runs once per group, from its first unacknowledged
+    /// message, until acknowledged or resolved. Each step names its level and channels; the grain tells them (and pages
+    /// the step's people) when any alert still fires.
+    /// </summary>
+    public static IReadOnlyList<Escalation.EscalationStep> TakeDueSteps(IncidentState s, DateTimeOffset now)
+    {
+        if (!s.IsOpen || s.AcknowledgedAt is not null || s.Policy is not { } policy) return [];
+        var steps = new List<Escalation.EscalationStep>();
+        while (s.PolicyStep < policy.TotalSteps && s.NextPolicyStepAt is { } at && at <= now)
+        {
+            var step = policy.Step(s.PolicyStep, at);
+            steps.Add(step);
+            (s.PolicyStep, s.NextPolicyStepAt) = (step.StepsTaken, step.NextAt);
+        }
+        return steps;
+    }
+
+    /// <summary>The next moment the group has something to do (a flush, an escalation step), or null.</summary>
+    public static DateTimeOffset? NextDue(IncidentState s)
+    {
+        DateTimeOffset? due = s.IsOpen ? s.NextFlushAt : null;
+        if (s.IsOpen && s.AcknowledgedAt is null && s.Policy is { } policy && s.PolicyStep < policy.TotalSteps && s.NextPolicyStepAt is { } step && (due is null || step < due)) due = step;
+        return due;
+    }
+
     public static IReadOnlyList<GroupAction> Flush(IncidentState s, FlushInputs inputs, DateTimeOffset now)
     {
         if (!s.IsOpen || s.NextFlushAt is not { } due || due > now) return [];

@@ -35,7 +35,6 @@ public sealed class IncidentGrain(
 {
     private const string ReminderName = "incident";
     private const int MaxTimeline = 200;
-    private const int MaxDeliveries = 100;
     private static readonly TimeSpan JoinWriteDelay = TimeSpan.FromSeconds(1);
     private WriteBehind? _writeBehind;
     private GrainReminder? _reminder;
@@ -142,12 +141,7 @@ public sealed class IncidentGrain(
 
     public Task ReportDeliveryAsync(DeliveryRecord record)
     {
-        var index = S.Deliveries.FindIndex(d => d.IdempotencyKey == record.IdempotencyKey);
-        if (index < 0) return Task.CompletedTask;
-        var known = S.Deliveries[index];
-        if (known.IsFinal && !record.IsFinal || record.UpdatedAt < known.UpdatedAt) return Task.CompletedTask;
-        S.Deliveries[index] = record;
-        MarkDirty();
+        if (SenderBook.TakeReport(S, record)) MarkDirty();
         return Task.CompletedTask;
     }
 
@@ -186,23 +180,7 @@ public sealed class IncidentGrain(
 
     private void Open(RouteMatch route, DateTimeOffset now)
     {
-        S.Episode++;
-        S.OpenedAt = now;
-        S.ResolvedAt = null;
-        S.FirstFlushAt = null;
-        S.LastNotifiedAt = null;
-        S.NotifiedFiring.Clear();
-        S.NotifiedResolved.Clear();
-        S.NotifiedChannels.Clear();
-        S.AcknowledgedAt = null;
-        S.AcknowledgedBy = null;
-        S.Policy = null;
-        S.PolicyStep = 0;
-        S.NextPolicyStepAt = null;
-        S.MutedSince = null;
-        S.FollowUps.Clear();
-        S.NextFlushAt = now + route.GroupWait;
-        Event(now, "opened", $"episode {S.Episode} opened by {S.Members.Keys.First()}; first message after {Durations.Format(route.GroupWait)}");
+        Event(now, "opened", AggregationGroup.Open(S, route, S.Members.Keys.First(), now));
         MonitoringMetrics.Incidents.WithLabels("opened").Inc();
     }
 
@@ -249,23 +227,22 @@ public sealed class IncidentGrain(
         }
     }
 
+    /// <summary>Tells each escalation step that came due (<see cref="AggregationGroup.TakeDueSteps"/>) while any alert still fires.</summary>
     private async Task EscalateAsync(DateTimeOffset now)
     {
-        if (!S.IsOpen || S.AcknowledgedAt is not null || S.Policy is not { } policy) return;
+        var policyId = S.Policy?.Id;
+        var steps = AggregationGroup.TakeDueSteps(S, now);
+        if (steps.Count == 0) return;
         var set = await routing.GetAsync();
         var receiver = S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
-        while (S.PolicyStep < policy.TotalSteps && S.NextPolicyStepAt is { } at && at <= now)
+        foreach (var step in steps)
         {
-            var step = policy.Step(S.PolicyStep, at);
             var firing = S.Members.Values.Where(m => m.Status == MemberStatus.Firing && !_inhibited.Contains(m.AlertId)).ToArray();
-            if (firing.Length > 0 && receiver is not null)
-            {
-                var status = step.Escalates ? "escalated" : "firing";
-                if (step.Channels.Length > 0) Send(receiver, NotificationKind.Escalation, status, step.Channels, firing, step.Level, now);
-                if (step.PagesPeople) await PagePeopleAsync(receiver, status, step, firing, now);
-                if (step.Escalates) Event(now, "escalated", $"escalated to level {step.Level} of {policy.Id}");
-            }
-            (S.PolicyStep, S.NextPolicyStepAt) = (step.StepsTaken, step.NextAt);
+            if (firing.Length == 0 || receiver is null) continue;
+            var status = step.Escalates ? "escalated" : "firing";
+            if (step.Channels.Length > 0) Send(receiver, NotificationKind.Escalation, status, step.Channels, firing, step.Level, now);
+            if (step.PagesPeople) await PagePeopleAsync(receiver, status, step, firing, now);
+            if (step.Escalates) Event(now, "escalated", $"escalated to level {step.Level} of {policyId}");
         }
     }
 
@@ -280,9 +257,7 @@ public sealed class IncidentGrain(
         {
             S.Sequence++;
             var notification = OnCall.PeoplePager.For(message.For(NotificationKind.Escalation, status, step.Level, S.Sequence, this.GetGrainId().ToString(), now), contact, now);
-            S.Outbox.Add(new HandOff(contact.Method.Channel, notification));
-            Track(new DeliveryRecord(notification.IdempotencyKey, IncidentId, contact.Method.Channel, NotificationKind.Escalation, DeliveryState.Pending, 0, now, now, null));
-            if (notification.NotBefore is { } at) S.FollowUps.Add(new PendingPage(contact.Method.Channel, notification.ThreadKey, notification.IdempotencyKey, at));
+            SenderBook.Record(S, contact.Method.Channel, notification, IncidentId, now);
         }
         Event(now, "paged", $"level {step.Level} paged {OnCall.PeoplePager.Describe(contacts)}");
         MonitoringMetrics.Incidents.WithLabels("paged").Inc();
@@ -291,21 +266,14 @@ public sealed class IncidentGrain(
     /// <summary>People's later pages not yet due are dropped: the page was answered (or is over).</summary>
     private void CancelFollowUps(DateTimeOffset now, string reason)
     {
-        var waiting = S.FollowUps.Where(f => f.At > now).ToArray();
-        S.FollowUps.Clear();
-        if (waiting.Length == 0) return;
-        Event(now, "paging", $"{waiting.Length} later page{(waiting.Length == 1 ? "" : "s")} cancelled: {reason}");
-        S.Cancelling.AddRange(waiting.Select(f => new PendingCancel(f, reason))); // handed over with the outbox, until each channel confirms
+        var cancelled = SenderBook.CancelFollowUps(S, now, reason);
+        if (cancelled > 0) Event(now, "paging", $"{cancelled} later page{(cancelled == 1 ? "" : "s")} cancelled: {reason}");
     }
 
     private void Close(DateTimeOffset now, string reason)
     {
         CancelFollowUps(now, "resolved");
-        S.ResolvedAt = now;
-        S.Members.Clear();
-        S.NextFlushAt = null;
-        S.Policy = null;
-        S.NextPolicyStepAt = null;
+        AggregationGroup.Close(S, now);
         Event(now, "resolved", reason);
         MonitoringMetrics.Incidents.WithLabels("resolved").Inc();
     }
@@ -330,19 +298,11 @@ public sealed class IncidentGrain(
         foreach (var channel in channels.Distinct())
         {
             S.Sequence++;
-            var notification = message.For(kind, status, level, S.Sequence, this.GetGrainId().ToString(), now);
-            S.Outbox.Add(new HandOff(channel, notification));
+            SenderBook.Record(S, channel, message.For(kind, status, level, S.Sequence, this.GetGrainId().ToString(), now), IncidentId, now);
             S.NotifiedChannels.Add(channel);
-            Track(new DeliveryRecord(notification.IdempotencyKey, IncidentId, channel, kind, DeliveryState.Pending, 0, now, now, null));
         }
         Event(now, kind.ToString().ToLowerInvariant(), $"{status}: {message.Group.Firing} firing, {message.Group.Resolved} resolved, to {string.Join(", ", channels.Distinct())}");
         MonitoringMetrics.Incidents.WithLabels(kind.ToString().ToLowerInvariant()).Inc();
-    }
-
-    private void Track(DeliveryRecord record)
-    {
-        S.Deliveries.Insert(0, record);
-        if (S.Deliveries.Count > MaxDeliveries) S.Deliveries.RemoveRange(MaxDeliveries, S.Deliveries.Count - MaxDeliveries);
     }
 
     private void Event(DateTimeOffset now, string kind, string text)
@@ -371,8 +331,7 @@ public sealed class IncidentGrain(
         ScheduleWakeUp();
     }
 
-    private async Task HandOffAsync(DateTimeOffset now) =>
-        S.HandOffRetryAt = await ChannelHandOff.HandOffAsync(GrainFactory, S.Outbox, S.Cancelling, S.Deliveries, now, logger, $"Incident {IncidentId}");
+    private Task HandOffAsync(DateTimeOffset now) => SenderBook.HandOffAsync(GrainFactory, S, now, logger, $"Incident {IncidentId}");
 
     /// <summary>Tells the index when what it lists changed (status, episode, counts): a message sent, or a delivery reported, is not news to it.</summary>
     private void Index(DateTimeOffset now)
@@ -392,13 +351,8 @@ public sealed class IncidentGrain(
 
     private void MarkDirty() => Writes.Mark();
 
-    private DateTimeOffset? NextDue()
-    {
-        DateTimeOffset? due = S.IsOpen ? S.NextFlushAt : null;
-        if (S.IsOpen && S.AcknowledgedAt is null && S.Policy is { } policy && S.PolicyStep < policy.TotalSteps && S.NextPolicyStepAt is { } step && (due is null || step < due)) due = step;
-        if (S.HandOffRetryAt is { } retry && (due is null || retry < due)) due = retry;
-        return due;
-    }
+    private DateTimeOffset? NextDue() =>
+        AggregationGroup.NextDue(S) is { } due ? S.HandOffRetryAt is { } retry && retry < due ? retry : due : S.HandOffRetryAt;
 
     /// <summary>Asks the silo's wake-ups for the time the next thing is due (none while nothing is).</summary>
     private void ScheduleWakeUp() => wakeups.Set(IncidentId, NextDue());

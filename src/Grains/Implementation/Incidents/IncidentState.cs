@@ -6,7 +6,7 @@ namespace Monitoring.Routing;
 
 /// <summary>An incident's stored state: its route, its alerts, what was told, the acknowledgement and the escalation.</summary>
 [GenerateSerializer, Alias("mcp.IncidentState")]
-public sealed class IncidentState
+public sealed class IncidentState : Channels.Delivery.ISenderState
 {
     [Id(0), JsonPropertyName("Route")] public RouteMatch? Route { get; set; }
     [Id(1), JsonPropertyName("Members")] public Dictionary<string, IncidentMember> Members { get; set; } = new(StringComparer.Ordinal);
