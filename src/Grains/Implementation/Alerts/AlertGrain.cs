@@ -161,31 +161,11 @@ public sealed class AlertGrain(
         return WriteResult.Ok;
     }
 
-    /// <summary>
-    /// When an open alert may sleep, or null while it must stay awake. It stays awake while it has work of its own (a
-    /// notification not yet handed over or not yet reported delivered, a report or a write to retry), while incidents
-    /// or the inhibitors rely on it saying its status again each reminder period, and while a deadline (the next
-    /// notification, escalation step, the end of a silence) is less than a reminder period away. Otherwise everything
-    /// it knows is stored, and its server wakes it one reminder period before that deadline (the alert's timer then
-    /// takes over), at the latest an hour on, or at once when a change reaches it.
-    /// </summary>
-    private DateTimeOffset? SleepsUntil(DateTimeOffset now)
-    {
-        var period = options.Value.ReminderPeriod;
-        if (!S.Life.IsOpen || S.Rule is null || S.Outbox.Count > 0 || S.Cancelling.Count > 0 || S.ReportDue || S.HandOffRetryAt is not null || Reminder.InDoubt || !Reminder.Settled.IsCompleted
-            || _history.Count > 0 || S.Inhibiting || S.Routes.Length > 0 || stopping.IsStopping
-            || S.Deliveries.Any(d => !d.IsFinal && d.UpdatedAt > now - period))
-        {
-            return null;
-        }
-        var wake = now + MaxSleep;
-        if (NextDue(now) is { } due)
-        {
-            if (due - now <= period) return null;
-            if (due - period < wake) wake = due - period;
-        }
-        return wake;
-    }
+    /// <summary>When an open alert may sleep (<see cref="AlertJournal.SleepsUntil"/>), or null while this activation has work in hand.</summary>
+    private DateTimeOffset? SleepsUntil(DateTimeOffset now) =>
+        Reminder.InDoubt || !Reminder.Settled.IsCompleted || _history.Count > 0 || stopping.IsStopping
+            ? null
+            : AlertJournal.SleepsUntil(S, NextDue(now), options.Value.ReminderPeriod, MaxSleep, now);
 
     /// <summary>The silence matching now (or the last known, when the catalog cannot be read), and the rule's policy when the alert may fire.</summary>
     private async Task<AlertInputs> InputsAsync(DateTimeOffset now, bool refreshSilence, bool mayFire)
@@ -348,17 +328,7 @@ public sealed class AlertGrain(
     {
         var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(listings, people.Users, people.Schedules, now);
         foreach (var note in notes) logger.LogWarning("Alert {AlertId} level {Level}: {Note}", AlertId, people.Level, note);
-        var recorded = false;
-        foreach (var contact in contacts)
-        {
-            S.Life = S.Life with { Sequence = S.Life.Sequence + 1 };
-            var page = new PageEffect(NotificationKind.Escalation, people.Status, contact.Method.Channel, people.Level, S.Life.Sequence, people.WithheldBy);
-            if (AlertJournal.Page(AlertId, S, page, this.GetGrainId().ToString(), now, message => OnCall.PeoplePager.For(message, contact, now)))
-            {
-                recorded = true;
-                S.Life = S.Life with { NotificationCount = S.Life.NotificationCount + 1, LastNotifiedAt = now };
-            }
-        }
+        var recorded = AlertJournal.PagePeople(AlertId, S, people, contacts, this.GetGrainId().ToString(), now);
         if (contacts.Length > 0) logger.LogInformation("Alert {AlertId} level {Level} paged {People}", AlertId, people.Level, OnCall.PeoplePager.Describe(contacts));
         return recorded;
     }

@@ -58,6 +58,51 @@ public static class AlertJournal
         return true;
     }
 
+    /// <summary>
+    /// Pages an escalation step's people, one message per contact (<see cref="OnCall.PeoplePager"/>), numbered as the
+    /// lifecycle numbers its own; a later notification rule's message is held by its channel until due. Answers
+    /// whether any was recorded (none is while the page is withheld).
+    /// </summary>
+    public static bool PagePeople(string alertId, AlertState s, PagePeopleEffect people, OnCall.PersonContact[] contacts, string reportTo, DateTimeOffset now)
+    {
+        var recorded = false;
+        foreach (var contact in contacts)
+        {
+            s.Life = s.Life with { Sequence = s.Life.Sequence + 1 };
+            var page = new PageEffect(NotificationKind.Escalation, people.Status, contact.Method.Channel, people.Level, s.Life.Sequence, people.WithheldBy);
+            if (Page(alertId, s, page, reportTo, now, message => OnCall.PeoplePager.For(message, contact, now)))
+            {
+                recorded = true;
+                s.Life = s.Life with { NotificationCount = s.Life.NotificationCount + 1, LastNotifiedAt = now };
+            }
+        }
+        return recorded;
+    }
+
+    /// <summary>
+    /// When an open alert may sleep, or null while it must stay awake. It stays awake while it has work of its own (a
+    /// notification not yet handed over or not yet reported delivered, a report or a write to retry), while incidents
+    /// or the inhibitors rely on it saying its status again each reminder period, and while a deadline (the next
+    /// notification, escalation step, the end of a silence) is less than a reminder period away. Otherwise everything
+    /// it knows is stored, and its server wakes it one reminder period before that deadline (the alert's timer then
+    /// takes over), at the latest <paramref name="maxSleep"/> on, or at once when a change reaches it.
+    /// </summary>
+    public static DateTimeOffset? SleepsUntil(AlertState s, DateTimeOffset? nextDue, TimeSpan period, TimeSpan maxSleep, DateTimeOffset now)
+    {
+        if (!s.Life.IsOpen || s.Rule is null || s.Outbox.Count > 0 || s.Cancelling.Count > 0 || s.ReportDue || s.HandOffRetryAt is not null
+            || s.Inhibiting || s.Routes.Length > 0 || s.Deliveries.Any(d => !d.IsFinal && d.UpdatedAt > now - period))
+        {
+            return null;
+        }
+        var wake = now + maxSleep;
+        if (nextDue is { } due)
+        {
+            if (due - now <= period) return null;
+            if (due - period < wake) wake = due - period;
+        }
+        return wake;
+    }
+
     /// <summary>The alert as the API shows it: a silence only while it holds, the escalation only of a named policy.</summary>
     public static AlertView View(string alertId, AlertState s, DateTimeOffset now, Dictionary<string, double> values, string? inhibitedBy)
     {
