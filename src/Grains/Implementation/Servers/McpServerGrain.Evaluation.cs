@@ -221,7 +221,9 @@ public sealed partial class McpServerGrain
         // Store before hand-off: an alert a holding condition may open is counted open, and stored so, before it is
         // told. So however a silo's death falls, a firing alert is one its server looks after (and tells when the
         // condition clears); an alert it counts open that is not is told once and drops out.
-        if (telling.Count(t => t.Condition == ConditionResult.Holds && open.Add(t.Rule.Id)) > 0 || _openUnsaved && telling.Count > 0)
+        var opening = false;
+        foreach (var (rule, condition, _) in telling) opening |= condition == ConditionResult.Holds && open.Add(rule.Id);
+        if (opening || _openUnsaved && telling.Count > 0)
         {
             await WriteOpenSetAsync();
         }
