@@ -51,9 +51,9 @@ public sealed class ServerShardTests(ClusterFixture fixture)
         var stray = $"stray-{s.Id}";
         await ShardOf(stray).AddAsync(stray);
         Assert.Contains(stray, await ShardOf(stray).GetServersAsync());
-        // The first tick after it was added spares it (a registration adds to the shard first, then stores the server).
+        // The first tick after it was added spares it (a registration adds to the shard first, then stores the server;
+        // BulkTests holds a registration there), so it is gone by the second. (The shard's own reminder may tick between.)
         await ShardOf(stray).AsReference<IRemindable>().ReceiveReminder("keep-alive", Tick(TimeSpan.FromMinutes(1)));
-        Assert.Contains(stray, await ShardOf(stray).GetServersAsync());
         await ShardOf(stray).AsReference<IRemindable>().ReceiveReminder("keep-alive", Tick(TimeSpan.FromMinutes(1)));
         Assert.DoesNotContain(stray, await ShardOf(stray).GetServersAsync());
     }

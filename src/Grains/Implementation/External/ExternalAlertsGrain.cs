@@ -40,9 +40,7 @@ public sealed class ExternalAlertsGrain(
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private Task? _reporting;
     private DateTimeOffset? _reportRetryAt;
-    private long _changes;
-    private long _written;
-    private Task? _flush;
+    private GroupCommit? _commits;
     private DueTimer? _timer;
     private WriteBehind? _writeBehind;
     private GrainReminder? _reminder;
@@ -305,21 +303,10 @@ public sealed class ExternalAlertsGrain(
     /// Stores the state and returns once a write that began after this call's changes has finished. Calls that arrive
     /// while a write runs share the next one: a storm of batches is a few writes, and none returns before its own.
     /// </summary>
-    private async Task CommitAsync()
-    {
-        var target = ++_changes;
-        while (_written < target)
-        {
-            var flush = _flush;
-            if (flush is null || flush.IsCompleted) _flush = flush = FlushAsync();
-            await flush;
-        }
-    }
+    private Task CommitAsync() => (_commits ??= new GroupCommit(FlushAsync)).CommitAsync();
 
     private async Task FlushAsync()
     {
-        await Task.Yield();
-        var upTo = _changes;
         if (_unsaved.Count > 0 || _unsavedRemovals.Count > 0)
         {
             KeyValuePair<string, ExternalAlertRecord>[] changed = [.. _unsaved.Where(Alerts.ContainsKey).Select(f => KeyValuePair.Create(f, Alerts[f]))];
@@ -338,7 +325,6 @@ public sealed class ExternalAlertsGrain(
                 throw;
             }
         }
-        if (upTo > _written) _written = upTo;
     }
 
     /// <summary>What reporting changed (what incidents were told) is stored behind: if it is lost, the alert is told again.</summary>

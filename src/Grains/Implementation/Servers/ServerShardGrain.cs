@@ -27,9 +27,7 @@ public sealed class ServerShardGrain(
     private const string KeepAliveReminder = "keep-alive";
     private const int InFlight = 256;
     private readonly HashSet<string> _addedSinceSweep = new(StringComparer.Ordinal);
-    private long _changed;
-    private long _written;
-    private Task? _writing;
+    private GroupCommit? _commits;
     private GrainReminder? _reminder;
     private HashSet<string>? _working;
 
@@ -108,41 +106,12 @@ public sealed class ServerShardGrain(
         }
     }
 
-    /// <summary>
-    /// Group commit: a change waits for a write that began after it. While one write runs, the changes made meanwhile
-    /// wait and go together in the next.
-    /// </summary>
-    private async Task PersistAsync()
+    /// <summary>Group commit (<see cref="GroupCommit"/>): each write stores a copy, so a write in flight never sees a later change.</summary>
+    private Task PersistAsync() => (_commits ??= new GroupCommit(() =>
     {
-        var mine = ++_changed;
-        while (_written < mine)
-        {
-            if (_writing is { } running)
-            {
-                try
-                {
-                    await running;
-                }
-                catch
-                {
-                    // That write did not hold this change either; the loop writes again.
-                }
-                continue;
-            }
-            var upTo = _changed;
-            state.State = new ServerShardState { Servers = new HashSet<string>(Servers, StringComparer.Ordinal) };
-            _writing = state.WriteStateAsync();
-            try
-            {
-                await _writing;
-                _written = Math.Max(_written, upTo);
-            }
-            finally
-            {
-                _writing = null;
-            }
-        }
-    }
+        state.State = new ServerShardState { Servers = new HashSet<string>(Servers, StringComparer.Ordinal) };
+        return state.WriteStateAsync();
+    })).CommitAsync();
 
     /// <summary>
     /// The shard's reminder, registered with its first addition after each activation (a reminder tick also proves it).
