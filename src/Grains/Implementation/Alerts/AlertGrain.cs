@@ -230,7 +230,7 @@ public sealed class AlertGrain(
         var reportedBefore = (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
         await HandOffAsync(now);
         await ReportAsync(now);
-        var handedOrReported = S.Outbox.Count + S.Cancelling.Count != outboxBefore || S.Outbox.Count > 0 || S.Cancelling.Count > 0
+        var handedOrReported = S.Outbox.Count + S.Cancelling.Count != outboxBefore || SenderBook.HasWork(S)
             || reportedBefore != (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
         if (recorded)
         {
@@ -398,5 +398,5 @@ public sealed class AlertGrain(
     /// handed over (a resolved alert's last word included) and a report that failed. An open alert's next step is
     /// brought back by the server, which tells every open alert its condition at least once a reminder period.
     /// </summary>
-    private bool WantsReminder() => S.Outbox.Count > 0 || S.Cancelling.Count > 0 || S.ReportDue;
+    private bool WantsReminder() => SenderBook.HasWork(S) || S.ReportDue;
 }

@@ -10,14 +10,13 @@ namespace Monitoring.Alerts;
 /// <list type="bullet">
 /// <item>a transition: kept in the state (the last <see cref="MaxTransitions"/>) and given back as a history row;</item>
 /// <item>a page: a message recorded in the outbox for its channel, or, held by a silence, a record that says so; each
-/// delivery record is kept to the last <see cref="MaxDeliveries"/>;</item>
+/// delivery record is kept to the last <see cref="Channels.Delivery.SenderBook.MaxDeliveries"/>;</item>
 /// <item>the view the API, console and agents read.</item>
 /// </list>
 /// </summary>
 public static class AlertJournal
 {
     public const int MaxTransitions = 100;
-    public const int MaxDeliveries = Channels.Delivery.SenderBook.MaxDeliveries;
 
     /// <summary>Keeps the transition in the state and answers its history row.</summary>
     public static TransitionRow Transition(string alertId, AlertState s, TransitionEffect effect, DateTimeOffset now)
@@ -89,7 +88,7 @@ public static class AlertJournal
     /// </summary>
     public static DateTimeOffset? SleepsUntil(AlertState s, DateTimeOffset? nextDue, TimeSpan period, TimeSpan maxSleep, DateTimeOffset now)
     {
-        if (!s.Life.IsOpen || s.Rule is null || s.Outbox.Count > 0 || s.Cancelling.Count > 0 || s.ReportDue || s.HandOffRetryAt is not null
+        if (!s.Life.IsOpen || s.Rule is null || Channels.Delivery.SenderBook.HasWork(s) || s.ReportDue || s.HandOffRetryAt is not null
             || s.Inhibiting || s.Routes.Length > 0 || s.Deliveries.Any(d => !d.IsFinal && d.UpdatedAt > now - period))
         {
             return null;

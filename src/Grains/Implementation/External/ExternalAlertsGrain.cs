@@ -62,7 +62,7 @@ public sealed class ExternalAlertsGrain(
         // What was accepted but perhaps never told (a silo lost between the two) is told now.
         foreach (var (fingerprint, alert) in Alerts)
         {
-            if (StatusOf(alert, now) != alert.ReportedStatus || alert.Episode != alert.ReportedEpisode) _dirty.Add(fingerprint);
+            if (ExternalAlertLife.StatusOf(alert, now) != alert.ReportedStatus || alert.Episode != alert.ReportedEpisode) _dirty.Add(fingerprint);
         }
         StartReporting();
         ArmTimer();
@@ -109,7 +109,7 @@ public sealed class ExternalAlertsGrain(
             var known = Alerts[posted.Fingerprint] = ExternalAlertLife.Take(Alerts.GetValueOrDefault(posted.Fingerprint), posted, now);
             known.SilencedBy = known.EndsAt > now ? Muting.Mutes.SilencedBy(set, known.Labels, now) : [];
             Changed(posted.Fingerprint);
-            if (StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
+            if (ExternalAlertLife.StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
         }
         await CommitAsync();
         await Reminder.SyncAsync(Alerts.Count > 0);
@@ -168,8 +168,6 @@ public sealed class ExternalAlertsGrain(
         await TickAsync();
     }
 
-    private static MemberStatus StatusOf(ExternalAlertRecord alert, DateTimeOffset now) => ExternalAlertLife.StatusOf(alert, now);
-
     public Task SilencesChangedAsync() => Alerts.Count == 0 ? Task.CompletedTask : TickAsync();
 
     private async Task TickAsync()
@@ -204,7 +202,7 @@ public sealed class ExternalAlertsGrain(
                 Changed(fingerprint);
                 Writes.Mark();
             }
-            if (StatusOf(alert, now) != alert.ReportedStatus) _dirty.Add(fingerprint);
+            if (ExternalAlertLife.StatusOf(alert, now) != alert.ReportedStatus) _dirty.Add(fingerprint);
         }
         if (removed) Writes.Mark();
         if (_reportRetryAt is { } retry && retry <= now) _reportRetryAt = null;
@@ -269,7 +267,7 @@ public sealed class ExternalAlertsGrain(
     /// </summary>
     private bool Report(string fingerprint, ExternalAlertRecord alert, RoutingSet set, DateTimeOffset now, List<Task> calls)
     {
-        var status = StatusOf(alert, now);
+        var status = ExternalAlertLife.StatusOf(alert, now);
         var alertId = ExternalAlerts.AlertId(fingerprint);
         var changed = false;
         var (source, tellInhibitors) = Dispatch.ToInhibitors(GrainFactory, set, alertId, alert.Labels, status != MemberStatus.Resolved, alert.Inhibiting);

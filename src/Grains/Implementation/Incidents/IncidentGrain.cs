@@ -4,7 +4,6 @@ using Monitoring.Channels;
 using Monitoring.Channels.Delivery;
 using Monitoring.Common;
 using Monitoring.Escalation;
-using Monitoring.External;
 using Monitoring.Observability;
 using Monitoring.Settings;
 
@@ -164,7 +163,7 @@ public sealed class IncidentGrain(
         if (S.Route is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
         if (reassert) _indexed = null;
-        if (S.Outbox.Count == 0 && S.Cancelling.Count == 0 && (NextDue() is not { } due || due > now))
+        if (!SenderBook.HasWork(S) && (NextDue() is not { } due || due > now))
         {
             // A reminder's tick with nothing due keeps the incident alive and changes nothing: no write. An open
             // incident's state is a few KB, and ten thousand of them rewritten every reminder period is a load of its own.
@@ -320,7 +319,7 @@ public sealed class IncidentGrain(
     private async Task CommitAsync(DateTimeOffset now)
     {
         await WriteAsync();
-        if (S.Outbox.Count > 0 || S.Cancelling.Count > 0)
+        if (SenderBook.HasWork(S))
         {
             var failed = S.Deliveries.Count(d => d.State == DeliveryState.Failed);
             await HandOffAsync(now);
@@ -362,7 +361,7 @@ public sealed class IncidentGrain(
     /// process holds the state, the reminders and the wake-ups alike and loses them together, and the wake-ups already
     /// bring back an incident put away, so a reminder would only cost (a timer and about 1.4 KB an incident).
     /// </summary>
-    private bool WantsReminder() => !durability.Volatile && (S.IsOpen || S.Outbox.Count > 0 || S.Cancelling.Count > 0);
+    private bool WantsReminder() => !durability.Volatile && (S.IsOpen || SenderBook.HasWork(S));
 
     /// <summary>While the incident is open its reminder brings it back after a silo is lost, to send what is due.</summary>
     private GrainReminder Reminder => _reminder ??= new GrainReminder(this, ReminderName, options.Value.ReminderPeriod, logger);
