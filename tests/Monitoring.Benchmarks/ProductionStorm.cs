@@ -130,6 +130,7 @@ public static class ProductionStorm
         var (postgresBefore, redisBefore) = (BenchHost.CpuSecondsOfAll("postgres"), BenchHost.CpuSecondsOfAll("redis-server"));
         var beforeStorm = await PgStatsAsync(cluster);
         var tablesBefore = await PgTablesAsync(cluster);
+        var stormStarted = DateTime.UtcNow;
         var storm = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, servers), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
         {
@@ -178,6 +179,7 @@ public static class ProductionStorm
         var tablesAfter = await PgTablesAsync(cluster);
         await PrintStatementsAsync(cluster, "per breach", servers, reset: false);
         PrintTables("PostgreSQL per breach", tablesBefore, tablesAfter, servers);
+        await PrintGrainRowsAsync(cluster, stormStarted, servers);
 
         // The alerts then stay open through the settle time, with their servers evaluating: none may resolve.
         var rssAlerting = killed ? ((long, long)?)null : await RssAsync(rssRight);
@@ -275,6 +277,20 @@ public static class ProductionStorm
         var tables = new Dictionary<string, long[]>();
         while (await reader.ReadAsync()) tables[reader.GetString(0)] = [reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)];
         return tables;
+    }
+
+    /// <summary>Which grains' rows the storm wrote (created or changed since it began), by grain type and state, per breach.</summary>
+    private static async Task PrintGrainRowsAsync(ProcessCluster cluster, DateTime since, int breaches)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"select grain_type || '/' || state_name, count(*) from {cluster.Schema}.grain_state where updated_at >= $1 group by 1 order by 2 desc", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = since });
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync()) rows.Add($"{reader.GetString(0)} {reader.GetInt64(1) / (double)breaches:F2}");
+        Console.WriteLine($"grain rows written in the storm, per breach (type/state): {string.Join(", ", rows)}");
     }
 
     internal static string Per(long[] after, long[] before, int count) =>
