@@ -119,28 +119,49 @@ public sealed class AggregationGroupTests
         [new(TimeSpan.FromMinutes(5), ["ops-webhook"]), new(TimeSpan.FromMinutes(10), ["lead-webhook"]) { Users = ["ann"] }], 1, TimeSpan.FromMinutes(30), T0);
 
     [Theory]
-    // minutes after the policy started, steps taken before, acknowledged → the steps taken now ("level:channels"), and the next due (minutes, or -)
-    [InlineData(4, 0, false, "", "5")]                                   // nothing due yet
-    [InlineData(5, 0, false, "1:ops-webhook", "15")]                     // level 1 at its delay
-    [InlineData(15, 1, false, "2:lead-webhook+ann", "45")]               // level 2 its own delay later, with its person
-    [InlineData(16, 0, false, "1:ops-webhook | 2:lead-webhook+ann", "45")] // late (a silo's death): both, in order, each at its own time
-    [InlineData(50, 2, false, "1:ops-webhook", "55")]                    // the repeat round starts 30 minutes after the last level
-    [InlineData(100, 3, false, "2:lead-webhook+ann", "-")]               // the last step of the last round: nothing after it
-    [InlineData(100, 4, false, "", "-")]                                 // done
-    [InlineData(16, 0, true, "", "5")]                                   // acknowledged: escalation stops
-    public void Escalation_runs_once_per_group_each_step_at_its_time_until_acknowledged(int minutes, int taken, bool acknowledged, string expected, string next)
+    // minutes after the policy started, steps taken before, acknowledged, what fires → what is told now (a message to
+    // "level:channels", "!" when it says escalated, "+person" paged, "^" the timeline's escalated line), and the next
+    // step due (minutes, or -)
+    [InlineData(4, 0, false, "f1", "", "5")]                                          // nothing due yet
+    [InlineData(5, 0, false, "f1", "1:ops-webhook", "15")]                            // level 1 at its delay
+    [InlineData(15, 1, false, "f1", "2:lead-webhook! +ann ^", "45")]                  // level 2 its own delay later, with its person
+    [InlineData(16, 0, false, "f1", "1:ops-webhook 2:lead-webhook! +ann ^", "45")]    // late (a silo's death): both, in order, each at its own time
+    [InlineData(50, 2, false, "f1", "1:ops-webhook! ^", "55")]                        // the repeat round (escalated still) starts 30 minutes after the last level
+    [InlineData(100, 3, false, "f1", "2:lead-webhook! +ann ^", "-")]                  // the last step of the last round: nothing after it
+    [InlineData(100, 4, false, "f1", "", "-")]                                        // done
+    [InlineData(16, 0, true, "f1", "", "5")]                                          // acknowledged: escalation stops
+    [InlineData(16, 0, false, "", "", "45")]                                          // nothing fires: the steps pass untold
+    [InlineData(16, 0, false, "inhibited", "", "45")]                                 // only an inhibited alert fires: the same
+    public void Escalation_runs_once_per_group_each_step_at_its_time_until_acknowledged(int minutes, int taken, bool acknowledged, string firing, string expected, string next)
     {
-        var state = Group("f1", "f1", acknowledged: acknowledged);
+        var state = Group("r1", "r1", acknowledged: acknowledged);
+        if (firing.Length > 0) state.Members[firing] = Member(firing, MemberStatus.Firing);
         state.Policy = TwoLevels;
         // When the next step falls due after `taken` steps, walking the policy's delays from its start at T0.
         var due = TwoLevels.FirstStepAt(T0);
         for (var step = 0; step < taken; step++) due = TwoLevels.Step(step, due).NextAt ?? due;
         (state.PolicyStep, state.NextPolicyStepAt) = (taken, taken < TwoLevels.TotalSteps ? due : null);
 
-        var steps = AggregationGroup.TakeDueSteps(state, T0.AddMinutes(minutes));
+        var actions = AggregationGroup.Escalate(state, Ops, new HashSet<string> { "inhibited" }, T0.AddMinutes(minutes));
 
-        Assert.Equal(expected, string.Join(" | ", steps.Select(s => $"{s.Level}:{string.Join("+", s.Channels.Concat(s.Users))}")));
-        Assert.Equal(next, state.NextPolicyStepAt is { } at ? (at - T0).TotalMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-");
+        Assert.Equal(expected, string.Join(" ", actions.Select(a => a switch
+        {
+            SendGroupMessage { Kind: NotificationKind.Escalation } m => $"{m.Level}:{string.Join(",", m.Channels)}{(m.Status == "escalated" ? "!" : "")}",
+            PageGroupPeople p => $"+{string.Join(",", p.Step.Users)}",
+            NoteGroupEvent { Kind: "escalated" } => "^",
+            _ => a.ToString(),
+        })));
+        Assert.Equal(next, state.NextPolicyStepAt is { } at && state.PolicyStep < TwoLevels.TotalSteps ? (at - T0).TotalMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-");
+    }
+
+    [Fact]
+    public void Without_its_receiver_a_due_step_passes_untold()
+    {
+        var state = Group("f1", "f1", acknowledged: false);
+        state.Policy = TwoLevels;
+        (state.PolicyStep, state.NextPolicyStepAt) = (0, TwoLevels.FirstStepAt(T0));
+        Assert.Empty(AggregationGroup.Escalate(state, null, new HashSet<string>(), T0.AddMinutes(5)));
+        Assert.Equal(1, state.PolicyStep);
     }
 
     [Fact]

@@ -38,6 +38,13 @@ public sealed record EscalationPolicy(
     /// <summary>When the first step is due, for paging that starts at <paramref name="start"/>.</summary>
     public DateTimeOffset FirstStepAt(DateTimeOffset start) => start + DelayBefore(0);
 
+    /// <summary>When the next step is due after <paramref name="stepsTaken"/> steps (stored beside them), or null once the last round is told.</summary>
+    public DateTimeOffset? NextStepAt(int stepsTaken, DateTimeOffset? nextAt) => stepsTaken < TotalSteps ? nextAt : null;
+
+    /// <summary>The step due by <paramref name="now"/> after <paramref name="stepsTaken"/> steps, or null when none is.</summary>
+    public EscalationStep? DueStep(int stepsTaken, DateTimeOffset? nextAt, DateTimeOffset now) =>
+        NextStepAt(stepsTaken, nextAt) is { } at && at <= now ? Step(stepsTaken, at) : null;
+
     /// <summary>
     /// The one rule of escalation, for alerts and incidents alike: the step due at <paramref name="dueAt"/> after
     /// <paramref name="stepsTaken"/> steps tells <see cref="EscalationStep.Channels"/> at level

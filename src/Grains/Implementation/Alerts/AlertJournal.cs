@@ -118,9 +118,7 @@ public static class AlertJournal
             SilencedUntil = silenced ? life.SilencedUntil : null,
             EscalationPolicy = named?.Id ?? rule.EscalationPolicy,
             EscalationLevel = named?.CurrentLevel(paging.PolicyStep) ?? 0,
-            NextEscalationAt = life.Phase == AlertPhase.Firing && paging.AcknowledgedAt is null && named is { } p && paging.PolicyStep < p.TotalSteps
-                ? paging.NextPolicyStepAt
-                : null,
+            NextEscalationAt = life.Phase == AlertPhase.Firing && paging.AcknowledgedAt is null ? named?.NextStepAt(paging.PolicyStep, paging.NextPolicyStepAt) : null,
             NoData = life.IsOpen && life.LastCondition == ConditionResult.NoData,
             Incidents = [.. s.Routes.Select(r => r.IncidentId)],
             InhibitedBy = inhibitedBy,

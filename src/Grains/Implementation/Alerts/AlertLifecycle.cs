@@ -247,7 +247,7 @@ public static class AlertLifecycle
             {
                 yield return (Later(Later(sent + Rule.Cooldown, S.SuppressedUntil), S.SilencedUntil), () => Page(NotificationKind.Repeat, Rule.Channels));
             }
-            if (P.Policy is { } policy && !Acknowledged && P.PolicyStep < policy.TotalSteps && P.NextPolicyStepAt is { } step)
+            if (!Acknowledged && P.Policy?.NextStepAt(P.PolicyStep, P.NextPolicyStepAt) is { } step)
             {
                 yield return (Later(step, S.SuppressedUntil), Escalate);
             }

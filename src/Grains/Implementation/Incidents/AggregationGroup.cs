@@ -5,8 +5,11 @@ namespace Monitoring.Routing;
 /// <summary>What a flush decided, in order: the incident grain carries each out.</summary>
 public abstract record GroupAction;
 
-/// <summary>Record a message to the receiver (or, for a resolution, to every channel told this episode).</summary>
-public sealed record SendGroupMessage(NotificationKind Kind, string Status, string[] Channels, IncidentMember[] Alerts) : GroupAction;
+/// <summary>Record a message to the receiver (or, for a resolution, to every channel told this episode; for an escalation step, to its channels at its level).</summary>
+public sealed record SendGroupMessage(NotificationKind Kind, string Status, string[] Channels, IncidentMember[] Alerts, int Level = 0) : GroupAction;
+
+/// <summary>Page an escalation step's people (its users, and whoever is on call in its schedules) about these alerts.</summary>
+public sealed record PageGroupPeople(Escalation.EscalationStep Step, string Status, IncidentMember[] Alerts) : GroupAction;
 
 /// <summary>A line of the incident's timeline.</summary>
 public sealed record NoteGroupEvent(string Kind, string Text) : GroupAction;
@@ -64,28 +67,32 @@ public static class AggregationGroup
     }
 
     /// <summary>
-    /// The escalation steps due by now, in order, taken: escalation runs once per group, from its first unacknowledged
-    /// message, until acknowledged or resolved. Each step names its level and channels; the grain tells them (and pages
-    /// the step's people) when any alert still fires.
+    /// Escalation, once per group: the steps due by now are taken in order, each at its own time, from the first
+    /// unacknowledged message until acknowledged or resolved. A step tells its channels at its level and pages its
+    /// people about the alerts still firing (none firing, or no receiver: the step passes untold).
     /// </summary>
-    public static IReadOnlyList<Escalation.EscalationStep> TakeDueSteps(IncidentState s, DateTimeOffset now)
+    public static IReadOnlyList<GroupAction> Escalate(IncidentState s, Receiver? receiver, IReadOnlySet<string> inhibited, DateTimeOffset now)
     {
         if (!s.IsOpen || s.AcknowledgedAt is not null || s.Policy is not { } policy) return [];
-        var steps = new List<Escalation.EscalationStep>();
-        while (s.PolicyStep < policy.TotalSteps && s.NextPolicyStepAt is { } at && at <= now)
+        var actions = new List<GroupAction>();
+        while (policy.DueStep(s.PolicyStep, s.NextPolicyStepAt, now) is { } step)
         {
-            var step = policy.Step(s.PolicyStep, at);
-            steps.Add(step);
             (s.PolicyStep, s.NextPolicyStepAt) = (step.StepsTaken, step.NextAt);
+            var firing = s.Members.Values.Where(m => m.Status == MemberStatus.Firing && !inhibited.Contains(m.AlertId)).ToArray();
+            if (firing.Length == 0 || receiver is null) continue;
+            var status = step.Escalates ? "escalated" : "firing";
+            if (step.Channels.Length > 0) actions.Add(new SendGroupMessage(NotificationKind.Escalation, status, step.Channels, firing, step.Level));
+            if (step.PagesPeople) actions.Add(new PageGroupPeople(step, status, firing));
+            if (step.Escalates) actions.Add(new NoteGroupEvent("escalated", $"escalated to level {step.Level} of {policy.Id}"));
         }
-        return steps;
+        return actions;
     }
 
     /// <summary>The next moment the group has something to do (a flush, an escalation step), or null.</summary>
     public static DateTimeOffset? NextDue(IncidentState s)
     {
         DateTimeOffset? due = s.IsOpen ? s.NextFlushAt : null;
-        if (s.IsOpen && s.AcknowledgedAt is null && s.Policy is { } policy && s.PolicyStep < policy.TotalSteps && s.NextPolicyStepAt is { } step && (due is null || step < due)) due = step;
+        if (s.IsOpen && s.AcknowledgedAt is null && s.Policy?.NextStepAt(s.PolicyStep, s.NextPolicyStepAt) is { } step && (due is null || step < due)) due = step;
         return due;
     }
 

@@ -102,7 +102,7 @@ public sealed class IncidentGrain(
             [.. S.Timeline], [.. S.Deliveries])
         {
             EscalationLevel = S.Policy?.CurrentLevel(S.PolicyStep) ?? 0,
-            NextEscalationAt = S.IsOpen && S.AcknowledgedAt is null && S.Policy is { } p && S.PolicyStep < p.TotalSteps ? S.NextPolicyStepAt : null,
+            NextEscalationAt = S.IsOpen && S.AcknowledgedAt is null ? S.Policy?.NextStepAt(S.PolicyStep, S.NextPolicyStepAt) : null,
             InhibitedAlerts = _inhibited,
         };
     }
@@ -193,21 +193,30 @@ public sealed class IncidentGrain(
         var inputs = new FlushInputs(receiver, route.GroupInterval, route.RepeatInterval, _inhibited.ToHashSet(StringComparer.Ordinal), Muting.Mutes.TimeIntervalOf(set, route, now));
         foreach (var action in AggregationGroup.Flush(S, inputs, now))
         {
-            switch (action)
-            {
-                case SendGroupMessage message:
-                    Send(receiver!, message.Kind, message.Status, message.Channels, message.Alerts, 0, now);
-                    break;
-                case NoteGroupEvent note:
-                    Event(now, note.Kind, note.Text);
-                    break;
-                case CloseGroup close:
-                    Close(now, close.Reason);
-                    break;
-                case StartGroupPolicy start:
-                    await StartPolicyAsync(start.PolicyId, now);
-                    break;
-            }
+            await ActAsync(receiver!, action, now);
+        }
+    }
+
+    /// <summary>Carries out one of the group's decisions.</summary>
+    private async Task ActAsync(Receiver receiver, GroupAction action, DateTimeOffset now)
+    {
+        switch (action)
+        {
+            case SendGroupMessage message:
+                Send(receiver, message.Kind, message.Status, message.Channels, message.Alerts, message.Level, now);
+                break;
+            case PageGroupPeople people:
+                await PagePeopleAsync(receiver, people.Status, people.Step, people.Alerts, now);
+                break;
+            case NoteGroupEvent note:
+                Event(now, note.Kind, note.Text);
+                break;
+            case CloseGroup close:
+                Close(now, close.Reason);
+                break;
+            case StartGroupPolicy start:
+                await StartPolicyAsync(start.PolicyId, now);
+                break;
         }
     }
 
@@ -226,22 +235,15 @@ public sealed class IncidentGrain(
         }
     }
 
-    /// <summary>Tells each escalation step that came due (<see cref="AggregationGroup.TakeDueSteps"/>) while any alert still fires.</summary>
+    /// <summary>Tells each escalation step that came due: <see cref="AggregationGroup.Escalate"/> decides, this acts.</summary>
     private async Task EscalateAsync(DateTimeOffset now)
     {
-        var policyId = S.Policy?.Id;
-        var steps = AggregationGroup.TakeDueSteps(S, now);
-        if (steps.Count == 0) return;
+        if (S.Policy?.DueStep(S.PolicyStep, S.NextPolicyStepAt, now) is null) return;
         var set = await routing.GetAsync();
         var receiver = S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
-        foreach (var step in steps)
+        foreach (var action in AggregationGroup.Escalate(S, receiver, _inhibited.ToHashSet(StringComparer.Ordinal), now))
         {
-            var firing = S.Members.Values.Where(m => m.Status == MemberStatus.Firing && !_inhibited.Contains(m.AlertId)).ToArray();
-            if (firing.Length == 0 || receiver is null) continue;
-            var status = step.Escalates ? "escalated" : "firing";
-            if (step.Channels.Length > 0) Send(receiver, NotificationKind.Escalation, status, step.Channels, firing, step.Level, now);
-            if (step.PagesPeople) await PagePeopleAsync(receiver, status, step, firing, now);
-            if (step.Escalates) Event(now, "escalated", $"escalated to level {step.Level} of {policyId}");
+            await ActAsync(receiver!, action, now);
         }
     }
 
