@@ -33,7 +33,6 @@ public sealed class IncidentGrain(
     : Grain, IIncidentGrain, IRemindable
 {
     private const string ReminderName = "incident";
-    private const int MaxTimeline = 200;
     private static readonly TimeSpan JoinWriteDelay = TimeSpan.FromSeconds(1);
     private WriteBehind? _writeBehind;
     private GrainReminder? _reminder;
@@ -92,22 +91,10 @@ public sealed class IncidentGrain(
 
     public async Task<IncidentView?> GetAsync()
     {
-        if (S.Route is not { } route) return null;
-        var now = time.GetUtcNow();
+        if (S.Route is null) return null;
         await RefreshInhibitedAsync();
-        return new IncidentView(
-            IncidentId, route.Path, route.Receiver, route.GroupLabels, Status, S.Episode, S.OpenedAt, S.ResolvedAt, S.AcknowledgedAt, S.AcknowledgedBy,
-            S.IsOpen ? S.NextFlushAt : null,
-            [.. S.Members.Values.OrderBy(m => m.Status).ThenBy(m => m.StartsAt).ThenBy(m => m.AlertId, StringComparer.Ordinal)],
-            [.. S.Timeline], [.. S.Deliveries])
-        {
-            EscalationLevel = S.Policy?.CurrentLevel(S.PolicyStep) ?? 0,
-            NextEscalationAt = S.IsOpen && S.AcknowledgedAt is null ? S.Policy?.NextStepAt(S.PolicyStep, S.NextPolicyStepAt) : null,
-            InhibitedAlerts = _inhibited,
-        };
+        return IncidentJournal.View(IncidentId, S, _inhibited);
     }
-
-    private IncidentStatus Status => !S.IsOpen ? IncidentStatus.Resolved : S.AcknowledgedAt is not null ? IncidentStatus.Acknowledged : IncidentStatus.Open;
 
     public async Task<WriteResult> AcknowledgeAsync(string? by)
     {
@@ -203,10 +190,11 @@ public sealed class IncidentGrain(
         switch (action)
         {
             case SendGroupMessage message:
-                Send(receiver, message.Kind, message.Status, message.Channels, message.Alerts, message.Level, now);
+                Event(now, message.Kind.ToString().ToLowerInvariant(), IncidentJournal.Send(IncidentId, S, receiver, message, ReportTo, now));
+                MonitoringMetrics.Incidents.WithLabels(message.Kind.ToString().ToLowerInvariant()).Inc();
                 break;
             case PageGroupPeople people:
-                await PagePeopleAsync(receiver, people.Status, people.Step, people.Alerts, now);
+                await PagePeopleAsync(receiver, people, now);
                 break;
             case NoteGroupEvent note:
                 Event(now, note.Kind, note.Text);
@@ -248,19 +236,13 @@ public sealed class IncidentGrain(
     }
 
     /// <summary>Pages the step's people (<see cref="OnCall.PeoplePager"/>): each contact is one message, the later ones held by their channel.</summary>
-    private async Task PagePeopleAsync(Receiver receiver, string status, EscalationStep step, IncidentMember[] alerts, DateTimeOffset now)
+    private async Task PagePeopleAsync(Receiver receiver, PageGroupPeople page, DateTimeOffset now)
     {
-        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(listings, step.Users, step.Schedules, now);
-        foreach (var note in notes) Event(now, "paging", $"level {step.Level}: {note}");
+        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(listings, page.Step.Users, page.Step.Schedules, now);
+        foreach (var note in notes) Event(now, "paging", $"level {page.Step.Level}: {note}");
         if (contacts.Length == 0) return;
-        var message = IncidentMessage.Of(IncidentId, S, receiver, alerts, now);
-        foreach (var contact in contacts)
-        {
-            S.Sequence++;
-            var notification = OnCall.PeoplePager.For(message.For(NotificationKind.Escalation, status, step.Level, S.Sequence, this.GetGrainId().ToString(), now), contact, now);
-            SenderBook.Record(S, contact.Method.Channel, notification, IncidentId, now);
-        }
-        Event(now, "paged", $"level {step.Level} paged {OnCall.PeoplePager.Describe(contacts)}");
+        IncidentJournal.PagePeople(IncidentId, S, receiver, page, contacts, ReportTo, now);
+        Event(now, "paged", $"level {page.Step.Level} paged {OnCall.PeoplePager.Describe(contacts)}");
         MonitoringMetrics.Incidents.WithLabels("paged").Inc();
     }
 
@@ -292,24 +274,12 @@ public sealed class IncidentGrain(
         _inhibited = [.. inhibited];
     }
 
-    /// <summary>Records one message per channel in the outbox; it is handed over after the state that holds it is stored.</summary>
-    private void Send(Receiver receiver, NotificationKind kind, string status, IEnumerable<string> channels, IncidentMember[] alerts, int level, DateTimeOffset now)
-    {
-        var message = IncidentMessage.Of(IncidentId, S, receiver, alerts, now);
-        foreach (var channel in channels.Distinct())
-        {
-            S.Sequence++;
-            SenderBook.Record(S, channel, message.For(kind, status, level, S.Sequence, this.GetGrainId().ToString(), now), IncidentId, now);
-            S.NotifiedChannels.Add(channel);
-        }
-        Event(now, kind.ToString().ToLowerInvariant(), $"{status}: {message.Group.Firing} firing, {message.Group.Resolved} resolved, to {string.Join(", ", channels.Distinct())}");
-        MonitoringMetrics.Incidents.WithLabels(kind.ToString().ToLowerInvariant()).Inc();
-    }
+    /// <summary>Where the channels report the deliveries of this incident's messages.</summary>
+    private string ReportTo => this.GetGrainId().ToString();
 
     private void Event(DateTimeOffset now, string kind, string text)
     {
-        S.Timeline.Add(new IncidentEvent(now, kind, text));
-        if (S.Timeline.Count > MaxTimeline) S.Timeline.RemoveRange(0, S.Timeline.Count - MaxTimeline);
+        IncidentJournal.Event(S, now, kind, text);
         logger.LogInformation("Incident {IncidentId} {Kind}: {Text}", IncidentId, kind, text);
     }
 
@@ -337,9 +307,7 @@ public sealed class IncidentGrain(
     /// <summary>Tells the index when what it lists changed (status, episode, counts): a message sent, or a delivery reported, is not news to it.</summary>
     private void Index(DateTimeOffset now)
     {
-        if (S.Route is not { } route) return;
-        var summary = new IncidentSummary(IncidentId, route.Path, route.Receiver, route.GroupLabels, Status, S.Episode,
-            S.Members.Values.Count(m => m.Status == MemberStatus.Firing), S.Members.Count, S.OpenedAt, now);
+        if (IncidentJournal.Summary(IncidentId, S, now) is not { } summary) return;
         if (_indexed is { } last && last with { UpdatedAt = summary.UpdatedAt, GroupLabels = summary.GroupLabels } == summary) return;
         _indexed = summary;
         _ = GrainReferences.Of(GrainFactory).Get<IIncidentIndexGrain>(IIncidentIndexGrain.Key).UpsertAsync(summary);
