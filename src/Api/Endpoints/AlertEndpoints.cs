@@ -71,20 +71,20 @@ public static class AlertEndpoints
             return TypedResults.Ok(Page<DeliveryResponse>.All([.. (await alert.GetNotificationsAsync()).Select(DeliveryResponse.From)]));
         });
 
-        group.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, () => AlertCommands.AcknowledgeAsync(grains, id, Actor(http, request?.By))));
+        group.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, TimeProvider time) =>
+            ByProblem(request?.By) ?? await ActAsync(id, grains, time, () => AlertCommands.AcknowledgeAsync(grains, id, Actor(http, request?.By))));
 
-        group.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http) =>
-            ByProblem(request?.By) ?? await ActAsync(id, grains, () => AlertCommands.ResolveAsync(grains, id, Actor(http, request?.By))));
+        group.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, TimeProvider time) =>
+            ByProblem(request?.By) ?? await ActAsync(id, grains, time, () => AlertCommands.ResolveAsync(grains, id, Actor(http, request?.By))));
 
-        group.MapPost("/{id}/suppress", async (string id, SuppressRequest request, IGrainFactory grains, HttpContext http) =>
+        group.MapPost("/{id}/suppress", async (string id, SuppressRequest request, IGrainFactory grains, HttpContext http, TimeProvider time) =>
         {
             if (!Durations.TryParse(request.Duration, out var duration, out var error))
             {
                 return ProblemResults.Invalid([new FieldError("duration", error)]);
             }
             if (ByProblem(request.By) is { } byProblem) return byProblem;
-            return await ActAsync(id, grains, () => AlertCommands.SuppressAsync(grains, id, duration, Actor(http, request.By)));
+            return await ActAsync(id, grains, time, () => AlertCommands.SuppressAsync(grains, id, duration, Actor(http, request.By)));
         });
     }
 
@@ -99,10 +99,11 @@ public static class AlertEndpoints
             ? ProblemResults.Invalid([new FieldError("by", $"is at most {MaxByLength} characters on one line: who acts")])
             : null;
 
-    private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<Task<WriteResult>> action)
+    /// <summary>Acts, then answers the alert as <c>GET</c> shows it (with its server's latest values).</summary>
+    private static async Task<IResult> ActAsync(string id, IGrainFactory grains, TimeProvider time, Func<Task<WriteResult>> action)
     {
         if (!AlertIds.TryParse(id, out _, out _)) return ProblemResults.NotFound("alert", id);
         if (ProblemResults.From(await action(), "alert", id) is { } problem) return problem;
-        return TypedResults.Ok(AlertResponse.From((await grains.GetGrain<IAlertGrain>(id).GetAsync())!));
+        return TypedResults.Ok(AlertResponse.From((await AlertCommands.ViewAsync(grains, id, time))!));
     }
 }

@@ -106,12 +106,12 @@ public static class RoutingEndpoints
             RouteTree.IsIncidentId(id) && await grains.GetGrain<IIncidentGrain>(id).GetAsync() is { } incident
                 ? TypedResults.Ok(IncidentResponse.From(incident))
                 : ProblemResults.NotFound("incident", id));
-        incidents.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, ILogger<IIncidentGrain> logger) =>
+        incidents.MapPost("/{id}/ack", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, ILoggerFactory loggers) =>
             AlertEndpoints.ByProblem(request?.By)
-            ?? await ActAsync(id, grains, () => AlertCommands.AcknowledgeIncidentAsync(grains, id, AlertEndpoints.Actor(http, request?.By), logger)));
-        incidents.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, ILogger<IIncidentGrain> logger) =>
+            ?? await ActAsync(id, grains, () => AlertCommands.AcknowledgeIncidentAsync(grains, id, AlertEndpoints.Actor(http, request?.By), loggers.CreateLogger(typeof(AlertCommands)))));
+        incidents.MapPost("/{id}/resolve", async (string id, AlertActionRequest? request, IGrainFactory grains, HttpContext http, ILoggerFactory loggers) =>
             AlertEndpoints.ByProblem(request?.By)
-            ?? await ActAsync(id, grains, () => AlertCommands.ResolveIncidentAsync(grains, id, AlertEndpoints.Actor(http, request?.By), logger)));
+            ?? await ActAsync(id, grains, () => AlertCommands.ResolveIncidentAsync(grains, id, AlertEndpoints.Actor(http, request?.By), loggers.CreateLogger(typeof(AlertCommands)))));
     }
 
     private static async Task<IResult> ActAsync(string id, IGrainFactory grains, Func<Task<WriteResult>> action)
