@@ -171,7 +171,7 @@ public sealed class AlertGrain(
     private async Task<AlertInputs> InputsAsync(DateTimeOffset now, bool refreshSilence, bool mayFire)
     {
         var rule = S.Rule!;
-        var silence = S.Life.SilencedBy is { } id && S.Life.SilencedUntil is { } until ? new ActiveSilence(id, until, S.Life.SilenceSendsResolved) : null;
+        var silence = AlertJournal.KnownSilence(S.Life);
         if (refreshSilence)
         {
             try
@@ -198,21 +198,21 @@ public sealed class AlertGrain(
     {
         var before = S.Life;
         S.Life = outcome.State;
-        var inhibitedBy = outcome.Effects.Any(e => e is PageEffect { WithheldBy: null, Kind: not NotificationKind.Resolved } or PagePeopleEffect { WithheldBy: null }) ? await InhibitedByAsync() : null;
+        var inhibitedBy = outcome.Effects.Any(AlertJournal.Inhibitable) ? await InhibitedByAsync() : null;
         var recorded = false;
         foreach (var effect in outcome.Effects)
         {
-            switch (effect)
+            switch (AlertJournal.Inhibit(effect, inhibitedBy))
             {
                 case TransitionEffect t:
                     Record(t, now);
                     break;
                 case PageEffect page:
-                    Page(page.Kind != NotificationKind.Resolved && page.WithheldBy is null && inhibitedBy is not null ? page with { WithheldBy = $"inhibition (alert {inhibitedBy} fires)" } : page, now);
-                    recorded |= page.WithheldBy is null;
+                    Page(page, now);
+                    recorded |= effect is PageEffect { WithheldBy: null }; // held by an inhibition, its record is stored all the same
                     break;
                 case PagePeopleEffect people:
-                    recorded |= await PagePeopleAsync(people.WithheldBy is null && inhibitedBy is not null ? people with { WithheldBy = $"inhibition (alert {inhibitedBy} fires)" } : people, now);
+                    recorded |= await PagePeopleAsync(people, now);
                     break;
             }
         }
@@ -385,8 +385,7 @@ public sealed class AlertGrain(
     private DateTimeOffset? NextDue(DateTimeOffset now)
     {
         if (S.Rule is not { } rule) return null;
-        var silence = S.Life.SilencedBy is { } id && S.Life.SilencedUntil is { } until ? new ActiveSilence(id, until, S.Life.SilenceSendsResolved) : null;
-        var due = AlertLifecycle.NextDue(S.Life, new AlertInputs(rule, null, silence), now);
+        var due = AlertLifecycle.NextDue(S.Life, new AlertInputs(rule, null, AlertJournal.KnownSilence(S.Life)), now);
         if (Reminder.InDoubt) due = Earliest(due, now + HandOffRetry);
         return Earliest(due, S.HandOffRetryAt);
     }

@@ -18,6 +18,22 @@ public static class AlertJournal
 {
     public const int MaxTransitions = 100;
 
+    /// <summary>The silence the alert last knew, kept in its life: what the lifecycle reads when the catalog is not asked (or cannot answer).</summary>
+    public static ActiveSilence? KnownSilence(AlertLife life) =>
+        life.SilencedBy is { } id && life.SilencedUntil is { } until ? new ActiveSilence(id, until, life.SilenceSendsResolved) : null;
+
+    /// <summary>Whether an inhibition could hold this effect back: a page or a people's page not already withheld (a resolution always goes out).</summary>
+    public static bool Inhibitable(AlertEffect effect) =>
+        effect is PageEffect { WithheldBy: null, Kind: not NotificationKind.Resolved } or PagePeopleEffect { WithheldBy: null };
+
+    /// <summary>The effect as an inhibition by the firing alert <paramref name="inhibitedBy"/> leaves it: withheld, and recorded as such.</summary>
+    public static AlertEffect Inhibit(AlertEffect effect, string? inhibitedBy) => inhibitedBy is null || !Inhibitable(effect) ? effect : effect switch
+    {
+        PageEffect page => page with { WithheldBy = $"inhibition (alert {inhibitedBy} fires)" },
+        PagePeopleEffect people => people with { WithheldBy = $"inhibition (alert {inhibitedBy} fires)" },
+        _ => effect,
+    };
+
     /// <summary>Keeps the transition in the state and answers its history row.</summary>
     public static TransitionRow Transition(string alertId, AlertState s, TransitionEffect effect, DateTimeOffset now)
     {
