@@ -108,4 +108,47 @@ public sealed class ExternalAlertLifeTests
         Assert.Equal(At(-1), member.EndsAt);
         Assert.Equal(7, member.Sequence);
     }
+
+    [Theory]
+    // case, ends (minutes), status its incidents heard, silences it had, silences holding it now, about to be told → what the partition does, its silences after
+    [InlineData("firing, nothing new", 5, MemberStatus.Firing, "", "", false, Rechecked.None, "")]
+    [InlineData("a silence began", 5, MemberStatus.Firing, "", "s1", false, Rechecked.Changed | Rechecked.Tell, "s1")]
+    [InlineData("its silence ended", 5, MemberStatus.Muted, "s1", "", false, Rechecked.Changed | Rechecked.Tell, "")]
+    [InlineData("ended, its incidents heard it firing", -1, MemberStatus.Firing, "", "s9", false, Rechecked.Tell, "")]
+    [InlineData("ended while silenced: the silence goes", -1, MemberStatus.Muted, "s1", "s1", false, Rechecked.Changed | Rechecked.Tell, "")]
+    [InlineData("resolved and told, within its retention", -10, MemberStatus.Resolved, "", "", false, Rechecked.None, "")]
+    [InlineData("resolved and told, its retention passed", -15, MemberStatus.Resolved, "", "", false, Rechecked.Remove, "")]
+    [InlineData("the same, but about to be told: kept", -15, MemberStatus.Resolved, "", "", true, Rechecked.None, "")]
+    public void A_look_again_updates_silences_and_says_what_to_tell_store_or_remove(string @case, double ends, MemberStatus heard, string had, string now, bool telling, Rechecked expected, string after)
+    {
+        _ = @case;
+        var alert = Known(-30, ends);
+        alert.ReportedStatus = heard;
+        alert.SilencedBy = had.Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var asked = false;
+        var look = ExternalAlertLife.Look(alert, () => { asked = true; return now.Split(',', StringSplitOptions.RemoveEmptyEntries); }, telling, Now);
+        Assert.Equal(expected, look);
+        Assert.Equal(after, string.Join(",", alert.SilencedBy));
+        Assert.Equal(ends > 0, asked); // an ended alert's silences are not looked up
+    }
+
+    [Theory]
+    // the alerts ("ends:heard" minutes from now, heard f = firing, r = resolved, - = never told) → the next look, in seconds from now, or none
+    [InlineData("", null)]
+    [InlineData("10:f", 1.0)]                  // a firing alert: every second
+    [InlineData("-5:r", 600.0)]                // resolved and told: at its removal, 15 minutes after its end
+    [InlineData("-5:f", 1.0)]                  // ended, not yet told resolved: every second until it is
+    [InlineData("-20:-", -300.0)]              // never told, its retention already passed: at once
+    [InlineData("-5:r,-12:r", 180.0)]          // the earliest removal
+    public void The_next_look_is_the_earliest_end_removal_or_recheck(string alerts, double? seconds)
+    {
+        var records = alerts.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(a =>
+        {
+            var (ends, heard) = (double.Parse(a.Split(':')[0], System.Globalization.CultureInfo.InvariantCulture), a.Split(':')[1]);
+            var alert = Known(-30, ends);
+            alert.ReportedStatus = heard switch { "f" => MemberStatus.Firing, "r" => MemberStatus.Resolved, _ => null };
+            return alert;
+        });
+        Assert.Equal(seconds is { } s ? Now.AddSeconds(s) : null, ExternalAlertLife.NextLook(records, Now));
+    }
 }

@@ -130,7 +130,7 @@ public sealed class IncidentTests(ApiFixture api)
 
         // 100 recover: one update at the next group interval.
         foreach (var chunk in servers.Take(100).Chunk(32)) await Task.WhenAll(chunk.Select(id => s.ClearAsync(id)));
-        await Eventually.TrueAsync(async () => (await (await s.Http.GetAsync($"/api/incidents/{incidentId}")).JsonAsync()).GetProperty("firing").GetInt32() == 400, "100 alerts resolved");
+        await Eventually.TrueAsync(async () => (await (await s.Http.GetAsync($"/api/incidents/{incidentId}")).JsonAsync()).GetProperty("firing").GetInt32() == 400, "100 alerts resolved", TimeSpan.FromSeconds(60)); // hundreds of resolutions, each three grain calls: a loaded machine takes longer than the default 15 s
         await s.AdvanceAsync(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(1));
         var update = (await s.WaitForHooksAsync("ops", 2))[1];
         Assert.Equal(400, Incident(update).GetProperty("firing").GetInt32());
@@ -141,7 +141,7 @@ public sealed class IncidentTests(ApiFixture api)
 
         // All recover: one resolved message.
         foreach (var chunk in servers.Skip(100).Chunk(32)) await Task.WhenAll(chunk.Select(id => s.ClearAsync(id)));
-        await Eventually.TrueAsync(async () => (await (await s.Http.GetAsync($"/api/incidents/{incidentId}")).JsonAsync()).GetProperty("firing").GetInt32() == 0, "every alert resolved");
+        await Eventually.TrueAsync(async () => (await (await s.Http.GetAsync($"/api/incidents/{incidentId}")).JsonAsync()).GetProperty("firing").GetInt32() == 0, "every alert resolved", TimeSpan.FromSeconds(60)); // hundreds of resolutions, each three grain calls: a loaded machine takes longer than the default 15 s
         await s.AdvanceAsync(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(1));
         var resolved = (await s.WaitForHooksAsync("ops", 3))[2];
         Assert.Equal("resolved", resolved.Body.GetProperty("context").GetProperty("notification").GetString());

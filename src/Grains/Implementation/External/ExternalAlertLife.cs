@@ -98,4 +98,70 @@ public static class ExternalAlertLife
             GeneratorUrl = alert.GeneratorUrl,
         };
     }
+
+    /// <summary>A resolved alert is kept this long, so a late re-send merges with it rather than opening a new episode.</summary>
+    public static readonly TimeSpan ResolvedRetention = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often firing alerts are looked at again for silences that began or ended.</summary>
+    public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// An alert looked at again (each second while any fires, and at every reminder): an ended one drops its silences
+    /// and, once its incidents heard it resolved and its retention passed, is removed; a live one takes the silences
+    /// that hold it now. <paramref name="silencedBy"/> is asked only for a live alert; <paramref name="telling"/> says
+    /// its incidents are about to be told (then it is kept). Updates the record and answers what the partition does.
+    /// </summary>
+    public static Rechecked Look(ExternalAlertRecord alert, Func<string[]> silencedBy, bool telling, DateTimeOffset now)
+    {
+        var result = Rechecked.None;
+        if (alert.EndsAt <= now)
+        {
+            if (alert.SilencedBy.Length > 0)
+            {
+                alert.SilencedBy = [];
+                result |= Rechecked.Changed;
+            }
+            if (alert.ReportedStatus is not (null or MemberStatus.Resolved)) result |= Rechecked.Tell;
+            else if (now - alert.EndsAt >= ResolvedRetention && !telling) result |= Rechecked.Remove;
+            return result;
+        }
+        var silences = silencedBy();
+        if (!silences.SequenceEqual(alert.SilencedBy))
+        {
+            alert.SilencedBy = silences;
+            result |= Rechecked.Changed;
+        }
+        if (StatusOf(alert, now) != alert.ReportedStatus) result |= Rechecked.Tell;
+        return result;
+    }
+
+    /// <summary>
+    /// When the partition must look again: at the next end, at a resolved alert's removal, and every
+    /// <see cref="Recheck"/> while any alert fires (or an ended one is not yet told resolved); null when it holds none.
+    /// </summary>
+    public static DateTimeOffset? NextLook(IEnumerable<ExternalAlertRecord> alerts, DateTimeOffset now)
+    {
+        DateTimeOffset? due = null;
+        var anyLive = false;
+        foreach (var alert in alerts)
+        {
+            anyLive |= alert.EndsAt > now;
+            var at = alert.EndsAt > now ? alert.EndsAt : alert.ReportedStatus is null or MemberStatus.Resolved ? alert.EndsAt + ResolvedRetention : now + Recheck;
+            if (due is null || at < due) due = at;
+        }
+        return anyLive && (due is null || now + Recheck < due) ? now + Recheck : due;
+    }
+}
+
+/// <summary>What a look at an Alertmanager-API alert asks of its partition (<see cref="ExternalAlertLife.Look"/>).</summary>
+[Flags]
+public enum Rechecked
+{
+    None = 0,
+    /// <summary>Its record changed: store it (behind).</summary>
+    Changed = 1,
+    /// <summary>Its incidents must hear its status.</summary>
+    Tell = 2,
+    /// <summary>Resolved, told, and past its retention: remove it.</summary>
+    Remove = 4,
 }

@@ -28,12 +28,6 @@ public sealed class ExternalAlertsGrain(
 {
     private const string ReminderName = "externalalerts";
 
-    /// <summary>A resolved alert is kept this long, so a late re-send merges with it rather than opening a new episode.</summary>
-    public static readonly TimeSpan ResolvedRetention = TimeSpan.FromMinutes(15);
-
-    /// <summary>How often firing alerts are looked at again for silences that began or ended.</summary>
-    private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(1);
-
     private static readonly TimeSpan ReportRetry = TimeSpan.FromSeconds(5);
     private const int ReportBatch = 256;
 
@@ -176,35 +170,14 @@ public sealed class ExternalAlertsGrain(
         var now = time.GetUtcNow();
         var set = await mutes.SilencesAsync();
         now = time.GetUtcNow();
-        var removed = false;
         foreach (var (fingerprint, alert) in Alerts.ToArray())
         {
-            if (alert.EndsAt <= now)
-            {
-                if (alert.SilencedBy.Length > 0)
-                {
-                    alert.SilencedBy = [];
-                    Changed(fingerprint);
-                    Writes.Mark();
-                }
-                if (alert.ReportedStatus is not (null or MemberStatus.Resolved)) _dirty.Add(fingerprint);
-                else if (now - alert.EndsAt >= ResolvedRetention && !_dirty.Contains(fingerprint))
-                {
-                    Removed(fingerprint);
-                    removed = true;
-                }
-                continue;
-            }
-            var silencedBy = Muting.Mutes.SilencedBy(set, alert.Labels, now);
-            if (!silencedBy.SequenceEqual(alert.SilencedBy))
-            {
-                alert.SilencedBy = silencedBy;
-                Changed(fingerprint);
-                Writes.Mark();
-            }
-            if (ExternalAlertLife.StatusOf(alert, now) != alert.ReportedStatus) _dirty.Add(fingerprint);
+            var look = ExternalAlertLife.Look(alert, () => Muting.Mutes.SilencedBy(set, alert.Labels, now), _dirty.Contains(fingerprint), now);
+            if (look.HasFlag(Rechecked.Changed)) Changed(fingerprint);
+            if (look.HasFlag(Rechecked.Tell)) _dirty.Add(fingerprint);
+            if (look.HasFlag(Rechecked.Remove)) Removed(fingerprint);
+            if (look.HasFlag(Rechecked.Changed) || look.HasFlag(Rechecked.Remove)) Writes.Mark();
         }
-        if (removed) Writes.Mark();
         if (_reportRetryAt is { } retry && retry <= now) _reportRetryAt = null;
         StartReporting();
         await Reminder.SyncAsync(Alerts.Count > 0);
@@ -330,14 +303,7 @@ public sealed class ExternalAlertsGrain(
 
     private void ArmTimer()
     {
-        var now = time.GetUtcNow();
-        DateTimeOffset? due = null;
-        foreach (var alert in Alerts.Values)
-        {
-            var at = alert.EndsAt > now ? alert.EndsAt : alert.ReportedStatus is null or MemberStatus.Resolved ? alert.EndsAt + ResolvedRetention : now + Recheck;
-            if (due is null || at < due) due = at;
-        }
-        if (Alerts.Values.Any(a => a.EndsAt > now) && (due is null || now + Recheck < due)) due = now + Recheck;
+        var due = ExternalAlertLife.NextLook(Alerts.Values, time.GetUtcNow());
         if (_reportRetryAt is { } retry && (due is null || retry < due)) due = retry;
         (_timer ??= new DueTimer(this, TickAsync, time)).Set(due);
     }
