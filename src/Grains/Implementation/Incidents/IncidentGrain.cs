@@ -180,20 +180,20 @@ public sealed class IncidentGrain(
         var inputs = new FlushInputs(receiver, route.GroupInterval, route.RepeatInterval, _inhibited.ToHashSet(StringComparer.Ordinal), Muting.Mutes.TimeIntervalOf(set, route, now));
         foreach (var action in AggregationGroup.Flush(S, inputs, now))
         {
-            await ActAsync(receiver!, action, now);
+            await ActAsync(receiver, action, now);
         }
     }
 
-    /// <summary>Carries out one of the group's decisions.</summary>
-    private async Task ActAsync(Receiver receiver, GroupAction action, DateTimeOffset now)
+    /// <summary>Carries out one of the group's decisions (it decides messages and pages only while its receiver exists).</summary>
+    private async Task ActAsync(Receiver? receiver, GroupAction action, DateTimeOffset now)
     {
         switch (action)
         {
-            case SendGroupMessage message:
+            case SendGroupMessage message when receiver is not null:
                 Event(now, message.Kind.ToString().ToLowerInvariant(), IncidentJournal.Send(IncidentId, S, receiver, message, ReportTo, now));
                 MonitoringMetrics.Incidents.WithLabels(message.Kind.ToString().ToLowerInvariant()).Inc();
                 break;
-            case PageGroupPeople people:
+            case PageGroupPeople people when receiver is not null:
                 await PagePeopleAsync(receiver, people, now);
                 break;
             case NoteGroupEvent note:
@@ -231,7 +231,7 @@ public sealed class IncidentGrain(
         var receiver = S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
         foreach (var action in AggregationGroup.Escalate(S, receiver, _inhibited.ToHashSet(StringComparer.Ordinal), now))
         {
-            await ActAsync(receiver!, action, now);
+            await ActAsync(receiver, action, now);
         }
     }
 
