@@ -87,7 +87,14 @@ public static class AlertCommands
         var result = await acting;
         if (result.Succeeded && AlertIds.TryParse(alertId, out var ruleId, out var serverId))
         {
-            await grains.GetGrain<IMcpServerGrain>(serverId).AlertChangedAsync(ruleId); // one-way
+            try
+            {
+                await grains.GetGrain<IMcpServerGrain>(serverId).AlertChangedAsync(ruleId);
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                // The action stands; the server tells the alert its condition again within a reminder period anyway.
+            }
         }
         return result;
     }

@@ -61,9 +61,9 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     /// <summary>
     /// A person acted on one of this server's alerts (acknowledged, resolved or suppressed it; <see cref="Alerts.AlertCommands"/>
-    /// says so): the next evaluation tells it the condition again rather than taking it as unchanged.
+    /// says so): the next evaluation tells it the condition again rather than taking it as unchanged. Answered once the
+    /// server has taken it, so an evaluation that follows the person's action is that next one.
     /// </summary>
-    [OneWay]
     Task AlertChangedAsync(string ruleId);
 
     /// <summary>
