@@ -54,8 +54,10 @@ public sealed class ReminderRearm(IGrainFactory grains, IListingStore listings, 
             logger.LogInformation("Reminders re-armed: {Shards} shards listing {Servers} servers, {Incidents} open incidents, {Channels} channels",
                 servers.Count(n => n > 0), servers.Sum(), open.Length, channels);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested || stopping.IsStopping)
         {
+            // The silo is stopping (a Ctrl-C right after start, a rollout): its calls fail as it goes; nothing to report.
+            logger.LogDebug("Reminder re-arm cut short: the silo is stopping");
         }
         catch (Exception e)
         {
