@@ -27,38 +27,32 @@ public sealed class ExternalAlertsGrain(
     : Grain, IExternalAlertsGrain, IRemindable
 {
     private const string ReminderName = "externalalerts";
-
-    private static readonly TimeSpan ReportRetry = TimeSpan.FromSeconds(5);
-    private const int ReportBatch = 256;
-
-    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
-    private Task? _reporting;
-    private DateTimeOffset? _reportRetryAt;
-    private GroupCommit? _commits;
+    private ExternalAlertRows? _rows;
+    private ExternalAlertReporter? _reporter;
     private DueTimer? _timer;
     private WriteBehind? _writeBehind;
     private GrainReminder? _reminder;
-    private readonly Dictionary<string, ExternalAlertRecord> _alerts = new(StringComparer.Ordinal);
 
-    /// <summary>Alerts changed, and alerts removed, since the last write: the next write stores exactly these.</summary>
-    private readonly HashSet<string> _unsaved = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _unsavedRemovals = new(StringComparer.Ordinal);
-
-    private Dictionary<string, ExternalAlertRecord> Alerts => _alerts;
     private int Partition => (int)this.GetPrimaryKeyLong();
+    private ExternalAlertRows Rows => _rows ??= new ExternalAlertRows(store, Partition);
+    private Dictionary<string, ExternalAlertRecord> Alerts => Rows.Alerts;
+
+    /// <summary>Tells incidents and inhibitors what changed; what telling changed is stored behind.</summary>
+    private ExternalAlertReporter Reporter => _reporter ??=
+        new ExternalAlertReporter(GrainFactory, routing, Rows, stopping, time, logger, Partition, () => Writes.Mark(), ArmTimer);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        foreach (var (fingerprint, alert) in await store.LoadAsync(Partition)) _alerts[fingerprint] = alert;
+        await Rows.LoadAsync();
         await MoveLegacyAlertsAsync();
         var now = time.GetUtcNow();
         Reminder.Registered = Alerts.Count > 0;
         // What was accepted but perhaps never told (a silo lost between the two) is told now.
         foreach (var (fingerprint, alert) in Alerts)
         {
-            if (ExternalAlertLife.StatusOf(alert, now) != alert.ReportedStatus || alert.Episode != alert.ReportedEpisode) _dirty.Add(fingerprint);
+            if (ExternalAlertLife.StatusOf(alert, now) != alert.ReportedStatus || alert.Episode != alert.ReportedEpisode) Reporter.Due(fingerprint);
         }
-        StartReporting();
+        Reporter.Start(now);
         ArmTimer();
     }
 
@@ -66,28 +60,12 @@ public sealed class ExternalAlertsGrain(
     private async Task MoveLegacyAlertsAsync()
     {
         if (state.State.Alerts.Count == 0) return;
-        foreach (var (fingerprint, alert) in state.State.Alerts)
-        {
-            // A row already in the store is newer: the move was cut short after storing it.
-            if (_alerts.TryAdd(fingerprint, alert)) Changed(fingerprint);
-        }
+        // A row already in the store is newer: the move was cut short after storing it.
+        foreach (var (fingerprint, alert) in state.State.Alerts) Rows.Adopt(fingerprint, alert);
         await CommitAsync();
         logger.LogInformation("External alerts partition {Partition}: moved {Count} alerts from its grain state into the alert store", Partition, state.State.Alerts.Count);
         state.State.Alerts = new(StringComparer.Ordinal);
         await state.WriteStateAsync();
-    }
-
-    private void Changed(string fingerprint)
-    {
-        _unsaved.Add(fingerprint);
-        _unsavedRemovals.Remove(fingerprint);
-    }
-
-    private void Removed(string fingerprint)
-    {
-        _alerts.Remove(fingerprint);
-        _unsaved.Remove(fingerprint);
-        _unsavedRemovals.Add(fingerprint);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
@@ -102,12 +80,12 @@ public sealed class ExternalAlertsGrain(
         {
             var known = Alerts[posted.Fingerprint] = ExternalAlertLife.Take(Alerts.GetValueOrDefault(posted.Fingerprint), posted, now);
             known.SilencedBy = known.EndsAt > now ? Muting.Mutes.SilencedBy(set, known.Labels, now) : [];
-            Changed(posted.Fingerprint);
-            if (ExternalAlertLife.StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) _dirty.Add(posted.Fingerprint);
+            Rows.Changed(posted.Fingerprint);
+            if (ExternalAlertLife.StatusOf(known, now) != known.ReportedStatus || known.Episode != known.ReportedEpisode) Reporter.Due(posted.Fingerprint);
         }
         await CommitAsync();
         await Reminder.SyncAsync(Alerts.Count > 0);
-        StartReporting();
+        Reporter.Start(time.GetUtcNow());
         ArmTimer();
     }
 
@@ -128,7 +106,7 @@ public sealed class ExternalAlertsGrain(
         if (alert.AcknowledgedAt is not null) return WriteResult.Ok;
         alert.AcknowledgedAt = now;
         alert.AcknowledgedBy = by;
-        Changed(fingerprint);
+        Rows.Changed(fingerprint);
         await CommitAsync();
         return WriteResult.Ok;
     }
@@ -142,11 +120,11 @@ public sealed class ExternalAlertsGrain(
         alert.EndsAt = now;
         alert.Timeout = false;
         alert.SilencedBy = [];
-        _dirty.Add(fingerprint);
-        Changed(fingerprint);
+        Reporter.Due(fingerprint);
+        Rows.Changed(fingerprint);
         logger.LogInformation("External alert {Fingerprint} resolved by {By}", fingerprint, by ?? "hand");
         await CommitAsync();
-        StartReporting();
+        Reporter.Start(time.GetUtcNow());
         ArmTimer();
         return WriteResult.Ok;
     }
@@ -157,7 +135,7 @@ public sealed class ExternalAlertsGrain(
         var now = time.GetUtcNow();
         foreach (var (fingerprint, alert) in Alerts)
         {
-            if (alert.EndsAt > now) _dirty.Add(fingerprint);
+            if (alert.EndsAt > now) Reporter.Due(fingerprint);
         }
         await TickAsync();
     }
@@ -172,131 +150,19 @@ public sealed class ExternalAlertsGrain(
         now = time.GetUtcNow();
         foreach (var (fingerprint, alert) in Alerts.ToArray())
         {
-            var look = ExternalAlertLife.Look(alert, () => Muting.Mutes.SilencedBy(set, alert.Labels, now), _dirty.Contains(fingerprint), now);
-            if (look.HasFlag(Rechecked.Changed)) Changed(fingerprint);
-            if (look.HasFlag(Rechecked.Tell)) _dirty.Add(fingerprint);
-            if (look.HasFlag(Rechecked.Remove)) Removed(fingerprint);
+            var look = ExternalAlertLife.Look(alert, () => Muting.Mutes.SilencedBy(set, alert.Labels, now), Reporter.IsDue(fingerprint), now);
+            if (look.HasFlag(Rechecked.Changed)) Rows.Changed(fingerprint);
+            if (look.HasFlag(Rechecked.Tell)) Reporter.Due(fingerprint);
+            if (look.HasFlag(Rechecked.Remove)) Rows.Remove(fingerprint);
             if (look.HasFlag(Rechecked.Changed) || look.HasFlag(Rechecked.Remove)) Writes.Mark();
         }
-        if (_reportRetryAt is { } retry && retry <= now) _reportRetryAt = null;
-        StartReporting();
+        Reporter.Start(now);
         await Reminder.SyncAsync(Alerts.Count > 0);
         ArmTimer();
     }
 
-    private void StartReporting()
-    {
-        if (_reporting is null && _dirty.Count > 0 && _reportRetryAt is null) _reporting = ReportAsync();
-    }
-
-    /// <summary>Tells incidents and inhibitors what changed, a batch at a time, the calls of a batch together.</summary>
-    private async Task ReportAsync()
-    {
-        try
-        {
-            await Task.Yield();
-            while (_dirty.Count > 0 && !stopping.IsStopping)
-            {
-                var batch = _dirty.Take(ReportBatch).ToArray();
-                foreach (var fingerprint in batch) _dirty.Remove(fingerprint);
-                var set = await routing.GetAsync();
-                var now = time.GetUtcNow();
-                var calls = new List<Task>(batch.Length);
-                var changed = false;
-                foreach (var fingerprint in batch)
-                {
-                    if (Alerts.TryGetValue(fingerprint, out var alert) && Report(fingerprint, alert, set, now, calls))
-                    {
-                        Changed(fingerprint);
-                        changed = true;
-                    }
-                }
-                try
-                {
-                    await Task.WhenAll(calls);
-                }
-                catch (Exception e)
-                {
-                    foreach (var fingerprint in batch) _dirty.Add(fingerprint);
-                    _reportRetryAt = time.GetUtcNow() + ReportRetry;
-                    logger.LogWarning(e, "External alerts partition {Partition}: {Count} alerts not yet told to their incidents; will try again",
-                        this.GetPrimaryKeyLong(), batch.Length);
-                    break;
-                }
-                if (changed) Writes.Mark();
-            }
-        }
-        finally
-        {
-            _reporting = null;
-            ArmTimer();
-        }
-    }
-
-    /// <summary>
-    /// Tells the alert's incidents (and the inhibitors) what it is. Answers whether what is stored of it changed: a
-    /// reminder's re-assertion of an unchanged alert keeps its sequence, so an incident that has it ignores it and one
-    /// that lost it (a join stored behind) takes it again, and neither this partition nor the incident writes.
-    /// </summary>
-    private bool Report(string fingerprint, ExternalAlertRecord alert, RoutingSet set, DateTimeOffset now, List<Task> calls)
-    {
-        var status = ExternalAlertLife.StatusOf(alert, now);
-        var alertId = ExternalAlerts.AlertId(fingerprint);
-        var changed = false;
-        var (source, tellInhibitors) = Dispatch.ToInhibitors(GrainFactory, set, alertId, alert.Labels, status != MemberStatus.Resolved, alert.Inhibiting);
-        if (tellInhibitors is not null)
-        {
-            calls.Add(tellInhibitors);
-            alert.Inhibiting = source;
-            changed = true;
-        }
-        if (status == MemberStatus.Resolved && alert.ReportedStatus is null or MemberStatus.Resolved)
-        {
-            changed |= alert.ReportedStatus != status || alert.ReportedEpisode != alert.Episode;
-            alert.ReportedStatus = status;
-            alert.ReportedEpisode = alert.Episode;
-            return changed; // never told as firing: nothing to take back
-        }
-        var routes = Dispatch.RoutesOf(set, status, alert.Labels, alert.Routes);
-        if (ExternalAlertLife.IsNews(alert, status, routes))
-        {
-            alert.Sequence++;
-            changed = true;
-        }
-        Dispatch.ToIncidents(GrainFactory, routes, alert.Routes, ExternalAlertLife.Member(fingerprint, alert, status), now, calls);
-        alert.Routes = routes;
-        alert.ReportedStatus = status;
-        alert.ReportedEpisode = alert.Episode;
-        return changed;
-    }
-
-    /// <summary>
-    /// Stores the state and returns once a write that began after this call's changes has finished. Calls that arrive
-    /// while a write runs share the next one: a storm of batches is a few writes, and none returns before its own.
-    /// </summary>
-    private Task CommitAsync() => (_commits ??= new GroupCommit(FlushAsync)).CommitAsync();
-
-    private async Task FlushAsync()
-    {
-        if (_unsaved.Count > 0 || _unsavedRemovals.Count > 0)
-        {
-            KeyValuePair<string, ExternalAlertRecord>[] changed = [.. _unsaved.Where(Alerts.ContainsKey).Select(f => KeyValuePair.Create(f, Alerts[f]))];
-            string[] removed = [.. _unsavedRemovals];
-            _unsaved.Clear();
-            _unsavedRemovals.Clear();
-            try
-            {
-                await store.SaveAsync(Partition, changed, removed);
-            }
-            catch
-            {
-                // Not stored: the next write carries them, unless they changed the other way meanwhile.
-                foreach (var (fingerprint, _) in changed) if (!_unsavedRemovals.Contains(fingerprint)) _unsaved.Add(fingerprint);
-                foreach (var fingerprint in removed) if (!_unsaved.Contains(fingerprint)) _unsavedRemovals.Add(fingerprint);
-                throw;
-            }
-        }
-    }
+    /// <summary>Stores what changed; calls that arrive while a write runs share the next (<see cref="ExternalAlertRows.CommitAsync"/>).</summary>
+    private Task CommitAsync() => Rows.CommitAsync();
 
     /// <summary>What reporting changed (what incidents were told) is stored behind: if it is lost, the alert is told again.</summary>
     private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, _ => CommitAsync(), TimeSpan.FromSeconds(1));
@@ -304,7 +170,7 @@ public sealed class ExternalAlertsGrain(
     private void ArmTimer()
     {
         var due = ExternalAlertLife.NextLook(Alerts.Values, time.GetUtcNow());
-        if (_reportRetryAt is { } retry && (due is null || retry < due)) due = retry;
+        if (Reporter.RetryAt is { } retry && (due is null || retry < due)) due = retry;
         (_timer ??= new DueTimer(this, TickAsync, time)).Set(due);
     }
 
