@@ -56,7 +56,11 @@ public sealed class NotificationChannelGrain(
         _plain = S.Channel is { } stored ? stored with { Config = sealer.Unseal(stored.Config) } : null;
         _stages = _plain is { } plain ? stages.Build(plain) : null;
         if (S.Channel is null) return;
-        await MoveLegacyStateAsync();
+        if (await ChannelLegacyState.MoveAsync(S, logState.State, outbox, ChannelId, t => Worker(ChannelDeliveries.ShardOf(t, Workers)), logger))
+        {
+            await WriteStateAsync();
+            await logState.WriteStateAsync();
+        }
         await outbox.PruneAsync(ChannelId, time.GetUtcNow() - options.Value.DedupRetention);
         // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on in the workers.
         if (await outbox.AnyPendingAsync(ChannelId))
@@ -155,56 +159,17 @@ public sealed class NotificationChannelGrain(
         await Reminder.SyncAsync(false);
     }
 
-    /// <summary>
-    /// The signature, then the replay guard: this activation's memory answers a quick replay, and a click's durable
-    /// record (one-use, as an action link's) answers one that reaches a later activation or another silo.
-    /// </summary>
-    public async Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body)
-    {
-        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Interactive: true } config)
-        {
-            return SlackRequestCheck.NotInteractive;
-        }
-        var check = _slackRequests.Check(config.SigningSecret!, timestamp, signature, body, time.GetUtcNow());
-        if (check != SlackRequestCheck.Valid) return check;
-        var taken = await GrainFactory.GetGrain<Security.IActionLinkGrain>($"slack/{this.GetPrimaryKeyString()}/{signature}").UseAsync("slack");
-        return taken is null ? SlackRequestCheck.Valid : SlackRequestCheck.Replayed;
-    }
+    /// <summary>The signature, then the replay guard (<see cref="Slack.SlackRequests"/>).</summary>
+    public Task<SlackRequestCheck> CheckSlackRequestAsync(string timestamp, string signature, byte[] body) =>
+        _slackRequests.CheckAsync(GrainFactory, ChannelId, _plain, timestamp, signature, body, time.GetUtcNow());
 
-    public async Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text)
-    {
-        if (_plain is not { Type: "slack" } channel || Slack.SlackSender.ReadConfig(channel.Config) is not { Token: not null } config
-            || senders.Find("slack") is not Slack.SlackSender slack)
-        {
-            return "not a Slack bot-token channel";
-        }
-        return await slack.UpdateAsync(config, slackChannel, ts, text, CancellationToken.None);
-    }
+    public Task<string?> UpdateSlackMessageAsync(string slackChannel, string ts, string text) =>
+        Slack.SlackRequests.UpdateMessageAsync(senders, _plain, slackChannel, ts, text);
 
     private async Task<WorkerBacklog[]> BacklogAsync(int limit) => await Task.WhenAll(AllWorkers.Select(w => w.GetBacklogAsync(limit)));
 
     private Task ConfigureWorkersAsync() =>
         S.Channel is { } stored ? Task.WhenAll(AllWorkers.Select(w => w.ConfigureAsync(stored))) : Task.CompletedTask;
-
-    /// <summary>An outbox, a log and thread references from before the outbox store and the workers move out, once.</summary>
-    private async Task MoveLegacyStateAsync()
-    {
-        var log = logState.State;
-        if (S.LegacyOutbox.Count == 0 && log.LegacyLog.Count == 0 && log.Threads.Count == 0) return;
-        foreach (var record in Enumerable.Reverse(log.LegacyLog)) await outbox.FinishAsync(ChannelId, record);
-        foreach (var entry in S.LegacyOutbox) await outbox.TryRecordAsync(ChannelId, entry);
-        foreach (var shard in log.Threads.GroupBy(t => ChannelDeliveries.ShardOf(t.Key, Workers)))
-        {
-            await Worker(shard.Key).AdoptThreadsAsync(shard.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal));
-        }
-        logger.LogInformation("Channel {ChannelId}: moved {Pending} pending notifications and {Finished} log entries into the outbox store, and {Threads} threads to its workers",
-            ChannelId, S.LegacyOutbox.Count, log.LegacyLog.Count, log.Threads.Count);
-        S.LegacyOutbox = [];
-        log.LegacyLog = [];
-        log.Threads = new(StringComparer.Ordinal);
-        await WriteStateAsync();
-        await logState.WriteStateAsync();
-    }
 
     /// <summary>State writes one after another: interleaved turns never race two writes of the same grain.</summary>
     private Task WriteStateAsync() => (_writes ??= new SerialWrites(() => state.WriteStateAsync(), logger, $"channel {ChannelId}")).WriteAsync();

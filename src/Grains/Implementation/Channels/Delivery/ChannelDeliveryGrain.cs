@@ -5,15 +5,6 @@ using Monitoring.Settings;
 
 namespace Monitoring.Channels.Delivery;
 
-/// <summary>What a delivery worker remembers besides the outbox rows: its threads' reply references and a counter.</summary>
-[GenerateSerializer, Alias("mcp.ChannelDeliveryState")]
-public sealed class ChannelDeliveryState
-{
-    [Id(0), JsonPropertyName("Threads")] public Dictionary<string, ThreadRef> Threads { get; set; } = new(StringComparer.Ordinal);
-
-    [Id(1), JsonPropertyName("HeldTotal")] public long HeldTotal { get; set; }
-}
-
 /// <summary>
 /// A channel's delivery worker (key "channel/shard"): the notify pipeline for its share of the channel's threads.
 /// Dedup and durable record (the outbox store refuses a key it holds), rate limit (<see cref="RateGate"/>: held in
@@ -38,8 +29,6 @@ public sealed class ChannelDeliveryGrain(
     ILogger<ChannelDeliveryGrain> logger)
     : Grain, IChannelDeliveryGrain
 {
-    private const int MaxThreads = 1000;
-
     private readonly OutboxQueue _queue = new();
     private readonly DeliveryPump _pump = new();
     private NotificationChannel? _stored;
@@ -48,6 +37,7 @@ public sealed class ChannelDeliveryGrain(
     private IGrainTimer? _pumpTimer;
     private SerialWrites? _writes;
     private WriteBehind? _behind;
+    private RecordStage? _record;
 
     private string Key => this.GetPrimaryKeyString();
     private string ChannelId => Key[..Key.LastIndexOf('/')];
@@ -186,15 +176,7 @@ public sealed class ChannelDeliveryGrain(
                 _pump.Done(entry);
             }
             if (_stored is null) return; // stopped meanwhile: StopAsync reported it
-            if (result.Delivered && result.ThreadRef is { } reference && !state.State.Threads.ContainsKey(entry.Thread))
-            {
-                state.State.Threads[entry.Thread] = new ThreadRef(reference, time.GetUtcNow());
-                if (state.State.Threads.Count > MaxThreads)
-                {
-                    foreach (var old in state.State.Threads.OrderBy(t => t.Value.At).Take(state.State.Threads.Count - MaxThreads).ToList()) state.State.Threads.Remove(old.Key);
-                }
-                MarkDirty();
-            }
+            if (result.Delivered && result.ThreadRef is { } reference && state.State.Remember(entry.Thread, reference, time.GetUtcNow())) MarkDirty();
             await FinishAsync(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
             Pump();
         }
@@ -205,47 +187,16 @@ public sealed class ChannelDeliveryGrain(
         }
     }
 
-    /// <summary>The record stage: the entry's row becomes final, its key stays known, and its sink hears the outcome.</summary>
-    private async Task FinishAsync(OutboxEntry entry, DeliveryState final, string? error)
+    /// <summary>The entry leaves the queue; its row becomes final and its sink hears the outcome (<see cref="RecordStage"/>).</summary>
+    private Task FinishAsync(OutboxEntry entry, DeliveryState final, string? error)
     {
         _queue.Remove(entry);
-        renderer.Finished(entry.Notification.IdempotencyKey);
-        entry.UpdatedAt = time.GetUtcNow();
-        var record = entry.Record(ChannelId, final, final == DeliveryState.Delivered ? null : error);
-        MonitoringMetrics.Notifications.WithLabels(ChannelType, final.ToString().ToLowerInvariant()).Inc();
-        if (final == DeliveryState.Failed)
-        {
-            logger.LogWarning("Notification {IdempotencyKey} to channel {ChannelId} failed after {Attempts} attempts: {Error}",
-                record.IdempotencyKey, ChannelId, record.Attempts, error);
-        }
-        try
-        {
-            await outbox.FinishAsync(ChannelId, record);
-        }
-        catch (Exception e)
-        {
-            // The row stays pending: a later activation sends it again (at least once), with the same key.
-            logger.LogWarning(e, "Channel {ChannelId}: the outcome of {IdempotencyKey} was not stored", ChannelId, record.IdempotencyKey);
-        }
-        Report(entry.Notification, record);
+        return Record.FinishAsync(entry, final, error, ChannelType);
     }
 
-    private async Task UpdateAsync(OutboxEntry entry)
-    {
-        Report(entry.Notification, entry.Record(ChannelId));
-        try
-        {
-            await outbox.UpdateAsync(ChannelId, entry);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Channel {ChannelId}: the progress of {IdempotencyKey} was not stored", ChannelId, entry.Notification.IdempotencyKey);
-        }
-    }
+    private Task UpdateAsync(OutboxEntry entry) => Record.UpdateAsync(entry);
 
-    /// <summary>Tells the message's sink how its delivery went: the worker does not know, or ask, who sent it.</summary>
-    private void Report(Notification notification, DeliveryRecord record) =>
-        _ = DeliverySinks.Of(GrainFactory, notification).ReportDeliveryAsync(record);
+    private RecordStage Record => _record ??= new RecordStage(GrainFactory, outbox, renderer, time, logger, ChannelId);
 
     /// <summary>What changed (threads, the held count) is written a second later, one write after another.</summary>
     private void MarkDirty()
