@@ -39,6 +39,7 @@ public sealed class AggregationGroupTests
         NoteGroupEvent e => e.Kind,
         CloseGroup => "close",
         StartGroupPolicy p => $"policy:{p.PolicyId}",
+        CancelGroupPages c => $"cancel:{c.Reason}",
         _ => "?",
     }));
 
@@ -186,5 +187,46 @@ public sealed class AggregationGroupTests
         Assert.Empty(state.FollowUps);
         Assert.Null(state.Policy);
         Assert.Equal(T0.AddMinutes(1).AddSeconds(30), AggregationGroup.NextDue(state));
+    }
+
+    [Theory]
+    // open, acknowledged before, by → the actions, and who the incident says acknowledged
+    [InlineData(true, false, "ana", "acknowledged | cancel:acknowledged by ana", "ana")]
+    [InlineData(true, false, null, "acknowledged | cancel:acknowledged", null)]
+    [InlineData(true, true, "ana", "", "earlier")]     // twice: the first stands, nothing is said again
+    [InlineData(false, false, "ana", "", null)]        // resolved: nothing to acknowledge
+    public void Acknowledging_stops_escalation_and_cancels_later_pages_once(bool open, bool before, string? by, string expected, string? acknowledgedBy)
+    {
+        var state = Group("f1", "f1");
+        state.OpenedAt = T0.AddHours(-1);
+        if (!open) AggregationGroup.Close(state, T0.AddMinutes(-1));
+        if (before) (state.AcknowledgedAt, state.AcknowledgedBy) = (T0.AddMinutes(-2), "earlier");
+
+        var actions = AggregationGroup.Acknowledge(state, by, T0);
+
+        Assert.Equal(expected, Describe(actions));
+        Assert.Equal(acknowledgedBy, state.AcknowledgedBy);
+        Assert.Equal(open ? before ? T0.AddMinutes(-2) : T0 : null, state.AcknowledgedAt);
+        Assert.Empty(AggregationGroup.Escalate(state, Ops, new HashSet<string>(), T0.AddHours(1)));
+    }
+
+    [Fact]
+    public void Resolving_by_hand_resolves_every_open_alert_and_the_next_flush_tells_and_closes_at_once()
+    {
+        var state = Group("f1,f2,r3", "f1,f2,r3");
+        state.OpenedAt = T0.AddHours(-1);
+        state.NextFlushAt = T0.AddMinutes(3);
+
+        Assert.Equal("resolved", Describe(AggregationGroup.Resolve(state, "ana", T0)));
+        Assert.All(state.Members.Values, m => Assert.Equal(MemberStatus.Resolved, m.Status));
+        Assert.Equal(T0, state.Members["f1"].EndsAt);
+        Assert.Null(state.Members["r3"].EndsAt); // resolved before: its end is its own
+        Assert.Equal(T0, state.NextFlushAt);
+
+        var flush = AggregationGroup.Flush(state, new FlushInputs(Ops, GroupInterval, RepeatInterval, new HashSet<string>(), null), T0);
+        Assert.Equal("resolved:f1,f2,r3 | close", Describe(flush));
+
+        AggregationGroup.Close(state, T0);
+        Assert.Empty(AggregationGroup.Resolve(state, "ana", T0.AddMinutes(1))); // over: nothing more
     }
 }

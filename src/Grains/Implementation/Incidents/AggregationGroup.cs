@@ -14,7 +14,10 @@ public sealed record PageGroupPeople(Escalation.EscalationStep Step, string Stat
 /// <summary>A line of the incident's timeline.</summary>
 public sealed record NoteGroupEvent(string Kind, string Text) : GroupAction;
 
-/// <summary>Every alert resolved: the episode ends.</summary>
+/// <summary>People's later pages not yet due are dropped: the page was answered.</summary>
+public sealed record CancelGroupPages(string Reason) : GroupAction;
+
+/// <summary>Every alert resolved: the episode ends (and people's later pages with it).</summary>
 public sealed record CloseGroup(string Reason) : GroupAction;
 
 /// <summary>The first message went out unacknowledged: the receiver's escalation policy starts now.</summary>
@@ -64,6 +67,36 @@ public static class AggregationGroup
         s.NextFlushAt = null;
         s.Policy = null;
         s.NextPolicyStepAt = null;
+    }
+
+    /// <summary>
+    /// Acknowledging an open group stops its escalation and its people's later pages; each alert keeps its own status
+    /// (whoever asked acknowledges them). Acknowledging twice changes nothing.
+    /// </summary>
+    public static IReadOnlyList<GroupAction> Acknowledge(IncidentState s, string? by, DateTimeOffset now)
+    {
+        if (!s.IsOpen || s.AcknowledgedAt is not null) return [];
+        s.AcknowledgedAt = now;
+        s.AcknowledgedBy = by;
+        return [
+            new NoteGroupEvent("acknowledged", by is null ? "acknowledged; escalation stopped" : $"acknowledged by {by}; escalation stopped"),
+            new CancelGroupPages(by is null ? "acknowledged" : $"acknowledged by {by}"),
+        ];
+    }
+
+    /// <summary>
+    /// Resolving an open group by hand resolves every alert still open in it now, and the receiver is told at once, not
+    /// at the next group interval (the flush that follows decides the message and closes the episode).
+    /// </summary>
+    public static IReadOnlyList<GroupAction> Resolve(IncidentState s, string? by, DateTimeOffset now)
+    {
+        if (!s.IsOpen) return [];
+        foreach (var member in s.Members.Values.Where(m => m.Status != MemberStatus.Resolved).ToArray())
+        {
+            s.Members[member.AlertId] = member with { Status = MemberStatus.Resolved, EndsAt = now };
+        }
+        s.NextFlushAt = now;
+        return [new NoteGroupEvent("resolved", by is null ? "resolved by hand" : $"resolved by {by}")];
     }
 
     /// <summary>

@@ -3,7 +3,6 @@ using Monitoring.Alerts;
 using Monitoring.Channels;
 using Monitoring.Channels.Delivery;
 using Monitoring.Common;
-using Monitoring.Escalation;
 using Monitoring.Observability;
 using Monitoring.Settings;
 
@@ -38,6 +37,7 @@ public sealed class IncidentGrain(
     private GrainReminder? _reminder;
     private string[] _inhibited = [];
     private IncidentSummary? _indexed;
+    private IncidentRecorder? _recorder;
     private IncidentState S => state.State;
     private string IncidentId => this.GetPrimaryKeyString();
 
@@ -92,7 +92,7 @@ public sealed class IncidentGrain(
     public async Task<IncidentView?> GetAsync()
     {
         if (S.Route is null) return null;
-        await RefreshInhibitedAsync();
+        _inhibited = await mutes.InhibitedAmongAsync(S.Members.Values);
         return IncidentJournal.View(IncidentId, S, _inhibited);
     }
 
@@ -101,10 +101,7 @@ public sealed class IncidentGrain(
         if (!S.IsOpen) return S.Route is null ? WriteResult.NotFound : WriteResult.Conflict("only an open incident can be acknowledged; this one is resolved");
         if (S.AcknowledgedAt is not null) return WriteResult.Ok;
         var now = time.GetUtcNow();
-        S.AcknowledgedAt = now;
-        S.AcknowledgedBy = by;
-        Event(now, "acknowledged", by is null ? "acknowledged; escalation stopped" : $"acknowledged by {by}; escalation stopped");
-        CancelFollowUps(now, by is null ? "acknowledged" : $"acknowledged by {by}");
+        await ActAsync(null, AggregationGroup.Acknowledge(S, by, now), now);
         await WriteAsync();
         if (S.Cancelling.Count > 0) await HandOffAsync(now); // stored first, so a cancel not confirmed is tried again
         Index(now);
@@ -116,10 +113,7 @@ public sealed class IncidentGrain(
     {
         if (!S.IsOpen) return S.Route is null ? WriteResult.NotFound : WriteResult.Conflict("this incident is already resolved");
         var now = time.GetUtcNow();
-        var open = S.Members.Values.Where(m => m.Status != MemberStatus.Resolved).ToArray();
-        foreach (var member in open) S.Members[member.AlertId] = member with { Status = MemberStatus.Resolved, EndsAt = now };
-        Event(now, "resolved", by is null ? "resolved by hand" : $"resolved by {by}");
-        S.NextFlushAt = now; // tell the receiver now, not at the next group interval
+        await ActAsync(null, AggregationGroup.Resolve(S, by, now), now);
         await FlushAsync(now);
         await CommitAsync(now);
         return WriteResult.Ok; // whoever asked resolves the alerts that were open (AlertCommands)
@@ -166,7 +160,7 @@ public sealed class IncidentGrain(
 
     private void Open(RouteMatch route, DateTimeOffset now)
     {
-        Event(now, "opened", AggregationGroup.Open(S, route, S.Members.Keys.First(), now));
+        Recorder.Event(now, "opened", AggregationGroup.Open(S, route, S.Members.Keys.First(), now));
         MonitoringMetrics.Incidents.WithLabels("opened").Inc();
     }
 
@@ -174,114 +168,34 @@ public sealed class IncidentGrain(
     private async Task FlushAsync(DateTimeOffset now)
     {
         if (!S.IsOpen || S.NextFlushAt is not { } due || due > now || S.Route is not { } route) return;
-        var set = await routing.GetAsync();
-        var receiver = route.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
-        await RefreshInhibitedAsync();
+        var (set, receiver) = await ReceiverAsync();
+        _inhibited = await mutes.InhibitedAmongAsync(S.Members.Values);
         var inputs = new FlushInputs(receiver, route.GroupInterval, route.RepeatInterval, _inhibited.ToHashSet(StringComparer.Ordinal), Muting.Mutes.TimeIntervalOf(set, route, now));
-        foreach (var action in AggregationGroup.Flush(S, inputs, now))
-        {
-            await ActAsync(receiver, action, now);
-        }
-    }
-
-    /// <summary>Carries out one of the group's decisions (it decides messages and pages only while its receiver exists).</summary>
-    private async Task ActAsync(Receiver? receiver, GroupAction action, DateTimeOffset now)
-    {
-        switch (action)
-        {
-            case SendGroupMessage message when receiver is not null:
-                Event(now, message.Kind.ToString().ToLowerInvariant(), IncidentJournal.Send(IncidentId, S, receiver, message, ReportTo, now));
-                MonitoringMetrics.Incidents.WithLabels(message.Kind.ToString().ToLowerInvariant()).Inc();
-                break;
-            case PageGroupPeople people when receiver is not null:
-                await PagePeopleAsync(receiver, people, now);
-                break;
-            case NoteGroupEvent note:
-                Event(now, note.Kind, note.Text);
-                break;
-            case CloseGroup close:
-                Close(now, close.Reason);
-                break;
-            case StartGroupPolicy start:
-                await StartPolicyAsync(start.PolicyId, now);
-                break;
-        }
-    }
-
-    private async Task StartPolicyAsync(string policyId, DateTimeOffset now)
-    {
-        var policy = await GrainFactory.GetGrain<IEscalationPolicyGrain>(policyId).GetAsync();
-        if (policy is { Levels.Length: > 0 })
-        {
-            S.Policy = policy;
-            S.PolicyStep = 0;
-            S.NextPolicyStepAt = policy.FirstStepAt(now);
-        }
-        else
-        {
-            logger.LogWarning("Incident {IncidentId}: escalation policy {PolicyId} does not exist; only the receiver's channels are told", IncidentId, policyId);
-        }
+        await ActAsync(receiver, AggregationGroup.Flush(S, inputs, now), now);
     }
 
     /// <summary>Tells each escalation step that came due: <see cref="AggregationGroup.Escalate"/> decides, this acts.</summary>
     private async Task EscalateAsync(DateTimeOffset now)
     {
         if (S.Policy?.DueStep(S.PolicyStep, S.NextPolicyStepAt, now) is null) return;
+        var (_, receiver) = await ReceiverAsync();
+        await ActAsync(receiver, AggregationGroup.Escalate(S, receiver, _inhibited.ToHashSet(StringComparer.Ordinal), now), now);
+    }
+
+    /// <summary>Carries out the group's decisions, in order (<see cref="IncidentRecorder"/>).</summary>
+    private async Task ActAsync(Receiver? receiver, IReadOnlyList<GroupAction> actions, DateTimeOffset now)
+    {
+        foreach (var action in actions) await Recorder.ActAsync(receiver, action, now);
+    }
+
+    /// <summary>The routing tree in force and the route's receiver in it (null once the receiver is gone).</summary>
+    private async Task<(RoutingSet, Receiver?)> ReceiverAsync()
+    {
         var set = await routing.GetAsync();
-        var receiver = S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null;
-        foreach (var action in AggregationGroup.Escalate(S, receiver, _inhibited.ToHashSet(StringComparer.Ordinal), now))
-        {
-            await ActAsync(receiver, action, now);
-        }
+        return (set, S.Route?.Receiver is { } name ? set.Receivers.FirstOrDefault(r => r.Name == name) : null);
     }
 
-    /// <summary>Pages the step's people (<see cref="OnCall.PeoplePager"/>): each contact is one message, the later ones held by their channel.</summary>
-    private async Task PagePeopleAsync(Receiver receiver, PageGroupPeople page, DateTimeOffset now)
-    {
-        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(listings, page.Step.Users, page.Step.Schedules, now);
-        foreach (var note in notes) Event(now, "paging", $"level {page.Step.Level}: {note}");
-        if (contacts.Length == 0) return;
-        IncidentJournal.PagePeople(IncidentId, S, receiver, page, contacts, ReportTo, now);
-        Event(now, "paged", $"level {page.Step.Level} paged {OnCall.PeoplePager.Describe(contacts)}");
-        MonitoringMetrics.Incidents.WithLabels("paged").Inc();
-    }
-
-    /// <summary>People's later pages not yet due are dropped: the page was answered (or is over).</summary>
-    private void CancelFollowUps(DateTimeOffset now, string reason)
-    {
-        var cancelled = SenderBook.CancelFollowUps(S, now, reason);
-        if (cancelled > 0) Event(now, "paging", $"{cancelled} later page{(cancelled == 1 ? "" : "s")} cancelled: {reason}");
-    }
-
-    private void Close(DateTimeOffset now, string reason)
-    {
-        CancelFollowUps(now, "resolved");
-        AggregationGroup.Close(S, now);
-        Event(now, "resolved", reason);
-        MonitoringMetrics.Incidents.WithLabels("resolved").Inc();
-    }
-
-    private async Task RefreshInhibitedAsync()
-    {
-        var inhibited = new List<string>();
-        foreach (var member in S.Members.Values)
-        {
-            if (member.Status == MemberStatus.Firing && await mutes.InhibitedByAsync(member.AlertId, member.Labels) is not null)
-            {
-                inhibited.Add(member.AlertId);
-            }
-        }
-        _inhibited = [.. inhibited];
-    }
-
-    /// <summary>Where the channels report the deliveries of this incident's messages.</summary>
-    private string ReportTo => this.GetGrainId().ToString();
-
-    private void Event(DateTimeOffset now, string kind, string text)
-    {
-        IncidentJournal.Event(S, now, kind, text);
-        logger.LogInformation("Incident {IncidentId} {Kind}: {Text}", IncidentId, kind, text);
-    }
+    private IncidentRecorder Recorder => _recorder ??= new IncidentRecorder(IncidentId, () => S, this.GetGrainId().ToString(), listings, GrainFactory, logger);
 
     /// <summary>
     /// Stores what changed, then hands the recorded messages over, then re-arms. That a channel took a message is not

@@ -37,6 +37,17 @@ public sealed class Mutes(SilenceCache silences, RoutingCache routing)
     /// <summary>The firing alert that inhibits one with these labels now, or null.</summary>
     public Task<string?> InhibitedByAsync(string alertId, IReadOnlyDictionary<string, string> labels) => routing.InhibitedByAsync(alertId, labels);
 
+    /// <summary>The firing members an inhibition rule mutes now (an incident lists them, and tells nobody of them).</summary>
+    public async Task<string[]> InhibitedAmongAsync(IEnumerable<IncidentMember> members)
+    {
+        var inhibited = new List<string>();
+        foreach (var member in members)
+        {
+            if (member.Status == MemberStatus.Firing && await InhibitedByAsync(member.AlertId, member.Labels) is not null) inhibited.Add(member.AlertId);
+        }
+        return [.. inhibited];
+    }
+
     /// <summary>Whether an alert with these labels, while it fires, may inhibit others: the inhibitors must then know of it.</summary>
     public static bool MayInhibit(RoutingSet set, IReadOnlyDictionary<string, string> labels) =>
         set.Inhibitions.Any(rule => rule.SourceMatchers.All(m => m.Matches(labels)));
