@@ -2,21 +2,17 @@ using Microsoft.Extensions.Options;
 using Monitoring.Channels;
 using Monitoring.Channels.Delivery;
 using Monitoring.Common;
-using Monitoring.Escalation;
 using Monitoring.History;
 using Monitoring.Listings;
 using Monitoring.Routing;
-using Monitoring.Rules;
-using Monitoring.Observability;
 using Monitoring.Settings;
-using Monitoring.Silences;
 
 namespace Monitoring.Alerts;
 
 /// <summary>
 /// The alert of one rule on one server: a thin shell around <see cref="AlertLifecycle"/>. It gathers the lifecycle's
-/// inputs (the matching silence, the rule's escalation policy), stores the next state, appends transitions to the
-/// history, hands notifications to their channels, and schedules itself for the next deadline with a grain timer.
+/// inputs (<see cref="AlertReads"/>), has its effects recorded (<see cref="AlertRecorder"/>), stores the next state
+/// before it hands notifications to their channels, and schedules itself for the next deadline with a grain timer.
 /// An open alert needs no reminder of its own: its server tells every awake open alert its condition at least once a
 /// reminder period (and at once when something changed), which brings it back after a silo restart with the timer
 /// armed again, and its shard's reminder brings the server back (<see cref="Servers.IServerShardGrain"/>). A quiet
@@ -44,14 +40,12 @@ public sealed class AlertGrain(
     private static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
     private static readonly TimeSpan HandOffRetry = ChannelHandOff.Retry;
 
-    /// <summary>Restored data counts as after the alert's start only this much after it (silos' clocks differ a little).</summary>
-    private static readonly TimeSpan RestoredDataMargin = TimeSpan.FromSeconds(1);
-    private readonly List<TransitionRow> _history = [];
     private DueTimer? _timer;
     private GrainReminder? _reminder;
     private AlertReports? _reports;
     private WriteBehind? _writeBehind;
-    private (int Sequence, AlertStatus Status)? _listed;
+    private AlertRecorder? _recorder;
+    private AlertReads? _reads;
     private AlertState S => state.State;
     private string AlertId => this.GetPrimaryKeyString();
 
@@ -64,23 +58,16 @@ public sealed class AlertGrain(
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        Writes.Pending && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown) ? WriteAsync() : Task.CompletedTask;
+        Writes.Pending && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown) ? Writes.WriteAsync() : Task.CompletedTask;
 
     public async Task<Observed> ObserveAsync(Observation observation)
     {
         var now = time.GetUtcNow();
         S.Rule = observation.Rule;
         S.Server = observation.Server;
-        var condition = observation.Condition;
-        if (condition == ConditionResult.NoData && observation.RestoredClearThrough is { } through && S.Life.IsOpen
-            && (S.Life.PendingSince ?? S.Life.FiredAt) is { } began && through > began + RestoredDataMargin)
-        {
-            // The server came back with a stored window whose data reaches past this alert's start and is clear: that
-            // is what the server saw after the breach (an activation lost before it could say so), not older data.
-            condition = ConditionResult.Clear;
-        }
+        var condition = AlertJournal.ConditionOf(observation, S.Life);
         var mayFire = condition == ConditionResult.Holds;
-        var inputs = await InputsAsync(now, refreshSilence: mayFire || S.Life.IsOpen, mayFire);
+        var inputs = await Reads.InputsAsync(now, refreshSilence: mayFire || S.Life.IsOpen, mayFire);
         await ApplyAsync(AlertLifecycle.Observe(S.Life, condition, observation.Values, inputs, now), now);
         var sleeps = SleepsUntil(now);
         // Only an answer to its server puts an alert to sleep (what it holds is written as it deactivates), so the
@@ -95,7 +82,7 @@ public sealed class AlertGrain(
     {
         if (S.Rule is null || S.Server is null) return null;
         var now = time.GetUtcNow();
-        return AlertJournal.View(AlertId, S, now, S.Life.Values, S.Life.Phase == AlertPhase.Firing ? await InhibitedByAsync() : null);
+        return AlertJournal.View(AlertId, S, now, S.Life.Values, S.Life.Phase == AlertPhase.Firing ? await Reads.InhibitedByAsync() : null);
     }
 
     public Task<WriteResult> AcknowledgeAsync(string? by) =>
@@ -118,7 +105,7 @@ public sealed class AlertGrain(
     {
         if (S.Rule is null || !S.Life.IsOpen) return;
         var now = time.GetUtcNow();
-        await ApplyAsync(AlertLifecycle.Close(S.Life, reason, await InputsAsync(now, refreshSilence: true, mayFire: false), now), now);
+        await ApplyAsync(AlertLifecycle.Close(S.Life, reason, await Reads.InputsAsync(now, refreshSilence: true, mayFire: false), now), now);
     }
 
     public Task ReportDeliveryAsync(DeliveryRecord record)
@@ -148,14 +135,14 @@ public sealed class AlertGrain(
     {
         if (S.Rule is null || stopping.IsStopping) return;
         var now = time.GetUtcNow();
-        await ApplyAsync(AlertLifecycle.Tick(S.Life, await InputsAsync(now, refreshSilence: S.Life.IsOpen, mayFire: S.Life.Phase == AlertPhase.Pending), now), now);
+        await ApplyAsync(AlertLifecycle.Tick(S.Life, await Reads.InputsAsync(now, refreshSilence: S.Life.IsOpen, mayFire: S.Life.Phase == AlertPhase.Pending), now), now);
     }
 
     private async Task<WriteResult> ActAsync(bool refreshSilence, Func<AlertLife, AlertInputs, DateTimeOffset, AlertOutcome> act)
     {
         if (S.Rule is null) return WriteResult.NotFound;
         var now = time.GetUtcNow();
-        var outcome = act(S.Life, await InputsAsync(now, refreshSilence, mayFire: false), now);
+        var outcome = act(S.Life, await Reads.InputsAsync(now, refreshSilence, mayFire: false), now);
         if (outcome.Refusal is { } refusal) return WriteResult.Conflict(refusal);
         await ApplyAsync(outcome, now);
         return WriteResult.Ok;
@@ -163,60 +150,19 @@ public sealed class AlertGrain(
 
     /// <summary>When an open alert may sleep (<see cref="AlertJournal.SleepsUntil"/>), or null while this activation has work in hand.</summary>
     private DateTimeOffset? SleepsUntil(DateTimeOffset now) =>
-        Reminder.InDoubt || !Reminder.Settled.IsCompleted || _history.Count > 0 || stopping.IsStopping
+        Reminder.InDoubt || !Reminder.Settled.IsCompleted || Recorder.HasUnappended || stopping.IsStopping
             ? null
             : AlertJournal.SleepsUntil(S, NextDue(now), options.Value.ReminderPeriod, MaxSleep, now);
-
-    /// <summary>The silence matching now (or the last known, when the catalog cannot be read), and the rule's policy when the alert may fire.</summary>
-    private async Task<AlertInputs> InputsAsync(DateTimeOffset now, bool refreshSilence, bool mayFire)
-    {
-        var rule = S.Rule!;
-        var silence = AlertJournal.KnownSilence(S.Life);
-        if (refreshSilence)
-        {
-            try
-            {
-                silence = await mutes.SilenceOfAsync(Labels(), now);
-            }
-            catch (Exception e)
-            {
-                // Without the catalog, keep what was known: a silence stays in force rather than letting a flood through.
-                logger.LogWarning(e, "Alert {AlertId} could not read the silences; keeping the last known", AlertId);
-            }
-        }
-        EscalationPolicy? policy = null;
-        if (mayFire && rule.EscalationPolicy is { } policyId)
-        {
-            policy = await GrainFactory.GetGrain<IEscalationPolicyGrain>(policyId).GetAsync();
-            if (policy is null) logger.LogWarning("Alert {AlertId}: escalation policy {PolicyId} does not exist; only the rule's channels are told", AlertId, policyId);
-        }
-        return new AlertInputs(rule, policy, silence);
-    }
 
     /// <summary>Takes the lifecycle's next state, carries out its effects, and stores what matters.</summary>
     private async Task ApplyAsync(AlertOutcome outcome, DateTimeOffset now)
     {
         var before = S.Life;
         S.Life = outcome.State;
-        var inhibitedBy = outcome.Effects.Any(AlertJournal.Inhibitable) ? await InhibitedByAsync() : null;
+        var inhibitedBy = outcome.Effects.Any(AlertJournal.Inhibitable) ? await Reads.InhibitedByAsync() : null;
         var recorded = false;
-        foreach (var effect in outcome.Effects)
-        {
-            switch (AlertJournal.Inhibit(effect, inhibitedBy))
-            {
-                case TransitionEffect t:
-                    Record(t, now);
-                    break;
-                case PageEffect page:
-                    Page(page, now);
-                    recorded |= effect is PageEffect { WithheldBy: null }; // held by an inhibition, its record is stored all the same
-                    break;
-                case PagePeopleEffect people:
-                    recorded |= await PagePeopleAsync(people, now);
-                    break;
-            }
-        }
-        if (S.Life.Paging.AcknowledgedAt is not null || !S.Life.IsOpen) CancelFollowUps(now, S.Life.IsOpen ? "acknowledged" : "resolved");
+        foreach (var effect in outcome.Effects) recorded |= await Recorder.RecordAsync(effect, inhibitedBy, now);
+        if ((S.Life.Paging.AcknowledgedAt is not null || !S.Life.IsOpen) && Recorder.CancelFollowUps(now, S.Life.IsOpen ? "acknowledged" : "resolved")) MarkDirty();
         // Store before hand-off: a message leaves this grain only once it, and the state that made it, are stored, so a
         // silo lost between the two loses neither the alert nor the message (it is handed over again, and the channel,
         // which keeps its key, answers that it has it).
@@ -226,12 +172,12 @@ public sealed class AlertGrain(
             S.HandOffRetryAt ??= now + HandOffRetry; // a new activation's timer hands over what this one could not
             await StoreAsync();
         }
-        var outboxBefore = S.Outbox.Count + S.Cancelling.Count;
-        var reportedBefore = (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
-        await HandOffAsync(now);
-        await ReportAsync(now);
-        var handedOrReported = S.Outbox.Count + S.Cancelling.Count != outboxBefore || SenderBook.HasWork(S)
-            || reportedBefore != (S.ReportedStatus, S.ReportedEpisode, S.ReportDue, S.Inhibiting, S.Routes.Length);
+        // Each recorded message to its channel (what a channel could not take stays for the next try), then the word to
+        // its incidents and the inhibitors (AlertReports; a failed report is tried again with the hand-off retry).
+        var said = AlertJournal.Said(S);
+        await SenderBook.HandOffAsync(GrainFactory, S, now, logger, $"Alert {AlertId}");
+        await Reports.ReportAsync(AlertId, S, Reads.Labels(), now);
+        var handedOrReported = AlertJournal.Said(S) != said || SenderBook.HasWork(S);
         if (recorded)
         {
             // What the hand-off and the report changed is stored behind: lost, the hand-off and the word are repeated.
@@ -252,18 +198,15 @@ public sealed class AlertGrain(
                 await StoreAsync();
             }
         }
-        await AppendHistoryAsync();
-        // The listing changes only with the sequence or the status; an evaluation that changed neither writes nothing.
-        var listed = (S.Life.Sequence, AlertLifecycle.StatusAt(S.Life, now));
-        if (_listed != listed)
-        {
-            var rule = S.Rule!;
-            await listings.UpsertAsync(new AlertEntry(AlertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, listed.Item2, rule.Message, S.Life.FiredAt, now, S.Life.Sequence));
-            _listed = listed;
-        }
+        await Recorder.AppendHistoryAsync();
+        await Recorder.ListAsync(now);
         await Reminder.SyncAsync(WantsReminder());
         Timer.Set(NextDue(now));
     }
+
+    private AlertRecorder Recorder => _recorder ??= new AlertRecorder(AlertId, () => S, this.GetGrainId().ToString(), history, listings, logger);
+
+    private AlertReads Reads => _reads ??= new AlertReads(AlertId, () => S, mutes, GrainFactory, logger);
 
     private DueTimer Timer => _timer ??= new DueTimer(this, TickAsync, time);
 
@@ -278,8 +221,6 @@ public sealed class AlertGrain(
     /// <summary>Delivery reports are written behind: the channel's outbox is the durable truth of a delivery.</summary>
     private WriteBehind Writes => _writeBehind ??= new WriteBehind(this, _ => state.WriteStateAsync(), TimeSpan.FromSeconds(1));
 
-    private Task WriteAsync() => Writes.WriteAsync();
-
     /// <summary>
     /// Stores a lifecycle step. One that cannot be stored (the storage is down) leaves this activation ahead of what is
     /// stored, with a status its server was not told and a message nobody was promised: the activation is dropped, so
@@ -289,7 +230,7 @@ public sealed class AlertGrain(
     {
         try
         {
-            await WriteAsync();
+            await Writes.WriteAsync();
         }
         catch
         {
@@ -299,87 +240,6 @@ public sealed class AlertGrain(
     }
 
     private void MarkDirty() => Writes.Mark();
-
-    private void Record(TransitionEffect effect, DateTimeOffset now)
-    {
-        var transition = effect.Transition;
-        _history.Add(AlertJournal.Transition(AlertId, S, effect, now));
-        MonitoringMetrics.AlertTransitions.WithLabels(transition.To.ToString().ToLowerInvariant()).Inc();
-        logger.LogInformation("Alert {AlertId} {From} -> {To}: {Reason}", AlertId, transition.From, transition.To, transition.Reason);
-    }
-
-    private void Page(PageEffect page, DateTimeOffset now)
-    {
-        if (AlertJournal.Page(AlertId, S, page, this.GetGrainId().ToString(), now))
-        {
-            logger.LogDebug("Alert {AlertId} episode {Episode}: {Kind} recorded for channel {ChannelId}", AlertId, S.Life.Episode, page.Kind, page.ChannelId);
-        }
-        else
-        {
-            MonitoringMetrics.Notifications.WithLabels("any", "silenced").Inc();
-        }
-    }
-
-    /// <summary>
-    /// Pages an escalation step's people (<see cref="OnCall.PeoplePager"/>): one message per contact, numbered as the
-    /// lifecycle numbers its own, the later ones held by their channel until due. Answers whether any was recorded.
-    /// </summary>
-    private async Task<bool> PagePeopleAsync(PagePeopleEffect people, DateTimeOffset now)
-    {
-        var (contacts, notes) = await OnCall.PeoplePager.ResolveAsync(listings, people.Users, people.Schedules, now);
-        foreach (var note in notes) logger.LogWarning("Alert {AlertId} level {Level}: {Note}", AlertId, people.Level, note);
-        var recorded = AlertJournal.PagePeople(AlertId, S, people, contacts, this.GetGrainId().ToString(), now);
-        if (contacts.Length > 0) logger.LogInformation("Alert {AlertId} level {Level} paged {People}", AlertId, people.Level, OnCall.PeoplePager.Describe(contacts));
-        return recorded;
-    }
-
-    /// <summary>People's later pages not yet due are dropped: the page was answered, or the episode is over.</summary>
-    private void CancelFollowUps(DateTimeOffset now, string reason)
-    {
-        if (S.FollowUps.Count == 0) return;
-        SenderBook.CancelFollowUps(S, now, reason);
-        MarkDirty();
-    }
-
-    /// <summary>Gives each recorded notification to its channel. What a channel could not take stays for the next try.</summary>
-    private Task HandOffAsync(DateTimeOffset now) => SenderBook.HandOffAsync(GrainFactory, S, now, logger, $"Alert {AlertId}");
-
-    private Dictionary<string, string> Labels() =>
-        new(AlertLabels.Of(AlertId, S.Rule!.Id, S.Rule.Name, S.Server!.Id, S.Rule.Severity, S.Server.Labels), StringComparer.Ordinal);
-
-    private async Task<string?> InhibitedByAsync()
-    {
-        try
-        {
-            return await mutes.InhibitedByAsync(AlertId, Labels());
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Alert {AlertId} could not read the inhibition rules; not inhibited", AlertId);
-            return null;
-        }
-    }
-
-    /// <summary>Tells its incidents and the inhibitors what changed (<see cref="AlertReports"/>); a failed report is tried again with the hand-off retry.</summary>
-    private Task ReportAsync(DateTimeOffset now) => Reports.ReportAsync(AlertId, S, Labels(), now);
-
-    /// <summary>
-    /// Appends the transitions recorded since the last append to the history, after the state that holds them is
-    /// written. A failed append is kept and tried again with the next write; the history skips what it has.
-    /// </summary>
-    private async Task AppendHistoryAsync()
-    {
-        if (_history.Count == 0) return;
-        try
-        {
-            await history.AppendTransitionsAsync(_history);
-            _history.Clear();
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Alert {AlertId}: {Count} transitions not yet in the history; will try again", AlertId, _history.Count);
-        }
-    }
 
     /// <summary>The next moment something may become due, or null when nothing waits on time.</summary>
     private DateTimeOffset? NextDue(DateTimeOffset now)

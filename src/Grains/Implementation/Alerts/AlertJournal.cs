@@ -18,6 +18,24 @@ public static class AlertJournal
 {
     public const int MaxTransitions = 100;
 
+    /// <summary>Restored data counts as after the alert's start only this much after it (silos' clocks differ a little).</summary>
+    public static readonly TimeSpan RestoredDataMargin = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The condition an observation tells the alert. "No data" from a server that came back with a stored window whose
+    /// data reaches past this open alert's start, and is clear there, is "clear": that is what the server saw after the
+    /// breach (an activation lost before it could say so), not older data.
+    /// </summary>
+    public static ConditionResult ConditionOf(Observation observation, AlertLife life) =>
+        observation.Condition == ConditionResult.NoData && observation.RestoredClearThrough is { } through && life.IsOpen
+            && (life.PendingSince ?? life.FiredAt) is { } began && through > began + RestoredDataMargin
+            ? ConditionResult.Clear
+            : observation.Condition;
+
+    /// <summary>What handing over and reporting change of an alert: compared before and after, it says whether to store it behind.</summary>
+    public static (int Pending, Routing.MemberStatus? Status, int Episode, bool ReportDue, bool Inhibiting, int Routes) Said(AlertState s) =>
+        (s.Outbox.Count + s.Cancelling.Count, s.ReportedStatus, s.ReportedEpisode, s.ReportDue, s.Inhibiting, s.Routes.Length);
+
     /// <summary>The silence the alert last knew, kept in its life: what the lifecycle reads when the catalog is not asked (or cannot answer).</summary>
     public static ActiveSilence? KnownSilence(AlertLife life) =>
         life.SilencedBy is { } id && life.SilencedUntil is { } until ? new ActiveSilence(id, until, life.SilenceSendsResolved) : null;
