@@ -39,7 +39,7 @@ public sealed partial class McpServerGrain
         if (result.Probe is { } probe && server.Probe.Enabled)
         {
             _lastProbe = probe;
-            RecordProbeHistory(probe);
+            Telemetry.RecordProbe(probe, time.GetUtcNow());
             var write = false;
             if (probe.Outcome == CheckOutcome.Ok && probe.Era is { } era && era != state.State.ProbeEra)
             {

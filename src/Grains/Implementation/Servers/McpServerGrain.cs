@@ -66,10 +66,8 @@ public sealed partial class McpServerGrain(
     ILogger<McpServerGrain> logger)
     : Grain, IMcpServerGrain, IRemindable
 {
-    private static readonly TimeSpan WindowWriteBehind = TimeSpan.FromSeconds(30);
-    private readonly MetricWindow _window = new(options.Value.MetricWindow);
     private IGrainTimer? _evaluationTimer;
-    private DateTimeOffset _windowSavedAt;
+    private ServerTelemetry? _telemetry;
     private DateTimeOffset _activatedAt;
     private bool _registering;
 
@@ -78,7 +76,6 @@ public sealed partial class McpServerGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
-        _windowSavedAt = _activatedAt;
         if (state.State.Server is null)
         {
             return;
@@ -89,16 +86,9 @@ public sealed partial class McpServerGrain(
         // now, the row's version moves on: the older activation's write is refused (its caller is answered 503 and
         // sends again, here), or, when that write came first, this one is refused and the next call reads it.
         await state.WriteStateAsync();
-        if (windowState.State.Data is { } data && !_window.Import(data, _activatedAt))
-        {
-            logger.LogInformation("Server {ServerId}: the stored metric window has another length; starting empty", ServerId);
-        }
-        _windowRestored = _window.LastRecordedAt is not null;
-        // The snapshot lives in storage; the window itself is the copy in memory.
-        windowState.State.Data = null;
-        RestoreHistory();
+        Telemetry.Restore(_activatedAt);
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
-        await RefreshRulesAsync();
+        await Alerts.RefreshRulesAsync();
         StartTimers();
         ScheduleChecks();
     }
@@ -109,10 +99,9 @@ public sealed partial class McpServerGrain(
         await _deactivating.CancelAsync();
         // Ending the MCP session tells the server (a DELETE); a server that is gone must not hold the deactivation up.
         _ = _session.DisposeAsync().AsTask();
-        if (!(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
+        if (state.State.Server is not null && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
         {
-            await SaveWindowAsync();
-            await SaveHistoryAsync(force: true);
+            await Telemetry.SaveAsync(time.GetUtcNow(), force: true);
         }
     }
 
@@ -139,7 +128,7 @@ public sealed partial class McpServerGrain(
             _registering = false;
         }
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
-        await RefreshRulesAsync();
+        await Alerts.RefreshRulesAsync();
         StartTimers();
         ScheduleChecks();
         logger.LogDebug("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
@@ -181,11 +170,10 @@ public sealed partial class McpServerGrain(
         {
             return false;
         }
-        await Task.WhenAll(state.State.OpenAlertRules.Select(ruleId => Alert(ruleId).CloseAsync(reason)));
+        await Alerts.CloseAllAsync(reason);
         await state.ClearStateAsync();
         state.State = new McpServerState();
-        await windowState.ClearStateAsync();
-        await historyState.ClearStateAsync();
+        await Telemetry.ClearAsync();
         await listings.RemoveAsync<ServerEntry>(ServerId);
         localServers.Remove(ServerId); // its shard drops it at its next tick, when it answers that it is not registered
         _evaluationTimer?.Dispose();
@@ -243,9 +231,9 @@ public sealed partial class McpServerGrain(
             return null;
         }
         var now = time.GetUtcNow();
-        var snapshot = _window.Snapshot(now);
+        var snapshot = Telemetry.Window.Snapshot(now);
         var (metrics, verdict) = Assess(server, now, snapshot);
-        return new ServerStatus(server, metrics, _window.LastRecordedAt, snapshot.RequestsInWindow,
+        return new ServerStatus(server, metrics, Telemetry.Window.LastRecordedAt, snapshot.RequestsInWindow,
             [.. state.State.OpenAlertRules.Select(r => AlertIds.For(r, ServerId))])
         {
             Health = verdict,
@@ -254,7 +242,7 @@ public sealed partial class McpServerGrain(
             LastHealthReport = _lastReport,
             Tools = state.State.KnownTools ?? [],
             LastToolSetChange = state.State.LastToolSetChange,
-            Series = _window.Series(now),
+            Series = Telemetry.Window.Series(now),
         };
     }
 
@@ -287,60 +275,6 @@ public sealed partial class McpServerGrain(
         await ListAsync(time.GetUtcNow(), force: true);
     }
 
-    /// <summary>
-    /// Writes the window behind: with the evaluation that comes 30 s or more after the last write while telemetry
-    /// arrives, and when the grain deactivates. About 0.3 to 2 KB a write; a server that receives no telemetry writes
-    /// nothing. The snapshot is not kept in memory once written.
-    /// </summary>
-    private async Task SaveWindowAsync()
-    {
-        if (state.State.Server is null || !_window.Changed)
-        {
-            return;
-        }
-        var now = time.GetUtcNow();
-        windowState.State.Data = _window.Export(now);
-        windowState.State.At = now;
-        if (await StoreBehindAsync(windowState, () => windowState.State.Data = null, "metric window")) _windowSavedAt = now;
-        else _window.ExportLost();
-    }
-
-    /// <summary>
-    /// Stores a snapshot written behind (the window, the history) and then lets go of it (<paramref name="release"/>):
-    /// answers whether it was stored. Refused as stale, an older activation stored its snapshot after this one read
-    /// it: this one's is the newer, and the next write, from the version read now, replaces it. Any failure is logged
-    /// and left to the next write.
-    /// </summary>
-    private async Task<bool> StoreBehindAsync<T>(IPersistentState<T> snapshot, Action release, string what)
-    {
-        try
-        {
-            await snapshot.WriteStateAsync();
-            return true;
-        }
-        catch (Orleans.Storage.InconsistentStateException)
-        {
-            try
-            {
-                await snapshot.ReadStateAsync();
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Server {ServerId}: its stored {What} could not be read again; trying again", ServerId, what);
-            }
-            return false;
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Server {ServerId}: its {What} could not be stored; trying again", ServerId, what);
-            return false;
-        }
-        finally
-        {
-            release();
-        }
-    }
-
     private void StartTimers()
     {
         if (_evaluationTimer is null)
@@ -361,8 +295,16 @@ public sealed partial class McpServerGrain(
         }
         finally
         {
-            if (time.GetUtcNow() - _windowSavedAt >= WindowWriteBehind) await SaveWindowAsync();
-            await SaveHistoryAsync(force: false);
+            if (state.State.Server is not null) await Telemetry.SaveAsync(time.GetUtcNow(), force: false);
         }
     }
+
+    public Task<HistoryAnswer?> GetHistoryAsync(TotalsQuery query) =>
+        Task.FromResult(state.State.Server is null ? null : Telemetry.History.Answer(query, time.GetUtcNow()));
+
+    public Task<ServerHistorySummary?> GetSummaryAsync(TimeSpan window) =>
+        Task.FromResult(state.State.Server is null ? null : Telemetry.History.Summary(window, time.GetUtcNow()));
+
+    /// <summary>The window, the cumulative series and the history, kept in memory and written behind.</summary>
+    private ServerTelemetry Telemetry => _telemetry ??= new ServerTelemetry(options.Value.MetricWindow, windowState, historyState, ServerId, logger);
 }
