@@ -2,51 +2,21 @@ using Microsoft.Extensions.Options;
 using Monitoring.Alerts;
 using Monitoring.Common;
 using Monitoring.Listings;
+using Monitoring.Observability;
 using Monitoring.Probing;
 using Monitoring.Rules;
 using Monitoring.Settings;
 
 namespace Monitoring.Servers;
 
-[GenerateSerializer, Alias("mcp.McpServerState")]
-public sealed class McpServerState
-{
-    [Id(0), JsonPropertyName("Server")] public McpServer? Server { get; set; }
-
-    /// <summary>Rules with an alert in pending or firing on this server: evaluated even when the condition is false, so they can clear.</summary>
-    [Id(1), JsonPropertyName("OpenAlertRules")] public HashSet<string> OpenAlertRules { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>The tool list of the last successful probe, kept so a change is noticed across restarts.</summary>
-    [Id(2), JsonPropertyName("KnownTools")] public string[]? KnownTools { get; set; }
-
-    [Id(3), JsonPropertyName("LastToolSetChange")] public ToolSetChange? LastToolSetChange { get; set; }
-
-    /// <summary>Ingest tokens of this server: id to SHA-256 hash.</summary>
-    [Id(4), JsonPropertyName("IngestTokens")] public Dictionary<string, string> IngestTokens { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>The protocol era a probe last reached the server in, so the next probe goes straight there.</summary>
-    [Id(5), JsonPropertyName("ProbeEra")] public ProbeEra? ProbeEra { get; set; }
-}
-
 /// <summary>
-/// The server's metric window as <see cref="MetricWindow.Export"/> wrote it, kept apart from the registration and
-/// written behind (at most every 30 s while it changes), so a new activation after a restart or a silo's death starts
-/// with the data it had instead of an empty window.
-/// </summary>
-[GenerateSerializer, Alias("mcp.ServerWindowState")]
-public sealed class ServerWindowState
-{
-    [Id(0), JsonPropertyName("Data")] public byte[]? Data { get; set; }
-    [Id(1), JsonPropertyName("At")] public DateTimeOffset At { get; set; }
-}
-
-/// <summary>
-/// One monitored MCP server: its registration, a bounded metric window, its active checks, and the evaluation of the
-/// rules that select it, where the data lives. This file holds the registration and the grain's life; the evaluation
-/// and the checks are in the two partial files beside it.
+/// One monitored MCP server, where its data lives: its registration and ingest tokens, and the shell around what it
+/// holds: its telemetry (<see cref="ServerTelemetry"/>), its active checks and health (<see cref="ActiveChecks"/>), the
+/// alerts its rules open (<see cref="ServerAlerts"/>) and its listing (<see cref="ServerListing"/>). A push or a check
+/// round is recorded, then evaluated; a push whose breach could not reach its alert is taken back and refused.
 /// </summary>
 [GrainType("mcpserver")]
-public sealed partial class McpServerGrain(
+public sealed class McpServerGrain(
     [PersistentState("server", StorageNames.Servers)] IPersistentState<McpServerState> state,
     [PersistentState("window", StorageNames.Servers)] IPersistentState<ServerWindowState> windowState,
     [PersistentState("history", StorageNames.Servers)] IPersistentState<ServerHistoryState> historyState,
@@ -68,6 +38,9 @@ public sealed partial class McpServerGrain(
 {
     private IGrainTimer? _evaluationTimer;
     private ServerTelemetry? _telemetry;
+    private ActiveChecks? _checks;
+    private ServerAlerts? _alerts;
+    private ServerListing? _listing;
     private DateTimeOffset _activatedAt;
     private bool _registering;
 
@@ -76,6 +49,7 @@ public sealed partial class McpServerGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
+        Telemetry.Restore(_activatedAt);
         if (state.State.Server is null)
         {
             return;
@@ -86,19 +60,16 @@ public sealed partial class McpServerGrain(
         // now, the row's version moves on: the older activation's write is refused (its caller is answered 503 and
         // sends again, here), or, when that write came first, this one is refused and the next call reads it.
         await state.WriteStateAsync();
-        Telemetry.Restore(_activatedAt);
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await Alerts.RefreshRulesAsync();
         StartTimers();
-        ScheduleChecks();
+        Checks.Schedule();
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         localServers.Remove(ServerId);
-        await _deactivating.CancelAsync();
-        // Ending the MCP session tells the server (a DELETE); a server that is gone must not hold the deactivation up.
-        _ = _session.DisposeAsync().AsTask();
+        await Checks.StopAsync();
         if (state.State.Server is not null && !(durability.Volatile && reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
         {
             await Telemetry.SaveAsync(time.GetUtcNow(), force: true);
@@ -111,7 +82,7 @@ public sealed partial class McpServerGrain(
         {
             return WriteResult.Duplicate(ServerId);
         }
-        if (Unreachable(server) is { } refused)
+        if (ServerRegistration.Unreachable(server, outbound) is { } refused)
         {
             return refused;
         }
@@ -130,7 +101,7 @@ public sealed partial class McpServerGrain(
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await Alerts.RefreshRulesAsync();
         StartTimers();
-        ScheduleChecks();
+        Checks.Schedule();
         logger.LogDebug("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
         return WriteResult.Ok;
     }
@@ -141,7 +112,7 @@ public sealed partial class McpServerGrain(
         {
             return WriteResult.NotFound;
         }
-        if (Unreachable(server) is { } refused)
+        if (ServerRegistration.Unreachable(server, outbound) is { } refused)
         {
             return refused;
         }
@@ -154,8 +125,8 @@ public sealed partial class McpServerGrain(
             state.State.ProbeEra = null; // found again on the next probe
         }
         await SaveAsync(server with { CreatedAt = existing.CreatedAt, UpdatedAt = time.GetUtcNow() });
-        ForgetChecksOf(existing, server);
-        ScheduleChecks();
+        Checks.Forget(existing, server);
+        Checks.Schedule();
         await EvaluateAsync();
         return WriteResult.Ok;
     }
@@ -178,10 +149,24 @@ public sealed partial class McpServerGrain(
         localServers.Remove(ServerId); // its shard drops it at its next tick, when it answers that it is not registered
         _evaluationTimer?.Dispose();
         _evaluationTimer = null;
-        ScheduleChecks();
+        Checks.Schedule();
         logger.LogInformation("Server {ServerId} deleted ({Reason})", ServerId, reason);
         DeactivateOnIdle();
         return true;
+    }
+
+    public async Task<ServerStatus?> CheckNowAsync()
+    {
+        if (state.State.Server is null) return null;
+        await Checks.Start(force: true);
+        return Status();
+    }
+
+    public async Task ApplyChecksAsync(ActiveCheckResult result)
+    {
+        if (state.State.Server is not { } server) return;
+        if (Checks.Take(result, server, Telemetry, time.GetUtcNow())) await state.WriteStateAsync();
+        await EvaluateAsync();
     }
 
     public Task<McpServer?> GetAsync() => Task.FromResult(state.State.Server);
@@ -237,41 +222,19 @@ public sealed partial class McpServerGrain(
             [.. state.State.OpenAlertRules.Select(r => AlertIds.For(r, ServerId))])
         {
             Health = verdict,
-            LastProbe = _lastProbe,
-            LastScrape = _lastScrape,
-            LastHealthReport = _lastReport,
+            LastProbe = Checks.LastProbe,
+            LastScrape = Checks.LastScrape,
+            LastHealthReport = Checks.LastReport,
             Tools = state.State.KnownTools ?? [],
             LastToolSetChange = state.State.LastToolSetChange,
             Series = Telemetry.Window.Series(now),
         };
     }
 
-    /// <summary>A refusal when an address the server names can never be reached under the outbound policy (metadata, link-local).</summary>
-    private WriteResult? Unreachable(McpServer server)
-    {
-        var errors = new List<FieldError>();
-        foreach (var (field, url) in new[] { ("endpoint", server.Endpoint), ("metricsUrl", server.MetricsUrl), ("healthUrl", server.HealthUrl) })
-        {
-            if (url is not null && outbound.LiteralRefusal(url) is { } reason)
-            {
-                errors.Add(new FieldError(field, $"can never be reached: {reason}"));
-            }
-        }
-        return errors.Count > 0 ? WriteResult.Invalid([.. errors]) : null;
-    }
-
     private async Task SaveAsync(McpServer server)
     {
-        // Probe header values (bearer tokens) are sealed at rest; a kept header is already sealed and stays as it is.
-        state.State.Server = server.Probe.Headers.Count == 0 ? server : server with
-        {
-            Probe = server.Probe with
-            {
-                Headers = server.Probe.Headers.ToDictionary(h => h.Key, h => h.Value.StartsWith("dp1:", StringComparison.Ordinal) ? h.Value : sealer.Seal(h.Value), StringComparer.OrdinalIgnoreCase),
-            },
-        };
+        state.State.Server = ServerRegistration.Sealed(server, sealer);
         await state.WriteStateAsync();
-        _listed = null;
         await ListAsync(time.GetUtcNow(), force: true);
     }
 
@@ -304,6 +267,112 @@ public sealed partial class McpServerGrain(
 
     public Task<ServerHistorySummary?> GetSummaryAsync(TimeSpan window) =>
         Task.FromResult(state.State.Server is null ? null : Telemetry.History.Summary(window, time.GetUtcNow()));
+
+    public async Task<IngestResult> IngestAsync(TelemetryBatch batch)
+    {
+        if (state.State.Server is null)
+        {
+            return new IngestResult(false, 0, 0);
+        }
+        var now = time.GetUtcNow();
+        // A push is recorded as one batch: refused (an alert it made hold could not be told, or what that changed could
+        // not be stored), it is taken back whole, so the sender's resend is its only copy and nothing counts twice.
+        var (accepted, summed, dropped) = Telemetry.Record(batch, now);
+        int unreached;
+        try
+        {
+            unreached = await EvaluateCoreAsync();
+        }
+        catch
+        {
+            Telemetry.TakeBack();
+            throw;
+        }
+        if (unreached > 0)
+        {
+            Telemetry.TakeBack();
+            return new IngestResult(true, 0, 0) { Unreached = unreached };
+        }
+        Telemetry.Commit(batch, now);
+        MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted + summed);
+        MonitoringMetrics.TelemetryRecordsDropped.Inc(dropped);
+        return new IngestResult(true, Saturate(accepted + summed), Saturate(dropped));
+    }
+
+    private static int Saturate(long value) => (int)Math.Min(value, int.MaxValue);
+
+    public Task EvaluateAsync() => EvaluateCoreAsync();
+
+    public async Task RulesChangedAsync()
+    {
+        if (state.State.Server is not null && ruleCache.Known.Version != Alerts.RulesVersion)
+        {
+            await EvaluateCoreAsync();
+        }
+    }
+
+    public async Task SilencesChangedAsync()
+    {
+        if (state.State.Server is not null && state.State.OpenAlertRules.Count > 0)
+        {
+            await EvaluateCoreAsync();
+        }
+    }
+
+    /// <summary>
+    /// Evaluates every rule that selects this server and tells the alerts whose condition holds or that are open.
+    /// Answers how many holding conditions did not reach their alert (its silo died mid-call, twice): a push that
+    /// caused them is refused so its sender retries, and the rules stay in the open set so the next evaluation tries again.
+    /// </summary>
+    private async Task<int> EvaluateCoreAsync()
+    {
+        if (state.State.Server is not { } server || stopping.IsStopping)
+        {
+            return 0;
+        }
+        await Alerts.RefreshRulesAsync();
+        var now = time.GetUtcNow();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (metrics, verdict) = Assess(server, now, Telemetry.Window.Snapshot(now));
+        var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels)
+        {
+            Health = verdict.State.ToString().ToLowerInvariant(),
+            HealthReasons = verdict.Reasons,
+        };
+        var unreached = await Alerts.EvaluateAsync(server, summary, metrics, Telemetry.RestoredThrough(now), now);
+        MonitoringMetrics.EvaluationLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        await ListAsync(now, force: false, metrics, verdict);
+        return unreached;
+    }
+
+    /// <summary>The metrics rules see and the health verdict (<see cref="ActiveChecks.Assess"/>); data's age counts from the registration or this activation.</summary>
+    private (Dictionary<string, double> Metrics, HealthVerdict Verdict) Assess(McpServer server, DateTimeOffset now, WindowSnapshot snapshot) =>
+        Checks.Assess(server, Telemetry.Window, snapshot, server.CreatedAt > _activatedAt ? server.CreatedAt : _activatedAt, now);
+
+    /// <summary>Keeps the listing entry current (<see cref="ServerListing"/>), assessing the server when the caller has not.</summary>
+    private async Task ListAsync(DateTimeOffset now, bool force, Dictionary<string, double>? metrics = null, HealthVerdict? verdict = null)
+    {
+        if (state.State.Server is not { } server) return;
+        if (metrics is null || verdict is null) (metrics, verdict) = Assess(server, now, Telemetry.Window.Snapshot(now));
+        await Listing.ListAsync(server, state.State.OpenAlertRules.Count, metrics, verdict, now, force);
+    }
+
+    private ServerListing Listing => _listing ??= new ServerListing(listings, ServerId, logger);
+
+    public Task AlertChangedAsync(string ruleId)
+    {
+        Alerts.Changed(ruleId);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Called only by an alert of an older silo during a rolling upgrade (<see cref="ServerAlerts.SleepsAsync"/>).</summary>
+    public Task AlertSleepsAsync(string ruleId, DateTimeOffset until) => Alerts.SleepsAsync(ruleId, until);
+
+    private ServerAlerts Alerts => _alerts ??= new ServerAlerts(
+        ServerId, () => state.State, () => state.WriteStateAsync(), GrainFactory, ruleCache, silences, routing, options.Value, logger);
+
+    private ActiveChecks Checks => _checks ??= new ActiveChecks(
+        this, this.AsReference<IMcpServerGrain>(), ServerId, () => state.State, checks, sealer, stopping, options.Value, probing.Value, logger);
 
     /// <summary>The window, the cumulative series and the history, kept in memory and written behind.</summary>
     private ServerTelemetry Telemetry => _telemetry ??= new ServerTelemetry(options.Value.MetricWindow, windowState, historyState, ServerId, logger);
