@@ -37,14 +37,16 @@ public sealed class ReminderRearm(IGrainFactory grains, IListingStore listings, 
         {
             await Task.Delay(Delay, stop);
             var servers = await Task.WhenAll(Enumerable.Range(0, ServerShards.Count).Select(shard => grains.GetGrain<IServerShardGrain>(shard).RearmAsync()));
+            // Each step starts only while the silo runs: a call placed as it shuts down fails in Orleans' own log.
+            if (stop.IsCancellationRequested || stopping.IsStopping) return;
             var open = (await grains.GetGrain<IIncidentIndexGrain>(IIncidentIndexGrain.Key).ListAsync()).Where(i => i.Status != IncidentStatus.Resolved).ToArray();
             foreach (var chunk in open.Chunk(64))
             {
-                if (stopping.IsStopping) return;
+                if (stopping.IsStopping || stop.IsCancellationRequested) return;
                 await Task.WhenAll(chunk.Select(i => grains.GetGrain<IIncidentGrain>(i.Id).RearmAsync()));
             }
             var channels = 0;
-            for (var offset = 0; !stopping.IsStopping; offset += 500)
+            for (var offset = 0; !stopping.IsStopping && !stop.IsCancellationRequested; offset += 500)
             {
                 var page = await listings.QueryAsync<ChannelEntry>(new ListingQuery(500, offset));
                 await Task.WhenAll(page.Items.Select(c => grains.GetGrain<INotificationChannelGrain>(c.Channel.Id).ExistsAsync()));
