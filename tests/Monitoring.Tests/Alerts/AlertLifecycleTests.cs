@@ -228,16 +228,24 @@ public sealed class AlertLifecycleTests(ClusterFixture fixture)
     {
         var (s, awake) = await FiredAndAsleepAsync();
 
-        // Suppressed for 40 s (as every door does it, through AlertCommands): its next deadline is within a reminder
-        // period, so it stays awake on its timer, and its server, which believed it asleep for half an hour, hears of it.
-        Assert.True((await AlertCommands.SuppressAsync(fixture.Grains, s.AlertId, TimeSpan.FromSeconds(40), "bob")).Succeeded);
+        // Suppressed for 100 s (as every door does it, through AlertCommands): a person's action keeps it awake, and its
+        // server, which believed it asleep for half an hour, hears of it.
+        Assert.True((await AlertCommands.SuppressAsync(fixture.Grains, s.AlertId, TimeSpan.FromSeconds(100), "bob")).Succeeded);
         Assert.True(await awake());
 
-        // Its activation lost (as with its silo): the server's next evaluation brings it back with its timer.
+        // Its activation lost (as with its silo). Its server tells every awake open alert its condition at least once a
+        // reminder period: the first evaluation a period on brings it back (one the server's own 15 s timer ran in
+        // between may have told it just now, so the period is what is promised). The suppression's end is then 39 s
+        // away, within a period: it stays awake on its timer, which ends the suppression on time.
         await s.Alert.Cast<IGrainManagementExtension>().DeactivateOnIdle();
         await Eventually.TrueAsync(async () => !await awake(), "the activation to be gone");
-        await s.PushAsync(failures: 1, successes: 0);
+        Advance(TimeSpan.FromSeconds(61));
+        var pushed = await s.PushAsync(failures: 1, successes: 0);
+        Assert.Equal(0, pushed.Unreached);
         Assert.True(await awake(), "its server told it again");
+        Assert.Equal(AlertStatus.Suppressed, await s.StatusAsync());
+        Advance(TimeSpan.FromSeconds(40));
+        await s.WaitForStatusAsync(AlertStatus.Firing);
     }
 
     [Fact]
