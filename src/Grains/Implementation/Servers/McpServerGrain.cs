@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Monitoring.Alerts;
 using Monitoring.Common;
 using Monitoring.Listings;
 using Monitoring.Observability;
@@ -10,10 +9,11 @@ using Monitoring.Settings;
 namespace Monitoring.Servers;
 
 /// <summary>
-/// One monitored MCP server, where its data lives: its registration and ingest tokens, and the shell around what it
-/// holds: its telemetry (<see cref="ServerTelemetry"/>), its active checks and health (<see cref="ActiveChecks"/>), the
-/// alerts its rules open (<see cref="ServerAlerts"/>) and its listing (<see cref="ServerListing"/>). A push or a check
-/// round is recorded, then evaluated; a push whose breach could not reach its alert is taken back and refused.
+/// One monitored MCP server, where its data lives, and the shell around what it holds: its registration and ingest
+/// tokens (<see cref="ServerRegistration"/>), its telemetry (<see cref="ServerTelemetry"/>), its active checks
+/// (<see cref="ActiveChecks"/>), the alerts its rules open (<see cref="ServerAlerts"/>), and what it shows: health,
+/// status and listing (<see cref="ServerListing"/>). A push or a check round is recorded, then evaluated; a push whose
+/// breach could not reach its alert is taken back and refused.
 /// </summary>
 [GrainType("mcpserver")]
 public sealed class McpServerGrain(
@@ -41,8 +41,8 @@ public sealed class McpServerGrain(
     private ActiveChecks? _checks;
     private ServerAlerts? _alerts;
     private ServerListing? _listing;
+    private ServerRegistration? _registration;
     private DateTimeOffset _activatedAt;
-    private bool _registering;
 
     private string ServerId => this.GetPrimaryKeyString();
 
@@ -50,16 +50,19 @@ public sealed class McpServerGrain(
     {
         _activatedAt = time.GetUtcNow();
         Telemetry.Restore(_activatedAt);
-        if (state.State.Server is null)
-        {
-            return;
-        }
+        if (state.State.Server is null) return;
         // Claims the row: a silo's death can leave an older activation of this server finishing its last call while this
         // one starts (Orleans' default directory allows it for a moment). Its write would land after this read and this
         // activation would keep a stale open set and never tell the alert that write added of its recovery. Written
         // now, the row's version moves on: the older activation's write is refused (its caller is answered 503 and
         // sends again, here), or, when that write came first, this one is refused and the next call reads it.
         await state.WriteStateAsync();
+        await WatchAsync();
+    }
+
+    /// <summary>Starts watching a registered server: known to this silo, its rules read, its timers going.</summary>
+    private async Task WatchAsync()
+    {
         localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
         await Alerts.RefreshRulesAsync();
         StartTimers();
@@ -78,54 +81,20 @@ public sealed class McpServerGrain(
 
     public async Task<WriteResult> RegisterAsync(McpServer server)
     {
-        if (state.State.Server is not null)
-        {
-            return WriteResult.Duplicate(ServerId);
-        }
-        if (ServerRegistration.Unreachable(server, outbound) is { } refused)
-        {
-            return refused;
-        }
-        var now = time.GetUtcNow();
-        // Whoever registers puts the server into its shard first (ServerShards.RegisterAsync): a shard's call
-        // meanwhile finds it registering.
-        _registering = true;
-        try
-        {
-            await SaveAsync(server with { CreatedAt = now, UpdatedAt = now });
-        }
-        finally
-        {
-            _registering = false;
-        }
-        localServers.Add(ServerId, this.AsReference<IMcpServerGrain>());
-        await Alerts.RefreshRulesAsync();
-        StartTimers();
-        Checks.Schedule();
+        var result = await Registration.RegisterAsync(server);
+        if (!result.Succeeded) return result;
+        await Listing.ListAsync(time.GetUtcNow(), force: true);
+        await WatchAsync();
         logger.LogDebug("Server {ServerId} registered at {Endpoint}", ServerId, server.Endpoint);
         return WriteResult.Ok;
     }
 
     public async Task<WriteResult> UpdateAsync(McpServer server, bool keepProbeHeaders = false)
     {
-        if (state.State.Server is not { } existing)
-        {
-            return WriteResult.NotFound;
-        }
-        if (ServerRegistration.Unreachable(server, outbound) is { } refused)
-        {
-            return refused;
-        }
-        if (keepProbeHeaders)
-        {
-            server = server with { Probe = server.Probe with { Headers = existing.Probe.Headers } };
-        }
-        if (existing.Endpoint != server.Endpoint || existing.Probe.Transport != server.Probe.Transport || existing.Probe.ProtocolVersion != server.Probe.ProtocolVersion)
-        {
-            state.State.ProbeEra = null; // found again on the next probe
-        }
-        await SaveAsync(server with { CreatedAt = existing.CreatedAt, UpdatedAt = time.GetUtcNow() });
-        Checks.Forget(existing, server);
+        var (result, before) = await Registration.UpdateAsync(server, keepProbeHeaders);
+        if (!result.Succeeded) return result;
+        await Listing.ListAsync(time.GetUtcNow(), force: true);
+        Checks.Forget(before!, state.State.Server!);
         Checks.Schedule();
         await EvaluateAsync();
         return WriteResult.Ok;
@@ -137,13 +106,9 @@ public sealed class McpServerGrain(
 
     private async Task<bool> RemoveAsync(string reason)
     {
-        if (state.State.Server is null)
-        {
-            return false;
-        }
+        if (state.State.Server is null) return false;
         await Alerts.CloseAllAsync(reason);
-        await state.ClearStateAsync();
-        state.State = new McpServerState();
+        await Registration.ClearAsync();
         await Telemetry.ClearAsync();
         await listings.RemoveAsync<ServerEntry>(ServerId);
         localServers.Remove(ServerId); // its shard drops it at its next tick, when it answers that it is not registered
@@ -159,7 +124,7 @@ public sealed class McpServerGrain(
     {
         if (state.State.Server is null) return null;
         await Checks.Start(force: true);
-        return Status();
+        return Status;
     }
 
     public async Task ApplyChecksAsync(ActiveCheckResult result)
@@ -171,30 +136,17 @@ public sealed class McpServerGrain(
 
     public Task<McpServer?> GetAsync() => Task.FromResult(state.State.Server);
 
-    public Task<ServerStatus?> GetStatusAsync() => Task.FromResult(Status());
+    public Task<ServerStatus?> GetStatusAsync() => Task.FromResult(Status);
 
-    public async Task<WriteResult> AddIngestTokenAsync(string id, string hash)
-    {
-        if (state.State.Server is null) return WriteResult.NotFound;
-        if (state.State.IngestTokens.Count >= 5) return WriteResult.Conflict("a server has at most 5 ingest tokens; revoke one first");
-        state.State.IngestTokens[id] = hash;
-        await state.WriteStateAsync();
-        return WriteResult.Ok;
-    }
+    public Task<WriteResult> AddIngestTokenAsync(string id, string hash) => Registration.AddIngestTokenAsync(id, hash);
 
-    public async Task<WriteResult> RevokeIngestTokenAsync(string id)
-    {
-        if (state.State.Server is null || !state.State.IngestTokens.Remove(id)) return WriteResult.NotFound;
-        await state.WriteStateAsync();
-        return WriteResult.Ok;
-    }
+    public Task<WriteResult> RevokeIngestTokenAsync(string id) => Registration.RevokeIngestTokenAsync(id);
 
-    public Task<bool> AcceptsIngestTokenAsync(string hash) => Task.FromResult(
-        state.State.Server is not null && state.State.IngestTokens.Values.Any(stored => Security.KeyMaterial.HashesEqual(hash, stored)));
+    public Task<bool> AcceptsIngestTokenAsync(string hash) => Task.FromResult(Registration.AcceptsIngestToken(hash));
 
     public Task<bool> KeepAliveAsync()
     {
-        var registered = state.State.Server is not null || _registering;
+        var registered = state.State.Server is not null || Registration.Registering;
         if (!registered) DeactivateOnIdle();
         return Task.FromResult(registered);
     }
@@ -209,45 +161,16 @@ public sealed class McpServerGrain(
         if (await this.GetReminder(reminderName) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
-    private ServerStatus? Status()
-    {
-        if (state.State.Server is not { } server)
-        {
-            return null;
-        }
-        var now = time.GetUtcNow();
-        var snapshot = Telemetry.Window.Snapshot(now);
-        var (metrics, verdict) = Assess(server, now, snapshot);
-        return new ServerStatus(server, metrics, Telemetry.Window.LastRecordedAt, snapshot.RequestsInWindow,
-            [.. state.State.OpenAlertRules.Select(r => AlertIds.For(r, ServerId))])
-        {
-            Health = verdict,
-            LastProbe = Checks.LastProbe,
-            LastScrape = Checks.LastScrape,
-            LastHealthReport = Checks.LastReport,
-            Tools = state.State.KnownTools ?? [],
-            LastToolSetChange = state.State.LastToolSetChange,
-            Series = Telemetry.Window.Series(now),
-        };
-    }
-
-    private async Task SaveAsync(McpServer server)
-    {
-        state.State.Server = ServerRegistration.Sealed(server, sealer);
-        await state.WriteStateAsync();
-        await ListAsync(time.GetUtcNow(), force: true);
-    }
+    private ServerStatus? Status => state.State.Server is { } server ? Listing.Status(server, time.GetUtcNow()) : null;
 
     private void StartTimers()
     {
-        if (_evaluationTimer is null)
-        {
-            var interval = options.Value.EvaluationInterval;
-            // Jitter spreads thousands of servers over the interval instead of one thundering second.
-            var jitter = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * interval.Ticks));
-            // One timer a server: each of 10,000 costs about half a kilobyte.
-            _evaluationTimer = this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(jitter, interval) { KeepAlive = true });
-        }
+        if (_evaluationTimer is not null) return;
+        var interval = options.Value.EvaluationInterval;
+        // Jitter spreads thousands of servers over the interval instead of one thundering second.
+        var jitter = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * interval.Ticks));
+        // One timer a server: each of 10,000 costs about half a kilobyte.
+        _evaluationTimer = this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(jitter, interval) { KeepAlive = true });
     }
 
     private async Task TickAsync()
@@ -268,56 +191,17 @@ public sealed class McpServerGrain(
     public Task<ServerHistorySummary?> GetSummaryAsync(TimeSpan window) =>
         Task.FromResult(state.State.Server is null ? null : Telemetry.History.Summary(window, time.GetUtcNow()));
 
-    public async Task<IngestResult> IngestAsync(TelemetryBatch batch)
-    {
-        if (state.State.Server is null)
-        {
-            return new IngestResult(false, 0, 0);
-        }
-        var now = time.GetUtcNow();
-        // A push is recorded as one batch: refused (an alert it made hold could not be told, or what that changed could
-        // not be stored), it is taken back whole, so the sender's resend is its only copy and nothing counts twice.
-        var (accepted, summed, dropped) = Telemetry.Record(batch, now);
-        int unreached;
-        try
-        {
-            unreached = await EvaluateCoreAsync();
-        }
-        catch
-        {
-            Telemetry.TakeBack();
-            throw;
-        }
-        if (unreached > 0)
-        {
-            Telemetry.TakeBack();
-            return new IngestResult(true, 0, 0) { Unreached = unreached };
-        }
-        Telemetry.Commit(batch, now);
-        MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted + summed);
-        MonitoringMetrics.TelemetryRecordsDropped.Inc(dropped);
-        return new IngestResult(true, Saturate(accepted + summed), Saturate(dropped));
-    }
-
-    private static int Saturate(long value) => (int)Math.Min(value, int.MaxValue);
+    public Task<IngestResult> IngestAsync(TelemetryBatch batch) => state.State.Server is null
+        ? Task.FromResult(new IngestResult(false, 0, 0))
+        : Telemetry.IngestAsync(batch, time.GetUtcNow(), EvaluateCoreAsync);
 
     public Task EvaluateAsync() => EvaluateCoreAsync();
 
-    public async Task RulesChangedAsync()
-    {
-        if (state.State.Server is not null && ruleCache.Known.Version != Alerts.RulesVersion)
-        {
-            await EvaluateCoreAsync();
-        }
-    }
+    public Task RulesChangedAsync() =>
+        state.State.Server is not null && ruleCache.Known.Version != Alerts.RulesVersion ? EvaluateCoreAsync() : Task.CompletedTask;
 
-    public async Task SilencesChangedAsync()
-    {
-        if (state.State.Server is not null && state.State.OpenAlertRules.Count > 0)
-        {
-            await EvaluateCoreAsync();
-        }
-    }
+    public Task SilencesChangedAsync() =>
+        state.State.Server is not null && state.State.OpenAlertRules.Count > 0 ? EvaluateCoreAsync() : Task.CompletedTask;
 
     /// <summary>
     /// Evaluates every rule that selects this server and tells the alerts whose condition holds or that are open.
@@ -326,38 +210,20 @@ public sealed class McpServerGrain(
     /// </summary>
     private async Task<int> EvaluateCoreAsync()
     {
-        if (state.State.Server is not { } server || stopping.IsStopping)
-        {
-            return 0;
-        }
+        if (state.State.Server is not { } server || stopping.IsStopping) return 0;
         await Alerts.RefreshRulesAsync();
         var now = time.GetUtcNow();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var (metrics, verdict) = Assess(server, now, Telemetry.Window.Snapshot(now));
-        var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels)
-        {
-            Health = verdict.State.ToString().ToLowerInvariant(),
-            HealthReasons = verdict.Reasons,
-        };
-        var unreached = await Alerts.EvaluateAsync(server, summary, metrics, Telemetry.RestoredThrough(now), now);
+        var assessed = Listing.Assess(server, now);
+        var unreached = await Alerts.EvaluateAsync(server, assessed.Metrics, assessed.Verdict, Telemetry.RestoredThrough(now), now);
         MonitoringMetrics.EvaluationLatency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
-        await ListAsync(now, force: false, metrics, verdict);
+        await Listing.ListAsync(now, force: false, assessed);
         return unreached;
     }
 
-    /// <summary>The metrics rules see and the health verdict (<see cref="ActiveChecks.Assess"/>); data's age counts from the registration or this activation.</summary>
-    private (Dictionary<string, double> Metrics, HealthVerdict Verdict) Assess(McpServer server, DateTimeOffset now, WindowSnapshot snapshot) =>
-        Checks.Assess(server, Telemetry.Window, snapshot, server.CreatedAt > _activatedAt ? server.CreatedAt : _activatedAt, now);
+    private ServerListing Listing => _listing ??= new ServerListing(listings, ServerId, () => state.State, Telemetry, Checks, _activatedAt, logger);
 
-    /// <summary>Keeps the listing entry current (<see cref="ServerListing"/>), assessing the server when the caller has not.</summary>
-    private async Task ListAsync(DateTimeOffset now, bool force, Dictionary<string, double>? metrics = null, HealthVerdict? verdict = null)
-    {
-        if (state.State.Server is not { } server) return;
-        if (metrics is null || verdict is null) (metrics, verdict) = Assess(server, now, Telemetry.Window.Snapshot(now));
-        await Listing.ListAsync(server, state.State.OpenAlertRules.Count, metrics, verdict, now, force);
-    }
-
-    private ServerListing Listing => _listing ??= new ServerListing(listings, ServerId, logger);
+    private ServerRegistration Registration => _registration ??= new ServerRegistration(state, sealer, outbound, time, ServerId);
 
     public Task AlertChangedAsync(string ruleId)
     {

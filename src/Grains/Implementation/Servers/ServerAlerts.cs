@@ -59,8 +59,13 @@ internal sealed class ServerAlerts(
     /// push was taken back): its newest moment. Answers how many holding conditions did not reach their alert (its silo
     /// died mid-call, twice): the rules stay in the open set so the next evaluation tries again.
     /// </summary>
-    public async Task<int> EvaluateAsync(McpServer server, ServerSummary summary, Dictionary<string, double> metrics, DateTimeOffset? restoredThrough, DateTimeOffset now)
+    public async Task<int> EvaluateAsync(McpServer server, Dictionary<string, double> metrics, HealthVerdict verdict, DateTimeOffset? restoredThrough, DateTimeOffset now)
     {
+        var summary = new ServerSummary(server.Id, server.Name, server.Endpoint, server.Labels)
+        {
+            Health = verdict.State.ToString().ToLowerInvariant(),
+            HealthReasons = verdict.Reasons,
+        };
         var open = S.OpenAlertRules;
         var selected = new HashSet<string>(StringComparer.Ordinal);
         var telling = new List<(AlertRule Rule, ConditionResult Condition, Observation Observation)>();

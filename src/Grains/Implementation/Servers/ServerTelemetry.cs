@@ -1,3 +1,4 @@
+using Monitoring.Observability;
 using Monitoring.Probing;
 using Monitoring.Servers.History;
 
@@ -57,8 +58,39 @@ internal sealed class ServerTelemetry(
     public DateTimeOffset? RestoredThrough(DateTimeOffset now) =>
         _restored && Window.LastRecordedAt is { } at && at > now - metricWindow ? at : null;
 
+    /// <summary>
+    /// Takes a push as one batch: recorded, then <paramref name="evaluate"/>d. Refused (an alert it made hold could not
+    /// be told, or what that changed could not be stored), it is taken back whole, so the sender's resend is its only
+    /// copy and nothing counts twice.
+    /// </summary>
+    public async Task<IngestResult> IngestAsync(TelemetryBatch batch, DateTimeOffset now, Func<Task<int>> evaluate)
+    {
+        var (accepted, summed, dropped) = Record(batch, now);
+        int unreached;
+        try
+        {
+            unreached = await evaluate();
+        }
+        catch
+        {
+            TakeBack();
+            throw;
+        }
+        if (unreached > 0)
+        {
+            TakeBack();
+            return new IngestResult(true, 0, 0) { Unreached = unreached };
+        }
+        Commit(batch, now);
+        MonitoringMetrics.TelemetryRecordsIngested.Inc(accepted + summed);
+        MonitoringMetrics.TelemetryRecordsDropped.Inc(dropped);
+        return new IngestResult(true, Saturate(accepted + summed), Saturate(dropped));
+    }
+
+    private static int Saturate(long value) => (int)Math.Min(value, int.MaxValue);
+
     /// <summary>Records a push's requests, summed points and gauges into the window, uncommitted: how many were taken, summed and dropped.</summary>
-    public (int Accepted, long Summed, long Dropped) Record(TelemetryBatch batch, DateTimeOffset now)
+    private (int Accepted, long Summed, long Dropped) Record(TelemetryBatch batch, DateTimeOffset now)
     {
         Window.Begin();
         _cumulative.Begin();
@@ -95,7 +127,7 @@ internal sealed class ServerTelemetry(
     }
 
     /// <summary>The push stands: the window and the series keep it, and the history takes its requests (even those too old for the window) and its summed points.</summary>
-    public void Commit(TelemetryBatch batch, DateTimeOffset now)
+    private void Commit(TelemetryBatch batch, DateTimeOffset now)
     {
         Window.Commit();
         _cumulative.Commit();
@@ -114,7 +146,7 @@ internal sealed class ServerTelemetry(
     /// Takes a refused push back. An alert may already have fired on it (its state was stored before the part that
     /// failed): what the window yields without it does not resolve that alert until data arrives again, the resend first.
     /// </summary>
-    public void TakeBack()
+    private void TakeBack()
     {
         _historyPoints.Clear();
         Window.Rollback();
