@@ -61,8 +61,14 @@ public sealed record EscalationPolicy(
         };
     }
 
-    [System.Text.Json.Serialization.JsonIgnore]
+    /// <summary>
+    /// What an escalating step says, for an alert's history and an incident's timeline alike: its level and policy, or,
+    /// for the policy made from a rule's <c>escalateAfter</c> (<paramref name="simple"/>), how long nobody acknowledged.
+    /// </summary>
+    public string Describe(EscalationStep step, bool simple = false) =>
+        simple ? $"unacknowledged for {Durations.Format(Levels[^1].Delay)}" : $"escalated to level {step.Level} of {Id}";
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<string> AllChannels => Levels.SelectMany(l => l.Channels).Distinct();
 }
 
@@ -78,6 +84,9 @@ public readonly record struct EscalationStep(int Index, int Level, string[] Chan
 
     /// <summary>The first step tells the first level; later ones escalate.</summary>
     public bool Escalates => Index > 0;
+
+    /// <summary>The status its messages and pages carry: the first step's is firing, every later one's escalated.</summary>
+    public string Status => Escalates ? "escalated" : "firing";
 }
 
 /// <summary>

@@ -279,6 +279,10 @@ public static class AlertLifecycle
             Mark(before, $"condition held for {Durations.Format(Rule.For)}");
         }
 
+        /// <summary>
+        /// Takes the policy's next step (<see cref="EscalationPolicy.Step"/>), each at its own deadline: it tells its
+        /// channels and pages its people with the step's status, withheld while a silence matches.
+        /// </summary>
         private void Escalate()
         {
             var policy = P.Policy!;
@@ -288,13 +292,13 @@ public static class AlertLifecycle
             {
                 var before = Status;
                 P = P with { EscalatedAt = P.EscalatedAt ?? now };
-                Mark(before, simple ? $"unacknowledged for {Durations.Format(policy.Levels[1].Delay)}" : $"escalated to level {step.Level} of {policy.Id}");
+                Mark(before, policy.Describe(step, simple));
             }
             P = P with { PolicyStep = step.StepsTaken, NextPolicyStepAt = step.NextAt };
-            Page(NotificationKind.Escalation, step.Channels, simple ? 0 : step.Level);
+            Send(NotificationKind.Escalation, step.Status, step.Channels, simple ? 0 : step.Level, Silenced ? S.SilencedBy : null);
             if (step.PagesPeople)
             {
-                _effects.Add(new PagePeopleEffect(P.EscalatedAt is not null ? "escalated" : "firing", step.Level, step.Users, step.Schedules, Silenced ? S.SilencedBy : null));
+                _effects.Add(new PagePeopleEffect(step.Status, step.Level, step.Users, step.Schedules, Silenced ? S.SilencedBy : null));
             }
         }
 
@@ -310,16 +314,16 @@ public static class AlertLifecycle
                 // A silence sends nothing, unless it opted in to the resolved message; then everyone who was or would
                 // have been told hears it.
                 var channels = P.NotifiedChannels.Concat(P.FiringWithheld ? Rule.Channels : []).Distinct().ToArray();
-                Send(NotificationKind.Resolved, channels, 0, withheldBy: S.SilenceSendsResolved ? null : S.SilencedBy);
+                Send(NotificationKind.Resolved, "resolved", channels, 0, withheldBy: S.SilenceSendsResolved ? null : S.SilencedBy);
             }
             else if (P.FiringNotified || P.NotifiedChannels.Length > 0)
             {
-                Send(NotificationKind.Resolved, P.NotifiedChannels, 0, withheldBy: null);
+                Send(NotificationKind.Resolved, "resolved", P.NotifiedChannels, 0, withheldBy: null);
             }
         }
 
-        /// <summary>Firing, repeat and escalation messages: sent, or withheld while a silence matches.</summary>
-        private void Page(NotificationKind kind, string[] channels, int level = 0)
+        /// <summary>Firing and repeat messages: sent, or withheld while a silence matches.</summary>
+        private void Page(NotificationKind kind, string[] channels)
         {
             var withheldBy = Silenced ? S.SilencedBy : null;
             switch (kind)
@@ -334,17 +338,11 @@ public static class AlertLifecycle
                     P = P with { LastFiringNotifiedAt = now };
                     break;
             }
-            Send(kind, channels, level, withheldBy);
+            Send(kind, "firing", channels, 0, withheldBy);
         }
 
-        private void Send(NotificationKind kind, string[] channels, int level, string? withheldBy)
+        private void Send(NotificationKind kind, string status, string[] channels, int level, string? withheldBy)
         {
-            var status = kind switch
-            {
-                NotificationKind.Resolved => "resolved",
-                NotificationKind.Escalation when P.EscalatedAt is not null => "escalated",
-                _ => "firing",
-            };
             foreach (var channel in channels)
             {
                 S = S with { Sequence = S.Sequence + 1 };

@@ -113,10 +113,9 @@ public static class AggregationGroup
             (s.PolicyStep, s.NextPolicyStepAt) = (step.StepsTaken, step.NextAt);
             var firing = s.Members.Values.Where(m => m.Status == MemberStatus.Firing && !inhibited.Contains(m.AlertId)).ToArray();
             if (firing.Length == 0 || receiver is null) continue;
-            var status = step.Escalates ? "escalated" : "firing";
-            if (step.Channels.Length > 0) actions.Add(new SendGroupMessage(NotificationKind.Escalation, status, step.Channels, firing, step.Level));
-            if (step.PagesPeople) actions.Add(new PageGroupPeople(step, status, firing));
-            if (step.Escalates) actions.Add(new NoteGroupEvent("escalated", $"escalated to level {step.Level} of {policy.Id}"));
+            if (step.Channels.Length > 0) actions.Add(new SendGroupMessage(NotificationKind.Escalation, step.Status, step.Channels, firing, step.Level));
+            if (step.PagesPeople) actions.Add(new PageGroupPeople(step, step.Status, firing));
+            if (step.Escalates) actions.Add(new NoteGroupEvent("escalated", policy.Describe(step)));
         }
         return actions;
     }
