@@ -243,9 +243,9 @@ public static class AlertLifecycle
             {
                 yield return (notBefore, () => Page(NotificationKind.Firing, Rule.Channels));
             }
-            if (P.FiringNotified && Rule.Cooldown > TimeSpan.Zero && !Acknowledged && P.LastFiringNotifiedAt is { } sent)
+            if (P.FiringNotified && Repeats.DueAt(P.LastFiringNotifiedAt, Rule.Cooldown, Acknowledged) is { } repeat)
             {
-                yield return (Later(Later(sent + Rule.Cooldown, S.SuppressedUntil), S.SilencedUntil), () => Page(NotificationKind.Repeat, Rule.Channels));
+                yield return (Later(Later(repeat, S.SuppressedUntil), S.SilencedUntil), () => Page(NotificationKind.Repeat, Rule.Channels));
             }
             if (!Acknowledged && P.Policy?.NextStepAt(P.PolicyStep, P.NextPolicyStepAt) is { } step)
             {

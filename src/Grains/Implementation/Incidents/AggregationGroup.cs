@@ -174,7 +174,7 @@ public static class AggregationGroup
             s.NotifiedFiring = firingIds;
             foreach (var m in newlyResolved) s.NotifiedResolved.Add(m.AlertId);
         }
-        else if (!acknowledged && receiver is not null && firing.Length > 0 && s.LastNotifiedAt is { } last && now - last >= inputs.RepeatInterval)
+        else if (receiver is not null && firing.Length > 0 && Escalation.Repeats.Due(s.LastNotifiedAt, inputs.RepeatInterval, acknowledged, now))
         {
             actions.Add(new SendGroupMessage(NotificationKind.Repeat, "firing", receiver.Channels, firing));
             s.LastNotifiedAt = now;
