@@ -8,10 +8,16 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 /// <summary>Starts the product as a user does (Release, on its own ports) for a benchmark, and finds the repository.</summary>
 public static class BenchHost
 {
+    /// <summary>
+    /// Starts the API from its Release build, or, when <c>MONITORING_BENCH_API</c> names a published
+    /// <c>Monitoring.Api.dll</c> (the container image's build, <c>dotnet publish</c>), from that.
+    /// </summary>
     public static Process StartApi(string url, int siloPort, int gatewayPort, string extraArguments = "")
     {
+        var published = Environment.GetEnvironmentVariable("MONITORING_BENCH_API");
+        var start = published is { Length: > 0 } ? $"{published}" : $"run -c Release --project {Path.Combine(RepoRoot(), "src", "Api")} --";
         var api = Process.Start(new ProcessStartInfo("dotnet",
-            $"run -c Release --project {Path.Combine(RepoRoot(), "src", "Api")} -- --urls {url} --Orleans:SiloPort={siloPort} --Orleans:GatewayPort={gatewayPort} --Logging:LogLevel:Default=Warning {extraArguments}")
+            $"{start} --urls {url} --Orleans:SiloPort={siloPort} --Orleans:GatewayPort={gatewayPort} --Logging:LogLevel:Default=Warning {extraArguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
