@@ -9,7 +9,7 @@ public abstract record GroupAction;
 public sealed record SendGroupMessage(NotificationKind Kind, string Status, string[] Channels, IncidentMember[] Alerts, int Level = 0) : GroupAction;
 
 /// <summary>Page an escalation step's people (its users, and whoever is on call in its schedules) about these alerts.</summary>
-public sealed record PageGroupPeople(Escalation.EscalationStep Step, string Status, IncidentMember[] Alerts) : GroupAction;
+public sealed record PageGroupPeople(Escalation.EscalationStep Step, IncidentMember[] Alerts) : GroupAction;
 
 /// <summary>A line of the incident's timeline.</summary>
 public sealed record NoteGroupEvent(string Kind, string Text) : GroupAction;
@@ -114,7 +114,7 @@ public static class AggregationGroup
             var firing = s.Members.Values.Where(m => m.Status == MemberStatus.Firing && !inhibited.Contains(m.AlertId)).ToArray();
             if (firing.Length == 0 || receiver is null) continue;
             if (step.Channels.Length > 0) actions.Add(new SendGroupMessage(NotificationKind.Escalation, step.Status, step.Channels, firing, step.Level));
-            if (step.PagesPeople) actions.Add(new PageGroupPeople(step, step.Status, firing));
+            if (step.PagesPeople) actions.Add(new PageGroupPeople(step, firing));
             if (step.Escalates) actions.Add(new NoteGroupEvent("escalated", policy.Describe(step)));
         }
         return actions;

@@ -50,7 +50,7 @@ public static class IncidentJournal
         foreach (var contact in contacts)
         {
             s.Sequence++;
-            var notification = OnCall.PeoplePager.For(message.For(NotificationKind.Escalation, page.Status, page.Step.Level, s.Sequence, reportTo, now), contact, now);
+            var notification = OnCall.PeoplePager.For(message.For(NotificationKind.Escalation, page.Step.Status, page.Step.Level, s.Sequence, reportTo, now), contact, now);
             SenderBook.Record(s, contact.Method.Channel, notification, incidentId, now);
         }
     }
