@@ -19,8 +19,6 @@ internal sealed class ServerRegistration(
     /// <summary>True while a registration is being stored: a shard's call meanwhile finds the server registered.</summary>
     public bool Registering { get; private set; }
 
-    public McpServer? Server => state.State.Server;
-
     /// <summary>Stores a new registration, or answers why not (already registered, an address it can never reach).</summary>
     public async Task<WriteResult> RegisterAsync(McpServer server)
     {
