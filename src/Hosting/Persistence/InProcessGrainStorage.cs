@@ -16,7 +16,8 @@ public sealed class InProcessGrainStorage(string name, Serializer serializer) : 
 {
     private sealed record Stored(byte[] Payload, long Version);
 
-    private readonly ConcurrentDictionary<(string State, GrainId Grain), Stored> _rows = new();
+    // Many lock stripes and room to start with: a storm adds ten thousand rows at once, from every thread.
+    private readonly ConcurrentDictionary<(string State, GrainId Grain), Stored> _rows = new(concurrencyLevel: 64, capacity: 4096);
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {

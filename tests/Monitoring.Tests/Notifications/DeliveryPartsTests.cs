@@ -136,6 +136,22 @@ public sealed class DeliveryPartsTests
         Assert.Equal("channel body", both.Body);
     }
 
+    /// <summary>
+    /// The subject and the body read one model made per message, each in a context of its own: a variable the subject
+    /// assigns never reaches the body, and a field's name is read whatever its case, as Liquid's own variables are.
+    /// </summary>
+    [Fact]
+    public void Each_template_has_its_own_variables_over_one_model()
+    {
+        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
+        var templates = new MessageTemplates("{% assign rule_name = 'mine' %}{{ rule_name }} {{ Server_Name }}", "{{ rule_name }}/{{ SEVERITY }}/{{ labels.env }}");
+
+        var message = renderer.Render(Sample(templates), MessageTemplates.None);
+
+        Assert.Equal("mine Search", message.Subject);
+        Assert.Equal("High <error> rate/warning/prod", message.Body);
+    }
+
     [Theory]
     [InlineData("{{ x | ")]
     [InlineData("{% if %}")]

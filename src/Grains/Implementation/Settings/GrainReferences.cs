@@ -16,6 +16,7 @@ public sealed class GrainReferences
     private static readonly ConditionalWeakTable<IGrainFactory, GrainReferences> PerFactory = new();
     private readonly ConcurrentDictionary<(Type Interface, string Key), IAddressable> _references = new();
     private readonly IGrainFactory _grains;
+    private int _made;
 
     private GrainReferences(IGrainFactory grains) => _grains = grains;
 
@@ -24,7 +25,11 @@ public sealed class GrainReferences
     public T Get<T>(string key) where T : IGrainWithStringKey
     {
         if (_references.TryGetValue((typeof(T), key), out var known)) return (T)known;
-        if (_references.Count >= MaxKept) _references.Clear();
+        if (Interlocked.Increment(ref _made) > MaxKept) // counted, not ConcurrentDictionary.Count, which takes every lock
+        {
+            _references.Clear();
+            Interlocked.Exchange(ref _made, 0);
+        }
         var made = _grains.GetGrain<T>(key);
         _references[(typeof(T), key)] = made;
         return made;

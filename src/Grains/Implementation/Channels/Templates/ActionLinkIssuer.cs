@@ -23,6 +23,7 @@ public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft
     private const int Remembered = 20_000;
     private readonly IDataProtector _protector = provider.CreateProtector(ActionLink.Purpose);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ActionUrls> _made = new(StringComparer.Ordinal);
+    private int _added;
 
     public ActionUrls? For(Notification n)
     {
@@ -34,7 +35,12 @@ public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft
         var made = new ActionUrls(
             root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Acknowledge, expires, nonce, n.Recipient?.User)),
             root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Resolve, expires, nonce, n.Recipient?.User)));
-        if (_made.Count >= Remembered) _made.Clear();
+        // ConcurrentDictionary.Count takes every lock of the dictionary: counting what was added is enough for a bound.
+        if (Interlocked.Increment(ref _added) > Remembered)
+        {
+            _made.Clear();
+            Interlocked.Exchange(ref _added, 0);
+        }
         return _made.GetOrAdd(n.IdempotencyKey, made);
     }
 

@@ -134,26 +134,22 @@ public sealed partial class MessageRenderer(
         };
     }
 
-    /// <summary>Each template renders in a context of its own (an <c>assign</c> in the subject never reaches the body), over values made once.</summary>
-    private string RenderOne(string source, string fallback, KeyValuePair<string, FluidValue>[] model, TextEncoder encoder)
+    /// <summary>
+    /// Each template renders in a context of its own (an <c>assign</c> in the subject never reaches the body, and each
+    /// has its own step limit) over one model made once: a context reads the model's fields without copying them in.
+    /// </summary>
+    private string RenderOne(string source, string fallback, FluidValue model, TextEncoder encoder)
     {
         try
         {
-            return Parse(source).Render(Context(model), encoder);
+            return Parse(source).Render(new TemplateContext(model, Options), encoder);
         }
         catch (Exception e) when (source != fallback)
         {
             // A template that parsed can still fail at render time (the step limit); the default always renders.
             logger.LogWarning("A message template failed to render ({Error}); the default was used", e.Message);
-            return Parse(fallback).Render(Context(model), encoder);
+            return Parse(fallback).Render(new TemplateContext(model, Options), encoder);
         }
-    }
-
-    private static TemplateContext Context(KeyValuePair<string, FluidValue>[] model)
-    {
-        var context = new TemplateContext(Options);
-        foreach (var (name, value) in model) context.SetValue(name, value);
-        return context;
     }
 
     private IFluidTemplate Parse(string source)
@@ -169,7 +165,7 @@ public sealed partial class MessageRenderer(
     }
 
     /// <summary>What a message's templates see, made once for its subject and body (a storm renders one message an alert).</summary>
-    private KeyValuePair<string, FluidValue>[] Model(Notification n, ActionUrls? actions)
+    private FluidValue Model(Notification n, ActionUrls? actions)
     {
         var model = new ModelBuilder();
         model.Set("ack_url", actions?.Acknowledge ?? "");
@@ -217,13 +213,23 @@ public sealed partial class MessageRenderer(
             ["labels"] = new SortedDictionary<string, string>(a.Labels, StringComparer.Ordinal),
             ["values"] = new SortedDictionary<string, double>(a.Values, StringComparer.Ordinal),
         }).ToList());
-        return model.Values.ToArray();
+        return new DictionaryValue(model);
     }
 
-    private sealed class ModelBuilder
+    /// <summary>
+    /// A message's fields, read by name whatever its case, as a context's own variables are (Fluid's own dictionary
+    /// wrapper does not look up through the dictionary's comparer).
+    /// </summary>
+    private sealed class ModelBuilder : IFluidIndexable
     {
-        public List<KeyValuePair<string, FluidValue>> Values { get; } = new(32);
+        private readonly Dictionary<string, FluidValue> _values = new(40, Options.ModelNamesComparer);
 
-        public void Set(string name, object value) => Values.Add(new(name, FluidValue.Create(value, Options)));
+        public void Set(string name, object value) => _values[name] = FluidValue.Create(value, Options);
+
+        public int Count => _values.Count;
+
+        public IEnumerable<string> Keys => _values.Keys;
+
+        public bool TryGetValue(string name, out FluidValue value) => _values.TryGetValue(name, out value!);
     }
 }
