@@ -1,11 +1,10 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
 namespace Monitoring.Settings;
 
 /// <summary>
-/// References to the few grains called for every notification (the channels, the incident index), made once per grain
-/// factory (one per silo or client). Orleans resolves a grain interface's type by reflection on every <c>GetGrain</c>:
+/// References to the few grains called for every notification (the channels, their delivery workers, the incident
+/// index), made once per grain factory (one per silo or client). Orleans resolves a grain interface's type by reflection on every <c>GetGrain</c>:
 /// in an Alertmanager storm that was about 5% of the process's CPU.
 /// </summary>
 public sealed class GrainReferences
@@ -14,9 +13,8 @@ public sealed class GrainReferences
     private const int MaxKept = 4096;
 
     private static readonly ConditionalWeakTable<IGrainFactory, GrainReferences> PerFactory = new();
-    private readonly ConcurrentDictionary<(Type Interface, string Key), IAddressable> _references = new();
+    private readonly BoundedCache<(Type Interface, string Key), IAddressable> _references = new(MaxKept);
     private readonly IGrainFactory _grains;
-    private int _made;
 
     private GrainReferences(IGrainFactory grains) => _grains = grains;
 
@@ -25,13 +23,6 @@ public sealed class GrainReferences
     public T Get<T>(string key) where T : IGrainWithStringKey
     {
         if (_references.TryGetValue((typeof(T), key), out var known)) return (T)known;
-        if (Interlocked.Increment(ref _made) > MaxKept) // counted, not ConcurrentDictionary.Count, which takes every lock
-        {
-            _references.Clear();
-            Interlocked.Exchange(ref _made, 0);
-        }
-        var made = _grains.GetGrain<T>(key);
-        _references[(typeof(T), key)] = made;
-        return made;
+        return (T)_references.GetOrAdd((typeof(T), key), _grains.GetGrain<T>(key));
     }
 }

@@ -22,8 +22,7 @@ public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft
 {
     private const int Remembered = 20_000;
     private readonly IDataProtector _protector = provider.CreateProtector(ActionLink.Purpose);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ActionUrls> _made = new(StringComparer.Ordinal);
-    private int _added;
+    private readonly Settings.BoundedCache<string, ActionUrls> _made = new(Remembered, StringComparer.Ordinal);
 
     public ActionUrls? For(Notification n)
     {
@@ -35,12 +34,6 @@ public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft
         var made = new ActionUrls(
             root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Acknowledge, expires, nonce, n.Recipient?.User)),
             root + _protector.Protect(ActionLink.Payload(n.AlertId, ActionLink.Resolve, expires, nonce, n.Recipient?.User)));
-        // ConcurrentDictionary.Count takes every lock of the dictionary: counting what was added is enough for a bound.
-        if (Interlocked.Increment(ref _added) > Remembered)
-        {
-            _made.Clear();
-            Interlocked.Exchange(ref _added, 0);
-        }
         return _made.GetOrAdd(n.IdempotencyKey, made);
     }
 
@@ -48,5 +41,5 @@ public sealed class ActionLinkIssuer(IDataProtectionProvider provider, Microsoft
     public int Remembering => _made.Count;
 
     /// <summary>The message's delivery is final: no retry will need its links' bytes again (about 1 KB each).</summary>
-    public void Forget(string idempotencyKey) => _made.TryRemove(idempotencyKey, out _);
+    public void Forget(string idempotencyKey) => _made.Remove(idempotencyKey);
 }

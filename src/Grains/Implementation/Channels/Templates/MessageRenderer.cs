@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using Fluid;
@@ -76,7 +75,7 @@ public sealed partial class MessageRenderer(
     private const int MaxRange = 1000;
     private static readonly FluidParser Parser = new();
     private static readonly TemplateOptions Options = new() { MaxSteps = 10_000, MaxRecursion = 10 };
-    private readonly ConcurrentDictionary<string, IFluidTemplate> _cache = new(StringComparer.Ordinal);
+    private readonly Settings.BoundedCache<string, IFluidTemplate> _cache = new(CacheLimit, StringComparer.Ordinal);
 
     /// <summary>Null when the template parses; otherwise what is wrong and where.</summary>
     public static string? Check(string? template)
@@ -159,9 +158,7 @@ public sealed partial class MessageRenderer(
         {
             throw new InvalidOperationException($"template does not parse: {error}");
         }
-        if (_cache.Count >= CacheLimit) _cache.Clear();
-        _cache[source] = template;
-        return template;
+        return _cache.GetOrAdd(source, template);
     }
 
     /// <summary>What a message's templates see, made once for its subject and body (a storm renders one message an alert).</summary>
