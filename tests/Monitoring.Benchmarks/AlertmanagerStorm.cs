@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -100,16 +101,19 @@ public static class AlertmanagerStorm
             if (alertmanager is not null) await WaitUpAsync(http, $"{amUrl}/-/ready");
             Console.WriteLine("| system | alerts | accepted in | accept rate | all delivered after | p50 | p99 |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
+            var storms = new List<(double? Alertmanager, double? Product, double? CpuPerAlert)>();
             foreach (var size in sizes)
             {
-                if (alertmanager is not null) await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
+                var amSeconds = alertmanager is null ? null : await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
                 var cpuBefore = api is null ? 0 : BenchHost.CpuSeconds(BenchHost.ApiPid(api));
                 var clusterCpuBefore = cluster is null ? default : ClusterCpu(cluster);
                 if (cluster is not null) await ProductionStorm.ExecuteAsync(cluster, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()");
-                await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered, production, silos);
+                var productSeconds = await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered, production, silos);
+                double? cpuPerAlert = null;
                 if (api is not null)
                 {
                     var cpu = BenchHost.CpuSeconds(BenchHost.ApiPid(api)) - cpuBefore;
+                    cpuPerAlert = cpu * 1000 / size;
                     Console.WriteLine($"| (the product's process used {cpu:F1} s of CPU for the {size:N0}: {cpu * 1000 / size:F2} ms an alert) | | | | | | |");
                 }
                 if (cluster is not null)
@@ -138,7 +142,9 @@ public static class AlertmanagerStorm
                     }
                 }
                 if (sample is not null) await FloorAsync(sample, $"{hookBase}/floor", size, delivered);
+                storms.Add((amSeconds, productSeconds, cpuPerAlert));
             }
+            PrintWarm(storms);
         }
         finally
         {
@@ -159,7 +165,8 @@ public static class AlertmanagerStorm
         (cluster.Silos.Sum(s => s.Process.HasExited ? 0 : BenchHost.CpuSeconds(s.Process.Id)), BenchHost.CpuSeconds(cluster.Api!.Process.Id), BenchHost.CpuSecondsOfAll("postgres"));
 
     /// <param name="who">Also the receiver's path: deliveries are counted by it.</param>
-    private static async Task StormAsync(HttpClient http, string who, string url, int size, int batch, int inFlight, ConcurrentDictionary<string, long> delivered, bool production = false, int silos = 0)
+    /// <returns>Seconds until every alert was delivered, or null when some never were.</returns>
+    private static async Task<double?> StormAsync(HttpClient http, string who, string url, int size, int batch, int inFlight, ConcurrentDictionary<string, long> delivered, bool production = false, int silos = 0)
     {
         var storm = Guid.NewGuid().ToString("N")[..8];
         var sentAt = new long[size];
@@ -197,11 +204,34 @@ public static class AlertmanagerStorm
         var latencies = Enumerable.Range(0, size)
             .Select(i => delivered.TryGetValue($"{prefix}srv-{i:00000}", out var at) ? Stopwatch.GetElapsedTime(sentAt[i], at).TotalMilliseconds : double.NaN)
             .Where(l => !double.IsNaN(l)).Order().ToArray();
-        var all = latencies.Length == size
-            ? $"{(Stopwatch.GetElapsedTime(started, delivered.Where(k => k.Key.StartsWith(prefix, StringComparison.Ordinal)).Max(k => k.Value))).TotalSeconds:F1} s"
-            : $"only {latencies.Length} in 10 min";
+        double? allSeconds = latencies.Length == size
+            ? Stopwatch.GetElapsedTime(started, delivered.Where(k => k.Key.StartsWith(prefix, StringComparison.Ordinal)).Max(k => k.Value)).TotalSeconds
+            : null;
+        var all = allSeconds is { } seconds ? $"{seconds:F1} s" : $"only {latencies.Length} in 10 min";
         var label = who + (production ? $", {silos} silos" : "") + (resent > 0 ? $" ({resent} batches resent after 503)" : "");
         Console.WriteLine($"| {label} | {size:N0} | {accepted.TotalSeconds:F1} s | {size / accepted.TotalSeconds:N0}/s | {all} | {Percentile(latencies, 0.5) / 1000:F1} s | {Percentile(latencies, 0.99) / 1000:F1} s |");
+        return allSeconds;
+    }
+
+    /// <summary>
+    /// The storms after the first (the first also pays for compiling the path) summed up as median and range: one storm
+    /// on this machine varies by a sixth or more, Alertmanager's as much as the product's, so a change is judged on these.
+    /// </summary>
+    private static void PrintWarm(List<(double? Alertmanager, double? Product, double? CpuPerAlert)> storms)
+    {
+        var warm = storms.Skip(1).ToArray();
+        if (warm.Length < 2) return;
+        static string Spread(IEnumerable<double> values, string format, string unit)
+        {
+            var sorted = values.Order().ToArray();
+            if (sorted.Length == 0) return "none";
+            var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+            return $"{median.ToString(format, CultureInfo.InvariantCulture)}{unit} ({sorted[0].ToString(format, CultureInfo.InvariantCulture)}–{sorted[^1].ToString(format, CultureInfo.InvariantCulture)})";
+        }
+        var ratios = warm.Where(w => w is { Alertmanager: > 0, Product: not null }).Select(w => w.Product!.Value / w.Alertmanager!.Value);
+        Console.WriteLine($"{warm.Length} warm storms, median (range): product all delivered {Spread(warm.Where(w => w.Product is not null).Select(w => w.Product!.Value), "F1", " s")}, " +
+            $"Alertmanager {Spread(warm.Where(w => w.Alertmanager is not null).Select(w => w.Alertmanager!.Value), "F1", " s")}, ratio {Spread(ratios, "F2", "")}, " +
+            $"product CPU an alert {Spread(warm.Where(w => w.CpuPerAlert is not null).Select(w => w.CpuPerAlert!.Value), "F2", " ms")}");
     }
 
     /// <summary>
