@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 /// p50/p99 of each alert's post-to-delivery time.
 ///   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500] [--in-flight 4]
 ///   ... --am-storm --production [--silos 3] [--settle 130]: the product as silo processes on PostgreSQL; with --settle, what the open incidents cost at rest
+///   ... --am-storm --floor: also the grain floor (<see cref="GrainFloor"/>), the product's hops with nothing in them, as a third system
 /// </summary>
 public static class AlertmanagerStorm
 {
@@ -73,6 +74,8 @@ public static class AlertmanagerStorm
         var production = args.Contains("--production");
         var silos = TelemetryThroughput.Arg(args, "--silos", 3);
         Process? api = null;
+        Process? floor = null;
+        const string floorUrl = "http://127.0.0.1:5394";
         Monitoring.Tests.Support.ProcessCluster? cluster = null;
         string apiUrl;
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
@@ -91,6 +94,11 @@ public static class AlertmanagerStorm
         }
         try
         {
+            if (args.Contains("--floor"))
+            {
+                floor = StartFloor(floorUrl, $"{hookBase}/grain-floor");
+                await WaitUpAsync(http, $"{floorUrl}/ready");
+            }
             if (api is not null) await BenchHost.WaitForHealthAsync(new HttpClient { BaseAddress = new Uri(apiUrl) });
             await Send(http, HttpMethod.Post, $"{apiUrl}/api/channels", JsonSerializer.Serialize(new { id = "bench", type = "webhook", config = new { url = $"{hookBase}/product" } }));
             await Send(http, HttpMethod.Put, $"{apiUrl}/api/routing", JsonSerializer.Serialize(new
@@ -101,7 +109,7 @@ public static class AlertmanagerStorm
             if (alertmanager is not null) await WaitUpAsync(http, $"{amUrl}/-/ready");
             Console.WriteLine("| system | alerts | accepted in | accept rate | all delivered after | p50 | p99 |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
-            var storms = new List<(double? Alertmanager, double? Product, double? CpuPerAlert)>();
+            var storms = new List<(double? Alertmanager, double? Product, double? CpuPerAlert, double? Floor, double? FloorCpuPerAlert)>();
             foreach (var size in sizes)
             {
                 var amSeconds = alertmanager is null ? null : await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
@@ -141,8 +149,17 @@ public static class AlertmanagerStorm
                         });
                     }
                 }
-                if (sample is not null) await FloorAsync(sample, $"{hookBase}/floor", size, delivered);
-                storms.Add((amSeconds, productSeconds, cpuPerAlert));
+                double? floorSeconds = null, floorCpuPerAlert = null;
+                if (floor is not null)
+                {
+                    var floorCpu = BenchHost.CpuSeconds(floor.Id);
+                    floorSeconds = await StormAsync(http, "grain-floor", $"{floorUrl}/api/v2/alerts", size, batch, inFlight, delivered);
+                    floorCpu = BenchHost.CpuSeconds(floor.Id) - floorCpu;
+                    floorCpuPerAlert = floorCpu * 1000 / size;
+                    Console.WriteLine($"| (the grain floor's process used {floorCpu:F1} s of CPU for the {size:N0}: {floorCpuPerAlert:F2} ms an alert) | | | | | | |");
+                }
+                if (sample is not null) await FloorAsync(sample, $"{hookBase}/receiver-floor", size, delivered);
+                storms.Add((amSeconds, productSeconds, cpuPerAlert, floorSeconds, floorCpuPerAlert));
             }
             PrintWarm(storms);
         }
@@ -151,6 +168,7 @@ public static class AlertmanagerStorm
             foreach (var print in ExtraLines) await print();
             ExtraLines.Clear();
             try { api?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            try { floor?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             if (cluster is not null) await cluster.DisposeAsync();
             try { alertmanager?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             amDirectory.Delete(recursive: true);
@@ -213,11 +231,24 @@ public static class AlertmanagerStorm
         return allSeconds;
     }
 
+    /// <summary>This benchmark's own program as the grain floor's host, in a process of its own.</summary>
+    private static Process StartFloor(string url, string hook)
+    {
+        var self = Environment.ProcessPath!;
+        var command = Path.GetFileNameWithoutExtension(self) == "dotnet" ? $"{typeof(GrainFloor).Assembly.Location} " : "";
+        var process = Process.Start(new ProcessStartInfo(self, $"{command}--floor-host {url} --hook {hook}") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) Console.Error.WriteLine($"grain floor: {line}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     /// <summary>
     /// The storms after the first (the first also pays for compiling the path) summed up as median and range: one storm
     /// on this machine varies by a sixth or more, Alertmanager's as much as the product's, so a change is judged on these.
     /// </summary>
-    private static void PrintWarm(List<(double? Alertmanager, double? Product, double? CpuPerAlert)> storms)
+    private static void PrintWarm(List<(double? Alertmanager, double? Product, double? CpuPerAlert, double? Floor, double? FloorCpuPerAlert)> storms)
     {
         var warm = storms.Skip(1).ToArray();
         if (warm.Length < 2) return;
@@ -231,7 +262,10 @@ public static class AlertmanagerStorm
         var ratios = warm.Where(w => w is { Alertmanager: > 0, Product: not null }).Select(w => w.Product!.Value / w.Alertmanager!.Value);
         Console.WriteLine($"{warm.Length} warm storms, median (range): product all delivered {Spread(warm.Where(w => w.Product is not null).Select(w => w.Product!.Value), "F1", " s")}, " +
             $"Alertmanager {Spread(warm.Where(w => w.Alertmanager is not null).Select(w => w.Alertmanager!.Value), "F1", " s")}, ratio {Spread(ratios, "F2", "")}, " +
-            $"product CPU an alert {Spread(warm.Where(w => w.CpuPerAlert is not null).Select(w => w.CpuPerAlert!.Value), "F2", " ms")}");
+            $"product CPU an alert {Spread(warm.Where(w => w.CpuPerAlert is not null).Select(w => w.CpuPerAlert!.Value), "F2", " ms")}" +
+            (warm.Any(w => w.Floor is not null)
+                ? $"; grain floor all delivered {Spread(warm.Where(w => w.Floor is not null).Select(w => w.Floor!.Value), "F1", " s")}, CPU an alert {Spread(warm.Where(w => w.FloorCpuPerAlert is not null).Select(w => w.FloorCpuPerAlert!.Value), "F2", " ms")}"
+                : ""));
     }
 
     /// <summary>
@@ -254,7 +288,7 @@ public static class AlertmanagerStorm
             response.EnsureSuccessStatusCode();
         });
         var took = Stopwatch.GetElapsedTime(started);
-        var received = delivered.Keys.Count(k => k.StartsWith($"floor/{storm}/", StringComparison.Ordinal));
+        var received = delivered.Keys.Count(k => k.StartsWith($"receiver-floor/{storm}/", StringComparison.Ordinal));
         Console.WriteLine($"| delivery floor: {size:N0} posts of {Encoding.UTF8.GetByteCount(sample):N0} bytes, 64 in flight, no product | {size:N0} | | | {took.TotalSeconds:F1} s ({received:N0} received) | | |");
     }
 

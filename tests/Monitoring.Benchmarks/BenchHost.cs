@@ -11,10 +11,13 @@ public static class BenchHost
     /// <summary>
     /// Starts the API from its Release build, or, when <c>MONITORING_BENCH_API</c> names a published
     /// <c>Monitoring.Api.dll</c> (the container image's build, <c>dotnet publish</c>), from that.
+    /// <c>MONITORING_BENCH_API_ARGS</c> adds settings to its command line.
     /// </summary>
     public static Process StartApi(string url, int siloPort, int gatewayPort, string extraArguments = "")
     {
         var published = Environment.GetEnvironmentVariable("MONITORING_BENCH_API");
+        // More of the API's own settings, for a run that turns one part off to see what it costs (docs/benchmarks.md).
+        extraArguments += " " + Environment.GetEnvironmentVariable("MONITORING_BENCH_API_ARGS");
         var start = published is { Length: > 0 } ? $"{published}" : $"run -c Release --project {Path.Combine(RepoRoot(), "src", "Api")} --";
         var api = Process.Start(new ProcessStartInfo("dotnet",
             $"{start} --urls {url} --Orleans:SiloPort={siloPort} --Orleans:GatewayPort={gatewayPort} --Logging:LogLevel:Default=Warning {extraArguments}")

@@ -3,7 +3,7 @@
 // A fleet-wide breach through the routing tree (one incident, one message):
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --incident-storm [--servers 2000] [--group-wait 30s]
 // Alertmanager API v2 storms, side by side with Debian's Alertmanager 0.25 in the same run:
-//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500]
+//   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --am-storm [--alerts 10000,50000] [--batch 500] [--floor]
 // Steady-state telemetry into one silo (JSON records and OTLP protobuf), with the CPU it used:
 //   dotnet run -c Release --project tests/Monitoring.Benchmarks -- --telemetry [--servers 1000] [--seconds 15]
 // The production shape (silos on PostgreSQL, Redis, the API as a client): bulk registration, a storm, telemetry, per silo count:
@@ -26,6 +26,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Monitoring.Servers;
+
+if (args.Contains("--floor-host"))
+{
+    await GrainFloor.RunAsync(args);
+    return;
+}
 
 if (args.Contains("--incident-storm"))
 {
