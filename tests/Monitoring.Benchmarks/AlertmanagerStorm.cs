@@ -109,7 +109,7 @@ public static class AlertmanagerStorm
             if (alertmanager is not null) await WaitUpAsync(http, $"{amUrl}/-/ready");
             Console.WriteLine("| system | alerts | accepted in | accept rate | all delivered after | p50 | p99 |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
-            var storms = new List<(double? Alertmanager, double? Product, double? CpuPerAlert, double? Floor, double? FloorCpuPerAlert)>();
+            var storms = new List<StormRow>();
             foreach (var size in sizes)
             {
                 var amSeconds = alertmanager is null ? null : await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
@@ -159,7 +159,7 @@ public static class AlertmanagerStorm
                     Console.WriteLine($"| (the grain floor's process used {floorCpu:F1} s of CPU for the {size:N0}: {floorCpuPerAlert:F2} ms an alert) | | | | | | |");
                 }
                 if (sample is not null) await FloorAsync(sample, $"{hookBase}/receiver-floor", size, delivered);
-                storms.Add((amSeconds, productSeconds, cpuPerAlert, floorSeconds, floorCpuPerAlert));
+                storms.Add(new StormRow(amSeconds, productSeconds, cpuPerAlert, floorSeconds, floorCpuPerAlert));
             }
             PrintWarm(storms);
         }
@@ -231,6 +231,9 @@ public static class AlertmanagerStorm
         return allSeconds;
     }
 
+    /// <summary>One storm's figures: each system's time until all was delivered (null when some never were), and CPU an alert.</summary>
+    private sealed record StormRow(double? Alertmanager, double? Product, double? CpuPerAlert, double? Floor, double? FloorCpuPerAlert);
+
     /// <summary>This benchmark's own program as the grain floor's host, in a process of its own.</summary>
     private static Process StartFloor(string url, string hook)
     {
@@ -248,7 +251,7 @@ public static class AlertmanagerStorm
     /// The storms after the first (the first also pays for compiling the path) summed up as median and range: one storm
     /// on this machine varies by a sixth or more, Alertmanager's as much as the product's, so a change is judged on these.
     /// </summary>
-    private static void PrintWarm(List<(double? Alertmanager, double? Product, double? CpuPerAlert, double? Floor, double? FloorCpuPerAlert)> storms)
+    private static void PrintWarm(List<StormRow> storms)
     {
         var warm = storms.Skip(1).ToArray();
         if (warm.Length < 2) return;
