@@ -4,8 +4,8 @@ namespace Monitoring.Settings;
 
 /// <summary>
 /// References to the few grains called for every notification (the channels, their delivery workers, the incident
-/// index), made once per grain factory (one per silo or client). Orleans resolves a grain interface's type by reflection on every <c>GetGrain</c>:
-/// in an Alertmanager storm that was about 5% of the process's CPU.
+/// index), made once per grain factory (one per silo or client). Orleans resolves a grain interface's type by
+/// reflection on every <c>GetGrain</c>: in an Alertmanager storm that was about 5% of the process's CPU.
 /// </summary>
 public sealed class GrainReferences
 {
