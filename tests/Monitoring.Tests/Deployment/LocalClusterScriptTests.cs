@@ -65,8 +65,8 @@ public sealed class LocalClusterScriptTests
             Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {stopwatch.Elapsed}\n{Output()}");
 
             var silo = await File.ReadAllTextAsync(Path.Combine(work, "logs", "silo0.log"));
-            Assert.True(!silo.Contains("Exception"), silo);
-            Assert.DoesNotContain("fail:", silo);
+            var unclean = LogEntries(silo).Where(e => IsLevel(e, "fail", "crit") || e.Contains("Exception") && !IsClientLeaving(e)).ToList();
+            Assert.True(unclean.Count == 0, string.Join("\n", unclean) + "\n--- whole log ---\n" + silo);
             Assert.False(Listening(ports[0]), "Redis still listens");
             Assert.False(Listening(ports[1]), "PostgreSQL still listens");
         }
@@ -76,6 +76,32 @@ public sealed class LocalClusterScriptTests
             try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
+
+    /// <summary>The console logger's entries: each starts with its level ("info: Category[id]") at the start of a line.</summary>
+    private static IEnumerable<string> LogEntries(string log)
+    {
+        var entry = new StringBuilder();
+        foreach (var line in log.Split('\n'))
+        {
+            if (line.Length > 5 && line[4] == ':' && line[5] == ' ' && !char.IsWhiteSpace(line[0]) && entry.Length > 0)
+            {
+                yield return entry.ToString();
+                entry.Clear();
+            }
+            entry.AppendLine(line);
+        }
+        if (entry.Length > 0) yield return entry.ToString();
+    }
+
+    private static bool IsLevel(string entry, params string[] levels) => levels.Any(level => entry.StartsWith(level + ": ", StringComparison.Ordinal));
+
+    /// <summary>
+    /// The API's cluster client closing its connection while the silo still runs: Orleans logs the peer's close at
+    /// Information with the exception it saw. Which of the two processes stops first is the signal's race, not this product's.
+    /// </summary>
+    private static bool IsClientLeaving(string entry) =>
+        entry.StartsWith("info: Orleans.Runtime.Messaging.Connection[", StringComparison.Ordinal)
+        && entry.Contains("ConnectionAbortedException: Underlying connection closed", StringComparison.Ordinal);
 
     private static bool Listening(int port)
     {
