@@ -1,8 +1,10 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Monitoring.Api.Audit;
 using Monitoring.Api.Security;
 using Monitoring.Security;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Monitoring.Api.Web;
 
@@ -21,6 +23,9 @@ public static class ConsoleHosting
             o.FormFieldName = "__csrf";
         });
         services.AddConsoleSession();
+        // The signing keys' copy: the embedded silo's own when it runs in this process, else this process's.
+        services.TryAddSingleton(sp => ActionLinkKeyRing.Of(sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<IDataProtectionProvider>().CreateProtector(ActionLinkKeys.SealPurpose).Unprotect, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ActionLinks>();
         services.AddSingleton<Acting>();
         services.AddSingleton<SilencePreview>();

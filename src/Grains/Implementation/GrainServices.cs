@@ -50,6 +50,8 @@ public static class GrainServices
         services.AddSingleton<IChannelSender, WebhookSender>();
         services.AddSingleton<IChannelSender, SlackSender>();
         services.AddSingleton<IChannelSender, EmailSender>();
+        services.TryAddSingleton(sp => Security.ActionLinkKeyRing.Of(sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<IDataProtectionProvider>().CreateProtector(Security.ActionLinkKeys.SealPurpose).Unprotect, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Channels.Templates.ActionLinkIssuer>();
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using System.Text.RegularExpressions;
+using Monitoring.Security;
 using Monitoring.Tests.Api;
 using Monitoring.Tests.Notifications;
 using Monitoring.Tests.Support;
@@ -71,7 +72,7 @@ public sealed partial class ActionLinkTests(ApiFixture api)
         }
         Assert.Equal("firing", await s.StatusAsync());
 
-        // A token changed by one character does not open with the key ring.
+        // A token changed by one character does not verify with the cluster's key.
         var tampered = ack[..^3] + (ack[^3] == 'A' ? 'B' : 'A') + ack[^2..];
         (status, html) = await GetAsync(tampered);
         Assert.Equal(HttpStatusCode.BadRequest, status);
@@ -135,18 +136,73 @@ public sealed partial class ActionLinkTests(ApiFixture api)
     public async Task A_link_past_its_lifetime_is_refused_and_changes_nothing()
     {
         var (ack, _, s) = await FiringAsync();
-        // The same link, sealed the way the silos seal it, whose lifetime ended a minute ago (moving this shared
+        // The same link, signed the way the silos sign it, whose lifetime ended a minute ago (moving this shared
         // fixture's clock a day ahead would disturb the other tests).
-        var protector = api.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector(Monitoring.Security.ActionLink.Purpose);
-        var payload = protector.Unprotect(ack["/actions/".Length..]);
-        Assert.True(Monitoring.Security.ActionLink.TryParse(payload, out var target, out var action, out var expires, out var nonce, out _));
+        var (target, action, expires, nonce) = await ReadAsync(ack);
         Assert.Equal(s.AlertId, target);
         Assert.InRange(expires - api.Time.GetUtcNow(), TimeSpan.FromHours(23.9), TimeSpan.FromHours(24)); // Notifications:ActionLinkLifetime
-        var expired = "/actions/" + protector.Protect(Monitoring.Security.ActionLink.Payload(target, action, api.Time.GetUtcNow().AddMinutes(-1), nonce));
+        var (keyId, secret) = await api.Services.GetRequiredService<ActionLinkKeyRing>().SigningAsync();
+        var expired = ActionLink.Path + ActionLink.Sign(keyId, secret, ActionLink.Payload(target, action, api.Time.GetUtcNow().AddMinutes(-1), nonce));
         var (status, html) = await GetAsync(expired);
         Assert.Equal(HttpStatusCode.Gone, status);
         Assert.Contains("This link expired", html);
         Assert.DoesNotContain("__csrf", html); // no confirm form to press
         Assert.Equal("firing", await s.StatusAsync());
+    }
+
+    /// <summary>
+    /// The signature covers the key id and the payload: a payload changed under its signature (another alert, a later
+    /// expiry), a key the cluster does not keep, or a key of the same id from another installation are refused alike,
+    /// and change nothing. A link sealed the earlier way (by the key ring, before links were signed) still opens.
+    /// </summary>
+    [Fact]
+    public async Task A_changed_payload_or_a_foreign_key_is_refused_and_a_link_sealed_before_signing_still_opens()
+    {
+        var (ack, _, s) = await FiringAsync();
+        var (target, action, expires, nonce) = await ReadAsync(ack);
+        var token = ack[ActionLink.Path.Length..];
+        var parts = token.Split('.');
+        var (keyId, secret) = await api.Services.GetRequiredService<ActionLinkKeyRing>().SigningAsync();
+        Assert.Equal(keyId, parts[1]);
+
+        string Payload(string payload) => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(payload));
+        var (other, _, _) = await FiringAsync();
+        var refused = new[]
+        {
+            // Another alert's id, and a later expiry, under this link's signature.
+            string.Join('.', parts[0], parts[1], Payload(ActionLink.Payload((await ReadAsync(other)).Target, action, expires, nonce)), parts[3]),
+            string.Join('.', parts[0], parts[1], Payload(ActionLink.Payload(target, action, expires.AddDays(30), nonce)), parts[3]),
+            // A key id the cluster does not keep, and this key's id with another secret.
+            ActionLink.Sign(ActionLinkKeys.New().Id, secret, ActionLink.Payload(target, action, expires, nonce)),
+            ActionLink.Sign(keyId, ActionLinkKeys.New().Secret, ActionLink.Payload(target, action, expires, nonce)),
+            // Cut short, and not base64url.
+            token[..^5],
+            string.Join('.', parts[0], parts[1], "%%%", parts[3]),
+        };
+        foreach (var link in refused)
+        {
+            var (status, html) = await GetAsync(ActionLink.Path + link);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{link}: {status}");
+            Assert.Contains("This link is not valid", html);
+        }
+        Assert.Equal("firing", await s.StatusAsync());
+
+        var sealedBefore = api.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector(ActionLink.Purpose)
+            .Protect(ActionLink.Payload(target, action, expires, nonce + "0"));
+        Assert.DoesNotContain('.', sealedBefore);
+        var (opened, page) = await GetAsync(ActionLink.Path + sealedBefore);
+        Assert.Equal(HttpStatusCode.OK, opened);
+        Assert.Contains("Opening this page changed nothing", page);
+        Assert.Equal(HttpStatusCode.OK, (await ConfirmAsync(ActionLink.Path + sealedBefore, "Old Mail")).Status);
+        Assert.Equal("Old Mail (action link)", (await s.AlertAsync()).GetProperty("acknowledgedBy").GetString());
+    }
+
+    /// <summary>What a link the silos signed says, verified with the cluster's key as the API verifies it.</summary>
+    private async Task<(string Target, string Action, DateTimeOffset Expires, string Nonce)> ReadAsync(string path)
+    {
+        var token = path[ActionLink.Path.Length..];
+        var secret = await api.Services.GetRequiredService<ActionLinkKeyRing>().FindAsync(ActionLink.KeyIdOf(token)!);
+        Assert.True(ActionLink.TryParse(ActionLink.Verify(token, secret!)!, out var target, out var action, out var expires, out var nonce, out _));
+        return (target, action, expires, nonce);
     }
 }

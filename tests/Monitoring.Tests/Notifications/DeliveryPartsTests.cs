@@ -67,10 +67,10 @@ public sealed class DeliveryPartsTests
         { Templates = rule ?? MessageTemplates.None };
 
     [Fact]
-    public void Default_templates_give_the_severity_subject_and_the_context()
+    public async Task Default_templates_give_the_severity_subject_and_the_context()
     {
         var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
-        var message = renderer.Render(Sample(), MessageTemplates.None);
+        var message = await renderer.RenderAsync(Sample(), MessageTemplates.None);
         Assert.Equal("[WARNING] High <error> rate on Search", message.Subject);
         Assert.Equal(
             """
@@ -85,53 +85,56 @@ public sealed class DeliveryPartsTests
             p95_response_time = 1.5
             """.ReplaceLineEndings("\n"), message.Body.ReplaceLineEndings("\n"));
         Assert.Contains("High &lt;error&gt; rate", message.HtmlBody);
-        Assert.Equal("[WARNING] RESOLVED: High <error> rate on Search", renderer.Render(Sample(kind: NotificationKind.Resolved), MessageTemplates.None).Subject);
+        Assert.Equal("[WARNING] RESOLVED: High <error> rate on Search", (await renderer.RenderAsync(Sample(kind: NotificationKind.Resolved), MessageTemplates.None)).Subject);
     }
 
     /// <summary>
-    /// Sealing is randomised: a message's links are kept so that its retries carry the same bytes, and let go once its
-    /// delivery is final (a storm's 10,000 delivered messages would otherwise hold about 10 MB). Sent again after that,
-    /// the links differ in bytes but carry the same nonce, so they still count as the same link.
+    /// Signing is deterministic: a message's links are the same bytes on every attempt and from every silo (two
+    /// issuers over copies of one key set), they verify with the cluster's key, and the acknowledge and resolve links
+    /// share the message's nonce. Resolved messages carry none.
     /// </summary>
     [Fact]
-    public void A_messages_action_links_are_the_same_bytes_on_every_retry_and_let_go_when_its_delivery_is_final()
+    public async Task A_messages_action_links_are_the_same_bytes_on_every_retry_and_every_silo()
     {
-        var protection = new EphemeralDataProtectionProvider();
+        var protection = new EphemeralDataProtectionProvider().CreateProtector(Monitoring.Security.ActionLinkKeys.SealPurpose);
+        var (keyId, secret) = Monitoring.Security.ActionLinkKeys.New();
+        var set = new Monitoring.Security.ActionLinkKeySet(1, [new(keyId, Convert.ToBase64String(protection.Protect(secret)), T0.AddDays(-1))]);
         var options = Options.Create(new NotificationOptions { ExternalUrl = "https://alerts.example" });
-        var links = new ActionLinkIssuer(protection, options);
-        var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, options, links);
+        MessageRenderer Silo() => new(NullLogger<MessageRenderer>.Instance, options,
+            new ActionLinkIssuer(new Monitoring.Security.ActionLinkKeyRing(_ => Task.FromResult<Monitoring.Security.ActionLinkKeySet?>(set), protection.Unprotect, new FakeTimeProvider(T0)), options));
+        var (one, other) = (Silo(), Silo());
         var notification = Sample();
 
-        var first = renderer.Render(notification, MessageTemplates.None).Actions!;
-        var retry = renderer.Render(notification, MessageTemplates.None).Actions!;
-        Assert.Equal(first.Acknowledge, retry.Acknowledge);
-        Assert.Equal(first.Resolve, retry.Resolve);
-        Assert.Equal(1, links.Remembering);
+        var first = (await one.RenderAsync(notification, MessageTemplates.None)).Actions!;
+        var retry = (await one.RenderAsync(notification, MessageTemplates.None)).Actions!;
+        var elsewhere = (await other.RenderAsync(notification, MessageTemplates.None)).Actions!;
+        Assert.Equal(first, retry);
+        Assert.Equal(first, elsewhere);
+        Assert.NotEqual(first.Acknowledge, first.Resolve);
+        Assert.Null((await one.RenderAsync(Sample(kind: NotificationKind.Resolved), MessageTemplates.None)).Actions);
 
-        renderer.Finished(notification.IdempotencyKey);
-        Assert.Equal(0, links.Remembering);
-        var again = renderer.Render(notification, MessageTemplates.None).Actions!;
-        Assert.NotEqual(first.Acknowledge, again.Acknowledge);
-        var protector = protection.CreateProtector(Monitoring.Security.ActionLink.Purpose);
-        string Nonce(string url)
+        (string Action, string Nonce) Read(string url)
         {
-            Assert.True(Monitoring.Security.ActionLink.TryParse(protector.Unprotect(url[(options.Value.ExternalUrl + Monitoring.Security.ActionLink.Path).Length..]),
-                out var target, out var action, out _, out var nonce, out _));
-            Assert.Equal((notification.AlertId, Monitoring.Security.ActionLink.Acknowledge), (target, action));
-            return nonce;
+            var token = url[(options.Value.ExternalUrl + Monitoring.Security.ActionLink.Path).Length..];
+            Assert.Equal(keyId, Monitoring.Security.ActionLink.KeyIdOf(token));
+            Assert.True(Monitoring.Security.ActionLink.TryParse(Monitoring.Security.ActionLink.Verify(token, secret)!, out var target, out var action, out var expires, out var nonce, out _));
+            Assert.Equal((notification.AlertId, T0.AddMinutes(1) + options.Value.ActionLinkLifetime), (target, expires));
+            return (action, nonce);
         }
-        Assert.Equal(Nonce(first.Acknowledge), Nonce(again.Acknowledge));
+        var (ack, resolve) = (Read(first.Acknowledge), Read(first.Resolve));
+        Assert.Equal((Monitoring.Security.ActionLink.Acknowledge, Monitoring.Security.ActionLink.Resolve), (ack.Action, resolve.Action));
+        Assert.Equal(ack.Nonce, resolve.Nonce);
     }
 
     [Fact]
-    public void The_rules_template_wins_over_the_channels_and_the_channels_over_the_default()
+    public async Task The_rules_template_wins_over_the_channels_and_the_channels_over_the_default()
     {
         var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
         var channel = new MessageTemplates("{{ labels.env | upcase }}: {{ rule_name }}", "channel body");
         var rule = new MessageTemplates("{{ severity }}/{{ values.error_rate | times: 100 | round: 1 }}%", null);
 
-        Assert.Equal("PROD: High <error> rate", renderer.Render(Sample(), channel).Subject);
-        var both = renderer.Render(Sample(rule), channel);
+        Assert.Equal("PROD: High <error> rate", (await renderer.RenderAsync(Sample(), channel)).Subject);
+        var both = await renderer.RenderAsync(Sample(rule), channel);
         Assert.Equal("warning/12.3%", both.Subject);
         Assert.Equal("channel body", both.Body);
     }
@@ -141,12 +144,12 @@ public sealed class DeliveryPartsTests
     /// assigns never reaches the body, and a field's name is read whatever its case, as Liquid's own variables are.
     /// </summary>
     [Fact]
-    public void Each_template_has_its_own_variables_over_one_model()
+    public async Task Each_template_has_its_own_variables_over_one_model()
     {
         var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
         var templates = new MessageTemplates("{% assign rule_name = 'mine' %}{{ rule_name }} {{ Server_Name }}", "{{ rule_name }}/{{ SEVERITY }}/{{ labels.env }}");
 
-        var message = renderer.Render(Sample(templates), MessageTemplates.None);
+        var message = await renderer.RenderAsync(Sample(templates), MessageTemplates.None);
 
         Assert.Equal("mine Search", message.Subject);
         Assert.Equal("High <error> rate/warning/prod", message.Body);
@@ -162,12 +165,12 @@ public sealed class DeliveryPartsTests
         Assert.StartsWith("is ", MessageRenderer.Check(template)?.Replace("has the range", "is a range"));
 
     [Fact]
-    public void A_template_that_runs_too_long_falls_back_to_the_default()
+    public async Task A_template_that_runs_too_long_falls_back_to_the_default()
     {
         var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, Microsoft.Extensions.Options.Options.Create(new Monitoring.Settings.NotificationOptions()));
         var runaway = new MessageTemplates(null, "{% for i in (1..1000) %}{% for j in (1..1000) %}{% for k in (1..1000) %}x{% endfor %}{% endfor %}{% endfor %}");
         Assert.Null(MessageRenderer.Check(runaway.Body));
-        var message = renderer.Render(Sample(runaway), MessageTemplates.None);
+        var message = await renderer.RenderAsync(Sample(runaway), MessageTemplates.None);
         Assert.StartsWith("Error rate exceeded 5%", message.Body);
     }
 }

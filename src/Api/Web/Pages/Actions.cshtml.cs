@@ -52,7 +52,7 @@ public sealed class ActionsModel(ActionLinks links, Acting acting) : ConsolePage
 
     private async Task<bool> CheckAsync(string token)
     {
-        var (verdict, link) = links.Read(token);
+        var (verdict, link) = await links.ReadAsync(token);
         Link = link;
         switch (verdict)
         {

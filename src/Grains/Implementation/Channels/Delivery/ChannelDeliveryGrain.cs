@@ -21,7 +21,6 @@ public sealed class ChannelDeliveryGrain(
     [PersistentState("delivery", StorageNames.Channels)] IPersistentState<ChannelDeliveryState> state,
     ChannelStages stages,
     Security.SecretSealer sealer,
-    MessageRenderer renderer,
     IOutboxStore outbox,
     IOptions<NotificationOptions> options,
     StateDurability durability,
@@ -196,7 +195,7 @@ public sealed class ChannelDeliveryGrain(
 
     private Task UpdateAsync(OutboxEntry entry) => Record.UpdateAsync(entry);
 
-    private RecordStage Record => _record ??= new RecordStage(GrainFactory, outbox, renderer, time, logger, ChannelId);
+    private RecordStage Record => _record ??= new RecordStage(GrainFactory, outbox, time, logger, ChannelId);
 
     /// <summary>What changed (threads, the held count) is written a second later, one write after another.</summary>
     private void MarkDirty()

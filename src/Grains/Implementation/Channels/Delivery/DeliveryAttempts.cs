@@ -99,7 +99,7 @@ public sealed class DeliveryAttempts
         SendResult result;
         try
         {
-            var rendered = _renderer.Render(notification, _templates);
+            var rendered = await _renderer.RenderAsync(notification, _templates);
             result = await _sender.SendAsync(new OutgoingMessage(notification, rendered, _channelId, threadRef, attempt), CancellationToken.None);
         }
         catch (Exception e)

@@ -1,4 +1,3 @@
-using Monitoring.Channels.Templates;
 using Monitoring.Observability;
 
 namespace Monitoring.Channels.Delivery;
@@ -8,12 +7,11 @@ namespace Monitoring.Channels.Delivery;
 /// and, at the end, how it ended (its key stays known for dedup), and the message's sink hears each step. The worker
 /// does not know, or ask, who sent a message: the sink is named in it (<see cref="DeliverySinks"/>).
 /// </summary>
-internal sealed class RecordStage(IGrainFactory grains, IOutboxStore outbox, MessageRenderer renderer, TimeProvider time, ILogger logger, string channelId)
+internal sealed class RecordStage(IGrainFactory grains, IOutboxStore outbox, TimeProvider time, ILogger logger, string channelId)
 {
     /// <summary>The entry's row becomes final and its sink hears the outcome. A row not stored stays pending: a later activation sends it again, with the same key.</summary>
     public async Task FinishAsync(OutboxEntry entry, DeliveryState final, string? error, string channelType)
     {
-        renderer.Finished(entry.Notification.IdempotencyKey);
         entry.UpdatedAt = time.GetUtcNow();
         var record = entry.Record(channelId, final, final == DeliveryState.Delivered ? null : error);
         MonitoringMetrics.Notifications.WithLabels(channelType, final.ToString().ToLowerInvariant()).Inc();

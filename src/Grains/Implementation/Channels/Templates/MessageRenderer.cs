@@ -112,17 +112,14 @@ public sealed partial class MessageRenderer(
         }
     }
 
-    /// <summary>A message's delivery is final (delivered, or given up): what was kept for its retries goes.</summary>
-    public void Finished(string idempotencyKey) => links?.Forget(idempotencyKey);
-
-    public RenderedMessage Render(Notification notification, MessageTemplates channelTemplates)
+    public async ValueTask<RenderedMessage> RenderAsync(Notification notification, MessageTemplates channelTemplates)
     {
         var grouped = notification.Group is not null;
         var defaultSubject = grouped ? DefaultGroupSubject : DefaultSubject;
         var defaultBody = grouped ? DefaultGroupBody : DefaultBody;
         var subject = notification.Templates.Subject ?? channelTemplates.Subject ?? defaultSubject;
         var body = notification.Templates.Body ?? channelTemplates.Body ?? defaultBody;
-        var actions = links?.For(notification);
+        var actions = links is null ? null : await links.ForAsync(notification);
         var model = Model(notification, actions);
         return new RenderedMessage(
             RenderOne(subject, defaultSubject, model, NullEncoder.Default).ReplaceLineEndings(" ").Trim(),
