@@ -141,7 +141,7 @@ public sealed partial class ActionLinkTests(ApiFixture api)
         var (target, action, expires, nonce) = await ReadAsync(ack);
         Assert.Equal(s.AlertId, target);
         Assert.InRange(expires - api.Time.GetUtcNow(), TimeSpan.FromHours(23.9), TimeSpan.FromHours(24)); // Notifications:ActionLinkLifetime
-        var (keyId, secret) = await api.Services.GetRequiredService<ActionLinkKeyRing>().SigningAsync();
+        var (keyId, secret) = (await api.Services.GetRequiredService<ActionLinkKeyRing>().SigningAsync())!.Value;
         var expired = ActionLink.Path + ActionLink.Sign(keyId, secret, ActionLink.Payload(target, action, api.Time.GetUtcNow().AddMinutes(-1), nonce));
         var (status, html) = await GetAsync(expired);
         Assert.Equal(HttpStatusCode.Gone, status);
@@ -162,7 +162,7 @@ public sealed partial class ActionLinkTests(ApiFixture api)
         var (target, action, expires, nonce) = await ReadAsync(ack);
         var token = ack[ActionLink.Path.Length..];
         var parts = token.Split('.');
-        var (keyId, secret) = await api.Services.GetRequiredService<ActionLinkKeyRing>().SigningAsync();
+        var (keyId, secret) = (await api.Services.GetRequiredService<ActionLinkKeyRing>().SigningAsync())!.Value;
         Assert.Equal(keyId, parts[1]);
 
         string Payload(string payload) => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(payload));

@@ -101,7 +101,8 @@ public sealed class DeliveryPartsTests
         var set = new Monitoring.Security.ActionLinkKeySet(1, [new(keyId, Convert.ToBase64String(protection.Protect(secret)), T0.AddDays(-1))]);
         var options = Options.Create(new NotificationOptions { ExternalUrl = "https://alerts.example" });
         MessageRenderer Silo() => new(NullLogger<MessageRenderer>.Instance, options,
-            new ActionLinkIssuer(new Monitoring.Security.ActionLinkKeyRing(_ => Task.FromResult<Monitoring.Security.ActionLinkKeySet?>(set), protection.Unprotect, new FakeTimeProvider(T0)), options));
+            new ActionLinkIssuer(new Monitoring.Security.ActionLinkKeyRing(_ => Task.FromResult<Monitoring.Security.ActionLinkKeySet?>(set), protection.Unprotect, new FakeTimeProvider(T0)), options,
+                NullLogger<ActionLinkIssuer>.Instance));
         var (one, other) = (Silo(), Silo());
         var notification = Sample();
 
@@ -124,6 +125,31 @@ public sealed class DeliveryPartsTests
         var (ack, resolve) = (Read(first.Acknowledge), Read(first.Resolve));
         Assert.Equal((Monitoring.Security.ActionLink.Acknowledge, Monitoring.Security.ActionLink.Resolve), (ack.Action, resolve.Action));
         Assert.Equal(ack.Nonce, resolve.Nonce);
+    }
+
+    /// <summary>
+    /// A page matters more than its links: when the signing keys cannot be read (their grain's storage down) or this
+    /// silo's key ring opens none of them (a key ring restored apart from the state), the message goes without links.
+    /// </summary>
+    [Fact]
+    public async Task A_message_goes_without_action_links_when_no_signing_key_can_be_read_or_opened()
+    {
+        var options = Options.Create(new NotificationOptions { ExternalUrl = "https://alerts.example" });
+        var elsewhere = new EphemeralDataProtectionProvider().CreateProtector(Monitoring.Security.ActionLinkKeys.SealPurpose);
+        var foreign = new Monitoring.Security.ActionLinkKeySet(1, [new("00aa", Convert.ToBase64String(elsewhere.Protect(new byte[32])), T0.AddDays(-1))]);
+        var ours = new EphemeralDataProtectionProvider().CreateProtector(Monitoring.Security.ActionLinkKeys.SealPurpose);
+        foreach (Func<long, Task<Monitoring.Security.ActionLinkKeySet?>> owner in new Func<long, Task<Monitoring.Security.ActionLinkKeySet?>>[]
+        {
+            _ => Task.FromException<Monitoring.Security.ActionLinkKeySet?>(new TimeoutException("storage down")),
+            _ => Task.FromResult<Monitoring.Security.ActionLinkKeySet?>(foreign),
+        })
+        {
+            var renderer = new MessageRenderer(NullLogger<MessageRenderer>.Instance, options,
+                new ActionLinkIssuer(new Monitoring.Security.ActionLinkKeyRing(owner, ours.Unprotect, new FakeTimeProvider(T0)), options, NullLogger<ActionLinkIssuer>.Instance));
+            var message = await renderer.RenderAsync(Sample(), MessageTemplates.None);
+            Assert.Null(message.Actions);
+            Assert.StartsWith("[WARNING] High <error> rate", message.Subject);
+        }
     }
 
     [Fact]

@@ -75,20 +75,20 @@ public static class ActionLinkKeys
 public sealed class ActionLinkKeyRing(Func<long, Task<ActionLinkKeySet?>> getIfChanged, Func<byte[], byte[]> unprotect, TimeProvider time)
 {
     private readonly Replica<ActionLinkKeySet> _replica = new(ActionLinkKeySet.Empty, set => set.Version, getIfChanged, TimeProvider.System, ActionLinkKeys.RefreshInterval);
-    private Opened _opened = new(ActionLinkKeySet.Empty, new Dictionary<string, byte[]>());
+    private Opened _opened = new(ActionLinkKeySet.Empty, [], new Dictionary<string, byte[]>());
 
     /// <summary>The copy of the cluster's keys grain.</summary>
     public static ActionLinkKeyRing Of(IGrainFactory grains, Func<byte[], byte[]> unprotect, TimeProvider time) =>
         new(known => grains.GetGrain<IActionLinkKeysGrain>(IActionLinkKeysGrain.Key).GetIfChangedAsync(known), unprotect, time);
 
-    private sealed record Opened(ActionLinkKeySet Set, Dictionary<string, byte[]> Secrets);
+    /// <summary>A version of the keys as read, the keys this process could open, and their secrets.</summary>
+    private sealed record Opened(ActionLinkKeySet Source, ActionLinkKey[] Keys, Dictionary<string, byte[]> Secrets);
 
-    /// <summary>The key that signs now, and its secret.</summary>
-    public async ValueTask<(string Id, byte[] Secret)> SigningAsync()
+    /// <summary>The key that signs now and its secret, or null when this process can open none.</summary>
+    public async ValueTask<(string Id, byte[] Secret)?> SigningAsync()
     {
         var opened = await OpenedAsync();
-        var key = ActionLinkKeys.Signing(opened.Set.Keys, time.GetUtcNow()) ?? throw new InvalidOperationException("the cluster has no action-link key");
-        return (key.Id, opened.Secrets[key.Id]);
+        return ActionLinkKeys.Signing(opened.Keys, time.GetUtcNow()) is { } key ? (key.Id, opened.Secrets[key.Id]) : null;
     }
 
     /// <summary>The secret of the key with this id, or null when the cluster keeps no such key (any more).</summary>
@@ -98,9 +98,31 @@ public sealed class ActionLinkKeyRing(Func<long, Task<ActionLinkKeySet?>> getIfC
     {
         var set = await _replica.GetAsync();
         var opened = Volatile.Read(ref _opened);
-        if (ReferenceEquals(opened.Set, set)) return opened;
-        opened = new Opened(set, set.Keys.ToDictionary(k => k.Id, k => unprotect(Convert.FromBase64String(k.Sealed)), StringComparer.Ordinal));
+        if (ReferenceEquals(opened.Source, set)) return opened;
+        var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var key in set.Keys)
+        {
+            // A key this process's key ring cannot open (a key ring restored apart from the state) signs and opens nothing.
+            if (Unsealed(key) is { } secret) secrets[key.Id] = secret;
+        }
+        opened = new Opened(set, [.. set.Keys.Where(k => secrets.ContainsKey(k.Id))], secrets);
         Volatile.Write(ref _opened, opened);
         return opened;
+    }
+
+    private byte[]? Unsealed(ActionLinkKey key)
+    {
+        try
+        {
+            return unprotect(Convert.FromBase64String(key.Sealed));
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 }
