@@ -9,8 +9,9 @@
 # Override with REDIS_PORT, PG_PORT, SILO_PORT, GATEWAY_PORT, SILO_HTTP_PORT and API_PORT. CONFIGURATION=Debug runs
 # the Debug build; NO_BUILD=1 runs what is built already.
 #
-# Ctrl-C in a terminal reaches every process of the foreground group at once: Redis and PostgreSQL run in a session
-# of their own, so they stay up while the API and the silos stop gracefully, and are stopped after them.
+# Ctrl-C in a terminal reaches every process of the foreground group at once. So every process this script starts
+# runs in a session of its own, and only the script hears it: it stops the API first (its cluster client leaves while
+# the silos still listen), then the silos, each gracefully, and PostgreSQL and Redis last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +25,9 @@ silo_http_port=${SILO_HTTP_PORT:-8081}
 configuration=${CONFIGURATION:-Release}
 work=${LOCAL_CLUSTER_DIR:-$PWD/.local-cluster}
 mkdir -p "$work/logs"
-pids=()      # Redis and PostgreSQL: stopped last
-app_pids=()  # silos and the API: stopped first, while their stores are still up
+pids=()       # Redis and PostgreSQL: stopped last
+silo_pids=()  # the silos: stopped after the API, while their stores are still up
+api_pids=()   # the API: stopped first
 
 run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -46,7 +48,8 @@ stop() {
   trap - EXIT INT TERM
   set +e # stop everything, whatever fails on the way
   echo; echo "stopping the API and ${silos} silos, then PostgreSQL and Redis"
-  stop_all "${app_pids[@]}"
+  stop_all "${api_pids[@]}"
+  stop_all "${silo_pids[@]}"
   if [ -n "${pg_bin:-}" ] && [ -f "$work/pg/postmaster.pid" ]; then run_pg "$pg_bin/pg_ctl" -D "$work/pg" stop -m fast >/dev/null 2>&1; fi
   stop_all "${pids[@]}"
 }
@@ -99,14 +102,14 @@ export Outbound__AllowLoopback=true # a cluster on one machine: receivers and MC
 dotnet src/Silo/bin/$configuration/net10.0/Monitoring.Silo.dll migrate
 for i in $(seq 0 $((silos - 1))); do
   Orleans__SiloPort=$((silo_port + i)) Orleans__GatewayPort=$((gateway_port + i)) \
-    dotnet src/Silo/bin/$configuration/net10.0/Monitoring.Silo.dll --urls "http://127.0.0.1:$((silo_http_port + i))" >"$work/logs/silo$i.log" 2>&1 &
-  app_pids+=($!)
+    setsid dotnet src/Silo/bin/$configuration/net10.0/Monitoring.Silo.dll --urls "http://127.0.0.1:$((silo_http_port + i))" >"$work/logs/silo$i.log" 2>&1 &
+  silo_pids+=($!)
 done
 # Production demands API keys: one admin key for this run, given to the API as its hash.
 admin_key="mcpk_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')_$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
 Auth__Keys__0__Name=local-admin Auth__Keys__0__Role=Admin Auth__Keys__0__Hash="sha256:$(printf %s "$admin_key" | sha256sum | cut -d' ' -f1)" \
-  dotnet src/Api/bin/$configuration/net10.0/Monitoring.Api.dll --urls "http://127.0.0.1:$api_port" >"$work/logs/api.log" 2>&1 &
-app_pids+=($!)
+  setsid dotnet src/Api/bin/$configuration/net10.0/Monitoring.Api.dll --urls "http://127.0.0.1:$api_port" >"$work/logs/api.log" 2>&1 &
+api_pids+=($!)
 
 # Readiness needs no key (the detailed /health does, in production).
 ready=0

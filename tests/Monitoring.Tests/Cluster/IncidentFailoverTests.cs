@@ -85,7 +85,20 @@ public sealed class IncidentFailoverTests(ITestOutputHelper output)
         var message = (await hooks.WaitForAsync($"/{id}/ops", 1, TimeSpan.FromSeconds(90))).Single();
         Assert.Equal(servers, message.Body.GetProperty("incident").GetProperty("firing").GetInt32());
         Assert.Equal(incident, message.Body.GetProperty("incident").GetProperty("id").GetString());
-        await Eventually.StaysFalseAsync(() => hooks.At($"/{id}/ops").Count > 1, "a second grouped message", TimeSpan.FromSeconds(8));
+        try
+        {
+            await Eventually.StaysFalseAsync(() => hooks.At($"/{id}/ops").Count > 1, "a second grouped message", TimeSpan.FromSeconds(8));
+        }
+        catch
+        {
+            // What each message was: a resend of the same one (its key) or another (its kind and counts).
+            foreach (var hook in hooks.At($"/{id}/ops"))
+            {
+                output.WriteLine($"{hook.At:HH:mm:ss.fff} {string.Join(",", hook.Headers.Where(h => h.Key.Contains("dempot", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value))} {hook.RawBody[..Math.Min(600, hook.RawBody.Length)]}");
+            }
+            output.WriteLine(cluster.Diagnostics());
+            throw;
+        }
         output.WriteLine($"killed {victim.Name} holding incident {incident} after it stored its message and before its channel took it: 1 grouped message");
     }
 

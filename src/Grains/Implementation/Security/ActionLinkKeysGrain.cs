@@ -35,7 +35,9 @@ public sealed class ActionLinkKeysGrain(
         {
             var (id, secret) = ActionLinkKeys.New();
             kept = [.. kept, new ActionLinkKey(id, Convert.ToBase64String(_sealer.Protect(secret)), now)];
-            logger.LogInformation("Action-link signing key {KeyId} made; it signs from {From}", id, kept.Length == 1 ? now : now + ActionLinkKeys.Publication);
+            // The first key is routine (a new cluster's first ask); a turnover is worth a line.
+            logger.Log(kept.Length == 1 ? LogLevel.Debug : LogLevel.Information, "Action-link signing key {KeyId} made; it signs from {From}",
+                id, kept.Length == 1 ? now : now + ActionLinkKeys.Publication);
         }
         if (!kept.SequenceEqual(keys))
         {

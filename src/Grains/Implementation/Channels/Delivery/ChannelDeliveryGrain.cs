@@ -25,6 +25,7 @@ public sealed class ChannelDeliveryGrain(
     IOptions<NotificationOptions> options,
     StateDurability durability,
     TimeProvider time,
+    IGrainFactory grains,
     ILogger<ChannelDeliveryGrain> logger)
     : Grain, IChannelDeliveryGrain
 {
@@ -195,7 +196,11 @@ public sealed class ChannelDeliveryGrain(
 
     private Task UpdateAsync(OutboxEntry entry) => Record.UpdateAsync(entry);
 
-    private RecordStage Record => _record ??= new RecordStage(GrainFactory, outbox, time, logger, ChannelId);
+    /// <summary>
+    /// Takes the silo's grain factory, not the activation's: a send that went out is recorded even when Orleans has just
+    /// found this activation a duplicate (after a silo's death) and invalidated it, whose own factory then refuses.
+    /// </summary>
+    private RecordStage Record => _record ??= new RecordStage(grains, outbox, time, logger, ChannelId);
 
     /// <summary>What changed (threads, the held count) is written a second later, one write after another.</summary>
     private void MarkDirty()
