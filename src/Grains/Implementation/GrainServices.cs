@@ -52,7 +52,6 @@ public static class GrainServices
         services.AddSingleton<IChannelSender, EmailSender>();
         services.TryAddSingleton(sp => Security.ActionLinkKeyRing.Of(sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IDataProtectionProvider>().CreateProtector(Security.ActionLinkKeys.SealPurpose).Unprotect, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Security.ActionLinkKeyWarmup>();
         services.AddSingleton<Channels.Templates.ActionLinkIssuer>();
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
