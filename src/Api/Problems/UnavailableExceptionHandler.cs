@@ -12,6 +12,9 @@ public sealed class UnavailableExceptionHandler(IProblemDetailsService problems,
 {
     public const int RetryAfterSeconds = 2;
 
+    /// <summary>How Orleans words a call on an activation it has put away (GrainRuntime's context check).</summary>
+    private const string InvalidActivation = "Attempt to access an invalid activation";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         if (!IsTransient(exception))
@@ -46,6 +49,9 @@ public sealed class UnavailableExceptionHandler(IProblemDetailsService problems,
         // again reaches the one that holds the latest state.
         Orleans.Storage.InconsistentStateException => true,
         ClientNotAvailableException => true,
+        // After a silo's death the cluster can find a grain activated twice and put one activation away; a request it was
+        // carrying fails when it next asks the runtime for anything. Sent again, it reaches the activation that stays.
+        InvalidOperationException { Message: var message } when message.StartsWith(InvalidActivation, StringComparison.Ordinal) => true,
         OrleansException { InnerException: { } inner } => IsTransient(inner),
         AggregateException { InnerExceptions.Count: > 0 } aggregate => aggregate.InnerExceptions.All(IsTransient),
         _ => false,

@@ -17,6 +17,16 @@ public sealed class TransientFailureTests
     }
 
     [Fact]
+    public void A_request_on_an_activation_the_cluster_put_away_as_a_duplicate_is_worth_sending_again()
+    {
+        // As Orleans' GrainRuntime words it when a request still running there asks the runtime for anything.
+        var invalid = new InvalidOperationException("Attempt to access an invalid activation: [Activation: S127.0.0.1:11111:1/server/s0-69c338@1a2b InState=Invalid]");
+        Assert.True(UnavailableExceptionHandler.IsTransient(invalid));
+        Assert.True(UnavailableExceptionHandler.IsTransient(new OrleansException("grain call failed", invalid)));
+        Assert.False(UnavailableExceptionHandler.IsTransient(new InvalidOperationException("Sequence contains no elements; Attempt to access an invalid activation")));
+    }
+
+    [Fact]
     public void A_programming_error_is_not()
     {
         Assert.False(UnavailableExceptionHandler.IsTransient(new InvalidOperationException("a bug")));

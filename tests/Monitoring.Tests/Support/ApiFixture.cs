@@ -77,6 +77,10 @@ public sealed class CapturedLogs : ILoggerProvider
 
     public IEnumerable<string> Lines => _lines;
 
+    /// <summary>The lines that mention this text (a server's or an alert's id), for a failure's message.</summary>
+    public string About(string text) => string.Join('\n', _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).TakeLast(40))
+        + "\n--- the last warnings and errors:\n" + string.Join('\n', _lines.Where(l => l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)).TakeLast(20));
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose() { }
@@ -86,7 +90,7 @@ public sealed class CapturedLogs : ILoggerProvider
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
         public bool IsEnabled(LogLevel logLevel) => true;
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._lines.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+            owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }
 

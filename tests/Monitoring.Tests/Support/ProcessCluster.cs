@@ -87,7 +87,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             var port = LocalPorts.Free();
             _api = ClusterProcess.Start("api", Repository.Dll("Api"), Environment(), "--urls", $"http://127.0.0.1:{port}");
             Http?.Dispose();
-            Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+            Http = new HttpClient(new ServerErrorDiagnostics(() => Diagnostics())) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
             Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
             try
             {
@@ -265,5 +265,24 @@ public sealed record ClusterProcess(string Name, Process Process, ConcurrentQueu
         catch (InvalidOperationException)
         {
         }
+    }
+}
+
+/// <summary>
+/// A 500 from a process under test is a bug whose cause is in that process's log, not in the answer: the answer's body
+/// gets the processes' last lines, so the assertion that prints it says why.
+/// </summary>
+public sealed class ServerErrorDiagnostics(Func<string> diagnostics) : DelegatingHandler(new HttpClientHandler())
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if ((int)response.StatusCode < 500 || response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable) return response;
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var content = new StringContent(body + "\n--- the processes' last lines:" + diagnostics());
+        foreach (var header in response.Content.Headers) content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        content.Headers.ContentLength = null;
+        response.Content = content;
+        return response;
     }
 }

@@ -74,7 +74,7 @@ public sealed class OtlpIngestTests(ApiFixture api) : IClassFixture<ApiFixture>
             histogram.Record(0.5, new KeyValuePair<string, object?>("mcp.method.name", "tools/call"), new KeyValuePair<string, object?>("gen_ai.tool.name", "search"),
                 new KeyValuePair<string, object?>("error.type", "tool_error"));
         }
-        Assert.True(provider.ForceFlush(10_000));
+        Assert.True(provider.ForceFlush(10_000), "the flush with the errors was not taken:\n" + api.Logs.About(s.ServerId));
         status = await StatusAsync(s.ServerId);
         Assert.Equal(120, status.GetProperty("requestsInWindow").GetInt64());
         Assert.Equal(20.0 / 120, status.GetProperty("metrics").GetProperty("error_rate").GetDouble(), 6);
@@ -197,7 +197,8 @@ public sealed class OtlpIngestTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal(0, (await StatusAsync(s.ServerId)).GetProperty("requestsInWindow").GetInt64());
 
         // Sent again once the alert can be reached: taken, once, and the breach fires.
-        Assert.Equal(HttpStatusCode.OK, (await api.Http.PostAsync("/v1/metrics", Json(otlp))).StatusCode);
+        var again = await api.Http.PostAsync("/v1/metrics", Json(otlp));
+        Assert.True(again.StatusCode == HttpStatusCode.OK, $"{again.StatusCode}: {await again.Content.ReadAsStringAsync()}\n{api.Logs.About(s.ServerId)}");
         await Eventually.TrueAsync(async () => await s.StatusAsync() == "firing", "the breach reaching its alert");
         Assert.Equal(10, (await StatusAsync(s.ServerId)).GetProperty("requestsInWindow").GetInt64());
     }
