@@ -20,13 +20,20 @@ public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string sche
     {
         var n = entry.Notification;
         var inserted = await StorageErrors.GuardAsync("outbox", "record", () => batcher.ExecuteAsync(
-            $"INSERT INTO {_table} (channel_id, idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error, notification) " +
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING 1",
+            $"INSERT INTO {_table} (channel_id, idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error, notification, claimed_by, claimed_until) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING RETURNING 1",
             channelId, n.IdempotencyKey, n.AlertId, Kind(n.Kind), entry.Held ? "held" : "pending", entry.Attempts,
             new StatementBatcher.Parameter(entry.RecordedAt), new StatementBatcher.Parameter(entry.UpdatedAt), StatementBatcher.Parameter.OrNull(entry.LastError),
-            StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(n, PostgresGrainStorage.Json))));
+            StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(n, PostgresGrainStorage.Json)),
+            Text(entry.ClaimedBy), entry.ClaimedUntil is { } until ? new StatementBatcher.Parameter(until) : new StatementBatcher.Parameter(DBNull.Value, NpgsqlDbType.TimestampTz)));
         return inserted == 1;
     }
+
+    public async Task<bool> TryClaimAsync(string channelId, string key, string? seen, string owner, DateTimeOffset until) =>
+        await StorageErrors.GuardAsync("outbox", "claim", () => batcher.ExecuteAsync(
+            $"UPDATE {_table} SET claimed_by = $4, claimed_until = $5 " +
+            "WHERE channel_id = $1 AND idempotency_key = $2 AND state IN ('pending', 'held') AND claimed_by IS NOT DISTINCT FROM $3 RETURNING 1",
+            channelId, key, Text(seen), owner, new StatementBatcher.Parameter(until))) == 1;
 
     public Task UpdateAsync(string channelId, OutboxEntry entry) =>
         StorageErrors.GuardAsync("outbox", "update", () => batcher.ExecuteAsync(
@@ -45,7 +52,7 @@ public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string sche
     public async Task<IReadOnlyList<OutboxEntry>> PendingAsync(string channelId)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT notification::text, recorded_at, attempts, updated_at, last_error, state FROM {_table} " +
+            $"SELECT notification::text, recorded_at, attempts, updated_at, last_error, state, claimed_by, claimed_until FROM {_table} " +
             "WHERE channel_id = $1 AND state IN ('pending', 'held') ORDER BY recorded_at");
         Add(command, channelId);
         var entries = new List<OutboxEntry>();
@@ -62,6 +69,8 @@ public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string sche
                     UpdatedAt = reader.GetFieldValue<DateTimeOffset>(3),
                     LastError = reader.IsDBNull(4) ? null : reader.GetString(4),
                     Held = reader.GetString(5) == "held",
+                    ClaimedBy = reader.IsDBNull(6) ? null : reader.GetString(6),
+                    ClaimedUntil = reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
                 });
             }
             return 0;
@@ -112,6 +121,8 @@ public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string sche
         Add(command, channelId);
         await StorageErrors.GuardAsync("outbox", "delete", () => command.ExecuteNonQueryAsync());
     }
+
+    private static StatementBatcher.Parameter Text(string? value) => new((object?)value ?? DBNull.Value, NpgsqlDbType.Text);
 
     private static string Kind(NotificationKind kind) => kind.ToString().ToLowerInvariant();
 

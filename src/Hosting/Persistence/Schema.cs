@@ -122,6 +122,10 @@ public static class Schema
                 PRIMARY KEY (partition, fingerprint)
             );
             """),
+        (8, "an outbox row's claim: which delivery worker activation may send it, and until when",
+            """
+            ALTER TABLE outbox ADD COLUMN claimed_by text, ADD COLUMN claimed_until timestamptz;
+            """),
     ];
 
     /// <summary>Applies the migrations not yet applied; answers how many it applied.</summary>

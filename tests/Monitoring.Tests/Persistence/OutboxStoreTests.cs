@@ -35,4 +35,77 @@ public sealed class OutboxStoreTests(PostgresFixture pg)
             Assert.False(await store.AnyPendingAsync("c1"));
         }
     }
+
+    [Fact]
+    public async Task A_claim_is_taken_only_from_the_owner_the_taker_saw_and_only_while_the_row_is_pending()
+    {
+        var schema = PostgresFixture.NewSchema();
+        await Schema.MigrateAsync(pg.DataSource, schema);
+        foreach (var store in new IOutboxStore[] { new InMemoryOutboxStore(), new PostgresOutboxStore(pg.DataSource, schema, new StatementBatcher(pg.DataSource)) })
+        {
+            var now = DateTimeOffset.UtcNow;
+            var lease = now.AddMinutes(1);
+            var entry = new OutboxEntry
+            {
+                Notification = new Notification("r:s", "r", "R", "s", "S", Severity.Critical, NotificationKind.Firing, "firing", "m", 1, now, now, [], [], "", 1),
+                RecordedAt = now, UpdatedAt = now, ClaimedBy = "a", ClaimedUntil = lease,
+            };
+            Assert.True(await store.TryRecordAsync("c1", entry));
+            var stored = Assert.Single(await store.PendingAsync("c1"));
+            Assert.Equal("a", stored.ClaimedBy);
+            Assert.Equal(lease.ToUnixTimeMilliseconds(), stored.ClaimedUntil!.Value.ToUnixTimeMilliseconds());
+
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: null, "b", lease)); // b thought nobody held it
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: "c", "b", lease));
+            Assert.False(await store.TryClaimAsync("c2", entry.Key, seen: "a", "b", lease)); // another channel's row
+            Assert.True(await store.TryClaimAsync("c1", entry.Key, seen: "a", "b", lease.AddMinutes(1)));
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: "a", "c", lease)); // a second taker who saw a loses
+            // Progress does not touch the claim.
+            entry.Attempts = 2;
+            await store.UpdateAsync("c1", entry);
+            stored = Assert.Single(await store.PendingAsync("c1"));
+            Assert.Equal(("b", 2), (stored.ClaimedBy, stored.Attempts));
+
+            await store.FinishAsync("c1", entry.Record("c1", DeliveryState.Delivered));
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: "b", "b", lease)); // finished: nobody sends it
+        }
+    }
+
+    [Fact]
+    public async Task A_row_recorded_before_claims_loads_unclaimed_and_is_taken_by_the_first_worker_that_asks()
+    {
+        // The outbox as version 7 of the schema made it, with a pending row in it; then the claims' migration.
+        var schema = PostgresFixture.NewSchema();
+        await using (var connection = await pg.DataSource.OpenConnectionAsync())
+        {
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        foreach (var (version, name, sql) in Schema.Migrations.Where(m => m.Version <= 7))
+        {
+            await using var command = pg.DataSource.CreateCommand($"SET search_path TO {schema}; {sql}");
+            await command.ExecuteNonQueryAsync();
+            await using var record = pg.DataSource.CreateCommand($"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO {schema}.schema_migrations (version, name) VALUES ({version}, '{name.Replace("'", "''")}')");
+            await record.ExecuteNonQueryAsync();
+        }
+        var at = DateTimeOffset.UtcNow;
+        var notification = new Notification("r:s", "r", "R", "s", "S", Severity.Critical, NotificationKind.Firing, "firing", "m", 1, at, at, [], [], "", 1);
+        await using (var old = pg.DataSource.CreateCommand(
+            $"INSERT INTO {schema}.outbox (channel_id, idempotency_key, alert_id, kind, state, attempts, recorded_at, updated_at, last_error, notification) " +
+            "VALUES ('c1', $1, 'r:s', 'firing', 'pending', 1, now(), now(), 'receiver answered 503', $2)"))
+        {
+            old.Parameters.Add(new Npgsql.NpgsqlParameter { Value = notification.IdempotencyKey });
+            old.Parameters.Add(new Npgsql.NpgsqlParameter { Value = System.Text.Json.JsonSerializer.Serialize(notification, PostgresGrainStorage.Json), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb });
+            await old.ExecuteNonQueryAsync();
+        }
+        Assert.Equal(1, await Schema.MigrateAsync(pg.DataSource, schema));
+
+        var store = new PostgresOutboxStore(pg.DataSource, schema, new StatementBatcher(pg.DataSource));
+        var row = Assert.Single(await store.PendingAsync("c1"));
+        Assert.Equal(("m", 1, "receiver answered 503"), (row.Notification.Message, row.Attempts, row.LastError));
+        Assert.Null(row.ClaimedBy);
+        Assert.Null(row.ClaimedUntil);
+        Assert.True(await store.TryClaimAsync("c1", row.Key, seen: null, "w", DateTimeOffset.UtcNow.AddMinutes(1)));
+        Assert.False(await store.TryClaimAsync("c1", row.Key, seen: null, "v", DateTimeOffset.UtcNow.AddMinutes(1)));
+    }
 }

@@ -44,6 +44,9 @@ public sealed record OutgoingMessage(Notification Notification, RenderedMessage 
 public sealed record SendResult(bool Delivered, string? Error, bool Retryable = true, TimeSpan? RetryAfter = null, string? ThreadRef = null)
 {
     public static SendResult Success(string? threadRef = null) => new(true, null, ThreadRef: threadRef);
+
+    /// <summary>Not sent, and not this activation's to finish: another activation of its worker holds the row (<see cref="Delivery.OutboxClaims"/>).</summary>
+    public static readonly SendResult Yielded = new(false, "another activation of its delivery worker holds it", Retryable: false);
     public static SendResult Failure(string error, bool retryable = true, TimeSpan? retryAfter = null) => new(false, error, retryable, retryAfter);
 
     /// <summary>The usual reading of an HTTP status: 408, 429 and 5xx are worth another try, other 4xx are not.</summary>

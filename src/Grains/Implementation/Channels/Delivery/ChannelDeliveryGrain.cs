@@ -29,6 +29,8 @@ public sealed class ChannelDeliveryGrain(
     ILogger<ChannelDeliveryGrain> logger)
     : Grain, IChannelDeliveryGrain
 {
+    /// <summary>How often a row another activation holds is looked at again while its lease lasts.</summary>
+    private static readonly TimeSpan ClaimRecheck = TimeSpan.FromSeconds(5);
     private readonly OutboxQueue _queue = new();
     private readonly DeliveryPump _pump = new();
     private NotificationChannel? _stored;
@@ -38,6 +40,8 @@ public sealed class ChannelDeliveryGrain(
     private SerialWrites? _writes;
     private WriteBehind? _behind;
     private RecordStage? _record;
+    private ClaimStage? _claims;
+    private DateTimeOffset? _pumpDue;
 
     private string Key => this.GetPrimaryKeyString();
     private string ChannelId => Key[..Key.LastIndexOf('/')];
@@ -55,6 +59,7 @@ public sealed class ChannelDeliveryGrain(
         if (_stages is null) return EnqueueOutcome.UnknownChannel;
         var now = time.GetUtcNow();
         var entry = new OutboxEntry { Notification = notification, RecordedAt = now, UpdatedAt = now };
+        Claims.Stamp(entry, now); // this activation holds what it records
         // Dedup and durable record in one write: a key the store holds, pending or finished, is not recorded twice.
         if (!await outbox.TryRecordAsync(ChannelId, entry)) return EnqueueOutcome.Duplicate;
         _queue.Add(entry);
@@ -169,13 +174,30 @@ public sealed class ChannelDeliveryGrain(
             SendResult result;
             try
             {
-                result = await stages.Attempts.RunAsync(entry, () => state.State.Threads.GetValueOrDefault(entry.Thread)?.Ref, () => UpdateAsync(entry));
+                // A row another live activation of this worker holds waits for its lease, looked at again every few
+                // seconds (its owner's silo may be declared dead meanwhile); one another took meanwhile is its own.
+                var (claim, until) = await Claims.ClaimAsync(entry);
+                if (claim == ClaimStage.Outcome.Wait)
+                {
+                    var left = until!.Value - time.GetUtcNow();
+                    ArmPump(left < ClaimRecheck ? left : ClaimRecheck);
+                    return;
+                }
+                result = claim == ClaimStage.Outcome.Lost ? SendResult.Yielded : await stages.Attempts.RunAsync(entry, () => state.State.Threads.GetValueOrDefault(entry.Thread)?.Ref,
+                    async () => (await Claims.ClaimAsync(entry)).Outcome == ClaimStage.Outcome.Go, () => UpdateAsync(entry));
             }
             finally
             {
                 _pump.Done(entry);
             }
             if (_stored is null) return; // stopped meanwhile: StopAsync reported it
+            if (ReferenceEquals(result, SendResult.Yielded))
+            {
+                logger.LogInformation("Channel {ChannelId}: {IdempotencyKey} is sent by another activation of its worker", ChannelId, entry.Notification.IdempotencyKey);
+                _queue.Remove(entry);
+                Pump();
+                return;
+            }
             if (result.Delivered && result.ThreadRef is { } reference && state.State.Remember(entry.Thread, reference, time.GetUtcNow())) MarkDirty();
             await FinishAsync(entry, result.Delivered ? DeliveryState.Delivered : DeliveryState.Failed, result.Error);
             Pump();
@@ -202,6 +224,8 @@ public sealed class ChannelDeliveryGrain(
     /// </summary>
     private RecordStage Record => _record ??= new RecordStage(grains, outbox, time, logger, ChannelId);
 
+    private ClaimStage Claims => _claims ??= stages.Claims(ChannelId);
+
     /// <summary>What changed (threads, the held count) is written a second later, one write after another.</summary>
     private void MarkDirty()
     {
@@ -209,11 +233,17 @@ public sealed class ChannelDeliveryGrain(
         (_behind ??= new WriteBehind(this, _ => _writes.WriteAsync(), TimeSpan.FromSeconds(1))).Mark();
     }
 
+    /// <summary>Walks again after <paramref name="wait"/>, or sooner when a walk is already due sooner (a rate limit's wait and a claim's lease share the timer).</summary>
     private void ArmPump(TimeSpan wait)
     {
+        if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
         if (wait > TimeSpan.FromHours(1)) wait = TimeSpan.FromHours(1);
+        var now = time.GetUtcNow();
+        if (_pumpDue is { } due && due > now && due <= now + wait) return;
+        _pumpDue = now + wait;
         _pumpTimer ??= this.RegisterGrainTimer(_ =>
         {
+            _pumpDue = null;
             Pump();
             return Task.CompletedTask;
         }, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });

@@ -9,9 +9,13 @@ public sealed record PreparedStages(ChannelSettings Settings, RateGate Gate, Del
 
 /// <summary>Builds a channel's stages from its config, for the channel grain (test messages) and its delivery workers alike.</summary>
 public sealed class ChannelStages(
-    ChannelSenders senders, MessageRenderer renderer, ClusterDeliveryLimiter clusterLimit, IAlertHistory history, TimeProvider time, ILoggerFactory loggers)
+    ChannelSenders senders, MessageRenderer renderer, ClusterDeliveryLimiter clusterLimit, IAlertHistory history, IOutboxStore outbox,
+    IClusterMembershipService membership, ILocalSiloDetails silo, TimeProvider time, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger("Monitoring.Channels.Delivery");
+
+    /// <summary>A new worker activation's claims on its channel's outbox rows.</summary>
+    internal ClaimStage Claims(string channelId) => new(outbox, membership, time, channelId, silo.SiloAddress.ToParsableString());
 
     /// <summary>The stages for a channel's plain config, or null when no sender knows its type.</summary>
     public PreparedStages? Build(NotificationChannel channel)

@@ -52,8 +52,12 @@ public sealed class DeliveryAttempts
             .Build();
     }
 
-    /// <summary>Attempts until delivered, failed for good, or too old. <paramref name="afterFailedAttempt"/> sees each failed attempt.</summary>
-    public async Task<SendResult> RunAsync(OutboxEntry entry, Func<string?> threadRef, Func<Task> afterFailedAttempt)
+    /// <summary>
+    /// Attempts until delivered, failed for good, or too old. <paramref name="mayAttempt"/> is asked before each attempt
+    /// (the worker's claim on the row, <see cref="OutboxClaims"/>): once it says no, nothing more is sent and the answer
+    /// is <see cref="SendResult.Yielded"/>. <paramref name="afterFailedAttempt"/> sees each failed attempt.
+    /// </summary>
+    public async Task<SendResult> RunAsync(OutboxEntry entry, Func<string?> threadRef, Func<Task<bool>> mayAttempt, Func<Task> afterFailedAttempt)
     {
         var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: true);
         context.Properties.Set(RecordedAtKey, entry.RecordedAt);
@@ -61,6 +65,7 @@ public sealed class DeliveryAttempts
         {
             return await _pipeline.ExecuteAsync(async _ =>
             {
+                if (!await mayAttempt()) return SendResult.Yielded;
                 entry.Attempts++;
                 entry.UpdatedAt = _time.GetUtcNow();
                 // The render and the send run on the thread pool, not on the channel grain's one thread: with 64 messages

@@ -13,6 +13,12 @@ public sealed class OutboxEntry
     [Id(4), JsonPropertyName("LastError")] public string? LastError { get; set; }
     [Id(5), JsonPropertyName("Held")] public bool Held { get; set; }
 
+    /// <summary>The activation that may send it (<see cref="OutboxClaims"/>): kept in the store's row only, never in a grain's state.</summary>
+    [Id(6), JsonIgnore] public string? ClaimedBy { get; set; }
+
+    /// <summary>Until when <see cref="ClaimedBy"/> holds it without renewing.</summary>
+    [Id(7), JsonIgnore] public DateTimeOffset? ClaimedUntil { get; set; }
+
     [NonSerialized] private string? _key;
     [NonSerialized] private string? _thread;
 
@@ -37,6 +43,12 @@ public interface IOutboxStore
 {
     /// <summary>Records the entry unless its key is known; false for a duplicate.</summary>
     Task<bool> TryRecordAsync(string channelId, OutboxEntry entry);
+
+    /// <summary>
+    /// Claims a pending row for <paramref name="owner"/> until <paramref name="until"/>, if its claim is still the one
+    /// the caller saw (<paramref name="seen"/>, null for none): false when another took it meanwhile or it is finished.
+    /// </summary>
+    Task<bool> TryClaimAsync(string channelId, string key, string? seen, string owner, DateTimeOffset until);
 
     /// <summary>Stores an entry's progress: attempts, last error, held.</summary>
     Task UpdateAsync(string channelId, OutboxEntry entry);
@@ -77,13 +89,27 @@ public sealed class InMemoryOutboxStore : IOutboxStore
         }
     }
 
+    public Task<bool> TryClaimAsync(string channelId, string key, string? seen, string owner, DateTimeOffset until)
+    {
+        if (!_channels.TryGetValue(channelId, out var rows)) return Task.FromResult(false);
+        lock (rows)
+        {
+            if (!rows.Pending.TryGetValue(key, out var row) || row.ClaimedBy != seen) return Task.FromResult(false);
+            (row.ClaimedBy, row.ClaimedUntil) = (owner, until);
+            return Task.FromResult(true);
+        }
+    }
+
     public Task UpdateAsync(string channelId, OutboxEntry entry)
     {
         if (_channels.TryGetValue(channelId, out var rows))
         {
             lock (rows)
             {
-                if (rows.Pending.ContainsKey(entry.Notification.IdempotencyKey)) rows.Pending[entry.Notification.IdempotencyKey] = Copy(entry);
+                if (rows.Pending.TryGetValue(entry.Notification.IdempotencyKey, out var row))
+                {
+                    (row.Attempts, row.UpdatedAt, row.LastError, row.Held) = (entry.Attempts, entry.UpdatedAt, entry.LastError, entry.Held);
+                }
             }
         }
         return Task.CompletedTask;
@@ -151,6 +177,7 @@ public sealed class InMemoryOutboxStore : IOutboxStore
     private static OutboxEntry Copy(OutboxEntry e) => new()
     {
         Notification = e.Notification, RecordedAt = e.RecordedAt, Attempts = e.Attempts, UpdatedAt = e.UpdatedAt, LastError = e.LastError, Held = e.Held,
+        ClaimedBy = e.ClaimedBy, ClaimedUntil = e.ClaimedUntil,
     };
 
     private sealed class Rows
