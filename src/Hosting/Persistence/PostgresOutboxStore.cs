@@ -25,15 +25,15 @@ public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string sche
             channelId, n.IdempotencyKey, n.AlertId, Kind(n.Kind), entry.Held ? "held" : "pending", entry.Attempts,
             new StatementBatcher.Parameter(entry.RecordedAt), new StatementBatcher.Parameter(entry.UpdatedAt), StatementBatcher.Parameter.OrNull(entry.LastError),
             StatementBatcher.Parameter.Jsonb(JsonSerializer.Serialize(n, PostgresGrainStorage.Json)),
-            Text(entry.ClaimedBy), entry.ClaimedUntil is { } until ? new StatementBatcher.Parameter(until) : new StatementBatcher.Parameter(DBNull.Value, NpgsqlDbType.TimestampTz)));
+            Text(entry.ClaimedBy), Time(entry.ClaimedUntil)));
         return inserted == 1;
     }
 
-    public async Task<bool> TryClaimAsync(string channelId, string key, string? seen, string owner, DateTimeOffset until) =>
+    public async Task<bool> TryClaimAsync(string channelId, string key, (string? Owner, DateTimeOffset? Until) seen, string owner, DateTimeOffset until) =>
         await StorageErrors.GuardAsync("outbox", "claim", () => batcher.ExecuteAsync(
-            $"UPDATE {_table} SET claimed_by = $4, claimed_until = $5 " +
-            "WHERE channel_id = $1 AND idempotency_key = $2 AND state IN ('pending', 'held') AND claimed_by IS NOT DISTINCT FROM $3 RETURNING 1",
-            channelId, key, Text(seen), owner, new StatementBatcher.Parameter(until))) == 1;
+            $"UPDATE {_table} SET claimed_by = $5, claimed_until = $6 WHERE channel_id = $1 AND idempotency_key = $2 AND state IN ('pending', 'held') " +
+            "AND claimed_by IS NOT DISTINCT FROM $3 AND claimed_until IS NOT DISTINCT FROM $4 RETURNING 1",
+            channelId, key, Text(seen.Owner), Time(seen.Until), owner, new StatementBatcher.Parameter(until))) == 1;
 
     public Task UpdateAsync(string channelId, OutboxEntry entry) =>
         StorageErrors.GuardAsync("outbox", "update", () => batcher.ExecuteAsync(
@@ -123,6 +123,8 @@ public sealed class PostgresOutboxStore(NpgsqlDataSource dataSource, string sche
     }
 
     private static StatementBatcher.Parameter Text(string? value) => new((object?)value ?? DBNull.Value, NpgsqlDbType.Text);
+
+    private static StatementBatcher.Parameter Time(DateTimeOffset? value) => value is { } at ? new(at) : new(DBNull.Value, NpgsqlDbType.TimestampTz);
 
     private static string Kind(NotificationKind kind) => kind.ToString().ToLowerInvariant();
 

@@ -44,7 +44,7 @@ public sealed class OutboxStoreTests(PostgresFixture pg)
         foreach (var store in new IOutboxStore[] { new InMemoryOutboxStore(), new PostgresOutboxStore(pg.DataSource, schema, new StatementBatcher(pg.DataSource)) })
         {
             var now = DateTimeOffset.UtcNow;
-            var lease = now.AddMinutes(1);
+            var lease = DateTimeOffset.FromUnixTimeMilliseconds(now.AddMinutes(1).ToUnixTimeMilliseconds()); // as the store keeps it
             var entry = new OutboxEntry
             {
                 Notification = new Notification("r:s", "r", "R", "s", "S", Severity.Critical, NotificationKind.Firing, "firing", "m", 1, now, now, [], [], "", 1),
@@ -55,11 +55,12 @@ public sealed class OutboxStoreTests(PostgresFixture pg)
             Assert.Equal("a", stored.ClaimedBy);
             Assert.Equal(lease.ToUnixTimeMilliseconds(), stored.ClaimedUntil!.Value.ToUnixTimeMilliseconds());
 
-            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: null, "b", lease)); // b thought nobody held it
-            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: "c", "b", lease));
-            Assert.False(await store.TryClaimAsync("c2", entry.Key, seen: "a", "b", lease)); // another channel's row
-            Assert.True(await store.TryClaimAsync("c1", entry.Key, seen: "a", "b", lease.AddMinutes(1)));
-            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: "a", "c", lease)); // a second taker who saw a loses
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, (null, null), "b", lease)); // b thought nobody held it
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, ("c", lease), "b", lease));
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, ("a", lease.AddSeconds(-1)), "b", lease)); // a renewed since b looked
+            Assert.False(await store.TryClaimAsync("c2", entry.Key, ("a", lease), "b", lease)); // another channel's row
+            Assert.True(await store.TryClaimAsync("c1", entry.Key, ("a", lease), "b", lease.AddMinutes(1)));
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, ("a", lease), "c", lease)); // a second taker who saw a loses
             // Progress does not touch the claim.
             entry.Attempts = 2;
             await store.UpdateAsync("c1", entry);
@@ -67,7 +68,7 @@ public sealed class OutboxStoreTests(PostgresFixture pg)
             Assert.Equal(("b", 2), (stored.ClaimedBy, stored.Attempts));
 
             await store.FinishAsync("c1", entry.Record("c1", DeliveryState.Delivered));
-            Assert.False(await store.TryClaimAsync("c1", entry.Key, seen: "b", "b", lease)); // finished: nobody sends it
+            Assert.False(await store.TryClaimAsync("c1", entry.Key, ("b", lease.AddMinutes(1)), "b", lease)); // finished: nobody sends it
         }
     }
 
@@ -105,7 +106,7 @@ public sealed class OutboxStoreTests(PostgresFixture pg)
         Assert.Equal(("m", 1, "receiver answered 503"), (row.Notification.Message, row.Attempts, row.LastError));
         Assert.Null(row.ClaimedBy);
         Assert.Null(row.ClaimedUntil);
-        Assert.True(await store.TryClaimAsync("c1", row.Key, seen: null, "w", DateTimeOffset.UtcNow.AddMinutes(1)));
-        Assert.False(await store.TryClaimAsync("c1", row.Key, seen: null, "v", DateTimeOffset.UtcNow.AddMinutes(1)));
+        Assert.True(await store.TryClaimAsync("c1", row.Key, (null, null), "w", DateTimeOffset.UtcNow.AddMinutes(1)));
+        Assert.False(await store.TryClaimAsync("c1", row.Key, (null, null), "v", DateTimeOffset.UtcNow.AddMinutes(1)));
     }
 }

@@ -45,9 +45,10 @@ public sealed record SendResult(bool Delivered, string? Error, bool Retryable = 
 {
     public static SendResult Success(string? threadRef = null) => new(true, null, ThreadRef: threadRef);
 
+    public static SendResult Failure(string error, bool retryable = true, TimeSpan? retryAfter = null) => new(false, error, retryable, retryAfter);
+
     /// <summary>Not sent, and not this activation's to finish: another activation of its worker holds the row (<see cref="Delivery.OutboxClaims"/>).</summary>
     public static readonly SendResult Yielded = new(false, "another activation of its delivery worker holds it", Retryable: false);
-    public static SendResult Failure(string error, bool retryable = true, TimeSpan? retryAfter = null) => new(false, error, retryable, retryAfter);
 
     /// <summary>The usual reading of an HTTP status: 408, 429 and 5xx are worth another try, other 4xx are not.</summary>
     public static SendResult FromStatus(System.Net.HttpStatusCode status, string? reason, TimeSpan? retryAfter)

@@ -175,15 +175,20 @@ public sealed class ChannelDeliveryGrain(
             try
             {
                 // A row another live activation of this worker holds waits for its lease, looked at again every few
-                // seconds (its owner's silo may be declared dead meanwhile); one another took meanwhile is its own.
+                // seconds (its owner's silo may be declared dead meanwhile); a row finished meanwhile leaves the queue.
                 var (claim, until) = await Claims.ClaimAsync(entry);
+                if (claim == ClaimStage.Outcome.Lost)
+                {
+                    _queue.Remove(entry);
+                    return;
+                }
                 if (claim == ClaimStage.Outcome.Wait)
                 {
                     var left = until!.Value - time.GetUtcNow();
                     ArmPump(left < ClaimRecheck ? left : ClaimRecheck);
                     return;
                 }
-                result = claim == ClaimStage.Outcome.Lost ? SendResult.Yielded : await stages.Attempts.RunAsync(entry, () => state.State.Threads.GetValueOrDefault(entry.Thread)?.Ref,
+                result = await stages.Attempts.RunAsync(entry, () => state.State.Threads.GetValueOrDefault(entry.Thread)?.Ref,
                     async () => (await Claims.ClaimAsync(entry)).Outcome == ClaimStage.Outcome.Go, () => UpdateAsync(entry));
             }
             finally
@@ -193,8 +198,8 @@ public sealed class ChannelDeliveryGrain(
             if (_stored is null) return; // stopped meanwhile: StopAsync reported it
             if (ReferenceEquals(result, SendResult.Yielded))
             {
-                logger.LogInformation("Channel {ChannelId}: {IdempotencyKey} is sent by another activation of its worker", ChannelId, entry.Notification.IdempotencyKey);
-                _queue.Remove(entry);
+                // Another activation took it over during a long backoff: it stays queued, and the next walk decides again.
+                logger.LogInformation("Channel {ChannelId}: {IdempotencyKey} is held by another activation of its worker", ChannelId, entry.Notification.IdempotencyKey);
                 Pump();
                 return;
             }

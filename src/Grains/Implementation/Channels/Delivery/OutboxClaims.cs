@@ -5,7 +5,7 @@ namespace Monitoring.Channels.Delivery;
 /// activated twice (its directory entry lived on the dead silo) and put one away; both may have loaded the same pending
 /// row. A row is claimed: recording it claims it for the recorder, and any other activation takes it over only once the
 /// claim's lease has run out or its owner's silo is dead (by the cluster's membership). Taking over is a compare-and-set
-/// on the owner the taker saw, so two takers cannot both win. An owner renews its claim before an attempt when less
+/// on the claim the taker saw (owner and lease), so two takers cannot both win, nor a taker beat an owner's renewal. An owner renews its claim before an attempt when less
 /// than half its lease is left, so only a send that waits out a long backoff pays a statement for it. Pure rules,
 /// tested by a table; <see cref="ClaimStage"/> carries them out against the store.
 /// </summary>
@@ -52,9 +52,12 @@ internal sealed class ClaimStage(IOutboxStore outbox, IClusterMembershipService 
     public string Me { get; } = OutboxClaims.Owner(silo, Guid.NewGuid());
 
     /// <summary>Stamps a row this activation records: it holds it from the start.</summary>
-    public void Stamp(OutboxEntry entry, DateTimeOffset now) => (entry.ClaimedBy, entry.ClaimedUntil) = (Me, now + OutboxClaims.Lease);
+    public void Stamp(OutboxEntry entry, DateTimeOffset now) => (entry.ClaimedBy, entry.ClaimedUntil) = (Me, LeaseFrom(now));
 
-    /// <summary>Whether this activation may send the row now; <c>Wait</c> comes with when to look again, <c>Lost</c> means another has it (or it is finished).</summary>
+    /// <summary>
+    /// Whether this activation may send the row now. <c>Wait</c> comes with when to look again: another live activation
+    /// holds it, or took or renewed it since this one looked (its claim is read again). <c>Lost</c>: it is finished.
+    /// </summary>
     public async Task<(Outcome Outcome, DateTimeOffset? Until)> ClaimAsync(OutboxEntry entry)
     {
         var now = time.GetUtcNow();
@@ -65,10 +68,23 @@ internal sealed class ClaimStage(IOutboxStore outbox, IClusterMembershipService 
             case OutboxClaims.Step.Wait:
                 return (Outcome.Wait, entry.ClaimedUntil);
         }
+        var until = LeaseFrom(now);
+        if (await outbox.TryClaimAsync(channelId, entry.Key, (entry.ClaimedBy, entry.ClaimedUntil), Me, until))
+        {
+            (entry.ClaimedBy, entry.ClaimedUntil) = (Me, until);
+            return (Outcome.Go, null);
+        }
+        // Another activation took or renewed it since: what the store holds now decides (the rare path pays a read).
+        if ((await outbox.PendingAsync(channelId)).FirstOrDefault(row => row.Key == entry.Key) is not { } stored) return (Outcome.Lost, null);
+        (entry.ClaimedBy, entry.ClaimedUntil) = (stored.ClaimedBy, stored.ClaimedUntil);
+        return (Outcome.Wait, stored.ClaimedUntil ?? now);
+    }
+
+    /// <summary>A lease's end, in whole milliseconds: the store keeps no finer time, and a claim is compared as stored.</summary>
+    private static DateTimeOffset LeaseFrom(DateTimeOffset now)
+    {
         var until = now + OutboxClaims.Lease;
-        if (!await outbox.TryClaimAsync(channelId, entry.Key, entry.ClaimedBy, Me, until)) return (Outcome.Lost, null);
-        (entry.ClaimedBy, entry.ClaimedUntil) = (Me, until);
-        return (Outcome.Go, null);
+        return until.AddTicks(-(until.Ticks % TimeSpan.TicksPerMillisecond));
     }
 
     /// <summary>Only a silo the membership says is dead: one it does not know yet may have just joined and be sending.</summary>

@@ -46,9 +46,10 @@ public interface IOutboxStore
 
     /// <summary>
     /// Claims a pending row for <paramref name="owner"/> until <paramref name="until"/>, if its claim is still the one
-    /// the caller saw (<paramref name="seen"/>, null for none): false when another took it meanwhile or it is finished.
+    /// the caller saw (<paramref name="seen"/>: owner and lease, nulls for none): false when another took or renewed it
+    /// meanwhile, or it is finished.
     /// </summary>
-    Task<bool> TryClaimAsync(string channelId, string key, string? seen, string owner, DateTimeOffset until);
+    Task<bool> TryClaimAsync(string channelId, string key, (string? Owner, DateTimeOffset? Until) seen, string owner, DateTimeOffset until);
 
     /// <summary>Stores an entry's progress: attempts, last error, held.</summary>
     Task UpdateAsync(string channelId, OutboxEntry entry);
@@ -89,12 +90,12 @@ public sealed class InMemoryOutboxStore : IOutboxStore
         }
     }
 
-    public Task<bool> TryClaimAsync(string channelId, string key, string? seen, string owner, DateTimeOffset until)
+    public Task<bool> TryClaimAsync(string channelId, string key, (string? Owner, DateTimeOffset? Until) seen, string owner, DateTimeOffset until)
     {
         if (!_channels.TryGetValue(channelId, out var rows)) return Task.FromResult(false);
         lock (rows)
         {
-            if (!rows.Pending.TryGetValue(key, out var row) || row.ClaimedBy != seen) return Task.FromResult(false);
+            if (!rows.Pending.TryGetValue(key, out var row) || row.ClaimedBy != seen.Owner || row.ClaimedUntil != seen.Until) return Task.FromResult(false);
             (row.ClaimedBy, row.ClaimedUntil) = (owner, until);
             return Task.FromResult(true);
         }
