@@ -177,18 +177,14 @@ public sealed class ChannelDeliveryGrain(
                 // A row another live activation of this worker holds waits for its lease, looked at again every few
                 // seconds (its owner's silo may be declared dead meanwhile); a row finished meanwhile leaves the queue.
                 var (claim, until) = await Claims.ClaimAsync(entry);
-                if (claim == ClaimStage.Outcome.Lost)
-                {
-                    _queue.Remove(entry);
-                    return;
-                }
                 if (claim == ClaimStage.Outcome.Wait)
                 {
                     var left = until!.Value - time.GetUtcNow();
                     ArmPump(left < ClaimRecheck ? left : ClaimRecheck);
                     return;
                 }
-                result = await stages.Attempts.RunAsync(entry, () => state.State.Threads.GetValueOrDefault(entry.Thread)?.Ref,
+                if (claim == ClaimStage.Outcome.Lost) _queue.Remove(entry);
+                result = claim == ClaimStage.Outcome.Lost ? SendResult.Yielded : await stages.Attempts.RunAsync(entry, () => state.State.Threads.GetValueOrDefault(entry.Thread)?.Ref,
                     async () => (await Claims.ClaimAsync(entry)).Outcome == ClaimStage.Outcome.Go, () => UpdateAsync(entry));
             }
             finally
@@ -198,8 +194,9 @@ public sealed class ChannelDeliveryGrain(
             if (_stored is null) return; // stopped meanwhile: StopAsync reported it
             if (ReferenceEquals(result, SendResult.Yielded))
             {
-                // Another activation took it over during a long backoff: it stays queued, and the next walk decides again.
-                logger.LogInformation("Channel {ChannelId}: {IdempotencyKey} is held by another activation of its worker", ChannelId, entry.Notification.IdempotencyKey);
+                // Finished by another activation (it left the queue), or taken over during a long backoff (it stays
+                // queued): either way the thread's next message may go, and the next walk decides again.
+                logger.LogInformation("Channel {ChannelId}: {IdempotencyKey} is another activation's to send", ChannelId, entry.Notification.IdempotencyKey);
                 Pump();
                 return;
             }
