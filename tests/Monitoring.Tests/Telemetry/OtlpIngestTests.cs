@@ -204,6 +204,37 @@ public sealed class OtlpIngestTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task A_listing_that_cannot_be_written_holds_back_neither_the_push_nor_the_page_and_catches_up_with_the_next_step()
+    {
+        var s = new ApiScenario(api);
+        await s.WebhookChannelAsync($"ch-{s.Id}", "page");
+        await s.ServerAndRuleAsync($$""" "channels":["ch-{{s.Id}}"]""");
+        // The alert's and the server's listing shards fail every call, as a shard stuck in activation would time out.
+        string[] shards = [Listings.ListingShards.KeyFor(Listings.AlertEntry.Kind, s.AlertId), Listings.ListingShards.KeyFor(Listings.ServerEntry.Kind, s.ServerId)];
+        foreach (var shard in shards) api.Faults.Fail(shard);
+        var refusedBefore = api.Faults.Refused;
+        try
+        {
+            var push = await api.Http.PostAsync("/v1/metrics", Json(Request((s.ServerId, "s", Point("tools/call", 10, "[0,10,0]", extra: """,{"key":"error.type","value":{"stringValue":"timeout"}}""")))));
+            Assert.True(push.StatusCode == HttpStatusCode.OK, $"{push.StatusCode}: {await push.Content.ReadAsStringAsync()}\n{api.Logs.About(s.ServerId)}");
+            Assert.Equal("firing", await s.StatusAsync());
+            await s.WaitForHooksAsync("page", 1);
+            Assert.True(api.Faults.Refused > refusedBefore, "the listing writes were tried and refused");
+        }
+        finally
+        {
+            foreach (var shard in shards) api.Faults.Heal(shard);
+        }
+        async Task<string[]> ListedAsync() =>
+            [.. (await (await api.Http.GetAsync($"/api/alerts?serverId={s.ServerId}")).JsonAsync()).GetProperty("items").EnumerateArray().Select(a => a.GetProperty("status").GetString()!)];
+        Assert.Empty(await ListedAsync());
+
+        // The next step (the server tells its open alert again within a reminder period) writes what was missed.
+        await s.AdvanceUntilAsync(async () => (await ListedAsync()) is ["firing"], "the alert listed as firing", TimeSpan.FromSeconds(15), TimeSpan.FromMinutes(3));
+        Assert.Single(s.Hooks("page"));
+    }
+
+    [Fact]
     public async Task A_point_that_cannot_be_true_refuses_the_request_says_where_and_takes_nothing()
     {
         var s = new ApiScenario(api);

@@ -69,6 +69,29 @@ public interface IListingStore
 
 public static class ListingStoreExtensions
 {
+    /// <summary>How long a grain's step waits for its listing entry to be written, in real time.</summary>
+    public static readonly TimeSpan ProjectionBound = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Writes a grain's listing entry as the projection it is: within <paramref name="within"/> of real time
+    /// (<see cref="ProjectionBound"/> unless told), or not at all. Answers the failure, a fault or no answer in time,
+    /// instead of throwing, so a listing that cannot be reached never fails or holds its grain's step for Orleans'
+    /// 30 s response timeout; the caller keeps what it listed last and writes again with its next step.
+    /// </summary>
+    public static async Task<Exception?> TryUpsertAsync<TEntry>(this IListingStore store, TEntry entry, TimeSpan? within = null, TimeProvider? clock = null)
+        where TEntry : IListingEntry<TEntry>
+    {
+        try
+        {
+            await store.UpsertAsync(entry).WaitAsync(within ?? ProjectionBound, clock ?? TimeProvider.System);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
     /// <summary>Entries whose fields equal every filter value and none of the excluded ones, sorted by id, one page.</summary>
     public static Task<(TEntry[] Items, int Total)> QueryAsync<TEntry>(this IListingStore store, Dictionary<string, string> filter, int take, int skip,
         Dictionary<string, string>? exclude = null) where TEntry : IListingEntry<TEntry> =>

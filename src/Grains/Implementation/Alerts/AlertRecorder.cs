@@ -77,14 +77,25 @@ internal sealed class AlertRecorder(string alertId, Func<AlertState> state, stri
         }
     }
 
-    /// <summary>Tells the listing when the sequence or the status moved; an evaluation that changed neither writes nothing.</summary>
+    /// <summary>
+    /// Tells the listing when the sequence or the status moved; an evaluation that changed neither writes nothing. The
+    /// listing is a projection: one that cannot be written in time is written with the next step, and the alert's
+    /// step (its page, its server's evaluation, the push behind it) goes on.
+    /// </summary>
     public async Task ListAsync(DateTimeOffset now)
     {
         var listed = (S.Life.Sequence, AlertLifecycle.StatusAt(S.Life, now));
         if (_listed == listed) return;
         var rule = S.Rule!;
-        await listings.UpsertAsync(new AlertEntry(alertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, listed.Item2, rule.Message, S.Life.FiredAt, now, S.Life.Sequence));
-        _listed = listed;
+        var failed = await listings.TryUpsertAsync(new AlertEntry(alertId, rule.Id, S.Server!.Id, rule.Name, rule.Severity, listed.Item2, rule.Message, S.Life.FiredAt, now, S.Life.Sequence));
+        if (failed is null)
+        {
+            _listed = listed;
+        }
+        else
+        {
+            logger.LogWarning(failed, "Alert {AlertId}: its listing entry could not be written; trying again with the next step", alertId);
+        }
     }
 
     /// <summary>

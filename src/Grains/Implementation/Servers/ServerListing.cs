@@ -66,14 +66,11 @@ internal sealed class ServerListing(
         var stale = listed is not null && now - listed.ListedAt >= Refresh
             && (!listed.Metrics.OrderBy(m => m.Key).SequenceEqual(entry.Metrics.OrderBy(m => m.Key)) || !listed.HealthReasons.SequenceEqual(entry.HealthReasons));
         if (!urgent && !stale) return;
-        try
+        if (await listings.TryUpsertAsync(entry) is { } failed)
         {
-            await listings.UpsertAsync(entry);
-            _listed = entry;
+            logger.LogWarning(failed, "Server {ServerId}: its listing entry could not be written; trying again with the next evaluation", serverId);
+            return;
         }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Server {ServerId}: its listing entry could not be written; trying again with the next evaluation", serverId);
-        }
+        _listed = entry;
     }
 }
