@@ -27,6 +27,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Monitoring.Servers;
 
+// The product's processes run with the product's own compilation settings here (the tests start them quicker).
+Monitoring.Tests.Support.ClusterProcess.QuickStart = false;
+
 if (args.Contains("--floor-host"))
 {
     await GrainFloor.RunAsync(args);

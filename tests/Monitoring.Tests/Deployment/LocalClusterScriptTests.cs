@@ -33,6 +33,7 @@ public sealed class LocalClusterScriptTests
         start.Environment["CONFIGURATION"] = configuration;
         start.Environment["NO_BUILD"] = "1";
         start.Environment["LOCAL_CLUSTER_DIR"] = work;
+        if (ClusterProcess.QuickStart) start.Environment["DOTNET_TC_QuickJit"] = "1"; // as every product process the tests start
         var output = new StringBuilder();
         using var script = Process.Start(start)!;
         script.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
