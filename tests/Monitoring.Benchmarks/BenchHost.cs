@@ -19,12 +19,21 @@ public static class BenchHost
         // More of the API's own settings, for a run that turns one part off to see what it costs (docs/benchmarks.md).
         extraArguments += " " + Environment.GetEnvironmentVariable("MONITORING_BENCH_API_ARGS");
         var start = published is { Length: > 0 } ? $"{published}" : $"run -c Release --project {Path.Combine(RepoRoot(), "src", "Api")} --";
-        var api = Process.Start(new ProcessStartInfo("dotnet",
+        var info = new ProcessStartInfo("dotnet",
             $"{start} --urls {url} --Orleans:SiloPort={siloPort} --Orleans:GatewayPort={gatewayPort} --Logging:LogLevel:Default=Warning {extraArguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
+        };
+        // MONITORING_BENCH_API_ENV ("NAME=value;NAME=value") sets the API's environment only: runtime settings such as
+        // the GC's, which the runtime reads only from the environment, without changing the benchmark's own process.
+        foreach (var pair in (Environment.GetEnvironmentVariable("MONITORING_BENCH_API_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (name, value) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
+            info.Environment[name] = value;
+            Console.WriteLine($"(the API's environment: {name}={value})");
+        }
+        var api = Process.Start(info)!;
         api.OutputDataReceived += (_, _) => { };
         api.ErrorDataReceived += (_, _) => { };
         api.BeginOutputReadLine();
