@@ -117,6 +117,19 @@ public sealed class AlertLifecycleRulesTests
         Assert.Contains("use a silence", outcome.Refusal);
     }
 
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(-1, false)]
+    [InlineData(1, true)]
+    [InlineData(30 * 86400, true)]
+    [InlineData(30 * 86400 + 1, false)]
+    public void A_suppression_lasts_more_than_nothing_and_at_most_thirty_days(int seconds, bool taken)
+    {
+        var error = AlertLifecycle.SuppressionError(TimeSpan.FromSeconds(seconds));
+        if (taken) Assert.Null(error);
+        else Assert.Equal("must be more than 0s and at most 4w2d", error); // 30 days, as durations are written
+    }
+
     [Fact]
     public void Idempotency_sequences_never_repeat()
     {

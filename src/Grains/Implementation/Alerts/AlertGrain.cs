@@ -92,14 +92,10 @@ public sealed class AlertGrain(
     public Task<WriteResult> ResolveAsync(string? by) =>
         ActAsync(true, (life, inputs, now) => AlertLifecycle.Resolve(life, by, inputs, now));
 
-    public Task<WriteResult> SuppressAsync(TimeSpan duration, string? by)
-    {
-        if (duration <= TimeSpan.Zero || duration > AlertLifecycle.MaxSuppression)
-        {
-            return Task.FromResult(WriteResult.Invalid("duration", $"must be more than 0s and at most {Durations.Format(AlertLifecycle.MaxSuppression)}"));
-        }
-        return ActAsync(false, (life, inputs, now) => AlertLifecycle.Suppress(life, duration, by, inputs, now));
-    }
+    public Task<WriteResult> SuppressAsync(TimeSpan duration, string? by) =>
+        AlertLifecycle.SuppressionError(duration) is { } error
+            ? Task.FromResult(WriteResult.Invalid("duration", error))
+            : ActAsync(false, (life, inputs, now) => AlertLifecycle.Suppress(life, duration, by, inputs, now));
 
     public async Task CloseAsync(string reason)
     {
@@ -241,16 +237,7 @@ public sealed class AlertGrain(
 
     private void MarkDirty() => Writes.Mark();
 
-    /// <summary>The next moment something may become due, or null when nothing waits on time.</summary>
-    private DateTimeOffset? NextDue(DateTimeOffset now)
-    {
-        if (S.Rule is not { } rule) return null;
-        var due = AlertLifecycle.NextDue(S.Life, new AlertInputs(rule, null, AlertJournal.KnownSilence(S.Life)), now);
-        if (Reminder.InDoubt) due = Earliest(due, now + HandOffRetry);
-        return Earliest(due, S.HandOffRetryAt);
-    }
-
-    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+    private DateTimeOffset? NextDue(DateTimeOffset now) => AlertJournal.NextDue(S, Reminder.InDoubt, HandOffRetry, now);
 
     /// <summary>
     /// Work its server's evaluations do not bring back must survive a silo restart on its own: a notification not yet

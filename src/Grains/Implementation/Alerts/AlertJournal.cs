@@ -113,6 +113,20 @@ public static class AlertJournal
     }
 
     /// <summary>
+    /// The next moment something may become due for the alert: its lifecycle's next deadline, a hand-off to try again,
+    /// and, while a report's fate is in doubt, that retry; null when nothing waits on time.
+    /// </summary>
+    public static DateTimeOffset? NextDue(AlertState s, bool reportInDoubt, TimeSpan retry, DateTimeOffset now)
+    {
+        if (s.Rule is not { } rule) return null;
+        var due = AlertLifecycle.NextDue(s.Life, new AlertInputs(rule, null, KnownSilence(s.Life)), now);
+        if (reportInDoubt) due = Earliest(due, now + retry);
+        return Earliest(due, s.HandOffRetryAt);
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    /// <summary>
     /// When an open alert may sleep, or null while it must stay awake. It stays awake while it has work of its own (a
     /// notification not yet handed over or not yet reported delivered, a report or a write to retry), while incidents
     /// or the inhibitors rely on it saying its status again each reminder period, and while a deadline (the next

@@ -43,6 +43,10 @@ public static class AlertLifecycle
 {
     public static readonly TimeSpan MaxSuppression = TimeSpan.FromDays(30);
 
+    /// <summary>What is wrong with a suppression's duration, or null when it may be taken.</summary>
+    public static string? SuppressionError(TimeSpan duration) =>
+        duration <= TimeSpan.Zero || duration > MaxSuppression ? $"must be more than 0s and at most {Durations.Format(MaxSuppression)}" : null;
+
     public static AlertOutcome Observe(AlertLife state, ConditionResult condition, Dictionary<string, double> values, AlertInputs inputs, DateTimeOffset now)
     {
         var run = new Run(state, inputs, now);
