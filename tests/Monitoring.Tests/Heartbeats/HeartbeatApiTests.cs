@@ -79,6 +79,36 @@ public sealed class HeartbeatApiTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_listing_that_cannot_be_written_does_not_fail_a_ping_and_is_written_with_the_next_step()
+    {
+        var s = new ApiScenario(api);
+        var id = $"backup-{s.Id}";
+        var ping = PathOf(await CreatedAsync(s, $$"""{"id":"{{id}}","labels":{"t":"{{s.Id}}"},"period":"1h","grace":"5m"}"""));
+        async Task<string?> ListedAsync() =>
+            (await (await s.Http.GetAsync("/api/heartbeats?limit=1000")).JsonAsync()).GetProperty("items").EnumerateArray()
+                .Where(h => h.GetProperty("id").GetString() == id).Select(h => h.GetProperty("status").GetString()).SingleOrDefault();
+        Assert.Equal("new", await ListedAsync());
+
+        var shard = Listings.ListingShards.KeyFor(Listings.HeartbeatEntry.Kind, id);
+        api.Faults.Fail(shard); // the heartbeat's listing shard refuses every call
+        try
+        {
+            var response = await s.Http.GetAsync(ping);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            Assert.Equal("up", await StatusAsync(s, id));
+        }
+        finally
+        {
+            api.Faults.Heal(shard);
+        }
+        Assert.Equal("new", await ListedAsync()); // not written: the shard refused it
+
+        // The next step (here the next ping) lists what the check says now.
+        Assert.Equal(HttpStatusCode.OK, (await s.Http.GetAsync(ping)).StatusCode);
+        Assert.Equal("up", await ListedAsync());
+    }
+
+    [Fact]
     public async Task A_failure_or_a_non_zero_exit_code_is_down_at_once_and_pausing_ends_the_alert()
     {
         var s = new ApiScenario(api);

@@ -170,12 +170,12 @@ public sealed class HeartbeatGrain(
             _listed = view.Status;
             S.Version++;
             await state.WriteStateAsync();
-            await listings.UpsertAsync(new HeartbeatEntry(view, S.Version));
+            await ListAsync(view);
         }
         else if (ListedStatusDiffers(view))
         {
             S.Version++;
-            await listings.UpsertAsync(new HeartbeatEntry(view, S.Version));
+            await ListAsync(view);
         }
         var reassert = S.FiringSince is not null && S.SaidAt is { } at ? at + SaidAlert.Reassert : (DateTimeOffset?)null;
         Timer.Set(new[] { reading!.NextChangeAfter(now), reassert }.Where(t => t is not null).Min());
@@ -183,6 +183,14 @@ public sealed class HeartbeatGrain(
     }
 
     private HeartbeatStatus? _listed;
+
+    /// <summary>The listing is a projection: one not written in time is written with the next step, which goes on.</summary>
+    private async Task ListAsync(HeartbeatView view)
+    {
+        if (await listings.TryUpsertAsync(new HeartbeatEntry(view, S.Version)) is not { } failed) return;
+        _listed = null;
+        logger.LogWarning(failed, "Heartbeat {CheckId}: its listing entry could not be written; trying again with the next step", CheckId);
+    }
 
     /// <summary>Whether the status the listing shows is not the one now (time alone moved it from up to late, say).</summary>
     private bool ListedStatusDiffers(HeartbeatView view)
