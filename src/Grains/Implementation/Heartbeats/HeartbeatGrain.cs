@@ -165,16 +165,10 @@ public sealed class HeartbeatGrain(
         if (labels is not null) changed |= await SayAsync(labels, Annotations(check, reading), reading!.Status == HeartbeatStatus.Down, now);
         if (check is null) return;
         var view = View(now)!;
-        if (changed)
-        {
-            _listed = view.Status;
-            S.Version++;
-            await state.WriteStateAsync();
-            await ListAsync(view);
-        }
-        else if (ListedStatusDiffers(view))
+        if (ListedStatusDiffers(view) | changed) // not ||: the first notes what is listed now either way
         {
             S.Version++;
+            if (changed) await state.WriteStateAsync();
             await ListAsync(view);
         }
         var reassert = S.FiringSince is not null && S.SaidAt is { } at ? at + SaidAlert.Reassert : (DateTimeOffset?)null;
