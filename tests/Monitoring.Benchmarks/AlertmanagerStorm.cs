@@ -114,15 +114,19 @@ public static class AlertmanagerStorm
             {
                 var amSeconds = alertmanager is null ? null : await StormAsync(http, "alertmanager", $"{amUrl}/api/v2/alerts", size, batch, inFlight, delivered);
                 var cpuBefore = api is null ? 0 : BenchHost.CpuSeconds(BenchHost.ApiPid(api));
+                var gcBefore = api is null ? default : await CollectorAsync(http, apiUrl);
                 var clusterCpuBefore = cluster is null ? default : ClusterCpu(cluster);
                 if (cluster is not null) await ProductionStorm.ExecuteAsync(cluster, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()");
                 var productSeconds = await StormAsync(http, "product", $"{apiUrl}/api/v2/alerts", size, batch, inFlight, delivered, production, silos);
-                double? cpuPerAlert = null;
+                double? cpuPerAlert = null, kbPerAlert = null;
                 if (api is not null)
                 {
                     var cpu = BenchHost.CpuSeconds(BenchHost.ApiPid(api)) - cpuBefore;
+                    var gc = await CollectorAsync(http, apiUrl);
                     cpuPerAlert = cpu * 1000 / size;
-                    Console.WriteLine($"| (the product's process used {cpu:F1} s of CPU for the {size:N0}: {cpu * 1000 / size:F2} ms an alert) | | | | | | |");
+                    kbPerAlert = (gc.Allocated - gcBefore.Allocated) / 1024 / size;
+                    Console.WriteLine($"| (the product's process used {cpu:F1} s of CPU for the {size:N0}: {cpu * 1000 / size:F2} ms an alert; " +
+                        $"it allocated {kbPerAlert:F1} KB an alert, and its collector paused it {gc.Paused - gcBefore.Paused:F2} s) | | | | | | |");
                 }
                 if (cluster is not null)
                 {
@@ -159,7 +163,7 @@ public static class AlertmanagerStorm
                     Console.WriteLine($"| (the grain floor's process used {floorCpu:F1} s of CPU for the {size:N0}: {floorCpuPerAlert:F2} ms an alert) | | | | | | |");
                 }
                 if (sample is not null) await FloorAsync(sample, $"{hookBase}/receiver-floor", size, delivered);
-                storms.Add(new StormRow(amSeconds, productSeconds, cpuPerAlert, floorSeconds, floorCpuPerAlert));
+                storms.Add(new StormRow(amSeconds, productSeconds, cpuPerAlert, floorSeconds, floorCpuPerAlert, kbPerAlert));
             }
             PrintWarm(storms);
         }
@@ -232,7 +236,19 @@ public static class AlertmanagerStorm
     }
 
     /// <summary>One storm's figures: each system's time until all was delivered (null when some never were), and CPU an alert.</summary>
-    private sealed record StormRow(double? Alertmanager, double? Product, double? CpuPerAlert, double? Floor, double? FloorCpuPerAlert);
+    private sealed record StormRow(double? Alertmanager, double? Product, double? CpuPerAlert, double? Floor, double? FloorCpuPerAlert, double? KbPerAlert);
+
+    /// <summary>
+    /// What the embedded product's collector has cost so far, from its /metrics (the runtime's own meter): bytes
+    /// allocated and seconds paused. Allocation per alert varies far less between runs than CPU does on this machine.
+    /// </summary>
+    private static async Task<(double Allocated, double Paused)> CollectorAsync(HttpClient http, string apiUrl)
+    {
+        var text = await http.GetStringAsync($"{apiUrl}/metrics");
+        double Read(string name) => text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(name.Length + 1)..], CultureInfo.InvariantCulture)).Single();
+        return (Read("system_runtime_dotnet_gc_heap_total_allocated"), Read("system_runtime_dotnet_gc_pause_time"));
+    }
 
     /// <summary>This benchmark's own program as the grain floor's host, in a process of its own.</summary>
     private static Process StartFloor(string url, string hook)
@@ -265,7 +281,8 @@ public static class AlertmanagerStorm
         var ratios = warm.Where(w => w is { Alertmanager: > 0, Product: not null }).Select(w => w.Product!.Value / w.Alertmanager!.Value);
         Console.WriteLine($"{warm.Length} warm storms, median (range): product all delivered {Spread(warm.Where(w => w.Product is not null).Select(w => w.Product!.Value), "F1", " s")}, " +
             $"Alertmanager {Spread(warm.Where(w => w.Alertmanager is not null).Select(w => w.Alertmanager!.Value), "F1", " s")}, ratio {Spread(ratios, "F2", "")}, " +
-            $"product CPU an alert {Spread(warm.Where(w => w.CpuPerAlert is not null).Select(w => w.CpuPerAlert!.Value), "F2", " ms")}" +
+            $"product CPU an alert {Spread(warm.Where(w => w.CpuPerAlert is not null).Select(w => w.CpuPerAlert!.Value), "F2", " ms")}, " +
+            $"allocated an alert {Spread(warm.Where(w => w.KbPerAlert is not null).Select(w => w.KbPerAlert!.Value), "F1", " KB")}" +
             (warm.Any(w => w.Floor is not null)
                 ? $"; grain floor all delivered {Spread(warm.Where(w => w.Floor is not null).Select(w => w.Floor!.Value), "F1", " s")}, CPU an alert {Spread(warm.Where(w => w.FloorCpuPerAlert is not null).Select(w => w.FloorCpuPerAlert!.Value), "F2", " ms")}"
                 : ""));

@@ -128,6 +128,8 @@ public sealed class WalkthroughTests(ApiFixture api)
             Assert.Contains(name, metrics);
         }
         Assert.Contains("microsoft_orleans_", metrics); // the Orleans meter
+        Assert.Contains("system_runtime_dotnet_gc_heap_total_allocated ", metrics); // what the collector costs: the storm benchmark reads these
+        Assert.Contains("system_runtime_dotnet_gc_pause_time ", metrics);
         var (lint, lintOutput) = await Promtool.CheckMetricsAsync(metrics);
         Assert.True(lint == 0, lintOutput);
 
