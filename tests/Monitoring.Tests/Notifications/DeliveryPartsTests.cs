@@ -34,6 +34,40 @@ public sealed class DeliveryPartsTests
     }
 
     [Fact]
+    public void A_token_given_back_lets_the_next_message_go_and_never_grows_the_burst()
+    {
+        var time = new FakeTimeProvider(T0);
+        var cluster = new ClusterDeliveryLimiter(Options.Create(new NotificationOptions { ClusterRatePerSecond = 2, ClusterBurstSeconds = 1 }), time,
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(new Microsoft.Extensions.DependencyInjection.ServiceCollection()))
+        {
+            ActiveSilos = () => 1,
+        };
+        var gate = new RateGate(new TokenBucket(perSecond: 1, burst: 1), cluster);
+
+        // A message that passed but did not go (another live activation holds its row) gives its token back to both limits.
+        Assert.True(gate.TryPass(T0, out _, out _));
+        Assert.False(gate.TryPass(T0, out _, out var limit));
+        Assert.Equal("channel", limit);
+        gate.Refund();
+        Assert.True(gate.TryPass(T0, out _, out _));
+        Assert.False(gate.TryPass(T0, out _, out _));
+
+        // The same for the cluster's share when it is the limit that holds.
+        var clusterOnly = new RateGate(new TokenBucket(perSecond: 100, burst: 100), cluster);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, Enumerable.Range(0, 5).Count(i => clusterOnly.TryPass(time.GetUtcNow(), out _, out _)));
+        Assert.False(clusterOnly.TryPass(time.GetUtcNow(), out _, out limit));
+        Assert.Equal("cluster", limit);
+        clusterOnly.Refund();
+        Assert.True(clusterOnly.TryPass(time.GetUtcNow(), out _, out _));
+
+        // Given back to a full bucket, a token is not kept: the burst stays the burst.
+        var bucket = new TokenBucket(perSecond: 1, burst: 2);
+        bucket.Give();
+        Assert.Equal(2, Enumerable.Range(0, 5).Count(_ => bucket.TryTake(T0)));
+    }
+
+    [Fact]
     public void The_cluster_cap_is_shared_equally_by_the_active_silos()
     {
         var time = new FakeTimeProvider(T0);

@@ -177,6 +177,7 @@ public sealed class ChannelDeliveryGrain(
                 // A row another live activation of this worker holds waits for its lease, looked at again every few
                 // seconds (its owner's silo may be declared dead meanwhile); a row finished meanwhile leaves the queue.
                 var (claim, until) = await Claims.ClaimAsync(entry);
+                if (claim != ClaimStage.Outcome.Go) stages.Gate.Refund(); // it does not go now: the limit is not spent on it
                 if (claim == ClaimStage.Outcome.Wait)
                 {
                     var left = until!.Value - time.GetUtcNow();

@@ -35,6 +35,12 @@ public sealed class ClusterDeliveryLimiter(IOptions<NotificationOptions> options
         }
     }
 
+    /// <summary>Gives back a token taken for a message that did not go after all.</summary>
+    public void Give()
+    {
+        lock (_lock) _bucket?.Give();
+    }
+
     private static int CountActiveSilos(IServiceProvider services)
     {
         if (services.GetService(typeof(Orleans.Runtime.IClusterMembershipService)) is not Orleans.Runtime.IClusterMembershipService membership) return 1;

@@ -23,4 +23,14 @@ public sealed class RateGate(TokenBucket? channel, ClusterDeliveryLimiter cluste
         channel?.TryTake(now);
         return true;
     }
+
+    /// <summary>
+    /// Gives back what <see cref="TryPass"/> took, for a message that did not go after all (another live activation
+    /// holds its row), so a message that waits does not spend the limit of those that go.
+    /// </summary>
+    public void Refund()
+    {
+        channel?.Give();
+        cluster.Give();
+    }
 }

@@ -28,6 +28,9 @@ public sealed class TokenBucket(double perSecond, double burst)
         return true;
     }
 
+    /// <summary>Gives back a token taken for a message that did not go after all (never more than the burst).</summary>
+    public void Give() => _tokens = Math.Min(Burst, _tokens + 1);
+
     /// <summary>How long until one token is there; zero when one is there now.</summary>
     public TimeSpan WaitFor(DateTimeOffset now)
     {
