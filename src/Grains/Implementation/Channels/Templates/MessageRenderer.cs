@@ -165,7 +165,7 @@ public sealed partial class MessageRenderer(
     /// What a message's templates see, one model for its subject and body, read by name whatever its case (as a
     /// context's own variables are; Fluid's own dictionary wrapper does not look up through the dictionary's comparer).
     /// A field is made when a template first reads it: a storm renders one message an alert, and the default templates
-    /// read a third of the fields (making all of them was 8% of what a storm allocated).
+    /// read a third of the fields (making all of them cost about 3 KB of the 74 KB a storm allocates an alert).
     /// </summary>
     private sealed class MessageModel(Notification notification, ActionUrls? actions, string externalUrl) : IFluidIndexable
     {
