@@ -152,8 +152,9 @@ public sealed class ProductionClusterTests(ITestOutputHelper output)
         await Eventually.TrueAsync(() => hooks.At($"/{id}/l1").Select(h => h.Headers["Idempotency-Key"]).Distinct().Count() == Servers
             && hooks.At($"/{id}/l1").Count >= 2 * Servers, "every in-flight notification delivered", TimeSpan.FromSeconds(60));
         var delivered = Stopwatch.GetElapsedTime(stopping);
-        var deliveries = await http.GetFromJsonAsync<JsonElement>($"/api/channels/l1-{id}/deliveries");
-        Assert.Equal(Servers, deliveries.GetProperty("items").EnumerateArray().Count(d => d.GetProperty("status").GetString() == "delivered"));
+        // A receiver has a message just before its worker stores the outcome.
+        await Eventually.TrueAsync(async () => (await http.GetFromJsonAsync<JsonElement>($"/api/channels/l1-{id}/deliveries"))
+            .GetProperty("items").EnumerateArray().Count(d => d.GetProperty("status").GetString() == "delivered") == Servers, "every delivery recorded", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
         output.WriteLine($"SIGTERM to {silo.Name}: exited cleanly after {stopped.TotalSeconds:F1}s; its {Servers} in-flight notifications delivered {delivered.TotalSeconds:F1}s after the signal");
     }
 
