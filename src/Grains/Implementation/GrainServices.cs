@@ -56,6 +56,7 @@ public static class GrainServices
         services.AddSingleton<MessageRenderer>();
         services.AddSingleton<ClusterDeliveryLimiter>();
         services.AddSingleton<ChannelStages>();
+        services.AddSingleton<ChannelRoutes>();
         services.TryAddSingleton<IOutboxStore, InMemoryOutboxStore>();
         services.TryAddSingleton<External.IExternalAlertStore, External.InMemoryExternalAlertStore>();
         services.AddSingleton<SilenceCache>();

@@ -7,13 +7,13 @@ using Monitoring.Tests.Support;
 namespace Monitoring.Tests.Notifications;
 
 /// <summary>
-/// Store before hand-off: while a channel has not yet taken an alert's message, the alert's stored state already holds
+/// Store before hand-off: while a channel's delivery worker has not yet taken an alert's message, the alert's stored state already holds
 /// the message and the firing that made it, so a silo lost at that moment loses neither.
 /// </summary>
 [Collection(ApiCollection.Name)]
 public sealed class StoreBeforeHandOffTests(ApiFixture api)
 {
-    private const string Enqueue = $"{nameof(INotificationChannelGrain)}.{nameof(INotificationChannelGrain.EnqueueAsync)}";
+    private const string Enqueue = $"{nameof(IChannelDeliveryGrain)}.{nameof(IChannelDeliveryGrain.EnqueueAsync)}";
 
     [Fact]
     public async Task An_alert_is_stored_with_its_message_before_its_channel_takes_it()

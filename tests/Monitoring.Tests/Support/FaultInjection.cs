@@ -16,6 +16,7 @@ public sealed class FaultInjection : IIncomingGrainCallFilter
     /// <summary>Calls waiting at a hold.</summary>
     public int Waiting;
 
+    /// <summary>Calls to the grains of this key throw: a channel's key also covers its delivery workers ("key/shard").</summary>
     public void Fail(string grainKey) => _failing[grainKey] = true;
 
     public void Heal(string grainKey) => _failing.TryRemove(grainKey, out _);
@@ -30,7 +31,7 @@ public sealed class FaultInjection : IIncomingGrainCallFilter
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.TargetId.Key.ToString() is { } key && _failing.ContainsKey(key))
+        if (context.TargetId.Key.ToString() is { } key && (_failing.ContainsKey(key) || key.LastIndexOf('/') is > 0 and var slash && _failing.ContainsKey(key[..slash])))
         {
             Interlocked.Increment(ref Refused);
             throw new InvalidOperationException($"fault injected into {context.TargetId}");

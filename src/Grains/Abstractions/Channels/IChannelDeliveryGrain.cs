@@ -3,20 +3,27 @@ namespace Monitoring.Channels;
 /// <summary>
 /// One delivery worker of a channel: the messages of its share of the channel's threads, recorded, sent in order
 /// within a thread and reported to their sinks. A channel has <see cref="ChannelDeliveries.WorkersFor"/> of them, so
-/// one channel is not one queue. Only its channel grain calls it, and it never calls its channel back: everything it
-/// needs (the channel as stored, secrets sealed) comes with each call.
+/// one channel is not one queue. Senders hand it their messages directly (with the channel as their silo's copy has
+/// it); its channel grain gives it new config and stops it. It never calls either back: everything it needs (the
+/// channel as stored, secrets sealed) comes with each call.
 /// </summary>
 [Alias("mcp.IChannelDeliveryGrain")]
 public interface IChannelDeliveryGrain : IGrainWithStringKey
 {
-    /// <summary>Records the notification durably and answers; delivery goes on in the background.</summary>
+    /// <summary>
+    /// Records the notification durably and answers; delivery goes on in the background. A key the channel already
+    /// holds is not recorded twice; a message sent with the config of a channel since deleted is refused (unknown channel).
+    /// </summary>
     Task<EnqueueOutcome> EnqueueAsync(NotificationChannel stored, Notification notification);
 
     /// <summary>Takes the channel's new config, and carries on with what this worker's share left pending.</summary>
     Task ConfigureAsync(NotificationChannel stored);
 
-    /// <summary>The channel was deleted: every pending message is reported failed, and the worker forgets them.</summary>
-    Task StopAsync();
+    /// <summary>
+    /// The channel was deleted: every pending message is reported failed, the worker forgets them, and it refuses any
+    /// message sent later with that channel's config or an older one (a sender's copy a moment behind).
+    /// </summary>
+    Task StopAsync(NotificationChannel deleted);
 
     /// <summary>What is pending or held here, newest first, and the counts.</summary>
     [AlwaysInterleave]
@@ -40,6 +47,27 @@ public sealed record WorkerBacklog(
 /// <summary>The receiver's reference of a thread's first message (Slack's ts), for replies in its thread.</summary>
 [GenerateSerializer, Immutable, Alias("mcp.ThreadRef")]
 public sealed record ThreadRef([property: Id(0), JsonPropertyName("Ref")] string Ref, [property: Id(1), JsonPropertyName("At")] DateTimeOffset At);
+
+/// <summary>
+/// A channel as its senders need it: the stored channel (secrets sealed; null when there is none) and how many
+/// delivery workers share its messages, under a version that changes with every save and delete.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mcp.ChannelRoute")]
+public sealed record ChannelRoute([property: Id(0)] long Version, [property: Id(1)] NotificationChannel? Stored, [property: Id(2)] int Workers)
+{
+    /// <summary>Not asked yet: a version no channel has, so the first ask always answers.</summary>
+    public static readonly ChannelRoute Unknown = new(long.MinValue, null, 0);
+
+    /// <summary>A version of the stored channel (0 when there is none): the first 8 bytes of the SHA-256 of its JSON.</summary>
+    public static long VersionOf(NotificationChannel? stored)
+    {
+        if (stored is null) return 0;
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stored), hash);
+        var version = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(hash);
+        return version is 0 or long.MinValue ? 1 : version;
+    }
+}
 
 /// <summary>How a channel's messages spread over its delivery workers.</summary>
 public static class ChannelDeliveries

@@ -26,13 +26,12 @@ public interface INotificationChannelGrain : IGrainWithStringKey
     Task<bool> ExistsAsync();
 
     /// <summary>
-    /// Records the notification durably, then answers; delivery (with retries) goes on in the background and
-    /// its outcome is reported to the alert. A key the channel already holds is not recorded twice.
+    /// What a sender needs to hand a message straight to the channel's delivery worker (the channel as stored, secrets
+    /// sealed, and how many workers it has), or null when <paramref name="knownVersion"/> is still the channel's
+    /// version. Each silo keeps a copy (<c>ChannelRoutes</c>), so messages never pass through this grain.
     /// </summary>
-    Task<EnqueueOutcome> EnqueueAsync(Notification notification);
-
-    /// <summary>Cancels messages held for later (a person's later pages) that have not gone yet: by thread and key.</summary>
-    Task CancelAsync(PendingPage[] pages, string reason);
+    [AlwaysInterleave]
+    Task<ChannelRoute?> GetRouteIfChangedAsync(long knownVersion);
 
     /// <summary>Newest first: what is still pending or held, then what finished.</summary>
     Task<DeliveryRecord[]> GetDeliveriesAsync(int limit);

@@ -26,6 +26,7 @@ public sealed class AlertGrain(
     [PersistentState("alert", StorageNames.Alerts)] IPersistentState<AlertState> state,
     Muting.Mutes mutes,
     RoutingCache routing,
+    Channels.Delivery.ChannelRoutes channels,
     IAlertHistory history,
     IListingStore listings,
     IOptions<MonitoringOptions> options,
@@ -171,7 +172,7 @@ public sealed class AlertGrain(
         // Each recorded message to its channel (what a channel could not take stays for the next try), then the word to
         // its incidents and the inhibitors (AlertReports; a failed report is tried again with the hand-off retry).
         var said = AlertJournal.Said(S);
-        await SenderBook.HandOffAsync(GrainFactory, S, now, logger, $"Alert {AlertId}");
+        await SenderBook.HandOffAsync(channels, S, now, logger, $"Alert {AlertId}");
         await Reports.ReportAsync(AlertId, S, Reads.Labels(), now);
         var handedOrReported = AlertJournal.Said(S) != said || SenderBook.HasWork(S);
         if (recorded)

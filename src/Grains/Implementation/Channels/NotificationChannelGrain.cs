@@ -11,10 +11,11 @@ namespace Monitoring.Channels;
 
 /// <summary>
 /// One notification channel: its configuration and secrets (sealed in storage), validation, test messages and Slack's
-/// interactivity. Its messages go to its delivery workers (<see cref="IChannelDeliveryGrain"/>), spread by thread, so
-/// one channel is not one queue; each worker runs the notify pipeline for its share. The channel gives them its
-/// config with every message and whenever it changes, and never hears back from them: outcomes go to each message's
-/// sink. Reentrant; state is touched only between awaits.
+/// interactivity. Its messages never pass through it: senders hand them to its delivery workers
+/// (<see cref="IChannelDeliveryGrain"/>), spread by thread so one channel is not one queue, with the route each silo
+/// copies from here (<see cref="ChannelRoutes"/>). The channel gives its workers its config whenever it changes, wakes
+/// them after a lost silo (its reminder, kept while it exists) and stops them when deleted; it never hears back from
+/// them: outcomes go to each message's sink. Reentrant; state is touched only between awaits.
 /// </summary>
 [Reentrant]
 [GrainType("notificationchannel")]
@@ -26,6 +27,7 @@ public sealed class NotificationChannelGrain(
     Security.SecretSealer sealer,
     IOutboxStore outbox,
     IListingStore listings,
+    ChannelRoutes routes,
     IOptions<NotificationOptions> options,
     IOptions<MonitoringOptions> monitoring,
     TimeProvider time,
@@ -35,6 +37,7 @@ public sealed class NotificationChannelGrain(
     private const string OutboxReminder = "outbox";
 
     private NotificationChannel? _plain;
+    private long _version;
     private PreparedStages? _stages;
     private GrainReminder? _reminder;
     private SerialWrites? _writes;
@@ -59,6 +62,7 @@ public sealed class NotificationChannelGrain(
     {
         _plain = S.Channel is { } stored ? stored with { Config = sealer.Unseal(stored.Config) } : null;
         _stages = _plain is { } plain ? stages.Build(plain) : null;
+        _version = ChannelRoute.VersionOf(S.Channel);
         if (S.Channel is null) return;
         if (await ChannelLegacyState.MoveAsync(S, logState.State, outbox, ChannelId, t => Worker(ChannelDeliveries.ShardOf(t, Workers)), logger))
         {
@@ -66,12 +70,9 @@ public sealed class NotificationChannelGrain(
             await logState.WriteStateAsync();
         }
         await outbox.PruneAsync(ChannelId, time.GetUtcNow() - options.Value.DedupRetention);
+        await Reminder.SyncAsync(true);
         // Whatever a previous activation left in the outbox (a restart, a dead silo) carries on in the workers.
-        if (await outbox.AnyPendingAsync(ChannelId))
-        {
-            await EnsureReminderAsync();
-            await ConfigureWorkersAsync();
-        }
+        if (await outbox.AnyPendingAsync(ChannelId)) await ConfigureWorkersAsync();
     }
 
     public Task<WriteResult> CreateAsync(NotificationChannel channel) =>
@@ -91,12 +92,15 @@ public sealed class NotificationChannelGrain(
             return refusal;
         }
         // Nothing is dropped silently: what was still pending is reported failed to its sink.
-        await Task.WhenAll(AllWorkers.Select(w => w.StopAsync()));
+        var deleted = S.Channel;
+        await Task.WhenAll(AllWorkers.Select(w => w.StopAsync(deleted)));
         await outbox.DeleteChannelAsync(ChannelId);
         if (_writes is not null) await _writes.Settled;
         await state.ClearStateAsync();
         state.State = new ChannelState();
-        (_plain, _stages) = (null, null);
+        (_plain, _stages, _version) = (null, null, 0);
+        routes.Invalidate(ChannelId);
+        await Reminder.SyncAsync(false);
         await logState.ClearStateAsync();
         logState.State = new ChannelLogState();
         await listings.RemoveAsync<ChannelEntry>(ChannelId);
@@ -111,20 +115,8 @@ public sealed class NotificationChannelGrain(
     public Task<ChannelComparison> CompareAsync(NotificationChannel desired) =>
         Task.FromResult(new ChannelComparison(senders.Redact(desired), _plain is { } stored && senders.SecretsDiffer(desired, stored)));
 
-    /// <summary>Hands the message to the worker of its thread, which records it durably before this answers.</summary>
-    public async Task<EnqueueOutcome> EnqueueAsync(Notification notification)
-    {
-        if (S.Channel is not { } stored || _stages is null)
-        {
-            return EnqueueOutcome.UnknownChannel;
-        }
-        await EnsureReminderAsync();
-        return await Worker(ChannelDeliveries.ShardOf(notification.ThreadKey, Workers)).EnqueueAsync(stored, notification);
-    }
-
-    public Task CancelAsync(PendingPage[] pages, string reason) =>
-        S.Channel is null ? Task.CompletedTask
-        : Task.WhenAll(pages.GroupBy(p => ChannelDeliveries.ShardOf(p.Thread, Workers)).Select(g => Worker(g.Key).CancelAsync([.. g.Select(p => p.Key)], reason)));
+    public Task<ChannelRoute?> GetRouteIfChangedAsync(long knownVersion) =>
+        Task.FromResult(knownVersion == _version ? null : new ChannelRoute(_version, S.Channel, S.Channel is null ? 0 : Workers));
 
     public async Task<DeliveryRecord[]> GetDeliveriesAsync(int limit)
     {
@@ -151,16 +143,16 @@ public sealed class NotificationChannelGrain(
         return new TestDelivery(result.Delivered, result.Error, elapsed, notification.IdempotencyKey);
     }
 
-    /// <summary>While anything is pending, the reminder brings the channel back and it wakes its workers with its config.</summary>
+    /// <summary>The reminder brings the channel back after its silo is lost; it wakes its workers with its config when anything is pending.</summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (S.Channel is not null && await outbox.AnyPendingAsync(ChannelId))
+        Reminder.Ticked();
+        if (S.Channel is null)
         {
-            await ConfigureWorkersAsync();
+            await Reminder.SyncAsync(false);
             return;
         }
-        Reminder.Ticked();
-        await Reminder.SyncAsync(false);
+        if (await outbox.AnyPendingAsync(ChannelId)) await ConfigureWorkersAsync();
     }
 
     /// <summary>The signature, then the replay guard (<see cref="Slack.SlackRequests"/>).</summary>
@@ -179,11 +171,9 @@ public sealed class NotificationChannelGrain(
     private Task WriteStateAsync() => (_writes ??= new SerialWrites(() => state.WriteStateAsync(), logger, $"channel {ChannelId}")).WriteAsync();
 
     /// <summary>
-    /// The outbox reminder, registered with the first message of each activation: it brings the channel back after its
-    /// silo is lost. Registering never holds a message up (<see cref="GrainReminder"/>): the rows are stored already.
+    /// The outbox reminder, kept while the channel exists (messages reach its workers without it, so it cannot wait
+    /// for the first one): it brings the channel back after its silo is lost, to wake the workers of what is pending.
     /// </summary>
-    private Task EnsureReminderAsync() => Reminder.SyncAsync(true);
-
     private GrainReminder Reminder => _reminder ??= new GrainReminder(this, OutboxReminder, monitoring.Value.ReminderPeriod, logger);
 
     private async Task<WriteResult> SaveAsync(NotificationChannel channel)
@@ -207,16 +197,19 @@ public sealed class NotificationChannelGrain(
         try
         {
             await WriteStateAsync();
-            (_plain, _stages) = (plain, built);
+            (_plain, _stages, _version) = (plain, built, ChannelRoute.VersionOf(S.Channel));
+            routes.Invalidate(ChannelId);
             await listings.UpsertAsync(entry);
         }
         catch
         {
             // A write that fails leaves the channel as it was: stored, prepared and listed, or absent from all three.
-            (S.Channel, _plain, _stages) = (previousStored, previousPlain, previousStages);
+            (S.Channel, _plain, _stages, _version) = (previousStored, previousPlain, previousStages, ChannelRoute.VersionOf(previousStored));
+            routes.Invalidate(ChannelId);
             await UndoAsync(previousStored is null);
             throw;
         }
+        await Reminder.SyncAsync(true);
         logger.LogInformation("Channel {ChannelId} of type {ChannelType} saved", ChannelId, channel.Type);
         if (previousStored is not null) await ConfigureWorkersAsync(); // they carry on with the new config at once
         return WriteResult.Ok;

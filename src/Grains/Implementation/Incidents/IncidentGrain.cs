@@ -21,6 +21,7 @@ namespace Monitoring.Routing;
 public sealed class IncidentGrain(
     [PersistentState("incident", StorageNames.Alerts)] IPersistentState<IncidentState> state,
     RoutingCache routing,
+    ChannelRoutes channels,
     Muting.Mutes mutes,
     Listings.IListingStore listings,
     IOptions<MonitoringOptions> options,
@@ -205,18 +206,13 @@ public sealed class IncidentGrain(
     private async Task CommitAsync(DateTimeOffset now)
     {
         await WriteAsync();
-        if (SenderBook.HasWork(S))
-        {
-            var failed = S.Deliveries.Count(d => d.State == DeliveryState.Failed);
-            await HandOffAsync(now);
-            if (S.Deliveries.Count(d => d.State == DeliveryState.Failed) != failed) MarkDirty(); // a message for a channel that does not exist
-        }
+        if (SenderBook.HasWork(S) && await HandOffAsync(now)) MarkDirty(); // a message for a channel that does not exist
         Index(now);
         await Reminder.SyncAsync(WantsReminder());
         ScheduleWakeUp();
     }
 
-    private Task HandOffAsync(DateTimeOffset now) => SenderBook.HandOffAsync(GrainFactory, S, now, logger, $"Incident {IncidentId}");
+    private Task<bool> HandOffAsync(DateTimeOffset now) => SenderBook.HandOffAsync(channels, S, now, logger, $"Incident {IncidentId}");
 
     /// <summary>Tells the index when what it lists changed (status, episode, counts): a message sent, or a delivery reported, is not news to it.</summary>
     private void Index(DateTimeOffset now)

@@ -27,6 +27,7 @@ public sealed class ScheduleState
 public sealed class ScheduleGrain(
     [PersistentState("schedule", StorageNames.Rules)] IPersistentState<ScheduleState> state,
     IListingStore listings,
+    Channels.Delivery.ChannelRoutes channels,
     Microsoft.Extensions.Options.IOptions<MonitoringOptions> options,
     TimeProvider time,
     ILogger<ScheduleGrain> logger)
@@ -67,7 +68,7 @@ public sealed class ScheduleGrain(
                 var message = ShiftNotices.Message(schedule, user, method, shift, ++state.State.NoticeSequence, this.GetGrainId().ToString(), now);
                 try
                 {
-                    await GrainFactory.GetGrain<Channels.INotificationChannelGrain>(method.Channel).EnqueueAsync(message);
+                    await channels.EnqueueAsync(method.Channel, message);
                 }
                 catch (Exception e)
                 {

@@ -84,14 +84,17 @@ public sealed class GrainReminder(IGrainBase grain, string name, TimeSpan period
 
 /// <summary>
 /// A one-shot grain timer set to the grain's next deadline, or stopped when nothing is due. It keeps the grain active
-/// while it is set, and is made only when first needed.
+/// while it is set, and is made only when first needed. <paramref name="interleave"/>: its tick may run between the
+/// awaits of other calls.
 /// </summary>
-public sealed class DueTimer(IGrainBase grain, Func<Task> tick, TimeProvider time)
+public sealed class DueTimer(IGrainBase grain, Func<Task> tick, TimeProvider time, bool interleave = false)
 {
     private IGrainTimer? _timer;
+    private DateTimeOffset? _due;
 
     public void Set(DateTimeOffset? due)
     {
+        _due = due;
         if (due is null)
         {
             _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -99,7 +102,19 @@ public sealed class DueTimer(IGrainBase grain, Func<Task> tick, TimeProvider tim
         }
         var delay = due.Value - time.GetUtcNow();
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-        _timer ??= grain.RegisterGrainTimer(_ => tick(), new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        _timer ??= grain.RegisterGrainTimer(_ =>
+        {
+            _due = null;
+            return tick();
+        }, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = interleave });
         _timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Due <paramref name="wait"/> from now at the latest: a sooner deadline already set stays.</summary>
+    public void Within(TimeSpan wait)
+    {
+        var now = time.GetUtcNow();
+        if (_due is { } due && due > now && due <= now + wait) return;
+        Set(now + wait);
     }
 }

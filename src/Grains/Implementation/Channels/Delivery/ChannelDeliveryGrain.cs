@@ -11,8 +11,7 @@ namespace Monitoring.Channels.Delivery;
 /// order, never dropped), render and send with retry (<see cref="DeliveryAttempts"/>), and the record of the outcome
 /// (the store's row, and a report to the message's sink). One message of a thread at a time, in order, so a
 /// resolution never overtakes its firing message and a reply finds its thread. Reentrant: state is touched only
-/// between awaits. Placed on its channel's silo (its only caller): a channel's messages go out in parallel there,
-/// without a hop to another silo, and a silo's death stops the sends of only the channels it held.
+/// between awaits. Placed where it is first called (a sender's silo), so a message needs no hop to another silo.
 /// </summary>
 [Reentrant]
 [Orleans.Placement.PreferLocalPlacement]
@@ -36,12 +35,11 @@ public sealed class ChannelDeliveryGrain(
     private NotificationChannel? _stored;
     private PreparedStages? _stages;
     private Task? _loading;
-    private IGrainTimer? _pumpTimer;
+    private DueTimer? _pumpTimer;
     private SerialWrites? _writes;
     private WriteBehind? _behind;
     private RecordStage? _record;
     private ClaimStage? _claims;
-    private DateTimeOffset? _pumpDue;
 
     private string Key => this.GetPrimaryKeyString();
     private string ChannelId => Key[..Key.LastIndexOf('/')];
@@ -55,7 +53,10 @@ public sealed class ChannelDeliveryGrain(
 
     public async Task<EnqueueOutcome> EnqueueAsync(NotificationChannel stored, Notification notification)
     {
-        await TakeAsync(stored);
+        // A sender's copy of the channel may be a moment behind: a deleted channel's config is refused, an older one
+        // than this worker holds is not taken.
+        if (state.State.Retires(stored)) return EnqueueOutcome.UnknownChannel;
+        await TakeAsync(stored, fromChannel: false);
         if (_stages is null) return EnqueueOutcome.UnknownChannel;
         var now = time.GetUtcNow();
         var entry = new OutboxEntry { Notification = notification, RecordedAt = now, UpdatedAt = now };
@@ -69,18 +70,19 @@ public sealed class ChannelDeliveryGrain(
 
     public async Task ConfigureAsync(NotificationChannel stored)
     {
-        await TakeAsync(stored);
+        await TakeAsync(stored, fromChannel: true);
         Pump();
     }
 
-    public async Task StopAsync()
+    public async Task StopAsync(NotificationChannel deleted)
     {
         foreach (var entry in _queue.ToList()) await FinishAsync(entry, DeliveryState.Failed, "the channel was deleted");
         (_stored, _stages) = (null, null);
         if (_behind is { Pending: true }) await _behind.WriteAsync();
         if (_writes is not null) await _writes.Settled;
-        await state.ClearStateAsync();
-        state.State = new ChannelDeliveryState();
+        // What is left is the fence: a message a sender sends with this config (or an older one) is refused.
+        state.State = new ChannelDeliveryState { RetiredAt = deleted.UpdatedAt, RetiredVersion = ChannelRoute.VersionOf(deleted) };
+        await state.WriteStateAsync();
         DeactivateOnIdle();
     }
 
@@ -104,10 +106,14 @@ public sealed class ChannelDeliveryGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>Takes a config newer than the one held; the first one also loads this worker's share of the outbox.</summary>
-    private async Task TakeAsync(NotificationChannel stored)
+    /// <summary>
+    /// Takes a config newer than the one held (from its channel, also a different one saved at the same instant); the
+    /// first one also loads this worker's share of the outbox.
+    /// </summary>
+    private async Task TakeAsync(NotificationChannel stored, bool fromChannel)
     {
-        if (_stored is null || stored.UpdatedAt > _stored.UpdatedAt || stored.Config != _stored.Config || stored.Enabled != _stored.Enabled)
+        if (_stored is null || stored.UpdatedAt > _stored.UpdatedAt
+            || fromChannel && stored.UpdatedAt == _stored.UpdatedAt && (stored.Config != _stored.Config || stored.Enabled != _stored.Enabled))
         {
             var plain = stored with { Config = sealer.Unseal(stored.Config) };
             _stages = stages.Build(plain);
@@ -236,20 +242,7 @@ public sealed class ChannelDeliveryGrain(
         (_behind ??= new WriteBehind(this, _ => _writes.WriteAsync(), TimeSpan.FromSeconds(1))).Mark();
     }
 
-    /// <summary>Walks again after <paramref name="wait"/>, or sooner when a walk is already due sooner (a rate limit's wait and a claim's lease share the timer).</summary>
-    private void ArmPump(TimeSpan wait)
-    {
-        if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
-        if (wait > TimeSpan.FromHours(1)) wait = TimeSpan.FromHours(1);
-        var now = time.GetUtcNow();
-        if (_pumpDue is { } due && due > now && due <= now + wait) return;
-        _pumpDue = now + wait;
-        _pumpTimer ??= this.RegisterGrainTimer(_ =>
-        {
-            _pumpDue = null;
-            Pump();
-            return Task.CompletedTask;
-        }, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
-        _pumpTimer.Change(wait, Timeout.InfiniteTimeSpan);
-    }
+    /// <summary>Walks again after <paramref name="wait"/> (at most an hour), or sooner when a walk is already due sooner (a rate limit's wait and a claim's lease share the timer).</summary>
+    private void ArmPump(TimeSpan wait) =>
+        (_pumpTimer ??= new DueTimer(this, () => { Pump(); return Task.CompletedTask; }, time, interleave: true)).Within(wait > TimeSpan.FromHours(1) ? TimeSpan.FromHours(1) : wait);
 }

@@ -3,8 +3,8 @@ using Monitoring.Alerts;
 namespace Monitoring.Channels.Delivery;
 
 /// <summary>
-/// Gives the notifications a grain recorded (an alert's or an incident's outbox) to their channels. What a channel
-/// took leaves the outbox; what it could not take stays for the next try; a message for a channel that does not exist
+/// Gives the notifications a grain recorded (an alert's or an incident's outbox) to their channels' delivery workers
+/// (<see cref="ChannelRoutes"/>). What a worker took leaves the outbox; what it could not take stays for the next try; a message for a channel that does not exist
 /// is marked failed in the grain's delivery list. Cancellations of later pages go the same way: what a channel did not
 /// confirm stays, and is sent again with the next try.
 /// </summary>
@@ -14,16 +14,16 @@ public static class ChannelHandOff
 
     /// <summary>Hands the outbox and the cancellations over; answers when to try again (null when nothing is left).</summary>
     public static async Task<DateTimeOffset?> HandOffAsync(
-        IGrainFactory grains, List<HandOff> outbox, List<PendingCancel> cancelling, List<DeliveryRecord> deliveries, DateTimeOffset now, ILogger logger, string owner)
+        ChannelRoutes routes, List<HandOff> outbox, List<PendingCancel> cancelling, List<DeliveryRecord> deliveries, DateTimeOffset now, ILogger logger, string owner)
     {
-        await CancelAsync(grains, cancelling, logger, owner);
+        await CancelAsync(routes, cancelling, logger, owner);
         if (outbox.Count == 0) return cancelling.Count > 0 ? now + Retry : null;
         var pending = outbox.ToList();
         var outcomes = await Task.WhenAll(pending.Select(async handOff =>
         {
             try
             {
-                return await Settings.GrainReferences.Of(grains).Get<INotificationChannelGrain>(handOff.ChannelId).EnqueueAsync(handOff.Notification);
+                return await routes.EnqueueAsync(handOff.ChannelId, handOff.Notification);
             }
             catch (Exception e)
             {
@@ -45,7 +45,7 @@ public static class ChannelHandOff
     }
 
     /// <summary>Tells each channel holding later pages to drop them; what a channel confirmed leaves the list.</summary>
-    private static async Task CancelAsync(IGrainFactory grains, List<PendingCancel> cancelling, ILogger logger, string owner)
+    private static async Task CancelAsync(ChannelRoutes routes, List<PendingCancel> cancelling, ILogger logger, string owner)
     {
         if (cancelling.Count == 0) return;
         var batches = cancelling.GroupBy(c => (c.Page.Channel, c.Reason)).ToArray();
@@ -53,7 +53,7 @@ public static class ChannelHandOff
         {
             try
             {
-                await Settings.GrainReferences.Of(grains).Get<INotificationChannelGrain>(batch.Key.Channel).CancelAsync([.. batch.Select(c => c.Page)], batch.Key.Reason);
+                await routes.CancelAsync(batch.Key.Channel, [.. batch.Select(c => c.Page)], batch.Key.Reason);
                 return true;
             }
             catch (Exception e)

@@ -68,9 +68,16 @@ public static class SenderBook
         return waiting.Length;
     }
 
-    /// <summary>Hands the outbox and the cancellations to their channels, and sets when to try again what was not taken.</summary>
-    public static async Task HandOffAsync(IGrainFactory grains, ISenderState s, DateTimeOffset now, ILogger logger, string owner) =>
-        s.HandOffRetryAt = await ChannelHandOff.HandOffAsync(grains, s.Outbox, s.Cancelling, s.Deliveries, now, logger, owner);
+    /// <summary>
+    /// Hands the outbox and the cancellations to their channels, and sets when to try again what was not taken; answers
+    /// whether a delivery record changed (a message for a channel that does not exist is marked failed).
+    /// </summary>
+    public static async Task<bool> HandOffAsync(ChannelRoutes routes, ISenderState s, DateTimeOffset now, ILogger logger, string owner)
+    {
+        var failed = s.Deliveries.Count(d => d.State == DeliveryState.Failed);
+        s.HandOffRetryAt = await ChannelHandOff.HandOffAsync(routes, s.Outbox, s.Cancelling, s.Deliveries, now, logger, owner);
+        return s.Deliveries.Count(d => d.State == DeliveryState.Failed) != failed;
+    }
 
     /// <summary>Whether anything waits to be handed over (a message or a cancellation).</summary>
     public static bool HasWork(ISenderState s) => s.Outbox.Count > 0 || s.Cancelling.Count > 0;
