@@ -53,8 +53,11 @@ public sealed class ChannelRoutes(IGrainFactory grains)
     /// <summary>The route as copied, or (<paramref name="fresh"/>) as the channel grain answers after this call.</summary>
     private Task<ChannelRoute> GetAsync(string channelId, bool fresh)
     {
-        var replica = _routes.GetOrAdd(channelId, id => new Replica<ChannelRoute>(ChannelRoute.Unknown, r => r.Version,
-            known => Settings.GrainReferences.Of(grains).Get<INotificationChannelGrain>(id).GetRouteIfChangedAsync(known), TimeProvider.System, RefreshInterval));
+        if (!_routes.TryGetValue(channelId, out var replica))
+        {
+            replica = _routes.GetOrAdd(channelId, new Replica<ChannelRoute>(ChannelRoute.Unknown, r => r.Version,
+                known => Settings.GrainReferences.Of(grains).Get<INotificationChannelGrain>(channelId).GetRouteIfChangedAsync(known), TimeProvider.System, RefreshInterval));
+        }
         if (fresh) replica.Invalidate(); // an ask that begins after this one, not one already under way
         return replica.GetAsync();
     }
