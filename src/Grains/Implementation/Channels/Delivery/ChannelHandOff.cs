@@ -4,9 +4,9 @@ namespace Monitoring.Channels.Delivery;
 
 /// <summary>
 /// Gives the notifications a grain recorded (an alert's or an incident's outbox) to their channels' delivery workers
-/// (<see cref="ChannelRoutes"/>). What a worker took leaves the outbox; what it could not take stays for the next try; a message for a channel that does not exist
-/// is marked failed in the grain's delivery list. Cancellations of later pages go the same way: what a channel did not
-/// confirm stays, and is sent again with the next try.
+/// (<see cref="ChannelRoutes"/>). What a worker took leaves the outbox; what it could not take stays for the next try;
+/// a message for a channel that does not exist is marked failed in the grain's delivery list. Cancellations of later
+/// pages go the same way: what a channel's workers did not confirm stays, and is sent again with the next try.
 /// </summary>
 public static class ChannelHandOff
 {
