@@ -6,31 +6,6 @@ using Monitoring.Settings;
 
 namespace Monitoring.Heartbeats;
 
-[GenerateSerializer, Alias("mcp.HeartbeatState")]
-public sealed class HeartbeatState
-{
-    [Id(0), JsonPropertyName("Check")] public HeartbeatCheck? Check { get; set; }
-    [Id(1), JsonPropertyName("CreatedAt")] public DateTimeOffset CreatedAt { get; set; }
-    [Id(2), JsonPropertyName("LastSuccess")] public HeartbeatPing? LastSuccess { get; set; }
-    [Id(3), JsonPropertyName("LastPing")] public HeartbeatPing? LastPing { get; set; }
-    [Id(4), JsonPropertyName("Paused")] public bool Paused { get; set; }
-
-    /// <summary>The latest pings, newest last (at most <see cref="HeartbeatGrain.KeptPings"/>).</summary>
-    [Id(5), JsonPropertyName("Pings")] public List<HeartbeatPing> Pings { get; set; } = [];
-
-    [Id(6), JsonPropertyName("TokenHash")] public string? TokenHash { get; set; }
-
-    /// <summary>Since when its alert fires (null while it does not), and when it was last said.</summary>
-    [Id(7), JsonPropertyName("FiringSince")] public DateTimeOffset? FiringSince { get; set; }
-    [Id(8), JsonPropertyName("SaidAt")] public DateTimeOffset? SaidAt { get; set; }
-
-    /// <summary>Raised with each change of what the listing shows.</summary>
-    [Id(9), JsonPropertyName("Version")] public long Version { get; set; }
-
-    /// <summary>The labels its alert was last said with: a change of the check's labels ends the old alert.</summary>
-    [Id(10), JsonPropertyName("SaidLabels")] public Dictionary<string, string>? SaidLabels { get; set; }
-}
-
 /// <summary>
 /// One heartbeat check. Its pings come by its secret URL (through <see cref="IHeartbeatTokenGrain"/>); what they add up
 /// to is <see cref="HeartbeatClock"/>'s. A timer wakes it when its status can next change by time alone, and a
