@@ -25,15 +25,22 @@ public sealed class ChannelRouteTests(ApiFixture api)
             NotificationKind.Firing, "firing", text, 1, now, now, [], [], "error_rate > 0.05", 1);
     }
 
+    /// <summary>A webhook channel posting to <paramref name="hook"/>, and another silo's copy that has sent it one message.</summary>
+    private async Task<ChannelRoutes> ChannelWithCopyAsync(ApiScenario s, string channelId, string hook)
+    {
+        await s.WebhookChannelAsync(channelId, hook);
+        var copy = OtherSilosCopy();
+        Assert.Equal(EnqueueOutcome.Recorded, await copy.EnqueueAsync(channelId, Message(s, "while the copy is fresh")));
+        await s.WaitForHooksAsync(hook, 1);
+        return copy;
+    }
+
     [Fact]
     public async Task A_copy_a_moment_behind_an_update_still_sends_with_the_new_config()
     {
         var s = new ApiScenario(api);
         var channelId = $"c-{s.Id}";
-        await s.WebhookChannelAsync(channelId, "old");
-        var copy = OtherSilosCopy();
-        Assert.Equal(EnqueueOutcome.Recorded, await copy.EnqueueAsync(channelId, Message(s, "before the update")));
-        await s.WaitForHooksAsync("old", 1);
+        var copy = await ChannelWithCopyAsync(s, channelId, "old");
 
         var updated = await api.Http.PutJsonAsync($"/api/channels/{channelId}", $$"""{"id":"{{channelId}}","type":"webhook","config":{"url":"{{s.Url("new")}}"} }""");
         Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
@@ -66,10 +73,7 @@ public sealed class ChannelRouteTests(ApiFixture api)
     {
         var s = new ApiScenario(api);
         var channelId = $"c-{s.Id}";
-        await s.WebhookChannelAsync(channelId, "hook");
-        var copy = OtherSilosCopy();
-        Assert.Equal(EnqueueOutcome.Recorded, await copy.EnqueueAsync(channelId, Message(s, "while it exists")));
-        await s.WaitForHooksAsync("hook", 1);
+        var copy = await ChannelWithCopyAsync(s, channelId, "hook");
 
         Assert.Equal(HttpStatusCode.NoContent, (await api.Http.DeleteAsync($"/api/channels/{channelId}")).StatusCode);
 
@@ -84,5 +88,25 @@ public sealed class ChannelRouteTests(ApiFixture api)
         Assert.Equal(EnqueueOutcome.Recorded, await copy.EnqueueAsync(channelId, Message(s, "made again")));
         Assert.Contains("made again", (await s.WaitForHooksAsync("again", 1))[0].RawBody);
         Assert.Single(s.Hooks("hook"));
+    }
+
+    [Fact]
+    public void A_worker_row_stored_before_the_fence_loads_with_none()
+    {
+        // As a worker stored its state in PostgreSQL before a deleted channel left a fence.
+        var old = System.Text.Json.JsonSerializer.Deserialize<ChannelDeliveryState>(
+            """{"Threads":{"inc-1/1":{"Ref":"1700000000.000100","At":"2026-12-01T00:00:00+00:00"}},"HeldTotal":3}""", Monitoring.Hosting.Persistence.PostgresGrainStorage.Json)!;
+        Assert.Equal(3, old.HeldTotal);
+        Assert.Equal("1700000000.000100", old.Threads["inc-1/1"].Ref);
+        Assert.Null(old.RetiredAt);
+        var now = DateTimeOffset.Parse("2026-12-01T00:00:00+00:00");
+        var channel = new NotificationChannel("c", "webhook", true, """{"url":"http://127.0.0.1/x"}""", now, now);
+        Assert.False(old.Retires(channel));
+
+        var fenced = new ChannelDeliveryState { RetiredAt = now, RetiredVersion = ChannelRoute.VersionOf(channel) };
+        Assert.True(fenced.Retires(channel));
+        Assert.True(fenced.Retires(channel with { UpdatedAt = now.AddSeconds(-1) }));
+        Assert.False(fenced.Retires(channel with { Config = """{"url":"http://127.0.0.1/y"}""" })); // made again at the same instant
+        Assert.False(fenced.Retires(channel with { UpdatedAt = now.AddSeconds(1) }));
     }
 }
